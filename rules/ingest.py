@@ -1,0 +1,125 @@
+"""The one entry point for every inbound message: store it, then run it through the engine.
+
+Both inbound paths (webhook, realtime) and the insert API call :meth:`Ingestor.accept`. In one
+transaction it records the once-only key, stores the command and, when this instance runs the
+engine, lets the engine apply it (window changes and outbox rows in the same transaction). The
+caller answers its client only after ``accept`` returns, so an acknowledged message is durable.
+
+An instance that does not run the engine (another instance holds the lease) only stores the
+command with ``processed = false``; the engine owner picks such rows up in id order.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from sqlalchemy import Connection
+
+from rules.clock import Clock, SystemClock
+from rules.command import MessageCommand
+from rules.notify import Notification
+from rules.store import Database
+from rules.store import messages as message_store
+
+log = logging.getLogger(__name__)
+
+
+class CommandEngine(Protocol):
+    """What the ingestor needs of the rule engine.
+
+    ``process`` runs inside the caller's transaction and must write its state changes and
+    outbox rows through ``conn`` only; in-memory state is made final by ``after_commit`` and
+    thrown away by ``after_rollback``.
+    """
+
+    def process(
+        self, conn: Connection, command: MessageCommand, message_id: int | None
+    ) -> list[Notification]: ...
+
+    def after_commit(self) -> None: ...
+
+    def after_rollback(self) -> None: ...
+
+
+@dataclass(slots=True)
+class Accepted:
+    """What happened to one inbound message."""
+
+    command: MessageCommand
+    message_id: int | None = None
+    duplicate: bool = False
+    processed: bool = False
+    notifications: list[Notification] = field(default_factory=list)
+
+
+class Ingestor:
+    """Stores commands durably and hands them to the engine, one at a time."""
+
+    def __init__(
+        self, db: Database, engine: CommandEngine | None = None, clock: Clock | None = None
+    ) -> None:
+        self.db = db
+        self.engine = engine
+        self.clock = clock or SystemClock()
+        # The engine applies commands one at a time; windows then need no locks of their own.
+        self._lock = threading.RLock()
+        self.runs_engine = engine is not None
+
+    def accept(
+        self,
+        command: MessageCommand,
+        *,
+        path: str,
+        dedupe_key: str | None = None,
+        persist: bool = True,
+    ) -> Accepted:
+        """Store ``command`` (unless ``persist`` is false) and run it through the engine.
+
+        With ``dedupe_key`` a message seen before is not stored or run again; the result then
+        has ``duplicate=True`` and the command stored the first time (when there is one).
+        """
+        with self._lock:
+            try:
+                with self.db.begin() as conn:
+                    accepted = self._accept_in(conn, command, path, dedupe_key, persist)
+            except BaseException:
+                if self.engine is not None and self.runs_engine:
+                    self.engine.after_rollback()
+                raise
+            if accepted.processed and self.engine is not None:
+                self.engine.after_commit()
+            return accepted
+
+    def _accept_in(
+        self,
+        conn: Connection,
+        command: MessageCommand,
+        path: str,
+        dedupe_key: str | None,
+        persist: bool,
+    ) -> Accepted:
+        now = self.clock.now()
+        if dedupe_key is not None and not message_store.claim_key(
+            conn, dedupe_key, path=path, now=now
+        ):
+            first_id = message_store.key_message_id(conn, dedupe_key)
+            first = message_store.get_message(conn, first_id) if first_id else None
+            return Accepted(command=first or command, message_id=first_id, duplicate=True)
+        run_engine = self.engine is not None and self.runs_engine
+        message_id: int | None = None
+        if persist:
+            message_id = message_store.insert_message(
+                conn, command, path=path, received_at=now, processed=run_engine
+            )
+            if dedupe_key is not None:
+                message_store.attach_key(conn, dedupe_key, message_id)
+        notes: list[Notification] = []
+        if run_engine:
+            assert self.engine is not None
+            notes = self.engine.process(conn, command, message_id)
+        return Accepted(
+            command=command, message_id=message_id, processed=run_engine, notifications=notes
+        )

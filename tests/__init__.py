@@ -1,0 +1,1 @@
+"""The test suite (the Rocket.Chat simulator lives in tests/rocketchat_server)."""

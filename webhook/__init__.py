@@ -1,0 +1,1 @@
+"""The Flask webhook receiver: ATSD webhook semantics, diagnostics API and pages."""
