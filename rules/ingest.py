@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select, update
 
 from rules.clock import Clock, SystemClock
 from rules.command import MessageCommand
 from rules.notify import Notification
-from rules.store import Database
+from rules.store import Database, schema
 from rules.store import messages as message_store
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,9 @@ class Ingestor:
         # The engine applies commands one at a time; windows then need no locks of their own.
         self._lock = threading.RLock()
         self.runs_engine = engine is not None
+        # Set when several instances share the database: checked inside each engine
+        # transaction, so an instance that lost its lease stores but does not process.
+        self.fence: Callable[[Connection], bool] | None = None
 
     def accept(
         self,
@@ -108,7 +112,7 @@ class Ingestor:
             first_id = message_store.key_message_id(conn, dedupe_key)
             first = message_store.get_message(conn, first_id) if first_id else None
             return Accepted(command=first or command, message_id=first_id, duplicate=True)
-        run_engine = self.engine is not None and self.runs_engine
+        run_engine = self._may_run_engine(conn)
         message_id: int | None = None
         if persist:
             message_id = message_store.insert_message(
@@ -123,3 +127,56 @@ class Ingestor:
         return Accepted(
             command=command, message_id=message_id, processed=run_engine, notifications=notes
         )
+
+    def _may_run_engine(self, conn: Connection) -> bool:
+        if self.engine is None or not self.runs_engine:
+            return False
+        return self.fence is None or self.fence(conn)
+
+    def process_pending(self, limit: int = 500) -> int:
+        """Run stored but unprocessed commands through the engine, oldest first.
+
+        They come from another instance (which stores only) or from before a crash. Each is
+        claimed with a conditional UPDATE inside its own transaction, so no command is processed
+        twice even when two instances overlap. Returns how many were processed.
+        """
+        if self.engine is None or not self.runs_engine:
+            return 0
+        table = schema.messages
+        with self._lock:
+            with self.db.connect() as conn:
+                ids = [row.id for row in conn.execute(
+                    select(table.c.id).where(table.c.processed.is_(False))
+                    .order_by(table.c.id).limit(limit)
+                )]
+            done = 0
+            for message_id in ids:
+                if not self._process_stored(int(message_id)):
+                    break
+                done += 1
+            return done
+
+    def _process_stored(self, message_id: int) -> bool:
+        assert self.engine is not None
+        table = schema.messages
+        try:
+            with self.db.begin() as conn:
+                if not self._may_run_engine(conn):
+                    return False
+                claimed = conn.execute(
+                    update(table)
+                    .where(table.c.id == message_id, table.c.processed.is_(False))
+                    .values(processed=True)
+                ).rowcount
+                command = message_store.get_message(conn, message_id) if claimed else None
+                if command is not None:
+                    self.engine.process(conn, command, message_id)
+        except Exception:
+            self.engine.after_rollback()
+            # One message the engine cannot handle must not hold back every later one.
+            log.exception("engine failed on stored message %d; marking it processed", message_id)
+            with self.db.begin() as conn:
+                conn.execute(update(table).where(table.c.id == message_id).values(processed=True))
+            return True
+        self.engine.after_commit()
+        return True

@@ -37,3 +37,43 @@ def test_same_key_is_a_duplicate_returning_the_first_command(db: Database) -> No
 def test_persist_false_stores_nothing(db: Database) -> None:
     Ingestor(db).accept(MessageCommand(entity="e1", message="x"), path="api", persist=False)
     assert count_messages(db) == 0
+
+
+class RecordingEngine:
+    """A stand-in engine that records what it was given (the real one has its own tests)."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, int | None]] = []
+        self.commits = 0
+        self.rollbacks = 0
+
+    def process(self, conn, command, message_id):  # type: ignore[no-untyped-def]
+        self.seen.append((command.message, message_id))
+        return []
+
+    def after_commit(self) -> None:
+        self.commits += 1
+
+    def after_rollback(self) -> None:
+        self.rollbacks += 1
+
+
+def test_instance_without_engine_stores_and_owner_processes_later(db: Database) -> None:
+    storing = Ingestor(db)  # another instance: no lease, no engine
+    for text in ("a", "b", "c"):
+        storing.accept(MessageCommand(entity="e", message=text), path="webhook")
+    engine = RecordingEngine()
+    owner = Ingestor(db, engine)
+    assert owner.process_pending() == 3
+    assert [m for m, _ in engine.seen] == ["a", "b", "c"]
+    assert owner.process_pending() == 0  # each stored command is processed once
+
+
+def test_fence_refusal_stores_without_processing(db: Database) -> None:
+    engine = RecordingEngine()
+    ingestor = Ingestor(db, engine)
+    ingestor.fence = lambda conn: False  # the lease was lost
+    accepted = ingestor.accept(MessageCommand(entity="e", message="x"), path="webhook")
+    assert not accepted.processed and engine.seen == []
+    ingestor.fence = None
+    assert ingestor.process_pending() == 1 and engine.seen[0][0] == "x"

@@ -30,7 +30,9 @@ def insert_message(
             processed=processed,
         )
     )
-    return int(result.inserted_primary_key[0])
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 def row_to_command(row: Any) -> MessageCommand:

@@ -99,3 +99,14 @@ security_incidents = Table(
     Column("reason", String(512), nullable=False),
     Index("ix_security_incidents_at", "at"),
 )
+
+# Which instance runs the engine, the realtime client and the scheduler (see leases.py).
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(256), nullable=False),
+    Column("epoch", BigInteger, nullable=False),
+    Column("expires_at", Time, nullable=False),
+    Column("renewed_at", Time, nullable=False),
+)
