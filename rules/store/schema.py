@@ -110,3 +110,5 @@ leases = Table(
     Column("expires_at", Time, nullable=False),
     Column("renewed_at", Time, nullable=False),
 )
+
+from rules.store import realtime_schema  # noqa: E402,F401  (the realtime client's table)
