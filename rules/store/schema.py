@@ -112,3 +112,4 @@ leases = Table(
 )
 
 from rules.store import realtime_schema  # noqa: E402,F401  (the realtime client's table)
+from rules.store import engine_schema  # noqa: E402,F401  (the rule engine's tables)
