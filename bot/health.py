@@ -1,0 +1,137 @@
+"""``GET /healthz``: liveness plus readiness of each path, for probes and for operators.
+
+The answer is JSON::
+
+    {"status": "ok" | "degraded" | "starting" | "stopping", "live": true, "ready": true,
+     "uptime_seconds": 12.5, "version": "0.1.0",
+     "database": {"ok": true},
+     "paths": {"webhook": {"ready": true, "listening": "http://127.0.0.1:8088"},
+               "realtime": {"configured": true, "connected": true, "logged_in": true,
+                            "subscribed": true, "last_event": "2026-...Z"}},
+     "outbox": {"depth": 0, "failed": 0}}
+
+**Decision:** the status code is ``200`` when the service can accept messages (the webhook
+server listens and the database answers) and ``503`` otherwise. A realtime connection that is
+down makes the status ``degraded`` but keeps ``200``: messages still arrive through the
+outgoing webhook and replies still go out over REST, so a load balancer must not take the
+instance out. ``/healthz?live`` answers liveness only (``200`` while the process runs).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from sqlalchemy import text
+
+from bot import __version__
+from rules.store import Database
+
+log = logging.getLogger(__name__)
+
+EXTENSION = "atsd_health"
+bp = Blueprint("health", __name__)
+
+
+@dataclass
+class HealthState:
+    """What the running service knows about itself; the service updates it as parts start."""
+
+    db: Database | None = None
+    started_at: float = field(default_factory=time.monotonic)
+    webhook_url: str | None = None
+    webhook_ready: bool = False
+    stopping: bool = False
+    # Each returns a small JSON-able dict; set by the service when the part exists.
+    realtime_status: Callable[[], dict[str, Any]] | None = None
+    outbox_status: Callable[[], dict[str, Any]] | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def mark_webhook_ready(self, url: str) -> None:
+        with self._lock:
+            self.webhook_url = url
+            self.webhook_ready = True
+
+    def snapshot(self) -> tuple[int, dict[str, Any]]:
+        """The status code and body of ``/healthz``."""
+        database = self._database()
+        webhook = {"ready": self.webhook_ready, "listening": self.webhook_url}
+        paths: dict[str, Any] = {"webhook": webhook}
+        realtime = _call(self.realtime_status, {"configured": False})
+        paths["realtime"] = realtime
+        outbox = _call(self.outbox_status, {"depth": None})
+        ready = self.webhook_ready and database["ok"] and not self.stopping
+        status = _overall(ready, self.stopping, self.webhook_ready, realtime)
+        body = {
+            "status": status,
+            "live": True,
+            "ready": ready,
+            "uptime_seconds": round(time.monotonic() - self.started_at, 3),
+            "version": __version__,
+            "database": database,
+            "paths": paths,
+            "outbox": outbox,
+        }
+        return (200 if ready else 503), body
+
+    def _database(self) -> dict[str, Any]:
+        if self.db is None:
+            return {"ok": False, "error": "not opened"}
+        try:
+            with self.db.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:  # the probe reports any failure; it must never raise
+            return {"ok": False, "error": type(exc).__name__}
+        return {"ok": True, "dialect": self.db.dialect}
+
+
+def _overall(ready: bool, stopping: bool, webhook_ready: bool, realtime: dict[str, Any]) -> str:
+    if stopping:
+        return "stopping"
+    if not webhook_ready:
+        return "starting"
+    if not ready:
+        return "degraded"
+    if realtime.get("configured") and not (
+        realtime.get("connected") and realtime.get("logged_in")
+    ):
+        return "degraded"
+    return "ok"
+
+
+def _call(provider: Callable[[], dict[str, Any]] | None, default: dict[str, Any]) -> dict[str, Any]:
+    if provider is None:
+        return default
+    try:
+        return provider()
+    except Exception as exc:  # a broken provider shows up in the body, not as a 500
+        log.warning("health provider failed: %s", exc)
+        return {**default, "error": type(exc).__name__}
+
+
+def install(app: Any, state: HealthState) -> None:
+    """Attach ``state`` to ``app`` and register ``/healthz``."""
+    app.extensions[EXTENSION] = state
+    if "health" not in app.blueprints:
+        app.register_blueprint(bp)
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    state: HealthState | None = current_app.extensions.get(EXTENSION)
+    if "live" in request.args:
+        return jsonify({"live": True})
+    if state is None:
+        response = jsonify({"status": "starting", "live": True, "ready": False})
+        response.status_code = 503
+        return response
+    code, body = state.snapshot()
+    response = jsonify(body)
+    response.status_code = code
+    response.headers["Cache-Control"] = "no-store"
+    return response
