@@ -268,6 +268,18 @@ class RestClient:
                             lambda: self._api.chat_send_message(message))
         return dict(answer.get("message") or {})
 
+    def chat_get_message(self, message_id: str) -> dict[str, Any] | None:
+        """``GET chat.getMessage``: the message, or None when the server does not have it."""
+        try:
+            answer = self._call("chat.getMessage",
+                                lambda: self._api.chat_get_message(_q(message_id)))
+        except RestRejected as exc:
+            if exc.status in (400, 404):
+                return None
+            raise
+        message = answer.get("message")
+        return message if isinstance(message, dict) else None
+
     def dm_create(self, username: str) -> dict[str, Any]:
         """Open (or find) the direct-message room with ``username``; returns the room."""
         answer = self._call("dm.create", lambda: self._api.dm_create(username))
