@@ -154,6 +154,10 @@ class RestClient:
                                      timeout=self._api.timeout)
         return json_or_error(response)
 
+    def logout(self) -> None:
+        """End this login session (``POST /api/v1/logout``); tokens stay valid."""
+        self._call("logout", self._api.logout)
+
     # -- server and self ------------------------------------------------------------------
 
     def info(self) -> dict[str, Any]:
