@@ -1,0 +1,421 @@
+"""The realtime connection: an asyncio loop over ``websockets`` driving :mod:`protocol`.
+
+One :class:`RealtimeClient` keeps one DDP session alive for as long as the service runs:
+
+1. connect to ``ws(s)://HOST/websocket`` and do the DDP handshake;
+2. log in: ``resume`` with the personal access token (preferred; 2FA-safe) or the sha-256
+   digest of the password (then ``resume`` with the session token on later reconnects). Bad
+   credentials and ``totp-required`` are a :class:`RealtimeFatal` (no retry). With a token the
+   bot learns its own user name from REST ``me``;
+3. subscribe ``stream-room-messages`` ``__my_messages__`` and ``stream-notify-user``
+   ``<uid>/rooms-changed`` and ``<uid>/subscriptions-changed``, so new rooms are heard at once;
+4. back-fill over REST everything since the last message handled per room
+   (:mod:`bot.realtime.backfill`); live messages that arrive meanwhile are held and handled
+   after it, so cursors only move forward;
+5. hand each message to :class:`bot.chat.ChatListener` on a worker thread, one at a time;
+6. send a DDP ping after ``idle_ping`` seconds of silence and treat ``dead_after`` more
+   seconds of silence as a dead connection; reconnect with exponential backoff and jitter.
+
+The password never leaves :func:`protocol.password_params` (only its digest is sent) and is
+never logged; tokens are never logged either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+
+from bot import metrics
+from bot.chat import ChatListener
+from bot.config import RocketChatSettings
+from bot.errors import ChatRejected, ChatUnavailable, ProtocolError
+from bot.realtime import protocol as ddp
+from bot.realtime.backfill import Backfiller
+from bot.realtime.cursors import CursorBook
+from bot.realtime.status import RealtimeFatal, RealtimeStatus
+from bot.rest import RestClient
+from rules.chatguard import BotIdentity
+from rules.store import Database
+
+log = logging.getLogger(__name__)
+
+MY_MESSAGES = "__my_messages__"
+_FATAL_LOGIN_CODES = {"403", "401", "totp-required", "totp-invalid", "totp-max-attempts"}
+
+
+@dataclass(frozen=True)
+class RealtimeOptions:
+    idle_ping: float = 10.0  # ping after this much silence (the server pings after 15 s)
+    dead_after: float = 10.0  # no frame this long after our ping: the connection is dead
+    call_timeout: float = 15.0  # handshake, login, subscription readiness
+    backoff_initial: float = 0.5
+    backoff_max: float = 30.0
+    cursor_flush: float = 1.0
+
+
+class _Dropped(Exception):
+    """The connection ended or went silent; reconnect."""
+
+
+RestFactory = Callable[[str, str, str], RestClient]  # (url, user_id, token) -> client
+
+
+class RealtimeClient:
+    """Listens to Rocket.Chat over DDP and feeds every message to ``listener``."""
+
+    def __init__(self, settings: RocketChatSettings, listener: ChatListener, db: Database,
+                 *, options: RealtimeOptions | None = None,
+                 rest_factory: RestFactory | None = None) -> None:
+        self.settings = settings
+        self.listener = listener
+        self.options = options or RealtimeOptions()
+        self.status = RealtimeStatus()
+        self.cursors = CursorBook(db, listener.clock)
+        self.rest: RestClient | None = None
+        self._rest_factory = rest_factory or (lambda url, uid, tok: RestClient.with_token(
+            url, uid, tok))
+        self._session_token: str | None = None  # from a password login, for later resumes
+        self._stop = asyncio.Event()
+        self._queue: asyncio.Queue[tuple[str, Any, Any]] = asyncio.Queue()
+        self._held: list[tuple[str, Any, Any]] | None = None
+        self._calls: dict[str, asyncio.Future[ddp.Result]] = {}
+        self._subs: dict[str, asyncio.Future[ddp.Ready | ddp.NoSub]] = {}
+        self._connected: asyncio.Future[ddp.Connected] | None = None
+
+    @property
+    def ws_url(self) -> str:
+        base = self.settings.url.rstrip("/")
+        return ("wss://" + base[8:] if base.startswith("https://")
+                else "ws://" + base.removeprefix("http://")) + "/websocket"
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def wait_idle(self) -> None:
+        """Return once every message received so far has been handled (for tests, bench)."""
+        await self._queue.join()
+
+    # -- the outer loop -------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Connect and listen until :meth:`stop`; raises :class:`RealtimeFatal` on bad login."""
+        await asyncio.to_thread(self.cursors.load)
+        worker = asyncio.create_task(self._worker(), name="realtime-worker")
+        flusher = asyncio.create_task(self._flusher(), name="realtime-cursors")
+        failures = 0
+        try:
+            while not self._stop.is_set():
+                try:
+                    await self._session()
+                    failures = 0
+                except RealtimeFatal as exc:
+                    self.status.last_error = str(exc)
+                    log.error("realtime: %s", exc)
+                    raise
+                except (_Dropped, OSError, ConnectionClosed, InvalidHandshake, ProtocolError,
+                        ChatUnavailable, TimeoutError) as exc:
+                    self.status.last_error = f"{type(exc).__name__}: {exc}"
+                    log.warning("realtime connection lost: %s", self.status.last_error)
+                    failures = 0 if self.status.subscribed else failures + 1
+                finally:
+                    self.cursors.mark_gap()
+                    self.status.down()
+                    metrics.REALTIME_CONNECTED.set(0)
+                    self._fail_pending()
+                if not self._stop.is_set():
+                    await self._backoff(failures)
+        finally:
+            # Messages already received are handled before stopping (the worker is quick);
+            # then the cursors are saved for the next start.
+            if not worker.done():
+                await self._queue.join()
+            worker.cancel()
+            flusher.cancel()
+            await asyncio.to_thread(self.cursors.flush)
+
+    async def _backoff(self, failures: int) -> None:
+        # Exponential with "equal jitter": half the delay fixed, half random, so that many
+        # bots dropped by one server restart do not come back at the same instant.
+        delay = min(self.options.backoff_max, self.options.backoff_initial * 2 ** failures)
+        delay = delay / 2 + random.uniform(0, delay / 2)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), delay)
+
+    # -- one session ----------------------------------------------------------------------
+
+    async def _session(self) -> None:
+        try:
+            ws = await connect(self.ws_url, ping_interval=None, max_size=2**24,
+                               open_timeout=self.options.call_timeout)
+        except InvalidURI as exc:
+            raise RealtimeFatal(f"rocketchat.url gives an invalid websocket URL: {exc}") from None
+        proto = ddp.DdpProtocol()
+        async with ws:
+            reader = asyncio.create_task(self._reader(ws, proto), name="realtime-reader")
+            try:
+                await self._start(ws, proto, reader)
+                done = await self._until_stopped(reader)
+            finally:
+                reader.cancel()
+            if not done:
+                raise _Dropped("the connection closed")
+
+    async def _until_stopped(self, reader: asyncio.Task[None]) -> bool:
+        stopper = asyncio.create_task(self._stop.wait())
+        finished, _ = await asyncio.wait({reader, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+        if reader in finished and reader.exception() is not None:
+            raise reader.exception()  # type: ignore[misc]
+        return stopper in finished
+
+    async def _start(self, ws: ClientConnection, proto: ddp.DdpProtocol,
+                     reader: asyncio.Task[None]) -> None:
+        connected = asyncio.get_running_loop().create_future()
+        self._connected = connected
+        proto.connect()
+        await self._flush(ws, proto)
+        await self._wait(connected, reader)
+        self.status.connected = True
+        uid = await self._login(ws, proto, reader)
+        self._held = []
+        await self._subscribe(ws, proto, reader, uid)
+        self.status.sessions += 1
+        if self.status.sessions > 1:
+            self.status.reconnects += 1
+            metrics.RECONNECTS.inc()
+        metrics.REALTIME_CONNECTED.set(1)
+        await self._backfill()
+
+    async def _wait(self, future: asyncio.Future[Any], reader: asyncio.Task[None]) -> Any:
+        """Wait for ``future`` but fail at once if the reader dies (connection dropped)."""
+        done, _ = await asyncio.wait({future, reader}, timeout=self.options.call_timeout,
+                                     return_when=asyncio.FIRST_COMPLETED)
+        if future in done:
+            return future.result()
+        if reader in done:
+            exc = reader.exception()
+            raise exc if exc is not None else _Dropped("the connection closed")
+        raise _Dropped("the server did not answer in time")
+
+    async def _call(self, ws: ClientConnection, proto: ddp.DdpProtocol,
+                    reader: asyncio.Task[None], method: str, params: list[Any]) -> ddp.Result:
+        call_id = proto.call(method, params)
+        future: asyncio.Future[ddp.Result] = asyncio.get_running_loop().create_future()
+        self._calls[call_id] = future
+        await self._flush(ws, proto)
+        result: ddp.Result = await self._wait(future, reader)
+        return result
+
+    async def _login(self, ws: ClientConnection, proto: ddp.DdpProtocol,
+                     reader: asyncio.Task[None]) -> str:
+        s = self.settings
+        token = s.token or self._session_token
+        result = None
+        if token:
+            result = await self._call(ws, proto, reader, "login", ddp.resume_params(token))
+            if result.error is not None and not s.token and s.user and s.password:
+                self._session_token = None  # the session token expired: log in afresh
+                result = None
+        if result is None:
+            assert s.user and s.password
+            result = await self._call(ws, proto, reader, "login",
+                                      ddp.password_params(s.user, s.password))
+        if result.error is not None:
+            raise _login_failure(result.error, "token" if s.token else "password")
+        uid = str(result.result.get("id"))
+        login_token = s.token or str(result.result.get("token"))
+        if not s.token:
+            self._session_token = login_token
+        self.status.logged_in = True
+        await self._learn_identity(uid, login_token)
+        return uid
+
+    async def _learn_identity(self, uid: str, token: str) -> None:
+        rest = self._rest_factory(self.settings.url, uid, token)
+        try:
+            me = await asyncio.to_thread(rest.me)
+        except ChatRejected as exc:
+            raise RealtimeFatal(f"REST refused the bot's token: {exc}") from None
+        username = str(me.get("username") or self.settings.user or "")
+        self.rest = rest
+        self.listener.bot = BotIdentity(user_id=uid, username=username or None)
+        self.status.user_id, self.status.username = uid, username
+        log.info("realtime: logged in as %s (%s)", username, uid)
+
+    async def _subscribe(self, ws: ClientConnection, proto: ddp.DdpProtocol,
+                         reader: asyncio.Task[None], uid: str) -> None:
+        wanted: list[tuple[str, list[Any]]] = [
+            ("stream-room-messages", [MY_MESSAGES, {"useCollection": False, "args": []}]),
+            ("stream-notify-user", [f"{uid}/rooms-changed", False]),
+            ("stream-notify-user", [f"{uid}/subscriptions-changed", False])]
+        futures = []
+        for name, params in wanted:
+            sub_id = proto.subscribe(name, params)
+            future: asyncio.Future[ddp.Ready | ddp.NoSub] = (
+                asyncio.get_running_loop().create_future())
+            self._subs[sub_id] = future
+            futures.append((name, params[0], future))
+        await self._flush(ws, proto)
+        for name, key, future in futures:
+            answer = await self._wait(future, reader)
+            if isinstance(answer, ddp.NoSub):
+                reason = answer.error.reason if answer.error else "no reason given"
+                raise _Dropped(f"subscription {name} {key} refused: {reason}")
+        self.status.subscribed = True
+
+    async def _backfill(self) -> None:
+        rest = self.rest
+        assert rest is not None
+        backfiller = Backfiller(rest, self.listener.rooms, self.cursors)
+        try:
+            batch = await asyncio.to_thread(backfiller.collect)
+            self.cursors.clear_gap()
+        finally:
+            held, self._held = self._held or [], None
+        if batch:
+            log.info("realtime: back-filling %d message(s)", len(batch))
+            self._queue.put_nowait(("backfill", batch, None))
+        for item in held:
+            self._queue.put_nowait(item)
+
+    # -- frames in ------------------------------------------------------------------------
+
+    async def _reader(self, ws: ClientConnection, proto: ddp.DdpProtocol) -> None:
+        pinged = False
+        while True:
+            try:
+                wait = self.options.dead_after if pinged else self.options.idle_ping
+                frame = await asyncio.wait_for(ws.recv(), wait)
+            except TimeoutError:
+                if pinged:
+                    raise _Dropped(f"no answer from the server for "
+                                   f"{self.options.idle_ping + self.options.dead_after:g} s"
+                                   ) from None
+                proto.ping()
+                await self._flush(ws, proto)
+                pinged = True
+                continue
+            pinged = False
+            self.status.touch(self.listener.clock.now())
+            for event in proto.receive(frame):
+                self._dispatch(event)
+            await self._flush(ws, proto)  # pongs
+
+    def _dispatch(self, event: ddp.Event) -> None:
+        if isinstance(event, ddp.StreamEvent):
+            self._on_stream(event)
+        elif isinstance(event, ddp.Result):
+            future = self._calls.pop(event.id, None)
+            if future is not None and not future.done():
+                future.set_result(event)
+        elif isinstance(event, ddp.Ready):
+            for sub_id in event.subs:
+                self._resolve_sub(sub_id, event)
+        elif isinstance(event, ddp.NoSub):
+            self._resolve_sub(event.id, event)
+            if event.name == "stream-room-messages":
+                self.status.subscribed = False
+        elif isinstance(event, ddp.Connected):
+            if self._connected is not None and not self._connected.done():
+                self._connected.set_result(event)
+        elif isinstance(event, ddp.Failed) and event.version not in ddp.DDP_VERSIONS:
+            raise ProtocolError(f"the server wants DDP version {event.version!r}")
+        elif isinstance(event, ddp.ServerError):
+            log.warning("realtime: the server reports an error: %s", event.reason)
+
+    def _resolve_sub(self, sub_id: str, event: ddp.Ready | ddp.NoSub) -> None:
+        future = self._subs.pop(sub_id, None)
+        if future is not None and not future.done():
+            future.set_result(event)
+
+    def _on_stream(self, event: ddp.StreamEvent) -> None:
+        if event.collection == "stream-room-messages" and event.args:
+            meta = event.args[1] if len(event.args) > 1 and isinstance(event.args[1], dict) \
+                else None
+            item = ("live", event.args[0], meta)
+            if self._held is not None:
+                self._held.append(item)
+            else:
+                self._queue.put_nowait(item)
+        elif event.collection == "stream-notify-user" and len(event.args) >= 2:
+            action, doc = event.args[0], event.args[1]
+            if isinstance(doc, dict) and event.event_name.endswith("/rooms-changed"):
+                if action == "removed" and isinstance(doc.get("_id"), str):
+                    self.listener.rooms.forget(doc["_id"])
+                else:
+                    self.listener.rooms.learn_room(doc)
+            elif isinstance(doc, dict) and action != "removed":
+                self.listener.rooms.learn_room(doc)  # a subscription: rid, t, name
+
+    # -- the worker -----------------------------------------------------------------------
+
+    async def _worker(self) -> None:
+        while True:
+            kind, payload, meta = await self._queue.get()
+            try:
+                await asyncio.to_thread(self._handle, kind, payload, meta)
+            except Exception:
+                log.exception("realtime: a message could not be handled")
+            finally:
+                self._queue.task_done()
+
+    def _handle(self, kind: str, payload: Any, meta: Any) -> None:
+        messages = payload if kind == "backfill" else [payload]
+        for msg in messages:
+            if not isinstance(msg, dict) or not msg.get("_id"):
+                continue
+            self.listener.handle(msg, meta, path="realtime" if kind == "live" else "backfill")
+            ts = ddp.ejson_date(msg.get("ts"))
+            if ts is not None and msg.get("rid"):
+                room = self.listener.rooms.get(str(msg["rid"]))
+                self.cursors.advance(str(msg["rid"]), ts, str(msg["_id"]), room.type)
+
+    async def _flusher(self) -> None:
+        while True:
+            await asyncio.sleep(self.options.cursor_flush)
+            try:
+                await asyncio.to_thread(self.cursors.flush)
+            except Exception:
+                log.exception("realtime: cursors could not be saved (will retry)")
+
+    # -- frames out -----------------------------------------------------------------------
+
+    async def _flush(self, ws: ClientConnection, proto: ddp.DdpProtocol) -> None:
+        for frame in proto.outgoing():
+            await ws.send(frame)
+
+    def _fail_pending(self) -> None:
+        futures: list[asyncio.Future[Any]] = [*self._calls.values(), *self._subs.values()]
+        for future in futures:
+            if not future.done():
+                future.cancel()
+        self._calls.clear()
+        self._subs.clear()
+        if self._held:
+            for item in self._held:
+                self._queue.put_nowait(item)
+        self._held = None
+
+
+def _login_failure(error: ddp.MethodError, how: str) -> Exception:
+    if error.error == "too-many-requests":
+        return _Dropped(f"login rate-limited; waiting {error.retry_after or 1:.0f} s")
+    if error.error.startswith("totp"):
+        return RealtimeFatal(
+            "the bot account has two-factor authentication on; use a personal access token "
+            "(rocketchat.user_id + rocketchat.token) created with 'Ignore Two Factor "
+            "Authentication'")
+    if error.error in _FATAL_LOGIN_CODES or "password" in error.reason.lower() \
+            or "not found" in error.reason.lower():
+        hint = ("check rocketchat.user_id and rocketchat.token" if how == "token"
+                else "check rocketchat.user and rocketchat.password")
+        return RealtimeFatal(f"Rocket.Chat refused the login ({error.reason}); {hint}")
+    return _Dropped(f"login failed: {error.error} {error.reason}")

@@ -1,0 +1,115 @@
+"""The last message handled per room, kept in memory and written to ``realtime_cursors``.
+
+A cursor only moves forward (the newest ``ts`` handled in that room). Writes are batched
+(:meth:`CursorBook.flush`, called every second or so and when the client stops): a cursor that
+is a little stale only makes the next back-fill fetch a few messages twice, and the once-only
+keys absorb that overlap, so nothing needs a write per message on the hot path.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+
+from sqlalchemy import insert, select, update
+
+from rules.clock import Clock, SystemClock
+from rules.store import Database
+from rules.store.realtime_schema import realtime_cursors
+
+# Back-fill starts a little before the cursor: messages sharing the cursor's millisecond and
+# small server clock steps are fetched again and dropped as duplicates instead of lost.
+OVERLAP = timedelta(seconds=1)
+
+
+class CursorBook:
+    """Per-room cursors backed by the store."""
+
+    def __init__(self, db: Database, clock: Clock | None = None) -> None:
+        self.db = db
+        self.clock = clock or SystemClock()
+        self._cursors: dict[str, tuple[datetime, str | None, str | None]] = {}
+        self._dirty: set[str] = set()
+        self._lock = threading.Lock()
+        # Where the current gap began (cursors when the stream was last lost). Live messages
+        # move the cursors on while a back-fill is still pending; the back-fill must start
+        # from here anyway, so it is kept until a back-fill succeeds.
+        self._gap: dict[str, datetime] | None = None
+
+    def load(self) -> None:
+        with self.db.connect() as conn:
+            rows = conn.execute(select(realtime_cursors)).all()
+        with self._lock:
+            for row in rows:
+                ts = row.last_ts if row.last_ts.tzinfo else row.last_ts.replace(
+                    tzinfo=self.clock.now().tzinfo)
+                self._cursors[row.room_id] = (ts, row.last_message_id, row.room_type)
+        self.mark_gap()
+
+    def mark_gap(self) -> None:
+        """The stream is lost (or not yet started): remember where to back-fill from."""
+        with self._lock:
+            if self._gap is None:
+                self._gap = {room: cursor[0] for room, cursor in self._cursors.items()}
+
+    def clear_gap(self) -> None:
+        with self._lock:
+            self._gap = None
+
+    def advance(self, room_id: str, ts: datetime, message_id: str | None,
+                room_type: str | None = None) -> None:
+        with self._lock:
+            current = self._cursors.get(room_id)
+            if current is not None and current[0] >= ts:
+                return
+            self._cursors[room_id] = (ts, message_id, room_type or (current and current[2]))
+            self._dirty.add(room_id)
+
+    def get(self, room_id: str) -> datetime | None:
+        with self._lock:
+            found = self._cursors.get(room_id)
+            return found[0] if found else None
+
+    def rooms(self) -> dict[str, datetime]:
+        with self._lock:
+            return {room: cursor[0] for room, cursor in self._cursors.items()}
+
+    def watermark(self) -> datetime | None:
+        """The newest message handled in any room: where a room without a cursor starts."""
+        with self._lock:
+            return max((c[0] for c in self._cursors.values()), default=None)
+
+    def since(self, room_id: str) -> datetime | None:
+        """Where a back-fill of ``room_id`` starts, or None (nothing ever seen: no back-fill)."""
+        with self._lock:
+            if self._gap is not None:
+                start = self._gap.get(room_id) or max(self._gap.values(), default=None)
+            else:
+                found = self._cursors.get(room_id)
+                start = found[0] if found else max(
+                    (c[0] for c in self._cursors.values()), default=None)
+        return start - OVERLAP if start is not None else None
+
+    def flush(self) -> int:
+        """Write changed cursors; returns how many rows were written."""
+        with self._lock:
+            dirty = {room: self._cursors[room] for room in self._dirty}
+            self._dirty.clear()
+        if not dirty:
+            return 0
+        now = self.clock.now()
+        try:
+            with self.db.begin() as conn:
+                for room, (ts, message_id, room_type) in dirty.items():
+                    values = {"last_ts": ts, "last_message_id": message_id,
+                              "room_type": room_type, "updated_at": now}
+                    done = conn.execute(update(realtime_cursors)
+                                        .where(realtime_cursors.c.room_id == room)
+                                        .values(**values))
+                    if done.rowcount == 0:
+                        conn.execute(insert(realtime_cursors).values(room_id=room, **values))
+        except Exception:
+            with self._lock:
+                self._dirty.update(dirty)  # try again next time
+            raise
+        return len(dirty)

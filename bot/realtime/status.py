@@ -1,0 +1,48 @@
+"""What the realtime path reports about itself (``/healthz``, the ``status`` chat command)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.errors import ChatRejected
+from rules.command import format_iso_date
+
+
+class RealtimeFatal(ChatRejected):
+    """The realtime login can never succeed as configured (bad credentials, 2FA required)."""
+
+
+@dataclass
+class RealtimeStatus:
+    """Plain fields, written by the client's loop and read from any thread."""
+
+    connected: bool = False
+    logged_in: bool = False
+    subscribed: bool = False
+    last_event_at: datetime | None = None
+    reconnects: int = 0
+    sessions: int = 0  # connections that got as far as subscribed
+    user_id: str | None = None
+    username: str | None = None
+    last_error: str | None = None
+
+    def touch(self, now: datetime) -> None:
+        self.last_event_at = now
+
+    def down(self) -> None:
+        self.connected = self.logged_in = self.subscribed = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``paths.realtime`` part of ``/healthz``."""
+        return {
+            "configured": True,
+            "connected": self.connected,
+            "logged_in": self.logged_in,
+            "subscribed": self.subscribed,
+            "last_event": format_iso_date(self.last_event_at) if self.last_event_at else None,
+            "reconnects": self.reconnects,
+            "user": self.username,
+            "last_error": self.last_error,
+        }
