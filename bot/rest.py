@@ -321,10 +321,9 @@ class RestClient:
 
     def _history(self, endpoint: str, call: Callable[..., Any], room_id: str,
                  oldest: datetime, count: int) -> list[dict[str, Any]]:
-        answer = self._call(endpoint, lambda: call(
-            _q(room_id), oldest=_q(iso_ms(oldest)), count=int(count)))
-        messages = answer.get("messages")
-        return list(messages) if isinstance(messages, list) else []
+        # the library pages these (a generator); max_count stops it after ``count`` messages
+        return self._call(endpoint, lambda: list(call(
+            _q(room_id), oldest=_q(iso_ms(oldest)), count=int(count), max_count=int(count))))
 
     # -- error translation ----------------------------------------------------------------
 
