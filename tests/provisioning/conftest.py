@@ -46,9 +46,10 @@ def calls(mock: responses.RequestsMock) -> list[Call]:
     found = []
     for call in mock.calls:
         request = call.request
-        parts = urlsplit(request.url)
+        parts = urlsplit(str(request.url))
         body = json.loads(request.body) if request.body else None
-        found.append(Call(request.method, parts.path + (f"?{parts.query}" if parts.query else ""),
+        found.append(Call(str(request.method),
+                          str(parts.path) + (f"?{parts.query!s}" if parts.query else ""),
                           body, dict(request.headers)))
     return found
 

@@ -26,11 +26,11 @@ def _ok(body: dict[str, Any], status: int = 200) -> Answer:
     return status, {"Content-Type": "application/json"}, json.dumps({**body, "success": True})
 
 
-def _fail(status: int, error: str, error_type: str | None = None, **extra: Any) -> Answer:
+def _fail(code: int, error: str, error_type: str | None = None, **extra: Any) -> Answer:
     body: dict[str, Any] = {"success": False, "error": error, **extra}
     if error_type:
         body["errorType"] = error_type
-    return status, {"Content-Type": "application/json"}, json.dumps(body)
+    return code, {"Content-Type": "application/json"}, json.dumps(body)
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import requests
@@ -18,6 +19,10 @@ LOGIN_OK = {"status": "success", "data": {"userId": "uid1", "authToken": "tok1",
                                           "me": {"username": "admin"}}}
 
 
+def _body(request: Any) -> Any:
+    return json.loads(request.body)
+
+
 def _client() -> RestClient:
     return RestClient.with_token(URL, "uid1", "tok1")
 
@@ -29,7 +34,7 @@ def test_password_login_sends_json_and_uses_the_token_afterwards() -> None:
     client = RestClient.with_password(URL + "/", "admin", "s3cret")
     assert client.me()["username"] == "admin"
     login, me = responses.calls
-    assert json.loads(login.request.body) == {"username": "admin", "password": "s3cret"}
+    assert _body(login.request) == {"username": "admin", "password": "s3cret"}
     assert me.request.headers["X-User-Id"] == "uid1"
     assert me.request.headers["X-Auth-Token"] == "tok1"
     assert client.user_id == "uid1" and client.username == "admin"
@@ -39,7 +44,7 @@ def test_password_login_sends_json_and_uses_the_token_afterwards() -> None:
 def test_login_with_an_email_uses_the_user_key() -> None:
     responses.post(f"{URL}/api/v1/login", json=LOGIN_OK)
     RestClient.with_password(URL, "ops@example.org", "pw", totp_code="123456")
-    assert json.loads(responses.calls[0].request.body) == {
+    assert _body(responses.calls[0].request) == {
         "user": "ops@example.org", "password": "pw", "code": "123456"}
 
 
@@ -81,7 +86,7 @@ def test_two_factor_password_fallback_is_answered_with_the_digest() -> None:
     assert "x-2fa-code" not in first.request.headers
     assert second.request.headers["x-2fa-code"] == hashlib.sha256(b"pw").hexdigest()
     assert second.request.headers["x-2fa-method"] == "password"
-    assert json.loads(second.request.body) == {"userId": "b", "data": {"active": True}}
+    assert _body(second.request) == {"userId": "b", "data": {"active": True}}
 
 
 @responses.activate
@@ -203,7 +208,7 @@ def test_integrations_list_keeps_exact_names_and_follows_pages() -> None:
         "integrations": [{"_id": "x", "name": "ATSD-BOT"}], "success": True})
     found = _client().integrations_list(name="atsd-bot")
     assert found == [{"_id": "3", "name": "atsd-bot"}]
-    assert [c.request.url.split("?")[1] for c in responses.calls] == [
+    assert [str(c.request.url).split("?")[1] for c in responses.calls] == [
         "offset=0&count=50&name=atsd-bot", "offset=50&count=50&name=atsd-bot"]
 
 
@@ -213,7 +218,7 @@ def test_integrations_update_is_a_put_of_the_full_object() -> None:
                   json={"integration": {"_id": "i1"}, "success": True})
     fields = {"integrationId": "i1", "type": "webhook-outgoing", "name": "n", "token": "t"}
     assert _client().integrations_update(**fields) == {"_id": "i1"}
-    assert json.loads(responses.calls[0].request.body) == fields
+    assert _body(responses.calls[0].request) == fields
 
 
 @responses.activate
@@ -232,10 +237,11 @@ def test_messages_and_history_requests() -> None:
     assert client.sync_messages("r1", moment)["updated"] == [{"_id": "m"}]
     assert client.im_history("r1", moment, count=5) == [{"_id": "h"}]
     post, send, sync, history = (c.request for c in responses.calls)
-    assert json.loads(post.body) == {"roomId": "r1", "text": "hi", "tmid": "p1"}
-    assert json.loads(send.body) == {"message": {"rid": "r1", "msg": "x", "_id": "mine"}}
-    assert sync.url.endswith("roomId=r1&lastUpdate=2026-01-02T03%3A04%3A05.678Z")
-    assert history.url.endswith("roomId=r1&offset=0&count=5&oldest=2026-01-02T03%3A04%3A05.678Z")
+    assert _body(post) == {"roomId": "r1", "text": "hi", "tmid": "p1"}
+    assert _body(send) == {"message": {"rid": "r1", "msg": "x", "_id": "mine"}}
+    assert str(sync.url).endswith("roomId=r1&lastUpdate=2026-01-02T03%3A04%3A05.678Z")
+    assert str(history.url).endswith(
+        "roomId=r1&offset=0&count=5&oldest=2026-01-02T03%3A04%3A05.678Z")
 
 
 def test_iso_ms_treats_naive_as_utc() -> None:
