@@ -40,7 +40,7 @@ def test_sends_with_outbox_id_into_room_and_thread(endpoint: RocketChatEndpoint)
                                "success": True})
     result = endpoint.deliver(note(room_id="room1", tmid="parent"))
     assert result.detail == "atsdbot0000000042"
-    body = json.loads(responses.calls[0].request.body)
+    body = json.loads(responses.calls[0].request.body or "")
     assert body == {"message": {"rid": "room1", "msg": "hi there", "tmid": "parent",
                                 "_id": "atsdbot0000000042"}}
     assert responses.calls[0].request.headers["X-Auth-Token"] == "tok"
