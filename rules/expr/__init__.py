@@ -1,0 +1,32 @@
+"""The expression language of rule filters, conditions and ``${...}`` placeholders.
+
+Compile once, evaluate many times::
+
+    expr = compile_expression("tags.bot != 'true' AND source = 'rocket.chat'")
+    expr.evaluate(Environment(fields={"source": "rocket.chat", "tags": {}}))  # True
+
+Grammar: ``grammar.lark``; value semantics: :mod:`rules.expr.values`; operators:
+:mod:`rules.expr.operators`; functions: :mod:`rules.expr.functions`. Keywords (AND, OR, NOT,
+LIKE, IN, true, false, null) and function names are case-insensitive; field names are not.
+Precedence, loosest first: ``?:``, ``OR``/``||``, ``AND``/``&&``, ``NOT``/``!``, comparisons
+(``= == != <> < <= > >= LIKE IN``, not chainable), ``+ -``, ``* / %``, unary ``-``,
+``.name`` / ``[index]``. ``/* comments */`` are allowed. Limits: 64 KB of text, nesting 64
+deep, texts up to 1 MB and lists up to 10,000 elements at run time.
+"""
+
+from rules.expr.compiler import Environment, Expression, compile_expression
+from rules.expr.errors import EvaluationError, ExpressionError
+from rules.expr.functions import FUNCTION_NAMES
+from rules.expr.values import text as to_text
+from rules.expr.values import truthy
+
+__all__ = [
+    "FUNCTION_NAMES",
+    "Environment",
+    "EvaluationError",
+    "Expression",
+    "ExpressionError",
+    "compile_expression",
+    "to_text",
+    "truthy",
+]

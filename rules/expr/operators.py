@@ -1,0 +1,200 @@
+"""Compiling the operators: logic, comparison, LIKE, IN, arithmetic and ``?:``.
+
+Semantics of each value pairing live in :mod:`rules.expr.values`; this module only builds
+closures, with shortcuts for the shapes rules use most (a value against a literal).
+``x NOT LIKE p`` and ``x NOT IN l`` are exactly ``NOT (x LIKE p)`` and ``NOT (x IN l)``, so a
+missing tag is ``NOT LIKE`` anything, just as ``null != 'x'`` is true. ``LIKE`` is
+case-sensitive, as ``=`` is; ``*`` matches any run of characters and ``?`` one character.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from lark import Token, Tree
+
+from rules import wildcard
+from rules.expr import values
+from rules.expr.errors import EvaluationError
+from rules.expr.values import equals, order, text, truthy
+
+if TYPE_CHECKING:
+    from rules.expr.compiler import Environment, Fn, Node, _Compiler
+
+
+def _compile_all(c: _Compiler, node: Tree) -> list[Node]:
+    return [c.compile(child) for child in node.children if isinstance(child, Tree)]
+
+
+def ternary(c: _Compiler, node: Tree) -> Node:
+    parts = _compile_all(c, node)
+    cond, yes, no = (p.fn for p in parts)
+    return c.fold(node, lambda env: yes(env) if truthy(cond(env)) else no(env), parts)
+
+
+def or_expr(c: _Compiler, node: Tree) -> Node:
+    parts = _compile_all(c, node)
+    fns = tuple(p.fn for p in parts)
+    if len(fns) == 2:
+        a, b = fns
+        return c.fold(node, lambda env: truthy(a(env)) or truthy(b(env)), parts)
+    return c.fold(node, lambda env: any(truthy(f(env)) for f in fns), parts)
+
+
+def and_expr(c: _Compiler, node: Tree) -> Node:
+    parts = _compile_all(c, node)
+    fns = tuple(p.fn for p in parts)
+    if len(fns) == 2:
+        a, b = fns
+        return c.fold(node, lambda env: truthy(a(env)) and truthy(b(env)), parts)
+    return c.fold(node, lambda env: all(truthy(f(env)) for f in fns), parts)
+
+
+def not_(c: _Compiler, node: Tree) -> Node:
+    parts = _compile_all(c, node)
+    fn = parts[0].fn
+    return c.fold(node, lambda env: not truthy(fn(env)), parts)
+
+
+def compare(c: _Compiler, node: Tree) -> Node:
+    left, op_token, right = node.children
+    parts = [c.compile(left), c.compile(right)]
+    op = str(op_token)
+    if op in ("=", "==", "!=", "<>"):
+        fn = _equality(parts[0], parts[1])
+        if op in ("!=", "<>"):
+            eq = fn
+            fn = lambda env: not eq(env)  # noqa: E731
+    else:
+        fn = _ordering(op, parts[0].fn, parts[1].fn)
+    return c.fold(node, fn, parts)
+
+
+def _equality(left: Node, right: Node) -> Fn:
+    a, b = left.fn, right.fn
+    if right.const and type(right.value) in (str, int, float):
+        literal, kind = right.value, type(right.value)
+
+        def eq_literal(env: Environment) -> bool:
+            value = a(env)
+            return value == literal if type(value) is kind else equals(value, literal)
+
+        return eq_literal
+    return lambda env: equals(a(env), b(env))
+
+
+_ORDER_TESTS: dict[str, Callable[[int], bool]] = {
+    "<": lambda r: r < 0, "<=": lambda r: r <= 0, ">": lambda r: r > 0, ">=": lambda r: r >= 0,
+}
+
+
+def _ordering(op: str, a: Fn, b: Fn) -> Fn:
+    test = _ORDER_TESTS[op]
+
+    def ordered(env: Environment) -> bool:
+        result = order(a(env), b(env))
+        return result is not None and test(result)
+
+    return ordered
+
+
+def like(c: _Compiler, node: Tree) -> Node:
+    parts = _compile_all(c, node)
+    return c.fold(node, _like(parts[0], parts[1]), parts)
+
+
+def not_like(c: _Compiler, node: Tree) -> Node:
+    parts = _compile_all(c, node)
+    fn = _like(parts[0], parts[1])
+    return c.fold(node, lambda env: not fn(env), parts)
+
+
+def _like(subject: Node, pattern: Node) -> Fn:
+    a, p = subject.fn, pattern.fn
+    if pattern.const and isinstance(pattern.value, str):
+        literal = pattern.value
+
+        def like_literal(env: Environment) -> bool:
+            value = a(env)
+            return value is not None and wildcard.match(literal, text(value))
+
+        return like_literal
+
+    def like_any(env: Environment) -> bool:
+        value, pat = a(env), p(env)
+        return value is not None and pat is not None and wildcard.match(text(pat), text(value))
+
+    return like_any
+
+
+def in_(c: _Compiler, node: Tree) -> Node:
+    parts = _compile_all(c, node)
+    return c.fold(node, _in(parts[0], parts[1]), parts)
+
+
+def not_in(c: _Compiler, node: Tree) -> Node:
+    parts = _compile_all(c, node)
+    fn = _in(parts[0], parts[1])
+    return c.fold(node, lambda env: not fn(env), parts)
+
+
+def _in(subject: Node, container: Node) -> Fn:
+    a, b = subject.fn, container.fn
+    if container.const and isinstance(container.value, tuple) and container.value and all(
+            type(v) is str for v in container.value):
+        choices = frozenset(container.value)
+        literal = container.value
+
+        def in_texts(env: Environment) -> bool:
+            value = a(env)
+            return value in choices if type(value) is str else member_of(value, literal)
+
+        return in_texts
+    return lambda env: member_of(a(env), b(env))
+
+
+def member_of(value: Any, container: Any) -> bool:
+    if container is None:
+        return False
+    if isinstance(container, list | tuple):
+        return any(equals(value, item) for item in container)
+    if isinstance(container, Mapping):
+        return value is not None and text(value) in container
+    raise EvaluationError(f"IN needs a list, not {values.describe(container)}")
+
+
+_ARITHMETIC: dict[str, Callable[[Any, Any], Any]] = {
+    "+": values.add, "-": values.subtract, "*": values.multiply, "/": values.divide,
+    "%": values.modulo,
+}
+
+
+def arithmetic(c: _Compiler, node: Tree) -> Node:
+    """``a + b - c``: the grammar gives operands and operator tokens in turn, left to right."""
+    parts = _compile_all(c, node)
+    ops = [_ARITHMETIC[str(t)] for t in node.children if isinstance(t, Token)]
+    fn = parts[0].fn
+    for op, operand in zip(ops, parts[1:], strict=True):
+        fn = _binary(op, fn, operand.fn)
+    return c.fold(node, fn, parts)
+
+
+def _binary(op: Callable[[Any, Any], Any], a: Fn, b: Fn) -> Fn:
+    return lambda env: op(a(env), b(env))
+
+
+def sign(c: _Compiler, node: Tree) -> Node:
+    op_token, operand = node.children
+    parts = [c.compile(operand)]
+    fn = parts[0].fn
+    if str(op_token) == "-":
+        return c.fold(node, lambda env: values.negate(fn(env)), parts)
+    return c.fold(node, lambda env: values.negate(values.negate(fn(env))), parts)
+
+
+HANDLERS: dict[str, Callable[[_Compiler, Tree], Node]] = {
+    "ternary": ternary, "or_expr": or_expr, "and_expr": and_expr, "not_": not_,
+    "compare": compare, "like": like, "not_like": not_like, "in_": in_, "not_in": not_in,
+    "sum": arithmetic, "product": arithmetic, "sign": sign,
+}
