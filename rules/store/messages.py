@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, desc, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from rules import wildcard
 from rules.command import MessageCommand, Severity
 from rules.store import schema
 
@@ -87,3 +90,74 @@ def _aware(value: datetime) -> datetime:
 
     # SQLite hands back naive datetimes; every stored time is UTC.
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+# -- queries (the data API) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MessageFilter:
+    """What ``/api/v1/messages/query`` selects. Names lower-case; ``end`` is exclusive.
+
+    ``entities`` are names or ``*``/``?`` patterns. ``tags`` values may be patterns too.
+    ``predicate`` (e.g. a compiled ``expression``) runs in Python after the SQL filters.
+    ``limit <= 0`` means no limit.
+    """
+
+    entities: tuple[str, ...]
+    start: datetime
+    end: datetime
+    type: str | None = None
+    source: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    severities: frozenset[int] | None = None
+    min_severity: int | None = None
+    limit: int = 1000
+    predicate: Callable[[MessageCommand], bool] | None = None
+
+
+def query_messages(conn: Connection, flt: MessageFilter) -> list[MessageCommand]:
+    """Matching messages, newest first (then the last stored first)."""
+    table = schema.messages
+    names = [e for e in flt.entities if not wildcard.has_wildcards(e)]
+    patterns = [e for e in flt.entities if wildcard.has_wildcards(e)]
+    entity_terms: list[Any] = []
+    if names:
+        entity_terms.append(table.c.entity.in_(names))
+    entity_terms += [table.c.entity.like(_like(p), escape="\\") for p in patterns]
+    stmt = select(table).where(or_(*entity_terms), table.c.date >= flt.start,
+                               table.c.date < flt.end)
+    if flt.type is not None:
+        stmt = stmt.where(table.c.type == flt.type)
+    if flt.source is not None:
+        stmt = stmt.where(table.c.source == flt.source)
+    if flt.severities is not None:
+        stmt = stmt.where(table.c.severity.in_(sorted(flt.severities)))
+    if flt.min_severity is not None:
+        stmt = stmt.where(table.c.severity >= flt.min_severity)
+    stmt = stmt.order_by(desc(table.c.date), desc(table.c.id))
+    in_python = bool(flt.tags) or flt.predicate is not None
+    if flt.limit > 0 and not in_python:
+        stmt = stmt.limit(flt.limit)
+    found: list[MessageCommand] = []
+    for row in conn.execution_options(yield_per=500).execute(stmt):
+        command = row_to_command(row)
+        if in_python and not _matches(command, flt):
+            continue
+        found.append(command)
+        if 0 < flt.limit <= len(found):
+            break
+    return found
+
+
+def _matches(command: MessageCommand, flt: MessageFilter) -> bool:
+    for name, pattern in flt.tags.items():
+        value = command.tags.get(name)
+        if value is None or not wildcard.match(pattern, value):
+            return False
+    return flt.predicate is None or flt.predicate(command)
+
+
+def _like(pattern: str) -> str:
+    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("*", "%").replace("?", "_")

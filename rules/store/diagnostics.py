@@ -1,0 +1,124 @@
+"""The webhook request log and the security incident log, each capped to the newest N rows.
+
+Rows come back as JSON-ready dicts (ISO 8601 UTC dates with milliseconds) for the API and the
+Incoming Webhooks page. Text is made storable before it is written: PostgreSQL refuses NUL
+characters and neither database stores lone surrogates, and a log write must never fail on
+what a client sent.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, desc, insert, select
+
+from rules.command import format_iso_date
+from rules.store import schema
+
+REQUEST_FIELDS = (
+    "received_at", "method", "path", "remote_addr", "user", "content_type", "size", "body",
+    "headers", "command", "message_id", "outcome", "error", "status",
+)
+INCIDENT_FIELDS = ("at", "remote_addr", "path", "user", "reason")
+
+
+def storable(text: str | None, limit: int | None = None) -> str | None:
+    """``text`` with NUL and unencodable characters replaced, cut to ``limit`` characters."""
+    if text is None:
+        return None
+    if limit is not None and len(text) > limit:
+        text = text[:limit]
+    clean = text.encode("utf-8", "replace").decode("utf-8")
+    return clean.replace("\x00", "\ufffd")
+
+
+def _storable_json(value: Any) -> Any:
+    if isinstance(value, str):
+        return storable(value)
+    if isinstance(value, dict):
+        return {storable(str(k)): _storable_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_storable_json(v) for v in value]
+    return value
+
+
+def record_request(conn: Connection, *, keep: int = 100, **fields: Any) -> int:
+    """Insert one request-log row and drop rows beyond the newest ``keep``; returns its id.
+
+    ``fields``: any of :data:`REQUEST_FIELDS`; ``received_at``, ``method``, ``path``,
+    ``remote_addr``, ``size``, ``outcome`` and ``status`` are required.
+    """
+    unknown = set(fields) - set(REQUEST_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown request-log fields: {sorted(unknown)}")
+    values = dict(fields)
+    for name in ("method", "path", "remote_addr", "user", "content_type", "body", "error",
+                 "outcome"):
+        values[name] = storable(values.get(name))
+    values["method"] = (values["method"] or "")[:16]
+    values["remote_addr"] = (values["remote_addr"] or "")[:64]
+    values["outcome"] = (values["outcome"] or "")[:32]
+    for name in ("user", "content_type"):
+        if values.get(name) is not None:
+            values[name] = values[name][:256]
+    for name in ("headers", "command"):
+        values[name] = _storable_json(values.get(name))
+    result = conn.execute(insert(schema.webhook_requests).values(**values))
+    new_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+    _trim(conn, schema.webhook_requests, new_id, keep)
+    return new_id
+
+
+def list_requests(conn: Connection, limit: int = 100) -> list[dict[str, Any]]:
+    """The newest ``limit`` requests, newest first."""
+    table = schema.webhook_requests
+    rows = conn.execute(select(table).order_by(desc(table.c.id)).limit(max(limit, 0)))
+    return [_request_dict(row) for row in rows]
+
+
+def get_request(conn: Connection, request_id: int) -> dict[str, Any] | None:
+    table = schema.webhook_requests
+    row = conn.execute(select(table).where(table.c.id == request_id)).first()
+    return _request_dict(row) if row is not None else None
+
+
+def record_incident(conn: Connection, *, at: datetime, remote_addr: str, path: str,
+                    user: str | None, reason: str, keep: int = 100) -> int:
+    """Insert one security incident (never a password) and keep the newest ``keep``."""
+    result = conn.execute(insert(schema.security_incidents).values(
+        at=at,
+        remote_addr=(storable(remote_addr) or "")[:64],
+        path=storable(path) or "",
+        user=storable(user, 256),
+        reason=storable(reason, 512) or "",
+    ))
+    new_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+    _trim(conn, schema.security_incidents, new_id, keep)
+    return new_id
+
+
+def list_incidents(conn: Connection, limit: int = 100) -> list[dict[str, Any]]:
+    table = schema.security_incidents
+    rows = conn.execute(select(table).order_by(desc(table.c.id)).limit(max(limit, 0)))
+    return [
+        {"id": row.id, "at": _iso(row.at), "remote_addr": row.remote_addr, "path": row.path,
+         "user": row.user, "reason": row.reason}
+        for row in rows
+    ]
+
+
+def _trim(conn: Connection, table: Any, newest_id: int, keep: int) -> None:
+    # Ids only grow, so "older than the newest N" is a primary-key range: cheap on any store.
+    # Concurrent writers may briefly leave a few extra rows; the next insert removes them.
+    conn.execute(delete(table).where(table.c.id <= newest_id - max(keep, 1)))
+
+
+def _request_dict(row: Any) -> dict[str, Any]:
+    data = {name: getattr(row, name) for name in REQUEST_FIELDS}
+    data["received_at"] = _iso(row.received_at)
+    return {"id": row.id, **data}
+
+
+def _iso(value: datetime) -> str:
+    return format_iso_date(value if value.tzinfo is not None else value.replace(tzinfo=UTC))
