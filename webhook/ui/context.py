@@ -1,0 +1,57 @@
+"""What the web UI needs from the running service, as plain callables.
+
+The UI never reaches into the engine's internals: the service (bot/service.py) builds a
+:class:`UiServices` from whatever parts it runs and hands it to :func:`webhook.ui.install`.
+A ``None`` callable means the part is not running; the page then says so instead of failing.
+Tests give fakes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.config import Settings
+from rules.command import MessageCommand
+from rules.store import Database
+
+
+@dataclass(frozen=True)
+class RuleFileCheck:
+    """The result of validating (and maybe importing) one uploaded rule file."""
+
+    ok: bool
+    rules: Sequence[str] = ()  # names of the rules the file holds
+    errors: Sequence[str] = ()  # each names the file, the rule and the fault
+    imported: bool = False
+    path: str | None = None  # where it was saved when imported
+
+
+@dataclass
+class UiServices:
+    db: Database
+    settings: Settings
+    # (username, password) -> True when they match a configured user (constant time).
+    verify_password: Callable[[str, str], bool] | None = None
+    # webhook request id -> what the replay made: {"status": int, "outcome": str, ...}
+    replay: Callable[[int], Mapping[str, Any]] | None = None
+    # (alert id, acknowledged) -> False when there is no such open alert
+    acknowledge: Callable[[int, bool], bool] | None = None
+    # () -> loaded rules as dicts with at least name, enabled, origin, and a `text` export
+    list_rules: Callable[[], Sequence[Mapping[str, Any]]] | None = None
+    # (file name, content) -> check; ``import_rules`` also saves and reloads on success
+    validate_rules: Callable[[str, bytes], RuleFileCheck] | None = None
+    import_rules: Callable[[str, bytes], RuleFileCheck] | None = None
+    export_rules: Callable[[], str] | None = None
+    # (rule name, commands) -> a JSON-able report of what each stage decided
+    dry_run: Callable[[str, Sequence[MessageCommand]], Any] | None = None
+    # outbox id -> False when it cannot be retried (unknown or already delivered)
+    retry_notification: Callable[[int], bool] | None = None
+    # () -> the /healthz body (paths, outbox depth)
+    health: Callable[[], Mapping[str, Any]] | None = None
+    versions: Mapping[str, str] = field(default_factory=dict)
+    extra_secrets: Sequence[str] = ()
+
+    def secrets(self) -> list[str]:
+        return self.settings.secrets() + list(self.extra_secrets)

@@ -1,0 +1,112 @@
+"""Pages: open alerts (Acknowledge / Unacknowledge), alert history, windows, notifications."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import flash, redirect, render_template, request, session, url_for
+from werkzeug.wrappers import Response
+
+from webhook.ui import bp, queries
+from webhook.ui.mask import mask_mapping, mask_text
+from webhook.ui.views import limit_arg, services
+
+log = logging.getLogger(__name__)
+
+
+@bp.get("/alerts")
+def alerts() -> str:
+    svc = services()
+    with svc.db.connect() as conn:
+        rows = queries.open_alerts(conn, limit_arg())
+    return render_template("ui/alerts.html", rows=rows, can_ack=svc.acknowledge is not None)
+
+
+@bp.post("/alerts/<int:alert_id>/acknowledge")
+def acknowledge(alert_id: int) -> Response:
+    return _set_ack(alert_id, True)
+
+
+@bp.post("/alerts/<int:alert_id>/unacknowledge")
+def unacknowledge(alert_id: int) -> Response:
+    return _set_ack(alert_id, False)
+
+
+def _set_ack(alert_id: int, value: bool) -> Response:
+    svc = services()
+    word = "Acknowledged" if value else "Unacknowledged"
+    if svc.acknowledge is None:
+        flash("The rule engine is not running here; alerts cannot be changed.", "error")
+    elif svc.acknowledge(alert_id, value):
+        log.info("ui: %s: %s alert %d", session.get("user"), word.lower(), alert_id)
+        flash(f"{word} alert {alert_id}.", "ok")
+    else:
+        flash(f"Alert {alert_id} is not open any more.", "error")
+    return redirect(url_for("ui.alerts"))
+
+
+@bp.get("/alerts/history")
+def alert_history() -> str:
+    svc = services()
+    rule = request.args.get("rule", "").strip()
+    entity = request.args.get("entity", "").strip()
+    with svc.db.connect() as conn:
+        rows = queries.alert_history(conn, limit_arg(), rule=rule, entity=entity)
+    for row in rows:
+        if row.get("open_time") and row.get("close_time"):
+            row["duration"] = _duration((row["close_time"] - row["open_time"]).total_seconds())
+    return render_template("ui/history.html", rows=rows, rule=rule, entity=entity)
+
+
+def _duration(seconds: float) -> str:
+    """ATSD's alert_duration shape: ``dd:hh:mm:ss``."""
+    total = max(int(seconds), 0)
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{days:02d}:{hours:02d}:{minutes:02d}:{secs:02d}"
+
+
+@bp.get("/windows")
+def windows() -> str:
+    svc = services()
+    rule = request.args.get("rule", "").strip()
+    with svc.db.connect() as conn:
+        rows = queries.windows(conn, limit_arg(), rule=rule)
+    secrets = svc.secrets()
+    for row in rows:
+        row["last_command"] = mask_mapping(row.get("last_command"), secrets)
+    return render_template("ui/windows.html", rows=rows, rule=rule)
+
+
+@bp.get("/notifications")
+def notifications() -> str:
+    svc = services()
+    status = request.args.get("status", "").strip()
+    with svc.db.connect() as conn:
+        rows = queries.notifications(conn, limit_arg(), status=status)
+        tries = queries.attempts(conn, [int(r["id"]) for r in rows])
+    secrets = svc.secrets()
+    for row in rows:
+        row["text"] = mask_text(row.get("text") or "", secrets)
+        row["last_error"] = mask_text(row.get("last_error") or "", secrets)
+        row["target"] = mask_mapping(row.get("target"), secrets)
+        row["tries"] = tries.get(int(row["id"]), [])
+    statuses = ("pending", "sending", "delivered", "failed", "silenced", "response",
+                "cancelled")
+    return render_template("ui/notifications.html", rows=rows, status=status,
+                           statuses=statuses, can_retry=svc.retry_notification is not None)
+
+
+@bp.post("/notifications/<int:outbox_id>/retry")
+def retry_notification(outbox_id: int) -> Response:
+    svc = services()
+    if svc.retry_notification is None:
+        flash("The outbox sender is not running here.", "error")
+    elif svc.retry_notification(outbox_id):
+        log.info("ui: %s asked to retry notification %d", session.get("user"), outbox_id)
+        flash(f"Notification {outbox_id} will be sent again now.", "ok")
+    else:
+        flash(f"Notification {outbox_id} cannot be retried (unknown or already delivered).",
+              "error")
+    return redirect(url_for("ui.notifications", status=request.args.get("status", "")))
