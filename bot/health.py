@@ -10,11 +10,13 @@ The answer is JSON::
                             "subscribed": true, "last_event": "2026-...Z"}},
      "outbox": {"depth": 0, "failed": 0}}
 
-**Decision:** the status code is ``200`` when the service can accept messages (the webhook
-server listens and the database answers) and ``503`` otherwise. A realtime connection that is
-down makes the status ``degraded`` but keeps ``200``: messages still arrive through the
-outgoing webhook and replies still go out over REST, so a load balancer must not take the
-instance out. ``/healthz?live`` answers liveness only (``200`` while the process runs).
+**Decision:** ``status`` is ``ok`` (and the code ``200``) when the service can accept
+messages: the webhook server listens and the database answers. A realtime connection that is
+down is listed under ``degraded`` but keeps ``ok``: messages still arrive through the outgoing
+webhook and replies still go out over REST, so a load balancer must not take the instance
+out. Otherwise ``status`` is ``starting``, ``stopping`` or ``unavailable`` and the code is
+``503``. The route itself is ``webhook/app.py``'s; it reads :meth:`HealthState.report`
+from ``AppContext.extras["health"]``.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import text
 
 from bot import __version__
@@ -34,8 +35,6 @@ from rules.store import Database
 
 log = logging.getLogger(__name__)
 
-EXTENSION = "atsd_health"
-bp = Blueprint("health", __name__)
 
 
 @dataclass
@@ -57,27 +56,29 @@ class HealthState:
             self.webhook_url = url
             self.webhook_ready = True
 
-    def snapshot(self) -> tuple[int, dict[str, Any]]:
-        """The status code and body of ``/healthz``."""
+    def report(self) -> dict[str, Any]:
+        """The body of ``/healthz``; ``status == "ok"`` means ready."""
         database = self._database()
         webhook = {"ready": self.webhook_ready, "listening": self.webhook_url}
-        paths: dict[str, Any] = {"webhook": webhook}
         realtime = _call(self.realtime_status, {"configured": False})
-        paths["realtime"] = realtime
         outbox = _call(self.outbox_status, {"depth": None})
-        ready = self.webhook_ready and database["ok"] and not self.stopping
-        status = _overall(ready, self.stopping, self.webhook_ready, realtime)
-        body = {
-            "status": status,
+        ready = self.webhook_ready and bool(database["ok"]) and not self.stopping
+        degraded = []
+        if realtime.get("configured") and not (
+            realtime.get("connected") and realtime.get("logged_in")
+        ):
+            degraded.append("realtime")
+        return {
+            "status": _overall(ready, self.stopping, self.webhook_ready),
             "live": True,
             "ready": ready,
+            "degraded": degraded,
             "uptime_seconds": round(time.monotonic() - self.started_at, 3),
             "version": __version__,
             "database": database,
-            "paths": paths,
+            "paths": {"webhook": webhook, "realtime": realtime},
             "outbox": outbox,
         }
-        return (200 if ready else 503), body
 
     def _database(self) -> dict[str, Any]:
         if self.db is None:
@@ -90,18 +91,12 @@ class HealthState:
         return {"ok": True, "dialect": self.db.dialect}
 
 
-def _overall(ready: bool, stopping: bool, webhook_ready: bool, realtime: dict[str, Any]) -> str:
+def _overall(ready: bool, stopping: bool, webhook_ready: bool) -> str:
+    if ready:
+        return "ok"
     if stopping:
         return "stopping"
-    if not webhook_ready:
-        return "starting"
-    if not ready:
-        return "degraded"
-    if realtime.get("configured") and not (
-        realtime.get("connected") and realtime.get("logged_in")
-    ):
-        return "degraded"
-    return "ok"
+    return "starting" if not webhook_ready else "unavailable"
 
 
 def _call(provider: Callable[[], dict[str, Any]] | None, default: dict[str, Any]) -> dict[str, Any]:
@@ -112,26 +107,3 @@ def _call(provider: Callable[[], dict[str, Any]] | None, default: dict[str, Any]
     except Exception as exc:  # a broken provider shows up in the body, not as a 500
         log.warning("health provider failed: %s", exc)
         return {**default, "error": type(exc).__name__}
-
-
-def install(app: Any, state: HealthState) -> None:
-    """Attach ``state`` to ``app`` and register ``/healthz``."""
-    app.extensions[EXTENSION] = state
-    if "health" not in app.blueprints:
-        app.register_blueprint(bp)
-
-
-@bp.get("/healthz")
-def healthz() -> Response:
-    state: HealthState | None = current_app.extensions.get(EXTENSION)
-    if "live" in request.args:
-        return jsonify({"live": True})
-    if state is None:
-        response = jsonify({"status": "starting", "live": True, "ready": False})
-        response.status_code = 503
-        return response
-    code, body = state.snapshot()
-    response = jsonify(body)
-    response.status_code = code
-    response.headers["Cache-Control"] = "no-store"
-    return response

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -49,16 +50,17 @@ def seed(db: Database) -> dict[str, int]:
             received_at=now, date=now, entity="rocket.chat", type="webhook",
             source="rocket.chat", severity=None, message="hello <b>@atsd_bot</b>",
             tags={"user_name": "alice", "channel_id": "GENERAL"}, path="webhook",
-            processed=True)).inserted_primary_key[0]
+            processed=True)).inserted_primary_key[0]  # type: ignore[index]
         req = conn.execute(insert(schema.webhook_requests).values(
             received_at=now, method="POST",
-            path=f"/api/v1/messages/webhook/rocket.chat?command.message=text&token={SECRET_TOKEN}",
+            path="/api/v1/messages/webhook/rocket.chat?command.message=text"
+                 f"&token={SECRET_TOKEN}",
             remote_addr="127.0.0.1", user="rocketchat", content_type="application/json",
-            size=80, body='{"text": "hello", "token": "%s"}' % SECRET_TOKEN,
+            size=80, body=json.dumps({"text": "hello", "token": SECRET_TOKEN}),
             headers={"Authorization": "Basic cm9ja2V0Y2hhdDp3ZWJob29rLXBhc3MtOQ==",
                      "Content-Type": "application/json"},
             command={"entity": "rocket.chat", "message": "hello", "tags": {}},
-            message_id=msg, outcome="stored", status=200)).inserted_primary_key[0]
+            message_id=msg, outcome="stored", status=200)).inserted_primary_key[0]  # type: ignore[index]
         conn.execute(insert(schema.security_incidents).values(
             at=now, remote_addr="10.0.0.9", path="/api/v1/messages/webhook/x",
             user="mallory", reason="wrong password"))
@@ -66,7 +68,7 @@ def seed(db: Database) -> dict[str, int]:
             rule="rocketchat-reply", window_key="k1", entity="rocket.chat",
             tags={"channel_id": "GENERAL"}, metric="message", severity=3, open_time=now,
             last_event_time=now, repeat_count=0, acknowledged=False,
-            text_value="hello @atsd_bot")).inserted_primary_key[0]
+            text_value="hello @atsd_bot")).inserted_primary_key[0]  # type: ignore[index]
         conn.execute(insert(es.alerts).values(
             rule="rocketchat-reply", window_key="k0", entity="old", tags={},
             metric="message", severity=5, open_time=now - timedelta(hours=2),
@@ -81,7 +83,7 @@ def seed(db: Database) -> dict[str, int]:
             created_at=now, due_at=now, next_attempt_at=now, rule="rocketchat-reply",
             endpoint="rocketchat", trigger="open", alert_id=alert, text="User /@alice said",
             target={"room_id": "GENERAL"}, status="failed", attempts=5,
-            last_error="HTTP 500 from Rocket.Chat")).inserted_primary_key[0]
+            last_error="HTTP 500 from Rocket.Chat")).inserted_primary_key[0]  # type: ignore[index]
         conn.execute(insert(es.outbox_attempts).values(
             outbox_id=out, at=now, outcome="failed", status_code=500, error="boom",
             duration_ms=12))
