@@ -3,6 +3,7 @@ real wire; these pin down parsing, authorisation and answers)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -52,8 +53,8 @@ class FakeEngine:
     def rules(self) -> list[Rule]:
         return [Rule("disk-full", description="disk above 90%"), Rule("echo", enabled=False)]
 
-    def dry_run(self, rule: Rule, commands: list[MessageCommand]) -> Any:
-        self.dry.append((rule.name, commands))
+    def dry_run(self, rule: Rule, commands: Sequence[MessageCommand]) -> Any:
+        self.dry.append((rule.name, list(commands)))
         return {"decisions": [{"filter": "passed", "status": "CANCEL -> OPEN"}],
                 "texts": ["User /@alice said \"disk\""]}
 
