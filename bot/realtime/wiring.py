@@ -1,0 +1,82 @@
+"""Assemble the Rocket.Chat side for the service: listener, commands, client, endpoint.
+
+The service (``bot/service.py``) calls :func:`build_realtime_bot` once, runs
+``bot.client.run()`` on its asyncio loop when ``rocketchat.realtime`` is true, registers
+``bot.endpoint`` with the outbox sender under the name ``rocketchat``, and puts
+``bot.status.as_dict`` into ``/healthz``. With realtime off (outgoing webhooks only) the
+endpoint still works: it then uses its own REST login.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.chat import ChatListener, RoomDirectory
+from bot.commands import ChatCommands, EngineApi
+from bot.commands_text import store_status
+from bot.config import RocketChatSettings
+from bot.realtime.client import RealtimeClient, RealtimeOptions
+from bot.realtime.status import RealtimeStatus
+from bot.rest import RestClient
+from bot.sender import RocketChatEndpoint
+from rules.chatguard import BotIdentity
+from rules.clock import Clock
+from rules.ingest import Accepted, Ingestor
+
+
+class LazyRest:
+    """One REST client per process, logged in on first use (token preferred)."""
+
+    def __init__(self, settings: RocketChatSettings) -> None:
+        self.settings = settings
+        self._client: RestClient | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> RestClient:
+        with self._lock:
+            if self._client is None:
+                s = self.settings
+                if s.token and s.user_id:
+                    self._client = RestClient.with_token(s.url, s.user_id, s.token)
+                else:
+                    assert s.user and s.password
+                    self._client = RestClient.with_password(s.url, s.user, s.password)
+            return self._client
+
+
+@dataclass
+class RealtimeBot:
+    listener: ChatListener
+    client: RealtimeClient
+    endpoint: RocketChatEndpoint
+    commands: ChatCommands | None
+    status: RealtimeStatus
+
+
+def build_realtime_bot(settings: RocketChatSettings, ingestor: Ingestor, *,
+                       engine: EngineApi | None = None, clock: Clock | None = None,
+                       on_notifications: Callable[[Accepted], None] | None = None,
+                       options: RealtimeOptions | None = None,
+                       started: float | None = None) -> RealtimeBot:
+    """Everything the Rocket.Chat side needs; nothing is connected until ``client.run()``."""
+    lazy = LazyRest(settings)
+    bot = BotIdentity(user_id=settings.user_id, username=settings.user)
+    listener = ChatListener(ingestor, settings, bot, RoomDirectory(),
+                            on_notifications=on_notifications, clock=clock)
+    client = RealtimeClient(settings, listener, ingestor.db, options=options)
+
+    def rest() -> Any:
+        # after a realtime login the client's REST session is the freshest one
+        return client.rest or lazy()
+
+    commands = None
+    if engine is not None:
+        status = store_status(ingestor.db, started or time.monotonic(), client.status.as_dict)
+        commands = ChatCommands(engine, rest, settings, clock=clock, status=status)
+        listener.commands = commands
+    endpoint = RocketChatEndpoint(rest)
+    return RealtimeBot(listener, client, endpoint, commands, client.status)
