@@ -45,6 +45,7 @@ class FakeRocketChat:
     two_factor_fallback: bool = False  # users.update asks for sha256(password) first
     sessions: dict[str, str] = field(default_factory=dict)  # auth token -> user id
     counter: int = 0
+    posted: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.add_user(ADMIN["username"], ADMIN["password"], roles=["admin"], _id=ADMIN["id"])
@@ -67,7 +68,8 @@ class FakeRocketChat:
                              ("POST", "users.update"), ("GET", "users.getPersonalAccessTokens"),
                              ("POST", "users.generatePersonalAccessToken"),
                              ("GET", "integrations.list"), ("POST", "integrations.create"),
-                             ("PUT", "integrations.update")]:
+                             ("PUT", "integrations.update"), ("POST", "dm.create"),
+                             ("POST", "chat.postMessage")]:
             mock.add_callback(method, re.compile(re.escape(f"{URL}/api/v1/{name}") + r"(\?.*)?$"),
                               callback=self._route(name))
 
@@ -180,6 +182,21 @@ class FakeRocketChat:
         if not body.get("token"):
             return _fail(400, "Invalid token [error-invalid-token]", "error-invalid-token")
         return _ok({"integration": self._store(body, ident)})
+
+    def do_dm_create(self, request: Any, me: str) -> Answer:
+        other = self.users[json.loads(request.body)["username"]]
+        rid = "".join(sorted([me, other["_id"]]))
+        return _ok({"room": {"_id": rid, "rid": rid, "t": "d",
+                             "usernames": sorted([self._by_id(me)["username"],
+                                                  other["username"]])}})
+
+    def do_chat_postMessage(self, request: Any, me: str) -> Answer:  # noqa: N802
+        body = json.loads(request.body)
+        self.counter += 1
+        self.posted.append(body)
+        message = {"_id": f"msg{self.counter:014d}", "rid": body["roomId"], "msg": body["text"],
+                   "u": {"_id": me, "username": self._by_id(me)["username"]}}
+        return _ok({"ts": 1767225600000, "channel": body["roomId"], "message": message})
 
     def _store(self, body: dict[str, Any], ident: str) -> dict[str, Any]:
         stored = {**body, "_id": ident, "channel": body["channel"].split(","),

@@ -1,0 +1,227 @@
+"""Self-test: post a probe DM to the bot as the admin and watch it arrive at atsd-bot.
+
+    python -m scripts.check_integration --server URL --admin-user U --admin-password P \\
+        --bot-username atsd_bot --atsd-url http://atsd-bot:8088 \\
+        --api-user ops --api-password P [--realtime auto|require|off] [--wait 30]
+
+What it proves, per inbound path:
+
+* **webhook**: Rocket.Chat's outgoing integration delivered the probe to atsd-bot. Seen in
+  atsd-bot's request log (``GET /api/v1/webhooks/requests``, role ``api``) as a request whose
+  body carries the probe's message id, answered ``200`` (``stored`` or ``duplicate``). A
+  ``401``/``403`` there means the integration's credentials or token do not match atsd-bot's
+  config, and the run stops at once saying so.
+* **realtime**: the bot's own DDP connection heard the probe. Each Rocket.Chat message is
+  processed once, whichever path is first, so realtime is credited when the stored command
+  (``POST /api/v1/messages/query`` by ``message_id`` tag) appears while the webhook has not
+  stored it: the webhook's copy is then logged as ``duplicate`` or never comes. When the
+  webhook stores it first, realtime's copy is dropped silently and cannot be timed; the
+  report says so and shows ``/healthz``'s realtime state instead.
+
+Round-trip times are measured from just before ``chat.postMessage`` to the poll that first
+saw the arrival, so they include up to one ``--poll-interval`` (default 0.1 s) of slack.
+Exit 0 when the webhook path (and realtime with ``--realtime require``) saw the probe within
+``--wait`` seconds, else exit 6 with one line naming what was not seen and where to look.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import requests
+
+from bot.rest import RestClient
+from scripts.common import (
+    EXIT_CONFLICT,
+    EXIT_NOT_SEEN,
+    EXIT_REJECTED,
+    EXIT_UNAVAILABLE,
+    EXIT_USAGE,
+    ProvisionError,
+    admin_client,
+    parser,
+)
+from scripts.common import progress as say
+from scripts.common import run as run_script
+
+
+def make_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
+    p = parser("atsd-bot-check-integration",
+               "Post a probe DM to the bot and verify it reaches atsd-bot.", environ)
+    p.option("--bot-username", required=True, metavar="NAME", help="the bot's username")
+    p.option("--atsd-url", required=True, metavar="URL", help="atsd-bot's base URL")
+    p.option("--api-user", required=True, metavar="USER", help="an atsd-bot user with role api")
+    p.option("--api-password", required=True, metavar="PASSWORD", help="that user's password")
+    p.option("--realtime", choices=("auto", "require", "off"), default="auto",
+             help="auto: report realtime if it runs; require: fail without it; off: skip")
+    p.option("--wait", type=float, default=30.0, metavar="SECONDS",
+             help="how long to wait for the probe")
+    p.option("--poll-interval", type=float, default=0.1, metavar="SECONDS")
+    return p
+
+
+class Atsd:
+    """The two read-only atsd-bot APIs the check polls, with HTTP Basic credentials."""
+
+    def __init__(self, url: str, user: str, password: str, timeout: float) -> None:
+        if not url.startswith(("http://", "https://")):
+            raise ProvisionError(f"--atsd-url {url!r} is not an http(s) URL", EXIT_USAGE)
+        self.url = url.rstrip("/")
+        self.session = requests.Session()
+        self.session.auth = (user, password)
+        self.timeout = timeout
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self.session.request(method, self.url + path, timeout=self.timeout,
+                                            **kwargs)
+        except requests.RequestException:
+            raise ProvisionError(f"cannot reach atsd-bot at {self.url}; check --atsd-url and "
+                                 "that atsd-bot is running", EXIT_UNAVAILABLE) from None
+        if response.status_code in (401, 403):
+            raise ProvisionError(f"atsd-bot refused --api-user (HTTP {response.status_code}); "
+                                 "give a configured user with role api", EXIT_REJECTED)
+        if response.status_code >= 400:
+            raise ProvisionError(f"atsd-bot answered HTTP {response.status_code} on {path}; "
+                                 "is --atsd-url atsd-bot?", EXIT_UNAVAILABLE)
+        try:
+            return response.json()
+        except ValueError:
+            raise ProvisionError(f"atsd-bot's {path} did not answer JSON; is --atsd-url "
+                                 "atsd-bot?", EXIT_UNAVAILABLE) from None
+
+    def requests_log(self) -> list[dict[str, Any]]:
+        found = self._call("GET", "/api/v1/webhooks/requests", params={"limit": 100})
+        return list(found) if isinstance(found, list) else []
+
+    def stored(self, message_id: str, since: datetime) -> bool:
+        query = [{"entity": "*", "startDate": _iso(since - timedelta(minutes=5)),
+                  "endDate": _iso(datetime.now(UTC) + timedelta(minutes=5)),
+                  "tags": {"message_id": message_id}, "limit": 1}]
+        found = self._call("POST", "/api/v1/messages/query", json=query)
+        return bool(found)
+
+    def health(self) -> dict[str, Any]:
+        try:
+            response = self.session.get(self.url + "/healthz", timeout=self.timeout)
+            report = response.json()
+        except (requests.RequestException, ValueError):
+            return {}
+        return report if isinstance(report, dict) else {}
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def provision(args: argparse.Namespace, client_factory: type[RestClient] = RestClient,
+              ) -> dict[str, Any]:
+    atsd = Atsd(args.atsd_url, args.api_user, args.api_password, args.timeout)
+    atsd.requests_log()  # credentials and URL checked before anything is posted
+    admin = admin_client(args, client_factory)
+    if admin.users_info(username=args.bot_username) is None:
+        raise ProvisionError(f"bot user {args.bot_username!r} does not exist; run "
+                             "atsd-bot-create-user first", EXIT_CONFLICT)
+    room = admin.dm_create(args.bot_username)
+    room_id = str(room.get("rid") or room.get("_id"))
+    text = f"atsd-bot self-test {secrets.token_hex(4)}"
+    if args.dry_run:
+        say(f"would post {text!r} to @{args.bot_username} and wait up to {args.wait:g} s")
+        return {"status": "planned", "dry_run": True, "probe": {"room_id": room_id,
+                                                                "text": text}}
+    sent_at = datetime.now(UTC)
+    started = time.monotonic()
+    message = admin.chat_post_message(room_id=room_id, text=text)
+    message_id = str(message.get("_id"))
+    say(f"posted probe {message_id} to @{args.bot_username}; waiting up to {args.wait:g} s")
+    paths = watch(atsd, message_id, sent_at, started, args)
+    report = {"status": "ok", "dry_run": False, "paths": paths,
+              "probe": {"message_id": message_id, "room_id": room_id, "text": text}}
+    missing = [name for name, seen in paths.items()
+               if not seen.get("seen") and (name == "webhook" or args.realtime == "require")]
+    if missing:
+        raise ProvisionError(_not_seen(missing, paths, args), EXIT_NOT_SEEN)
+    for name, seen in paths.items():
+        say(f"{name}: " + (f"arrived in {seen['rtt_ms']:.0f} ms" if seen.get("seen")
+                           else seen.get("note", "not seen")))
+    return report
+
+
+def watch(atsd: Atsd, message_id: str, sent_at: datetime, started: float,
+          args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """Poll until every wanted path has seen the probe or ``--wait`` is over."""
+    webhook: dict[str, Any] = {"seen": False}
+    realtime: dict[str, Any] = {"seen": False}
+    want_realtime = args.realtime != "off"
+    deadline = started + args.wait
+    while True:
+        entry = _find(atsd.requests_log(), message_id)
+        now = time.monotonic()
+        if entry is not None and not webhook["seen"]:
+            _check_entry(entry)
+            webhook = {"seen": True, "rtt_ms": round((now - started) * 1000, 1),
+                       "outcome": entry.get("outcome"), "status": entry.get("status")}
+        if want_realtime and not realtime["seen"] and "note" not in realtime:
+            if webhook.get("outcome") == "stored":
+                realtime["note"] = ("not timed: the webhook stored the probe first, realtime's "
+                                    "copy is dropped as a duplicate")
+            elif atsd.stored(message_id, sent_at):
+                realtime = {"seen": True, "rtt_ms": round((time.monotonic() - started) * 1000, 1)}
+        realtime_done = not want_realtime or realtime["seen"] or "note" in realtime
+        if (webhook["seen"] and realtime_done) or time.monotonic() >= deadline:
+            break
+        time.sleep(args.poll_interval)
+    paths = {"webhook": webhook}
+    if want_realtime:
+        if not realtime["seen"] and "note" not in realtime:
+            realtime["note"] = "not seen"
+        realtime["health"] = atsd.health().get("paths", {}).get("realtime")
+        paths["realtime"] = realtime
+    return paths
+
+
+def _find(entries: list[dict[str, Any]], message_id: str) -> dict[str, Any] | None:
+    """The oldest logged request that carries the probe's message id (in body or command)."""
+    hits = [e for e in entries if message_id in json.dumps(e, default=str)]
+    return hits[-1] if hits else None  # the log is newest first
+
+
+def _check_entry(entry: Mapping[str, Any]) -> None:
+    status = entry.get("status")
+    if status in (401, 403):
+        raise ProvisionError(
+            f"atsd-bot refused the integration's request (HTTP {status}: "
+            f"{entry.get('error') or 'see Security Incidents'}); re-run "
+            "atsd-bot-create-integration and put its [[users]] and [webhook.tokens] lines in "
+            "atsd-bot's config", EXIT_REJECTED)
+    if status != 200:
+        raise ProvisionError(f"atsd-bot answered the integration's request with HTTP {status} "
+                             f"({entry.get('error') or entry.get('outcome')}); see atsd-bot's "
+                             "Incoming Webhooks page", EXIT_NOT_SEEN)
+
+
+def _not_seen(missing: list[str], paths: Mapping[str, Any], args: argparse.Namespace) -> str:
+    hints = {
+        "webhook": "check the integration (enabled, channel @" + args.bot_username
+                   + ", URL reachable from Rocket.Chat) and its History in Administration > "
+                   "Integrations",
+        "realtime": "check atsd-bot's [rocketchat] settings and /healthz "
+                    f"(realtime: {paths.get('realtime', {}).get('health')})",
+    }
+    return "; ".join(f"{name} path did not see the probe within {args.wait:g} s: {hints[name]}"
+                     for name in missing)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_script(provision, make_parser, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
