@@ -74,12 +74,12 @@ def format_status(status: Mapping[str, Any]) -> str:
 
 def format_dry_run(rule: str, report: Any) -> str:
     """The engine's dry-run report as chat text; tolerant of the report's exact shape."""
-    for attribute in ("to_text", "render", "text"):
+    for attribute in ("format", "to_text", "text"):
         value = getattr(report, attribute, None)
         if callable(value):
             value = value()
         if isinstance(value, str) and value:
-            return f"Dry run of `{rule}` (nothing sent):\n{value}"
+            return f"Dry run of `{rule}` (nothing sent):\n```\n{value}\n```"
     data = dataclasses.asdict(report) if dataclasses.is_dataclass(report) and not isinstance(
         report, type) else report
     return f"Dry run of `{rule}` (nothing sent):\n{_lines(data)}"
