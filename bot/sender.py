@@ -7,8 +7,8 @@ each failure is classified:
 - the message goes out with ``chat.sendMessage`` into ``target["room_id"]`` (and the thread
   ``target["tmid"]`` when the triggering message was in a thread), with ``_id`` derived from the
   outbox row id (:func:`outbox_message_id`), so a resend after a crash or a lost answer is a
-  no-op on the server: a send the server refuses is checked with ``chat.getMessage`` and counts
-  as delivered when our message is already there;
+  no-op on the server: ``error-message-already-exists`` counts as delivered, and any other
+  refusal is checked with ``chat.getMessage`` (delivered when our message is already there);
 - ``429`` (and Rocket.Chat's ``too-many-requests``) -> retryable, ``retry_after`` from
   ``X-RateLimit-Reset``; 5xx, timeouts and refused connections -> retryable; any other 4xx
   (validation, permission, unknown room) -> not retryable, the row is marked failed.
@@ -86,6 +86,9 @@ class RocketChatEndpoint:
         except ChatUnavailable as exc:
             raise _unavailable(exc) from None
         except ChatRejected as exc:
+            if getattr(exc, "error_type", None) == "error-message-already-exists":
+                log.info("message %s was already delivered", message.get("_id"))
+                return {"_id": message.get("_id")}
             existing = self._already_there(message)
             if existing is not None:
                 log.info("message %s was already delivered", message["_id"])

@@ -97,3 +97,12 @@ def test_no_room_is_final() -> None:
     with pytest.raises(DeliveryError) as caught:
         endpoint.deliver(note())
     assert not caught.value.retryable
+
+
+@responses.activate
+def test_already_exists_error_counts_as_sent(endpoint: RocketChatEndpoint) -> None:
+    responses.post(SEND, status=400, json={
+        "success": False, "error": "The message is a duplicate [error-message-already-exists]",
+        "errorType": "error-message-already-exists"})
+    assert endpoint.deliver(note(room_id="room1")).detail == "atsdbot0000000042"
+    assert len(responses.calls) == 1
