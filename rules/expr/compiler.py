@@ -207,7 +207,7 @@ class _Compiler:
             wanted = f"at least {low}"
         else:
             wanted = str(low) if low == high else f"{low} to {high}"
-        plural = "" if wanted == "1" else "s"
+        plural = "" if wanted.endswith("1") and not wanted.endswith("to 1") else "s"
         raise self.error(token, f"{name}() takes {wanted} argument{plural}, not {got}")
 
     def _check_literals(self, node: Tree, check: Callable[..., None], args: list[Node]) -> None:

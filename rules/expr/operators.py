@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from lark import Token, Tree
 
-from rules import wildcard
 from rules.expr import values
 from rules.expr.errors import EvaluationError
-from rules.expr.values import equals, order, text, truthy
+from rules.expr.like import compile_like
+from rules.expr.values import equals, number, order, text, truthy
 
 if TYPE_CHECKING:
     from rules.expr.compiler import Environment, Fn, Node, _Compiler
@@ -67,7 +67,7 @@ def compare(c: _Compiler, node: Tree) -> Node:
             eq = fn
             fn = lambda env: not eq(env)  # noqa: E731
     else:
-        fn = _ordering(op, parts[0].fn, parts[1].fn)
+        fn = _ordering(op, parts[0], parts[1])
     return c.fold(node, fn, parts)
 
 
@@ -89,8 +89,24 @@ _ORDER_TESTS: dict[str, Callable[[int], bool]] = {
 }
 
 
-def _ordering(op: str, a: Fn, b: Fn) -> Fn:
+def _ordering(op: str, left: Node, right: Node) -> Fn:
     test = _ORDER_TESTS[op]
+    a, b = left.fn, right.fn
+    if right.const and type(right.value) in (int, float):
+        literal = right.value
+
+        def ordered_number(env: Environment) -> bool:
+            original = value = a(env)
+            kind = type(value)
+            if kind is str:
+                value = number(value)
+                kind = type(value)
+            if kind is int or kind is float:
+                return test((value > literal) - (value < literal))
+            result = order(original, literal)  # null, or the slow path that explains a mismatch
+            return result is not None and test(result)
+
+        return ordered_number
 
     def ordered(env: Environment) -> bool:
         result = order(a(env), b(env))
@@ -113,17 +129,19 @@ def not_like(c: _Compiler, node: Tree) -> Node:
 def _like(subject: Node, pattern: Node) -> Fn:
     a, p = subject.fn, pattern.fn
     if pattern.const and isinstance(pattern.value, str):
-        literal = pattern.value
+        matcher = compile_like(pattern.value)
 
         def like_literal(env: Environment) -> bool:
             value = a(env)
-            return value is not None and wildcard.match(literal, text(value))
+            if type(value) is str:
+                return matcher(value)
+            return value is not None and matcher(text(value))
 
         return like_literal
 
     def like_any(env: Environment) -> bool:
         value, pat = a(env), p(env)
-        return value is not None and pat is not None and wildcard.match(text(pat), text(value))
+        return value is not None and pat is not None and compile_like(text(pat))(text(value))
 
     return like_any
 

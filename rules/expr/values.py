@@ -10,7 +10,8 @@ and mappings (``tags``, a ``db_message_last`` record). Choices, made for ATSD us
   texts compare exactly (case-sensitive, ``'01' != '1'``); ``true``/``false`` equal the texts
   ``'true'``/``'false'`` in any case; a date equals an ISO 8601 text of the same instant or its
   epoch milliseconds.
-* **Ordering** (``<``, ``<=``, ``>``, ``>=``): false when either side is null; numbers and
+* **Ordering** (``<``, ``<=``, ``>``, ``>=``): false when either side is null or ``''`` (an
+  empty tag has no value to compare, and should not flood rule errors); numbers and
   number-like texts compare as numbers, also when both sides are number-like texts; other texts
   compare by code point; dates compare with dates, ISO texts and epoch milliseconds. Anything
   else (``'abc' > 5``, a list with a number) is an :class:`EvaluationError`.
@@ -151,7 +152,7 @@ def equals(left: Any, right: Any) -> bool:
     if left is None or right is None:
         return left is None and right is None
     lt, rt = type(left), type(right)
-    if lt is rt and lt is not list and lt is not tuple:
+    if lt is rt and lt is not list and lt is not tuple and lt is not datetime:
         return bool(left == right)
     if lt is bool or rt is bool:
         return _bool_equals(left, right)
@@ -183,7 +184,7 @@ def _date_equals(left: Any, right: Any) -> bool:
 
 def order(left: Any, right: Any) -> int | None:
     """-1, 0 or 1; ``None`` when either side is null. Raises for values that do not order."""
-    if left is None or right is None:
+    if left is None or right is None or left == "" or right == "":
         return None
     a, b = _comparable(left, right)
     return (a > b) - (a < b)
