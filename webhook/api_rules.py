@@ -25,7 +25,6 @@ from typing import Any
 from flask import Blueprint, Request, Response, jsonify, request
 
 from rules import outbox as outbox_store
-from rules import state
 from rules.command import Severity, format_iso_date, parse_iso_date
 from rules.model import Rule
 from rules.wildcard import match
@@ -65,12 +64,11 @@ def alerts_query() -> Response:
 @require_role("api")
 def alerts_history_query() -> Response:
     queries = parse_queries(request, history=True)
-    ctx = current_ctx()
+    engine = _engine()
     found: list[dict[str, Any]] = []
     for query in queries:
-        with ctx.db.connect() as conn:
-            rows = state.history(conn, rules=query.rule_names(), since=query.start,
-                                 until=query.end, limit=0)
+        rows = engine.alert_history(rules=query.rule_names(), since=query.start,
+                                    until=query.end, limit=0)
         found += query.select(rows, date_field="date", fields=HISTORY_FIELDS)
     return jsonify(found)
 
