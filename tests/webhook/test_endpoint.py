@@ -244,7 +244,7 @@ def test_more_than_1024_tags(hx: Harness) -> None:
     assert hx.post(f"{URL}/x?exclude=f1*", json={**body, "f0": 0, "zz": 1}).status_code == 200
 
 
-@pytest.mark.parametrize("depth", [65, 5000, 12000])
+@pytest.mark.parametrize("depth", [65, 5000, 10000])
 def test_deep_nesting_is_a_400(hx: Harness, depth: int) -> None:
     for text in ("[" * depth + "]" * depth, '{"a":' * depth + "1" + "}" * depth):
         response = hx.post(f"{URL}/x", data=text, content_type="application/json")
