@@ -127,6 +127,9 @@ def configure_logging(
     root.setLevel(level.upper())
     # waitress logs each queue warning at WARNING; keep its INFO chatter out of INFO logs.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    # APScheduler logs every run of the one-second heartbeat at INFO.
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.WARNING)
     return redactor
 
 

@@ -111,9 +111,11 @@ class StoreCollector(Collector):
 class MeteredIngestor(Ingestor):
     """The ingestor, counting commands, duplicates and the time each ``accept`` takes."""
 
-    def __init__(self, *args: Any, metrics: ServiceMetrics, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, metrics: ServiceMetrics,
+                 on_notifications: Callable[[], None] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.metrics = metrics
+        self.on_notifications = on_notifications
 
     def accept(self, command: MessageCommand, *, path: str, dedupe_key: str | None = None,
                persist: bool = True) -> Accepted:
@@ -124,6 +126,8 @@ class MeteredIngestor(Ingestor):
             self.metrics.duplicates.labels(path).inc()
         else:
             self.metrics.commands.labels(path).inc()
+        if result.notifications and self.on_notifications is not None:
+            self.on_notifications()
         return result
 
 

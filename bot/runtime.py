@@ -1,0 +1,292 @@
+"""The running service: builds every part from settings, starts them in order, stops them.
+
+:class:`Runtime` is what ``atsd-bot serve`` (bot/service.py) runs and what tests start in a
+thread (``start()`` returns once the HTTP server listens; ``stop()`` is bounded).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import threading
+import time
+from typing import Any
+
+from sqlalchemy import func, select
+from waitress.server import create_server
+
+from bot.config import Settings
+from bot.errors import ChatRejected
+from bot.health import HealthState
+from bot.metrics_http import MeteredIngestor, ServiceMetrics, engine_store_collector
+from bot.metrics_http import install as install_metrics
+from rules.clock import Clock, SystemClock
+from rules.endpoints import build_endpoints, endpoint_targets
+from rules.engine import RuleEngine
+from rules.notify import Endpoint
+from rules.outbox import OutboxSender
+from rules.reload import RuleSet
+from rules.schedule import EngineScheduler
+from rules.store import Database
+from rules.store import engine_schema as es
+
+log = logging.getLogger("atsd_bot.service")
+
+DRAIN_SECONDS = 5.0
+STOP_JOIN_SECONDS = 2.0
+
+
+class Runtime:
+    def __init__(self, settings: Settings, *, clock: Clock | None = None,
+                 ui_secret: str | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.metrics = ServiceMetrics()
+        self.health = HealthState()
+        self.ui_secret = ui_secret or secrets.token_urlsafe(32)
+        self.db: Database | None = None
+        self.engine: RuleEngine | None = None
+        self.ruleset: RuleSet | None = None
+        self.sender: OutboxSender | None = None
+        self.scheduler: EngineScheduler | None = None
+        self.server: Any = None
+        self.realtime: Any = None
+        self.base_url = ""
+        self._threads: list[threading.Thread] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopped = False
+
+    # -- start --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        s = self.settings
+        self.db = db = Database(s.database.url, synchronous=s.database.synchronous)
+        self.health.db = db
+        version = db.create_schema()
+        log.info("store: %s (schema version %d)", db.safe_url(), version)
+        self.engine = engine = RuleEngine(db, self.clock, endpoints=s.endpoints.keys(),
+                                          default_endpoint_targets=endpoint_targets(s.endpoints))
+        self.ruleset = RuleSet.from_settings(s, engine)
+        result = self.ruleset.reload()
+        engine.restore()
+        log.info("rules: %d in force from %s", len(result.rules), ", ".join(s.rules.paths))
+        self.sender = OutboxSender(db, self._endpoints(), self.clock, s.delivery)
+        self.kicker = SenderKick(self.sender)
+        self._thread("outbox-kick", self.kicker.run)
+        ingestor = MeteredIngestor(db, engine, self.clock, metrics=self.metrics,
+                                   on_notifications=self.kicker.kick)
+        self.ingestor = ingestor
+        self.health.outbox_status = self._outbox_status
+        self.scheduler = EngineScheduler(engine, self.clock, sender=self.sender,
+                                         inject=lambda c: ingestor.accept(c, path="timer",
+                                                                          persist=False))
+        self.scheduler.start()
+        log.info("scheduler: engine ticks, timer commands and outbox passes every second")
+        self._start_http()
+        if s.rocketchat is not None and s.rocketchat.realtime:
+            self._start_realtime()
+        elif s.rocketchat is not None:
+            log.info("realtime: off (rocketchat.realtime = false); replies go out over REST")
+
+    def _endpoints(self) -> dict[str, Endpoint]:
+        endpoints = build_endpoints(self.settings.endpoints)
+        rc = self.settings.rocketchat
+        if rc is not None:
+            from bot.sender import RocketChatEndpoint
+
+            for name, spec in self.settings.endpoints.items():
+                if spec.kind == "rocketchat":
+                    endpoints[name] = RocketChatEndpoint(self._rest, name,
+                                                         default_room=spec.room)
+        log.info("outbox endpoints: %s", ", ".join(sorted(endpoints)))
+        return endpoints
+
+    def _rest(self) -> Any:
+        """The REST client for replies: the realtime client's once logged in, else our own."""
+        client = getattr(self.realtime, "rest", None)
+        if client is not None:
+            return client
+        if getattr(self, "_own_rest", None) is None:
+            from bot.rest import RestClient
+
+            rc = self.settings.rocketchat
+            assert rc is not None
+            self._own_rest = (RestClient.with_token(rc.url, rc.user_id, rc.token)
+                              if rc.token and rc.user_id
+                              else RestClient.with_password(rc.url, rc.user or "",
+                                                            rc.password or ""))
+        return self._own_rest
+
+    def _start_http(self) -> None:
+        from bot.ui_wiring import build_ui_services
+        from webhook.api_rules import bp as rules_api
+        from webhook.app import create_app
+        from webhook.auth import authenticator
+        from webhook.context import AppContext
+        from webhook.ui import install as install_ui
+
+        assert self.db is not None and self.engine is not None and self.ruleset is not None
+        ctx = AppContext(settings=self.settings, db=self.db, ingestor=self.ingestor,
+                         clock=self.clock, engine=self.engine)
+        ctx.extras.update(health=self.health.report, ruleset=self.ruleset,
+                          outbox=self.sender, metrics=self.metrics)
+        app = create_app(ctx, [rules_api])
+        install_ui(app, build_ui_services(
+            self.settings, self.db, ctx, engine=self.engine, ruleset=self.ruleset,
+            sender=self.sender, authenticator=authenticator(ctx), health=self.health.report,
+        ), secret_key=self.ui_secret)
+        self.metrics.add_store_collector(engine_store_collector(self.db))
+        from bot import metrics as realtime_metrics
+
+        self.metrics.extra_registries.append(realtime_metrics.REGISTRY)
+        install_metrics(app, self.metrics)
+        self.app = app
+        http = self.settings.http
+        self.server = create_server(app, host=http.host, port=http.port, threads=http.threads,
+                                    ident="atsd-bot", clear_untrusted_proxy_headers=True)
+        port = self.server.effective_port
+        host = http.host if ":" not in http.host else f"[{http.host}]"
+        self.base_url = f"http://{host}:{port}"
+        self._thread("http", self.server.run)
+        self.health.mark_webhook_ready(self.base_url)
+        log.info("http: webhook %s/api/v1/messages/webhook/..., web UI %s/ui/, %s/healthz, "
+                 "%s/metrics (waitress, %d threads)", self.base_url, self.base_url,
+                 self.base_url, self.base_url, http.threads)
+
+    def _start_realtime(self) -> None:
+        from bot.probe import probe
+
+        rc = self.settings.rocketchat
+        assert rc is not None
+        try:
+            report = probe(rc)
+        except ChatRejected:
+            raise
+        except Exception as exc:  # the probe informs; only refused credentials stop us
+            log.warning("Rocket.Chat probe failed: %s", exc)
+        else:
+            for number, line in enumerate(report.lines()):
+                (log.info if number == 0 and report.reachable else log.warning)("%s", line)
+        self.realtime = build_realtime(self)
+        self.health.realtime_status = self.realtime.status.as_dict
+        self._thread("realtime", self._run_realtime)
+        log.info("realtime: listening to %s/websocket", rc.url)
+
+    def _run_realtime(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self.realtime.run())
+        except Exception as exc:  # a fatal login error: the webhook path keeps working
+            log.error("realtime client stopped: %s", exc)
+            self.realtime.status.last_error = str(exc)
+        finally:
+            loop.close()
+
+    def _thread(self, name: str, target: Any) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    # -- operations ---------------------------------------------------------------------
+
+    def reload_rules(self) -> None:
+        if self.ruleset is not None:
+            log.info("reloading rules (SIGHUP)")
+            self.ruleset.reload()
+
+    def _outbox_status(self) -> dict[str, Any]:
+        assert self.db is not None
+        with self.db.connect() as conn:
+            rows: dict[str, int] = dict(conn.execute(
+                select(es.outbox.c.status, func.count()).where(
+                    es.outbox.c.status.in_(("pending", "sending", "failed")))
+                .group_by(es.outbox.c.status)).all())
+        return {"depth": int(rows.get("pending", 0) + rows.get("sending", 0)),
+                "failed": int(rows.get("failed", 0))}
+
+    # -- stop ---------------------------------------------------------------------------
+
+    def stop(self, drain_seconds: float = DRAIN_SECONDS) -> None:
+        """Stop taking work, drain the outbox for at most ``drain_seconds``, close the store."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self.health.stopping = True
+        if self.realtime is not None and self._loop is not None:
+            self._loop.call_soon_threadsafe(self.realtime.stop)
+        if self.server is not None:
+            self.server.close()
+            self.server.task_dispatcher.shutdown(timeout=STOP_JOIN_SECONDS)
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=True)
+        if getattr(self, "kicker", None) is not None:
+            self.kicker.stop()
+        self._drain(drain_seconds)
+        for thread in self._threads:
+            thread.join(STOP_JOIN_SECONDS)
+        if self.db is not None:
+            self.db.dispose()
+
+    def _drain(self, seconds: float) -> None:
+        if self.sender is None or self.db is None:
+            return
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                depth = self._outbox_status()["depth"]
+                if depth == 0 or self.sender.run_once() == 0:
+                    break
+            except Exception as exc:
+                log.warning("outbox drain stopped: %s", exc)
+                break
+        left = self._outbox_status()["depth"]
+        if left:
+            log.warning("%d notifications still pending; they go out at the next start", left)
+
+
+class SenderKick:
+    """Runs an outbox pass as soon as a command made notifications, instead of waiting for
+    the scheduler's next second: a chat reply then follows the message in milliseconds.
+    Passes may overlap with the scheduler's; rows are claimed atomically, so none is sent
+    twice."""
+
+    def __init__(self, sender: OutboxSender) -> None:
+        self.sender = sender
+        self._event = threading.Event()
+        self._stop = False
+
+    def kick(self) -> None:
+        self._event.set()
+
+    def stop(self) -> None:
+        self._stop = True
+        self._event.set()
+
+    def run(self) -> None:
+        while True:
+            self._event.wait()
+            self._event.clear()
+            if self._stop:
+                return
+            try:
+                self.sender.run_once()
+            except Exception:  # the scheduler's pass retries a second later
+                log.exception("outbox pass after a command failed")
+
+
+def build_realtime(runtime: Runtime) -> Any:
+    from bot.chat import ChatListener
+    from bot.commands import ChatCommands
+    from bot.realtime.client import RealtimeClient
+    from webhook.context import identity_from_settings
+
+    rc = runtime.settings.rocketchat
+    assert rc is not None and runtime.db is not None
+    commands = ChatCommands(runtime.engine, runtime._rest, rc, clock=runtime.clock,  # type: ignore[arg-type]
+                            status=lambda: runtime.health.report())
+    listener = ChatListener(runtime.ingestor, rc, identity_from_settings(runtime.settings)(),
+                            commands=commands, clock=runtime.clock)
+    return RealtimeClient(rc, listener, runtime.db)
+
