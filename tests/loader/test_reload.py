@@ -13,7 +13,7 @@ from rules.clock import ManualClock
 from rules.command import MessageCommand
 from rules.engine import RuleEngine
 from rules.ingest import Ingestor
-from rules.reload import RuleSet, install_sighup
+from rules.reload import ReloadResult, RuleSet, install_sighup
 from rules.store import Database
 
 ENDPOINTS = ("log",)
@@ -64,7 +64,8 @@ def test_a_broken_rule_keeps_its_previous_version(folder: Path, sqlite_db: Datab
     assert "previous version kept for: a" in result.summary()
     assert [i.field for i in result.issues] == ["condition"]
     assert sorted(r.name for r in engine.rules()) == ["a", "other"]
-    assert engine.compiled("a") is not None and engine.compiled("a").rule.condition == "true"
+    compiled = engine.compiled("a")
+    assert compiled is not None and compiled.rule.condition == "true"
     # the alert window of the kept rule survived the reload
     assert [w["rule"] for w in engine.windows()].count("a") == 1
 
@@ -131,12 +132,12 @@ def test_sighup_reloads(folder: Path) -> None:
     done = threading.Event()
     original = ruleset.reload
 
-    def reload_and_tell() -> object:
+    def reload_and_tell() -> ReloadResult:
         result = original()
         done.set()
         return result
 
-    ruleset.reload = reload_and_tell  # type: ignore[method-assign]
+    ruleset.reload = reload_and_tell  # type: ignore[method-assign]  # observe the reload
     try:
         install_sighup(ruleset)
         os.kill(os.getpid(), signal.SIGHUP)
