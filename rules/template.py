@@ -12,6 +12,7 @@ Syntax (ATSD's, see spec/rules.md "Templates")::
 * A control tag alone on its line takes the whole line with it, newline included, so that
   multi-line templates do not fill chat messages with blank lines. (ATSD keeps those lines;
   nobody wants them.) Anywhere else the text around a tag is kept exactly.
+* Control tags ignore case (``@IF{}`` = ``@if{}``), as expression keywords do.
 * ``$${`` writes a literal ``${``. Any other ``$`` or ``@`` is plain text (``@${user}`` is a
   mention).
 * A placeholder that fails at run time stays in the text as written and is reported in
@@ -36,7 +37,7 @@ from rules.expr import truthy as _truthy
 MAX_OUTPUT = 1024 * 1024
 MAX_TEMPLATE = 256 * 1024
 
-_TAG = re.compile(r"\$\$\{|\$\{|@if\{|@else\s*if\{|@else\{|@end\{\}")
+_TAG = re.compile(r"\$\$\{|\$\{|@if\{|@else\s*if\{|@else\{|@end\{\}", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,9 +129,15 @@ def _holds(condition: Expression, env: Environment, out: _Output) -> bool:
         return False
 
 
-@lru_cache(maxsize=2048)
 def compile_template(text: str) -> Template:
     """Compile a template; :class:`ExpressionError` names the line and column of a fault."""
+    if not isinstance(text, str):
+        raise ExpressionError(str(text), 0, "template must be text")
+    return _compile(text)
+
+
+@lru_cache(maxsize=2048)
+def _compile(text: str) -> Template:
     if len(text) > MAX_TEMPLATE:
         raise ExpressionError(text[:200], 0, f"template longer than {MAX_TEMPLATE} characters")
     parser = _Parser(text)
@@ -171,7 +178,7 @@ class _Parser:
             self.current.append(self.text[self.pos:end])
 
     def _tag(self, match: re.Match[str]) -> int:
-        tag, start = match.group(0), match.start()
+        tag, start = match.group(0).lower(), match.start()
         if tag == "$${":
             self._literal(start)
             self.current.append("${")

@@ -78,12 +78,18 @@ class Expression:
         return f"Expression({self.text!r})"
 
 
-@lru_cache(maxsize=4096)
 def compile_expression(text: str) -> Expression:
     """Compile ``text``; :class:`ExpressionError` for a syntax error, an unknown function,
-    a wrong number of arguments or a literal argument that can never work."""
+    a wrong number of arguments or a literal argument that can never work.
+
+    Expressions are immutable, so the same text compiles once and is shared."""
     if not isinstance(text, str):
         raise ExpressionError(str(text), 0, "expression must be text")
+    return _compile(text)
+
+
+@lru_cache(maxsize=4096)
+def _compile(text: str) -> Expression:
     compiler = _Compiler(text)
     node = compiler.compile(parse(text))
     return Expression(text, node.fn, frozenset(compiler.fields))

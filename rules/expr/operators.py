@@ -192,14 +192,25 @@ def arithmetic(c: _Compiler, node: Tree) -> Node:
     """``a + b - c``: the grammar gives operands and operator tokens in turn, left to right."""
     parts = _compile_all(c, node)
     ops = [_ARITHMETIC[str(t)] for t in node.children if isinstance(t, Token)]
-    fn = parts[0].fn
-    for op, operand in zip(ops, parts[1:], strict=True):
-        fn = _binary(op, fn, operand.fn)
-    return c.fold(node, fn, parts)
+    if len(parts) == 2:
+        return c.fold(node, _binary(ops[0], parts[0].fn, parts[1].fn), parts)
+    return c.fold(node, _chain(parts[0].fn, tuple(zip(ops, (p.fn for p in parts[1:]),
+                                                       strict=True))), parts)
 
 
 def _binary(op: Callable[[Any, Any], Any], a: Fn, b: Fn) -> Fn:
     return lambda env: op(a(env), b(env))
+
+
+def _chain(first: Fn, rest: tuple[tuple[Callable[[Any, Any], Any], Fn], ...]) -> Fn:
+    # A loop, not nested closures: `1 + 1 + ... + 1` must not grow the call stack.
+    def chained(env: Environment) -> Any:
+        value = first(env)
+        for op, operand in rest:
+            value = op(value, operand(env))
+        return value
+
+    return chained
 
 
 def sign(c: _Compiler, node: Tree) -> Node:

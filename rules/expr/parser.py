@@ -59,6 +59,8 @@ def _syntax_error(text: str, exc: UnexpectedInput) -> ExpressionError:
     if isinstance(exc, UnexpectedToken) and exc.token.type != "$END":
         token = exc.token
         offset = token.start_pos if token.start_pos is not None else 0
+        if token.value == "*" and text[offset - 1:offset] == "/":
+            return ExpressionError(text, offset - 1, "unterminated comment")
         return ExpressionError(text, offset, f"unexpected {token.value!r}{_hint(exc)}")
     return ExpressionError(text, len(text), f"unexpected end of expression{_hint(exc)}")
 
