@@ -376,6 +376,11 @@ def _yaml_rule(entry: Any, index: int, origin: str) -> tuple[Rule | None, list[R
     if not isinstance(entry, dict):
         return None, [RuleIssue(origin, label, "", "expected a mapping of rule fields")]
     name = entry.get("name")
+    if isinstance(name, bool):
+        return None, [RuleIssue(origin, label, "name", f"YAML read the name as {name}: quote "
+                                "it (off/on/yes/no are booleans in YAML)")]
+    if isinstance(name, (int, float)):
+        name = str(name)  # `name: 404` means the text
     if not isinstance(name, str) or not name.strip() or len(name) > 256 or "\n" in name:
         return None, [RuleIssue(origin, label, "name",
                                 "required: a non-empty one-line name of at most 256 characters")]

@@ -153,6 +153,12 @@ def test_document_shape_errors() -> None:
     assert load("")[1][0].level == "warning"
 
 
+def test_names_yaml_reads_as_other_types() -> None:
+    assert "quote it" in only_error(load("rules:\n  - name: off\n")[1]).message
+    rules, issues = load("rules:\n  - name: 404\n")
+    assert [r.name for r in rules] == ["404"] and issues == []
+
+
 def test_duplicate_names_across_files(tmp_path: Path) -> None:
     (tmp_path / "a.yml").write_text("rules:\n  - name: same\n    condition: 'true'\n")
     (tmp_path / "b.yaml").write_text("rules:\n  - name: same\n  - name: other\n")
