@@ -52,6 +52,7 @@ class Runtime:
         self.scheduler: EngineScheduler | None = None
         self.server: Any = None
         self.realtime: Any = None
+        self.chat: Any = None  # bot.realtime.wiring.RealtimeBot when [rocketchat] is set
         self.base_url = ""
         self._threads: list[threading.Thread] = []
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -71,16 +72,21 @@ class Runtime:
         result = self.ruleset.reload()
         engine.restore()
         log.info("rules: %d in force from %s", len(result.rules), ", ".join(s.rules.paths))
-        self.sender = OutboxSender(db, self._endpoints(), self.clock, s.delivery)
-        self.kicker = SenderKick(self.sender)
+        self.kicker = SenderKick()
         self._thread("outbox-kick", self.kicker.run)
-        ingestor = MeteredIngestor(db, engine, self.clock, metrics=self.metrics,
-                                   on_notifications=self.kicker.kick)
-        self.ingestor = ingestor
+        self.ingestor = ingestor = MeteredIngestor(db, engine, self.clock, metrics=self.metrics,
+                                                   on_notifications=self.kicker.kick)
+        if s.rocketchat is not None:
+            from bot.realtime.wiring import build_realtime_bot
+
+            self.chat = build_realtime_bot(s.rocketchat, ingestor, engine=engine,
+                                           clock=self.clock)
+        self.sender = OutboxSender(db, self._endpoints(), self.clock, s.delivery)
+        self.kicker.sender = self.sender
         self.health.outbox_status = self._outbox_status
-        self.scheduler = EngineScheduler(engine, self.clock, sender=self.sender,
-                                         inject=lambda c: ingestor.accept(c, path="timer",
-                                                                          persist=False))
+        self.scheduler = EngineScheduler(
+            engine, self.clock, sender=self.sender,
+            inject=lambda command: ingestor.accept(command, path="timer", persist=False))
         self.scheduler.start()
         log.info("scheduler: engine ticks, timer commands and outbox passes every second")
         self._start_http()
@@ -91,32 +97,17 @@ class Runtime:
 
     def _endpoints(self) -> dict[str, Endpoint]:
         endpoints = build_endpoints(self.settings.endpoints)
-        rc = self.settings.rocketchat
-        if rc is not None:
+        if self.chat is not None:
             from bot.sender import RocketChatEndpoint
 
+            chat = self.chat
             for name, spec in self.settings.endpoints.items():
                 if spec.kind == "rocketchat":
-                    endpoints[name] = RocketChatEndpoint(self._rest, name,
-                                                         default_room=spec.room)
+                    endpoints[name] = (chat.endpoint if name == "rocketchat" and not spec.room
+                                       else RocketChatEndpoint(lambda: chat.endpoint.rest, name,
+                                                               default_room=spec.room))
         log.info("outbox endpoints: %s", ", ".join(sorted(endpoints)))
         return endpoints
-
-    def _rest(self) -> Any:
-        """The REST client for replies: the realtime client's once logged in, else our own."""
-        client = getattr(self.realtime, "rest", None)
-        if client is not None:
-            return client
-        if getattr(self, "_own_rest", None) is None:
-            from bot.rest import RestClient
-
-            rc = self.settings.rocketchat
-            assert rc is not None
-            self._own_rest = (RestClient.with_token(rc.url, rc.user_id, rc.token)
-                              if rc.token and rc.user_id
-                              else RestClient.with_password(rc.url, rc.user or "",
-                                                            rc.password or ""))
-        return self._own_rest
 
     def _start_http(self) -> None:
         from bot.ui_wiring import build_ui_services
@@ -129,6 +120,11 @@ class Runtime:
         assert self.db is not None and self.engine is not None and self.ruleset is not None
         ctx = AppContext(settings=self.settings, db=self.db, ingestor=self.ingestor,
                          clock=self.clock, engine=self.engine)
+        if self.chat is not None:
+            chat = self.chat
+            # the realtime login learns the bot's name and id; the webhook's loop guard
+            # must recognise the same bot
+            ctx.bot_identity = lambda: chat.listener.bot
         ctx.extras.update(health=self.health.report, ruleset=self.ruleset,
                           outbox=self.sender, metrics=self.metrics)
         app = create_app(ctx, [rules_api])
@@ -168,8 +164,9 @@ class Runtime:
         else:
             for number, line in enumerate(report.lines()):
                 (log.info if number == 0 and report.reachable else log.warning)("%s", line)
-        self.realtime = build_realtime(self)
-        self.health.realtime_status = self.realtime.status.as_dict
+        assert self.chat is not None
+        self.realtime = self.chat.client
+        self.health.realtime_status = self.chat.status.as_dict
         self._thread("realtime", self._run_realtime)
         log.info("realtime: listening to %s/websocket", rc.url)
 
@@ -252,7 +249,7 @@ class SenderKick:
     Passes may overlap with the scheduler's; rows are claimed atomically, so none is sent
     twice."""
 
-    def __init__(self, sender: OutboxSender) -> None:
+    def __init__(self, sender: OutboxSender | None = None) -> None:
         self.sender = sender
         self._event = threading.Event()
         self._stop = False
@@ -271,22 +268,7 @@ class SenderKick:
             if self._stop:
                 return
             try:
-                self.sender.run_once()
+                if self.sender is not None:
+                    self.sender.run_once()
             except Exception:  # the scheduler's pass retries a second later
                 log.exception("outbox pass after a command failed")
-
-
-def build_realtime(runtime: Runtime) -> Any:
-    from bot.chat import ChatListener
-    from bot.commands import ChatCommands
-    from bot.realtime.client import RealtimeClient
-    from webhook.context import identity_from_settings
-
-    rc = runtime.settings.rocketchat
-    assert rc is not None and runtime.db is not None
-    commands = ChatCommands(runtime.engine, runtime._rest, rc, clock=runtime.clock,  # type: ignore[arg-type]
-                            status=lambda: runtime.health.report())
-    listener = ChatListener(runtime.ingestor, rc, identity_from_settings(runtime.settings)(),
-                            commands=commands, clock=runtime.clock)
-    return RealtimeClient(rc, listener, runtime.db)
-
