@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -76,7 +75,18 @@ class Service:
 
 
 @pytest.fixture
-def service(sqlite_db: Database, tmp_path: Path) -> Iterator[Service]:
+def service(sqlite_db: Database, tmp_path: Path) -> Service:
+    """The app on SQLite (most tests: the API layer does not depend on the store)."""
+    return make_service(sqlite_db, tmp_path)
+
+
+@pytest.fixture
+def any_service(db: Database, tmp_path: Path) -> Service:
+    """The app on SQLite and on PostgreSQL when reachable (tests that read stored alerts)."""
+    return make_service(db, tmp_path)
+
+
+def make_service(db: Database, tmp_path: Path) -> Service:
     settings = build_settings({
         "users": [{"name": "api", "password": "api-pass", "roles": ["api"]},
                   {"name": "hook", "password": "hook-pass", "roles": ["webhook"]}],
@@ -88,11 +98,11 @@ def service(sqlite_db: Database, tmp_path: Path) -> Iterator[Service]:
     (rules_dir / "seed.yml").write_bytes(SEED.read_bytes())
     (rules_dir / "flip.yml").write_text(FLIP)
     clock = ManualClock(START)
-    engine = RuleEngine(sqlite_db, clock, endpoints=settings.endpoints.keys())
+    engine = RuleEngine(db, clock, endpoints=settings.endpoints.keys())
     ruleset = RuleSet([rules_dir], endpoints=settings.endpoints.keys(), engine=engine)
     assert ruleset.reload().ok
-    ingestor = Ingestor(sqlite_db, engine, clock)
-    ctx = AppContext(settings=settings, db=sqlite_db, ingestor=ingestor, clock=clock,
+    ingestor = Ingestor(db, engine, clock)
+    ctx = AppContext(settings=settings, db=db, ingestor=ingestor, clock=clock,
                      engine=engine, extras={"ruleset": ruleset})
     app = create_app(ctx, blueprints=[api_rules.bp])
-    yield Service(app.test_client(), engine, ruleset, ingestor, clock, rules_dir)
+    return Service(app.test_client(), engine, ruleset, ingestor, clock, rules_dir)

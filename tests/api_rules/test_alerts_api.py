@@ -97,7 +97,8 @@ def test_not_json_is_400(service: Service) -> None:
     assert response.status_code == 400 and "JSON array" in response.get_json()["error"]
 
 
-def test_update_acknowledges_and_reports_unknown_ids(service: Service) -> None:
+def test_update_acknowledges_and_reports_unknown_ids(any_service: Service) -> None:
+    service = any_service
     service.say("hello")
     (alert,) = service.post("/api/v1/alerts/query", [{"entity": "*", **RANGE}]).get_json()
     response = service.post("/api/v1/alerts/update", [{"id": alert["id"], "acknowledged": True},
@@ -131,7 +132,8 @@ def test_bad_update_is_400_and_changes_nothing(service: Service, body: object,
     assert same["acknowledged"] is False
 
 
-def test_history_of_a_closed_alert(service: Service) -> None:
+def test_history_of_a_closed_alert(any_service: Service) -> None:
+    service = any_service
     service.say("disk full", source="monitor", entity="web01", mount="/var")
     service.clock.advance(90)
     service.say("ok", source="monitor", entity="web01", mount="/var")
@@ -149,6 +151,15 @@ def test_history_of_a_closed_alert(service: Service) -> None:
     assert record["date"] == format_iso_date(START + timedelta(seconds=90))
     assert service.post("/api/v1/alerts/query", [{"entity": "*", "rules": ["flip"], **RANGE}]
                         ).get_json() == []
+
+
+def test_no_engine_is_503(service: Service) -> None:
+    from webhook.context import current_ctx
+
+    with service.client.application.app_context():
+        current_ctx().engine = None
+    response = service.post("/api/v1/alerts/query", [{"entity": "*", **RANGE}])
+    assert response.status_code == 503 and "not running" in response.get_json()["error"]
 
 
 def test_authentication_and_roles(service: Service) -> None:
