@@ -12,6 +12,8 @@ from sqlalchemy import create_engine, text
 
 from rules.store import Database
 
+pytest_plugins = ["tests.rocketchat_server.pytest_plugin"]
+
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 FIXTURES = Path(__file__).parent / "fixtures"
 
