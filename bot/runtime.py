@@ -144,11 +144,19 @@ class Runtime:
         port = self.server.effective_port
         host = http.host if ":" not in http.host else f"[{http.host}]"
         self.base_url = f"http://{host}:{port}"
-        self._thread("http", self.server.run)
+        self._thread("http", self._serve_http)
         self.health.mark_webhook_ready(self.base_url)
         log.info("http: webhook %s/api/v1/messages/webhook/..., web UI %s/ui/, %s/healthz, "
                  "%s/metrics (waitress, %d threads)", self.base_url, self.base_url,
                  self.base_url, self.base_url, http.threads)
+
+    def _serve_http(self) -> None:
+        try:
+            self.server.run()
+        except (OSError, ValueError):
+            # Closing the sockets from stop() wakes the select loop with EBADF; expected then.
+            if not self._stopped:
+                raise
 
     def _start_realtime(self) -> None:
         from bot.probe import probe
@@ -214,8 +222,11 @@ class Runtime:
         if self.realtime is not None and self._loop is not None:
             self._loop.call_soon_threadsafe(self.realtime.stop)
         if self.server is not None:
+            # Stop accepting, let running requests finish (bounded), then close idle
+            # keep-alive connections too, so the loop ends instead of waiting for them.
             self.server.close()
             self.server.task_dispatcher.shutdown(timeout=STOP_JOIN_SECONDS)
+            self.server.asyncore.close_all(self.server._map)
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=True)
         if getattr(self, "kicker", None) is not None:

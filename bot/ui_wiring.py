@@ -127,15 +127,13 @@ def _step(step: Any) -> dict[str, Any]:
 
 
 def versions(db: Database) -> dict[str, str]:
-    import flask
     import sqlalchemy
-    import waitress
 
     return {
         "atsd-bot": __version__,
         "Python": platform.python_version(),
-        "Flask": getattr(flask, "__version__", "?"),
-        "waitress": getattr(waitress, "__version__", _dist_version("waitress")),
+        "Flask": _dist_version("flask"),
+        "waitress": _dist_version("waitress"),
         "SQLAlchemy": sqlalchemy.__version__,
         "database": db.dialect,
     }

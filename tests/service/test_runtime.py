@@ -1,0 +1,147 @@
+"""The service in one process: start on a free port, answer webhooks, health, metrics, UI; stop."""
+
+from __future__ import annotations
+
+import base64
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from bot.config import build_settings
+from bot.runtime import Runtime
+
+SEED_RULE = """
+rules:
+  - name: echo
+    source: [rocket.chat]
+    window: length(1)
+    severity: WARNING
+    notifications:
+      - endpoint: log
+        open: {enabled: true, text: 'User @${tags.user_name} said "${message}"'}
+        repeat: {enabled: true, text: 'again: ${message}'}
+"""
+
+
+@pytest.fixture
+def runtime(tmp_path: Path) -> Iterator[Runtime]:
+    rules = tmp_path / "rules.d"
+    rules.mkdir()
+    (rules / "echo.yml").write_text(SEED_RULE)
+    settings = build_settings({
+        "http": {"port": 0, "threads": 4},
+        "database": {"url": f"sqlite:///{tmp_path / 'atsd.db'}"},
+        "users": [{"name": "hook", "password": "hook-pass-1", "roles": ["webhook"]},
+                  {"name": "boss", "password": "boss-pass-1", "roles": ["admin", "api"]}],
+        "rules": {"paths": [str(rules)]},
+    }, base_dir=tmp_path)
+    service = Runtime(settings)
+    service.start()
+    yield service
+    service.stop()
+
+
+def auth(user: str, password: str) -> dict[str, str]:
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+def post_message(base: str, text: str) -> requests.Response:
+    return requests.post(f"{base}/api/v1/messages/webhook/rocket.chat?command.message=text",
+                         json={"text": text, "user_name": "alice", "message_id": text},
+                         headers=auth("hook", "hook-pass-1"), timeout=10)
+
+
+def test_healthz_is_ok_once_listening(runtime: Runtime) -> None:
+    answer = requests.get(f"{runtime.base_url}/healthz", timeout=5)
+    body = answer.json()
+    assert answer.status_code == 200 and body["status"] == "ok"
+    assert body["paths"]["webhook"]["listening"] == runtime.base_url
+    assert body["paths"]["realtime"] == {"configured": False}
+    assert body["outbox"]["depth"] == 0 and body["database"]["ok"] is True
+
+
+def test_a_webhook_opens_an_alert_and_a_notification_is_delivered(runtime: Runtime) -> None:
+    assert post_message(runtime.base_url, "hello").status_code == 200
+    alerts = runtime.engine.open_alerts() if runtime.engine else []
+    assert [a["rule"] for a in alerts] == ["echo"]
+    # The sender delivers through the log endpoint; wait on the condition, not on time.
+    assert _eventually(lambda: runtime._outbox_status()["depth"] == 0)
+
+
+def test_metrics_count_requests_commands_and_alerts(runtime: Runtime) -> None:
+    post_message(runtime.base_url, "one")
+    post_message(runtime.base_url, "one")  # same message id: a duplicate
+    text = requests.get(f"{runtime.base_url}/metrics", timeout=5).text
+    assert re.search(r'atsdbot_http_requests_total\{method="POST",route="webhook",'
+                     r'status="200"\} 2\.0', text)
+    assert 'atsdbot_ingest_commands_total{path="webhook"} 1.0' in text
+    assert 'atsdbot_ingest_duplicates_total{path="webhook"} 1.0' in text
+    assert 'atsdbot_alerts_open{status="unacknowledged"} 1.0' in text
+    assert "atsdbot_ingest_seconds_bucket" in text
+    assert "atsdbot_realtime_reconnects_total" in text
+
+
+def test_root_and_ui_over_http(runtime: Runtime) -> None:
+    session = requests.Session()
+    first = session.get(f"{runtime.base_url}/", timeout=5)
+    assert first.url.endswith("/ui/login?next=/ui/")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', first.text)
+    assert token
+    answer = session.post(first.url, data={"username": "boss", "password": "boss-pass-1",
+                                           "csrf_token": token.group(1)}, timeout=5)
+    assert answer.status_code == 200 and "Overview" in answer.text
+
+
+def test_ui_login_checks_hashed_passwords_through_the_authenticator(tmp_path: Path) -> None:
+    from werkzeug.security import generate_password_hash
+
+    settings = build_settings({
+        "http": {"port": 0}, "database": {"url": f"sqlite:///{tmp_path / 'a.db'}"},
+        "users": [{"name": "boss", "password_hash": generate_password_hash("h-pass-12"),
+                   "roles": ["admin"]}],
+        "rules": {"paths": [str(tmp_path)]}}, base_dir=tmp_path)
+    service = Runtime(settings)
+    service.start()
+    try:
+        session = requests.Session()
+        page = session.get(f"{service.base_url}/ui/login", timeout=5)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token
+        answer = session.post(page.url, data={"username": "boss", "password": "h-pass-12",
+                                              "csrf_token": token.group(1)}, timeout=5)
+        assert "Overview" in answer.text
+    finally:
+        service.stop()
+
+
+def test_stop_drains_and_reports_stopping(runtime: Runtime) -> None:
+    post_message(runtime.base_url, "bye")
+    runtime.stop()
+    assert runtime.health.report()["status"] == "stopping"
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{runtime.base_url}/healthz", timeout=2)
+
+
+def test_reload_rules_picks_up_a_new_file(runtime: Runtime, tmp_path: Path) -> None:
+    (tmp_path / "rules.d" / "more.yml").write_text(SEED_RULE.replace("name: echo",
+                                                                     "name: echo2"))
+    runtime.reload_rules()
+    assert runtime.ruleset is not None
+    assert {r.name for r in runtime.ruleset.rules()} == {"echo", "echo2"}
+
+
+def _eventually(check: Callable[[], bool], seconds: float = 10.0) -> bool:
+    """Poll ``check`` until it holds or ``seconds`` pass (a deadline, never a fixed sleep)."""
+    deadline = time.monotonic() + seconds
+    pause = threading.Event()
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        pause.wait(0.05)
+    return check()
