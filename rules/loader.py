@@ -23,6 +23,7 @@ Decisions:
 from __future__ import annotations
 
 import re
+import reprlib
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -59,6 +60,15 @@ class RuleIssue:
     def to_json(self) -> dict[str, str]:
         return {"file": self.origin, "rule": self.rule, "field": self.field,
                 "message": self.message, "level": self.level, "text": str(self)}
+
+
+_SHOW = reprlib.Repr()
+_SHOW.maxlevel, _SHOW.maxlist, _SHOW.maxdict, _SHOW.maxstring, _SHOW.maxother = 2, 4, 4, 60, 60
+
+
+def show(value: object) -> str:
+    """A short repr for messages: a YAML alias bomb must not expand into the error text."""
+    return _SHOW.repr(value)
 
 
 def errors_of(issues: Iterable[RuleIssue]) -> list[RuleIssue]:
@@ -245,14 +255,14 @@ def _unit(word: str) -> str:
 def parse_duration(value: object) -> float:
     """Seconds from ``30``, ``"30"``, ``"30 second"``, ``"5 minutes"``, ``"1h"``."""
     if isinstance(value, bool) or value is None:
-        raise ValueError(f"expected seconds or a duration like '5 minute', got {value!r}")
+        raise ValueError(f"expected seconds or a duration like '5 minute', got {show(value)}")
     if isinstance(value, (int, float)):
         if value < 0:
             raise ValueError(f"must not be negative, got {value}")
         return float(value)
-    match = _AMOUNT.match(str(value))
+    match = _AMOUNT.match(value) if isinstance(value, str) else None
     if not match:
-        raise ValueError(f"expected seconds or a duration like '5 minute', got {value!r}")
+        raise ValueError(f"expected seconds or a duration like '5 minute', got {show(value)}")
     amount, word = float(match.group(1)), match.group(2)
     return amount * (_UNIT_SECONDS[_unit(word)] if word else 1.0)
 
@@ -265,7 +275,7 @@ def parse_window(text: object) -> WindowSpec:
     """``length(N)`` (1 <= N <= 100,000) or ``time(N unit)`` (at most 30 days)."""
     match = _WINDOW.match(str(text)) if isinstance(text, str) else None
     if not match:
-        raise ValueError(f"expected length(N) or time(N unit), got {text!r}")
+        raise ValueError(f"expected length(N) or time(N unit), got {show(text)}")
     kind, inner = match.group(1).lower(), match.group(2).strip()
     if kind == "length":
         if not inner.isdigit():
@@ -315,7 +325,7 @@ class _Reader:
     def boolean(self, key: str, default: bool) -> bool:
         value = self.data.get(key, default)
         if not isinstance(value, bool):
-            self.fail(key, f"expected true or false, got {value!r}")
+            self.fail(key, f"expected true or false, got {show(value)}")
             return default
         return value
 
@@ -325,7 +335,7 @@ class _Reader:
             return value
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return str(value)  # `condition: true` and `room: 123` mean the text
-        self.fail(key, f"expected text, got {value!r}")
+        self.fail(key, f"expected text, got {show(value)}")
         return default
 
     def names(self, key: str, *, lower: bool = True) -> tuple[str, ...]:
@@ -335,7 +345,7 @@ class _Reader:
         items = [value] if isinstance(value, str) else value
         if not isinstance(items, list) or not all(isinstance(v, str) and v.strip()
                                                   for v in items):
-            self.fail(key, f"expected a name or a list of names, got {value!r}")
+            self.fail(key, f"expected a name or a list of names, got {show(value)}")
             return ()
         return tuple(v.strip().lower() if lower else v.strip() for v in items)
 
@@ -351,6 +361,8 @@ def parse_yaml(data: bytes | str, origin: str) -> tuple[list[Rule], list[RuleIss
     """Build the rules of one YAML document ``{rules: [...]}`` (structure and types only)."""
     try:
         doc = yaml.safe_load(data)
+    except RecursionError:
+        return [], [RuleIssue(origin, "", "", "YAML nested too deeply")]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
@@ -421,12 +433,15 @@ def _group_by_tags(r: _Reader) -> Literal["none", "all"] | tuple[str, ...]:
     if isinstance(value, list):
         names = r.names("group_by_tags")
         return names if names else "none"
-    r.fail("group_by_tags", f"expected none, all or a list of tag names, got {value!r}")
+    r.fail("group_by_tags", f"expected none, all or a list of tag names, got {show(value)}")
     return "none"
 
 
 def _severity(r: _Reader) -> str:
     value = r.data.get("severity", "WARNING")
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        r.fail("severity", f"expected a severity name or code, got {show(value)}")
+        return "WARNING"
     try:
         return Severity.parse(value).name
     except ValueError as exc:
@@ -437,7 +452,8 @@ def _severity(r: _Reader) -> str:
 def _metric(r: _Reader) -> str:
     value = (r.text("metric", "message") or "message").strip().lower()
     if value != "message" and value not in TIMER_METRICS:
-        r.fail("metric", f"expected message or one of {', '.join(TIMER_METRICS)}, got {value!r}")
+        r.fail("metric", f"expected message or one of {', '.join(TIMER_METRICS)}, "
+               f"got {show(value)}")
     return value
 
 
@@ -497,5 +513,5 @@ def _repeat_every(n: _Reader) -> RepeatSpec:
                 and not isinstance(every, bool) and every >= 1:
             return RepeatSpec(kind=kind, every=every)
     n.fail("repeat_every", f"expected all, {{events: N}} or {{minutes: N}} with N >= 1, "
-           f"got {value!r}")
+           f"got {show(value)}")
     return RepeatSpec()

@@ -159,6 +159,26 @@ def test_names_yaml_reads_as_other_types() -> None:
     assert [r.name for r in rules] == ["404"] and issues == []
 
 
+ALIAS_BOMB = "".join(
+    f"{name}: &{name} [{', '.join([f'*{prev}'] * 10)}]\n"
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True))
+
+
+@pytest.mark.parametrize("field", ["entities", "severity", "window", "time_offset", "enabled",
+                                   "group_by_tags", "metric", "filter", "notifications"])
+def test_alias_bomb_is_reported_briefly(field: str) -> None:
+    text = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + ALIAS_BOMB + (
+        f"rules:\n  - name: bomb\n    {field}: *i\n")
+    rules, issues = load_bytes(text, "bomb.yml", fmt="yaml")
+    assert rules == []
+    assert issues and len(str(issues)) < 5000  # 10**9 elements would never print
+
+
+def test_deep_nesting_is_an_error() -> None:
+    rules, issues = load("rules:\n  - name: x\n    entities: " + "[" * 1200 + "]" * 1200)
+    assert rules == [] and "nested too deeply" in only_error(issues).message
+
+
 def test_duplicate_names_across_files(tmp_path: Path) -> None:
     (tmp_path / "a.yml").write_text("rules:\n  - name: same\n    condition: 'true'\n")
     (tmp_path / "b.yaml").write_text("rules:\n  - name: same\n  - name: other\n")
