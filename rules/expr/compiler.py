@@ -68,8 +68,9 @@ class Expression:
             if exc.text is None:
                 raise EvaluationError(exc.reason, self.text) from None
             raise
-        except Exception as exc:  # a callback or a corner we did not foresee: still a rule error
-            raise EvaluationError(f"{type(exc).__name__}: {exc}", self.text) from exc
+        except Exception as exc:  # a corner we did not foresee: still a rule error, not a crash
+            raise EvaluationError(f"internal error: {type(exc).__name__}: {exc}",
+                                  self.text) from exc
 
     def test(self, env: Environment) -> bool:
         return truthy(self.evaluate(env))

@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from rules.command import utcnow
-from rules.expr import dates, safe_regex
+from rules.expr import dates, safe_regex, values
 from rules.expr.errors import EvaluationError
 from rules.expr.values import check_text, describe, equals, number, text, to_date
 
@@ -151,7 +151,7 @@ def _truncate(env: Environment, value: Any, length: Any) -> str | None:
     limit = number(length)
     if limit is None or limit < 0:
         raise EvaluationError(f"truncate: length must be a number >= 0, not {text(length)!r}")
-    return None if value is None else text(value)[: int(limit)]
+    return None if value is None else text(value)[: int(min(limit, values.MAX_TEXT))]
 
 
 def _check_truncate(args: tuple[Any, ...]) -> None:
@@ -195,18 +195,24 @@ def _elapsed_minutes(env: Environment, value: Any) -> float | None:
     return (now - moment).total_seconds() / 60
 
 
-def _needs(found: Callable[..., Any] | None, name: str) -> Callable[..., Any]:
-    if found is None:
+def _ask(callback: Callable[..., Any] | None, name: str, *args: Any) -> Any:
+    """Call an engine callback; its failure is this expression's error, named as such."""
+    if callback is None:
         raise EvaluationError(f"{name}() is not available here")
-    return found
+    try:
+        return callback(*args)
+    except EvaluationError:
+        raise
+    except Exception as exc:  # the store or the engine failed: a rule error, not a crash
+        raise EvaluationError(f"{name}() failed: {type(exc).__name__}: {exc}") from exc
 
 
 def _count(env: Environment) -> int:
-    return int(_needs(env.count, "count")())
+    return int(_ask(env.count, "count"))
 
 
 def _rule_open(env: Environment, name: Any) -> bool:
-    return bool(_needs(env.rule_open, "rule_open")(text(name)))
+    return bool(_ask(env.rule_open, "rule_open", text(name)))
 
 
 def _db_args(env: Environment, name: str, args: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -249,13 +255,13 @@ def _check_db(args: tuple[Any, ...]) -> None:
 
 
 def _db_message_count(env: Environment, *args: Any) -> int:
-    query = _needs(env.db_message_count, "db_message_count")
-    return int(query(*_db_args(env, "db_message_count", args)))
+    query = _db_args(env, "db_message_count", args)
+    return int(_ask(env.db_message_count, "db_message_count", *query))
 
 
 def _db_message_last(env: Environment, *args: Any) -> Mapping[str, Any] | None:
-    query = _needs(env.db_message_last, "db_message_last")
-    found: Mapping[str, Any] | None = query(*_db_args(env, "db_message_last", args))
+    query = _db_args(env, "db_message_last", args)
+    found: Mapping[str, Any] | None = _ask(env.db_message_last, "db_message_last", *query)
     return found
 
 

@@ -80,7 +80,7 @@ def text(value: Any) -> str:
     if isinstance(value, enum.Enum):
         return str(value.name)
     if kind is int:
-        return str(value) if value.bit_length() < 1000 else repr(float(value))
+        return str(value) if value.bit_length() < 1000 else ("-" if value < 0 else "") + "Infinity"
     if kind is float:
         return _float_text(value)
     if isinstance(value, datetime):
