@@ -50,7 +50,7 @@ async def logout(call: Call) -> dict[str, Any]:
 
 @route("GET", "me")
 async def me(call: Call) -> dict[str, Any]:
-    return me_doc(call.me)
+    return to_rest(me_doc(call.me))
 
 
 def _find_user(call: Call, params: dict[str, Any]) -> User:
