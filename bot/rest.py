@@ -19,7 +19,8 @@ Decisions:
 * Two-factor "password fallback" (the server default for users without 2FA): a 2FA-protected
   route answers ``totp-required`` with ``method: "password"``; a client made with
   :meth:`RestClient.with_password` retries once with ``x-2fa-code: sha256(password)``. Only the
-  digest is kept in memory, never the password. Any other 2FA method is a clear error.
+  digest is kept in memory, never the password. For ``totp``/``email`` the code given at login
+  (``totp_code``) is sent the same way; without one it is a clear error.
 * ``rocketchat_API`` builds GET query strings without URL-encoding, so every value passed to a
   GET is percent-encoded here first.
 * No secret (password, token, 2FA digest) ever appears in a log line or an error text: errors
@@ -105,6 +106,7 @@ class RestClient:
         self.session.hooks["response"].append(self._remember)
         self._api = RocketChat(server_url=self.url, timeout=timeout, session=self.session)
         self._password_digest: str | None = None  # for the 2FA password fallback only
+        self._two_factor_code: str | None = None  # a TOTP/e-mail code given by the user
         self._header_lock = threading.Lock()
         self.user_id: str | None = None
         self.username: str | None = None
@@ -136,6 +138,7 @@ class RestClient:
                                 "password": password}
         if totp_code:
             body["code"] = totp_code
+            self._two_factor_code = totp_code  # also answers 2FA-protected routes later
         answer = self._call("login", lambda: self._post_login(body))
         data = answer.get("data") if isinstance(answer, dict) else None
         if answer.get("status") != "success" or not isinstance(data, dict) \
@@ -331,28 +334,33 @@ class RestClient:
         self._last.response = response
 
     def _call(self, endpoint: str, call: Callable[[], T]) -> T:
-        """Run one library call; translate every failure; retry once for 2FA password fallback."""
+        """Run one library call; translate every failure; answer a 2FA challenge once."""
         try:
             return self._translate(endpoint, call)
         except RestRejected as exc:
-            if exc.error_type != "totp-required" or not self._fallback_allowed():
+            answer = self._two_factor_answer() if exc.error_type == "totp-required" else None
+            if answer is None:
                 raise
-        log.info("%s: answering the two-factor password check", endpoint)
-        with self._two_factor_headers():
+        log.info("%s: answering the two-factor check (method %s)", endpoint, answer[1])
+        with self._two_factor_headers(*answer):
             return self._translate(endpoint, call)
 
-    def _fallback_allowed(self) -> bool:
+    def _two_factor_answer(self) -> tuple[str, str] | None:
+        """(code, method) for the challenge just received, or None when we have none."""
         body = getattr(self._last, "json", None)
         details = body.get("details") if isinstance(body, dict) else None
         method = details.get("method") if isinstance(details, dict) else None
-        return method == "password" and self._password_digest is not None
+        if method == "password" and self._password_digest is not None:
+            return self._password_digest, "password"
+        if method in ("totp", "email") and self._two_factor_code:
+            return self._two_factor_code, str(method)
+        return None
 
     @contextmanager
-    def _two_factor_headers(self) -> Iterator[None]:
-        assert self._password_digest is not None
+    def _two_factor_headers(self, code: str, method: str) -> Iterator[None]:
         with self._header_lock:
-            self._api.headers["x-2fa-code"] = self._password_digest
-            self._api.headers["x-2fa-method"] = "password"
+            self._api.headers["x-2fa-code"] = code
+            self._api.headers["x-2fa-method"] = method
             try:
                 yield
             finally:

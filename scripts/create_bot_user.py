@@ -152,6 +152,8 @@ def _password_works(url: str, args: argparse.Namespace,
         bot = client_factory.with_password(url, args.bot_username, args.bot_password,
                                            timeout=args.timeout)
     except RestRejected as exc:
+        if exc.error_type == "totp-required":
+            return True  # the server asks for a second factor only after the password matched
         if exc.status == 401:
             return False
         raise

@@ -90,6 +90,19 @@ def test_two_factor_password_fallback_is_answered_with_the_digest() -> None:
 
 
 @responses.activate
+def test_two_factor_code_from_login_answers_a_totp_challenge() -> None:
+    responses.post(f"{URL}/api/v1/login", json=LOGIN_OK)
+    responses.post(f"{URL}/api/v1/users.update", status=400, json={
+        "success": False, "error": "TOTP Required [totp-required]", "errorType": "totp-required",
+        "details": {"method": "totp", "availableMethods": ["totp"]}})
+    responses.post(f"{URL}/api/v1/users.update", json={"user": {"_id": "b"}, "success": True})
+    client = RestClient.with_password(URL, "admin", "pw", totp_code="654321")
+    client.users_update("b", active=True)
+    retry = responses.calls[2].request
+    assert (retry.headers["x-2fa-code"], retry.headers["x-2fa-method"]) == ("654321", "totp")
+
+
+@responses.activate
 def test_two_factor_by_email_is_not_retried() -> None:
     responses.post(f"{URL}/api/v1/users.update", status=400, json={
         "success": False, "error": "TOTP Required [totp-required]", "errorType": "totp-required",

@@ -208,3 +208,23 @@ def test_admin_without_permission(rc_server: Simulator,
         "--bot-username", "carol", "--webhook-url", "http://127.0.0.1:9",
         "--webhook-user", "u", "--webhook-password", "p"])
     assert hook.code == 3 and "permission" in hook.err.splitlines()[-1]
+
+
+def test_two_factor_admin_with_a_code(rc_server: Simulator,
+                                      run_script: Callable[..., Outcome]) -> None:
+    sim = rc_server
+    sim.create_user("boss", "boss-pw", roles=("admin",), two_factor=True)
+
+    def as_boss() -> list[str]:
+        return ["--server", sim.url, "--admin-user", "boss", "--admin-password", "boss-pw",
+                "--admin-2fa-code", sim.totp_code("boss"), "--bot-username", BOT]
+
+    assert run_script(create_bot_user.main, as_boss()).doc["status"] == "created"
+    admin = RestClient.with_password(sim.url, "admin", "admin")
+    user = admin.users_info(username=BOT)
+    assert user is not None
+    admin.users_update(user["_id"], active=False)  # answered by the password fallback
+    result = run_script(create_bot_user.main, as_boss())  # users.update is a 2FA route
+    assert result.code == 0, result.err
+    assert result.doc["changes"] == ["set active"]
+    assert admin.users_info(username=BOT)["active"] is True  # type: ignore[index]
