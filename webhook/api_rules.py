@@ -76,7 +76,7 @@ def alerts_history_query() -> Response:
 @bp.post("/api/v1/alerts/update")
 @require_role("api")
 def alerts_update() -> Response:
-    body = request.get_json(silent=True, force=True)
+    body = json_body(request)
     if not isinstance(body, list):
         raise bad_request('expected a JSON array of {"id": N, "acknowledged": true|false}')
     changes: list[tuple[int, bool]] = []
@@ -162,9 +162,17 @@ def _severity_code(value: Any) -> int:
         return 0
 
 
+def json_body(req: Request) -> Any:
+    """The parsed body, None when it is not JSON; nesting too deep for the parser is a 400."""
+    try:
+        return req.get_json(silent=True, force=True)
+    except RecursionError:
+        raise bad_request("JSON nested too deeply") from None
+
+
 def parse_queries(req: Request, *, history: bool) -> list[AlertQuery]:
     """The JSON array of query objects; a 400 that names the query and field otherwise."""
-    body = req.get_json(silent=True, force=True)
+    body = json_body(req)
     if not isinstance(body, list):
         raise bad_request("expected a JSON array of query objects")
     now = current_ctx().clock.now()

@@ -97,6 +97,13 @@ def test_not_json_is_400(service: Service) -> None:
     assert response.status_code == 400 and "JSON array" in response.get_json()["error"]
 
 
+def test_deeply_nested_json_is_400(service: Service) -> None:
+    for path in ("/api/v1/alerts/query", "/api/v1/alerts/update"):
+        response = service.client.post(path, data=b"[" * 100_000 + b"]" * 100_000,
+                                       headers={**API, "Content-Type": "application/json"})
+        assert response.status_code == 400 and "nested" in response.get_json()["error"]
+
+
 def test_update_acknowledges_and_reports_unknown_ids(any_service: Service) -> None:
     service = any_service
     service.say("hello")
