@@ -147,7 +147,7 @@ class RuleEngine(AlertViews):
                                now)
                 elif old is not None and old.fingerprint != new.fingerprint:
                     self._drop(conn, name, "rule changed", now)
-            self._rules = [r for r in rules if r.name in ok]
+            self._rules = [c.rule for c in compiled]
             self._active = active
             self._index = RuleIndex(list(active.values()))
 
@@ -358,18 +358,22 @@ class RuleEngine(AlertViews):
         self._touch(rule.name, window.key, window)
         for index in due:
             del window.pending_open[index]  # the held open is the sender's now
+        notes: list[Notification] = []
+        evaluated = False
         if leaving:
             expire(rule.rule, window, now)
+            if rule.rule.check_on_exit and window.last_command is not None:
+                notes = self._evaluate(conn, rule, window, window.last_command, now)
+                evaluated = True
             if not window.entries and window.status is Status.CANCEL:
                 # nothing left to remember: an empty, cancelled time window costs nothing
                 if conn is not None:
                     state.delete_window(conn, window)
                 del self._windows[rule.name][window.key]
-                return []
-            if rule.rule.check_on_exit and window.last_command is not None:
-                return self._evaluate(conn, rule, window, window.last_command, now)
-        self._save(conn, rule, window, now)
-        return []
+                return notes
+        if not evaluated:
+            self._save(conn, rule, window, now)
+        return notes
 
     # -- dry run ------------------------------------------------------------------------
 

@@ -39,6 +39,7 @@ from rules.store.engine_schema import outbox, outbox_attempts
 log = logging.getLogger("atsd_bot.outbox")
 
 ACTIVE = ("pending", "sending")
+MAX_ROUNDS = 10
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -126,11 +127,18 @@ class OutboxSender:
         now = self.clock.now()
         self._release_stale(now)
         done = 0
-        for row_id in self._due_ids(now):
-            row = self._claim(row_id, now)
-            if row is not None:
-                self._deliver(row)
-                done += 1
+        # A row held back behind an earlier one of its alert may go once that one is out:
+        # look again after a round that sent something (bounded, so a flood cannot pin us).
+        for _ in range(MAX_ROUNDS):
+            sent = 0
+            for row_id in self._due_ids(now):
+                row = self._claim(row_id, now)
+                if row is not None:
+                    self._deliver(row)
+                    sent += 1
+            done += sent
+            if not sent:
+                break
         return done
 
     def retry_now(self, outbox_id: int) -> bool:
