@@ -22,6 +22,7 @@ import asyncio
 import base64
 import json
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 from yarl import URL
@@ -185,7 +186,8 @@ class IntegrationsEngine:
                 raise jsscript.ScriptError("TypeError: Cannot set properties of undefined")
             headers = {"User-Agent": USER_AGENT}
         headers = {str(k): str(v) for k, v in headers.items()}
-        target = URL(str(opts["url"]))
+        # Like the WHATWG URL parser fetch uses: spaces etc. become %XX, '&', '?', '#' stay.
+        target = URL(quote(str(opts["url"]), safe=":/?#[]@!$&'()*+,;=%~"), encoded=True)
         auth = opts.get("auth")
         if not auth and target.user is not None:
             auth = f"{target.user}:{target.password or ''}"
@@ -220,7 +222,7 @@ class IntegrationsEngine:
             self.session = aiohttp.ClientSession()
         try:
             async with self.session.request(
-                record["method"], URL(target, encoded=False), data=body, headers=headers,
+                record["method"], URL(target, encoded=True), data=body, headers=headers,
                 timeout=aiohttp.ClientTimeout(total=timeout), allow_redirects=True,
             ) as response:  # fmt: skip
                 content = await response.text(errors="replace")

@@ -49,7 +49,8 @@ def _channels(world: World, event: str, channel: str) -> list[str]:
             )
         if entry[0] == "#" and world.room_by_name_or_id(entry[1:]) is None:
             raise MeteorError("error-invalid-room", "Invalid room")
-        if entry[0] == "@" and world.user_by_username(entry[1:]) is None:
+        name = entry[1:]
+        if entry[0] == "@" and world.user_by_username(name) is None and name not in world.users:
             raise MeteorError("error-invalid-user", "Invalid user")
     return entries
 
