@@ -207,9 +207,14 @@ def check_rule(rule: Rule, endpoints: Collection[str] | None) -> list[RuleIssue]
             if not text:
                 continue
             try:
-                compile_template(text)
+                template = compile_template(text)
             except ExpressionError as exc:
                 found.append((f"{where}.{trigger}", str(exc), True))
+                continue
+            unknown = sorted(set(template.fields) - COMMAND_FIELDS - WINDOW_FIELDS)
+            if unknown:
+                found.append((f"{where}.{trigger}", f"field {', '.join(map(repr, unknown))} "
+                              "is not available and renders empty", False))
     return [RuleIssue(rule.origin, rule.name, field, message,
                       "error" if is_error and rule.enabled else "warning")
             for field, message, is_error in found]
@@ -222,11 +227,13 @@ def without_origin(rule: Rule) -> Rule:
 
 # -- field names the language knows (for "always null" warnings) --------------------------
 
-COMMAND_FIELDS = frozenset({"entity", "type", "source", "message", "severity", "tags", "date"})
+# What rules.status gives a filter (the command) and a condition or text (plus the window).
+COMMAND_FIELDS = frozenset({"entity", "type", "source", "message", "severity", "tags",
+                            "command_time", "metric"})
 WINDOW_FIELDS = frozenset({
-    "rule", "status", "before_status", "repeat_count", "window", "open_time", "repeat_time",
-    "cancel_time", "add_time", "command_time", "now", "alert_duration",
-    "alert_duration_interval", "received_datetime", "alert_id", "window_tags", "metric",
+    "rule", "status", "before_status", "message_severity", "repeat_count", "window",
+    "open_time", "repeat_time", "cancel_time", "add_time", "now", "alert_duration",
+    "alert_duration_interval", "received_datetime", "alert_id", "window_tags", "count",
 })
 
 # -- durations and windows ----------------------------------------------------------------

@@ -214,6 +214,20 @@ def test_unknown_field_in_condition_is_a_warning() -> None:
     assert issues[0].level == "warning" and "'value'" in issues[0].message
 
 
+def test_unknown_field_in_a_text_is_a_warning() -> None:
+    rules, issues = load("rules:\n  - name: t\n    notifications:\n      - endpoint: log\n"
+                         "        open: '${ruleLink} ${status} ${tags.x}'\n")
+    assert len(rules) == 1
+    (issue,) = issues
+    assert issue.field == "notifications[0].open" and issue.level == "warning"
+    assert "'ruleLink'" in issue.message and "renders empty" in issue.message
+
+
+def test_filter_sees_only_command_fields() -> None:
+    rules, issues = load("rules:\n  - name: f\n    filter: \"status = 'OPEN'\"\n")
+    assert len(rules) == 1 and issues[0].field == "filter" and "'status'" in issues[0].message
+
+
 @pytest.mark.parametrize(("value", "seconds"), [
     (0, 0.0), (30, 30.0), ("45", 45.0), ("30 second", 30.0), ("5 minutes", 300.0),
     ("1h", 3600.0), ("2 DAY", 172800.0), (1.5, 1.5),
