@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.realtime.status import RealtimeFatal
 from rules.store import Database
-from tests.realtime.conftest import BOT_PASSWORD, World
+from tests.realtime.conftest import World
 from tests.realtime.harness import BotRunner, wait_until
 
 

@@ -1,4 +1,4 @@
-"""Faults: dropped connections, a stalled server, a restart, a 429 storm. Nothing lost or doubled."""
+"""Faults: dropped connections, a stalled server, a restart, 429s: nothing lost or doubled."""
 
 from __future__ import annotations
 
