@@ -74,7 +74,7 @@ def _json_array(what: str) -> list[Any]:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise bad_request(f"{what}: body is not valid UTF-8") from None
-    document = load_json(text, "request body")
+    document = load_json(text, "request body", numbers_as_text=False)
     if isinstance(document, dict):
         document = [document]  # a single object is forgiven, as ATSD does
     if not isinstance(document, list):

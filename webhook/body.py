@@ -132,10 +132,12 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def load_json(text: str, what: str) -> Any:
+def load_json(text: str, what: str, *, numbers_as_text: bool = True) -> Any:
     """Parse strict JSON; numbers are kept as their JSON text (``1.50`` stays ``1.50``)."""
+    number = str if numbers_as_text else None
     try:
-        return json.loads(text, parse_int=str, parse_float=str, parse_constant=_reject_constant)
+        return json.loads(text, parse_int=number, parse_float=number,
+                          parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         raise bad_request(f"{what} is not valid JSON: {exc.msg} at line {exc.lineno} "
                           f"column {exc.colno}") from None
