@@ -32,6 +32,9 @@ EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_REJECTED, EXIT_UNAVAILABLE = 0, 1, 2, 3
 EXIT_CONFLICT, EXIT_NOT_SEEN = 5, 6
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+# Admin sessions opened by password in this run; logged out at the end so that repeated runs
+# do not pile up login tokens on the admin account.
+_SESSIONS: list[RestClient] = []
 
 
 class ProvisionError(AtsdBotError):
@@ -120,6 +123,7 @@ def admin_client(args: argparse.Namespace,
         client = client_factory.with_password(url, args.admin_user, args.admin_password,
                                               timeout=args.timeout,
                                               totp_code=args.admin_2fa_code)
+        _SESSIONS.append(client)  # logged out when the script ends
     else:
         client = client_factory.with_token(url, args.admin_id, args.admin_token,
                                            timeout=args.timeout)
@@ -148,7 +152,7 @@ def run(body: Callable[[argparse.Namespace], Mapping[str, Any]],
     except SystemExit as exc:  # argparse already printed its one line (or --help)
         return int(exc.code or 0) if not isinstance(exc.code, str) else EXIT_USAGE
     try:
-        document = body(args)
+        document = _with_logout(body, args)
     except ProvisionError as exc:
         return _fail(str(exc), exc.exit_code)
     except ChatRejected as exc:
@@ -162,6 +166,19 @@ def run(body: Callable[[argparse.Namespace], Mapping[str, Any]],
                      "or report this", EXIT_INTERNAL)
     emit(document)
     return EXIT_OK
+
+
+def _with_logout(body: Callable[[argparse.Namespace], Mapping[str, Any]],
+                 args: argparse.Namespace) -> Mapping[str, Any]:
+    """Run ``body``; end the admin sessions it opened by password, whatever happened."""
+    try:
+        return body(args)
+    finally:
+        while _SESSIONS:
+            try:
+                _SESSIONS.pop().logout()
+            except AtsdBotError:  # best effort: an unused login token expires on its own
+                progress("note: could not log the admin session out; it expires on its own")
 
 
 def _fail(message: str, code: int) -> int:

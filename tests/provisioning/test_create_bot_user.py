@@ -27,7 +27,7 @@ def test_creates_the_bot_with_exact_fields(rc: RC, run_script: Callable[..., Out
     assert result.code == 0, result.err
     assert _paths(mock) == ["GET /api/info", "POST /api/v1/login",
                             "GET /api/v1/users.info?username=atsd_bot",
-                            "POST /api/v1/users.create"]
+                            "POST /api/v1/users.create", "POST /api/v1/logout"]
     login, create = calls(mock)[1], calls(mock)[3]
     assert login.body == {"username": "admin", "password": ADMIN["password"]}
     assert create.body == {
@@ -54,7 +54,8 @@ def test_second_run_is_unchanged_and_checks_the_password_by_login(
     assert second.doc["status"] == "unchanged" and second.doc["changes"] == []
     assert _paths(mock) == ["GET /api/info", "POST /api/v1/login",
                             "GET /api/v1/users.info?username=atsd_bot",
-                            "POST /api/v1/login", "POST /api/v1/logout"]
+                            "POST /api/v1/login", "POST /api/v1/logout",
+                            "POST /api/v1/logout"]  # the bot's check session, then the admin's
     assert calls(mock)[3].body == {"username": "atsd_bot", "password": "bot-pw"}
     assert not any(c.path.startswith("/api/v1/users.update") for c in calls(mock))
 
@@ -100,7 +101,8 @@ def test_dry_run_changes_nothing(rc: RC, run_script: Callable[..., Outcome]) -> 
     assert result.doc["status"] == "created" and result.doc["dry_run"] is True
     assert result.doc["token"] == {"name": "atsd", "user_id": None, "created": True}
     assert "atsd_bot" not in fake.users
-    assert [c.method for c in calls(mock)] == ["GET", "POST", "GET"]
+    assert [c.path for c in calls(mock) if c.method == "POST"] == [
+        "/api/v1/login", "/api/v1/logout"]
 
 
 def test_dry_run_on_an_outdated_bot_only_reads(rc: RC, run_script: Callable[..., Outcome]) -> None:
@@ -168,6 +170,8 @@ def test_username_taken_by_a_person(rc: RC, run_script: Callable[..., Outcome]) 
     fake.add_user("atsd_bot", "pw", roles=["user"])
     _fails(run_script(main, admin_args(*BOT)), 5, "without the bot role", "--force-bot-role")
     assert not any(c.path == "/api/v1/users.update" for c in calls(mock))
+    assert calls(mock)[-1].path == "/api/v1/logout"  # the admin session ends on failure too
+    assert fake.sessions.keys() == {ADMIN["token"]}  # no login token left behind
 
 
 def test_force_bot_role_adds_the_role(rc: RC, run_script: Callable[..., Outcome]) -> None:
@@ -175,7 +179,8 @@ def test_force_bot_role_adds_the_role(rc: RC, run_script: Callable[..., Outcome]
     user = fake.add_user("atsd_bot", "pw", roles=["user"])
     result = run_script(main, admin_args(*BOT, "--force-bot-role"))
     assert result.doc["changes"] == ["set roles"]
-    assert calls(mock)[-1].body == {"userId": user["_id"], "data": {"roles": ["user", "bot"]}}
+    assert calls(mock)[-2].body == {"userId": user["_id"], "data": {"roles": ["user", "bot"]}}
+    assert calls(mock)[-1].path == "/api/v1/logout"
 
 
 @pytest.mark.parametrize("endpoint,answer,code,words", [

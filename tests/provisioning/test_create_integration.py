@@ -39,7 +39,7 @@ def test_creates_the_integration_with_exact_fields(
     assert [f"{c.method} {c.path}" for c in calls(mock)] == [
         "GET /api/info", "POST /api/v1/login", "GET /api/v1/users.info?username=atsd_bot",
         "GET /api/v1/integrations.list?offset=0&count=50&name=atsd-bot",
-        "POST /api/v1/integrations.create"]
+        "POST /api/v1/integrations.create", "POST /api/v1/logout"]
     (body,) = _sent(mock, "/api/v1/integrations.create")
     token = body.pop("token")
     assert isinstance(token, str) and len(token) >= 40
@@ -81,7 +81,8 @@ def test_second_run_is_unchanged_and_keeps_the_token(
     assert second.doc["status"] == "unchanged" and second.doc["changes"] == []
     assert second.doc["atsd_bot_config"]["webhook.tokens"] == \
         first.doc["atsd_bot_config"]["webhook.tokens"]
-    assert [c.method for c in calls(mock)] == ["GET", "POST", "GET", "GET"]
+    assert [c.method for c in calls(mock)] == ["GET", "POST", "GET", "GET", "POST"]
+    assert calls(mock)[-1].path == "/api/v1/logout"
 
 
 def test_changed_arguments_update_with_a_full_put(
@@ -137,7 +138,8 @@ def test_dry_run_creates_nothing(bot: RC, run_script: Callable[..., Outcome]) ->
     result = run_script(main, admin_args(*ARGS, "--dry-run"))
     assert result.doc["status"] == "created" and result.doc["dry_run"] is True
     assert fake.integrations == {}
-    assert all(c.method == "GET" or c.path == "/api/v1/login" for c in calls(mock))
+    assert all(c.method == "GET" or c.path in ("/api/v1/login", "/api/v1/logout")
+               for c in calls(mock))
 
 
 def test_dry_run_on_a_changed_integration(bot: RC, run_script: Callable[..., Outcome]) -> None:
