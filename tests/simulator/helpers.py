@@ -26,15 +26,17 @@ class DDP:
     """A minimal blocking DDP client that keeps every frame it receives."""
 
     def __init__(self, url: str, connect_frame: dict[str, Any] | None = None) -> None:
-        self.ws: ClientConnection = connect(url, open_timeout=5)
+        self._opener = connect(url, open_timeout=5)
+        self.ws: ClientConnection = self._opener.__enter__()
         self.frames: list[dict[str, Any]] = []
         self.raw: list[str] = []
         self._ids = 0
+        self._seen: set[int] = set()  # indices of frames already returned by `until`
         if connect_frame is not False:
             self.send(connect_frame or {"msg": "connect", "version": "1", "support": ["1"]})
 
     def close(self) -> None:
-        self.ws.close()
+        self._opener.__exit__(None, None, None)
 
     def __enter__(self) -> DDP:
         return self
@@ -53,12 +55,14 @@ class DDP:
         self.frames.append(frame)
         return frame
 
-    def until(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 5.0) -> dict[str, Any]:
+    def until(
+        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 5.0
+    ) -> dict[str, Any]:
         """Read frames until one matches (earlier frames stay in `frames`)."""
         deadline = time.monotonic() + timeout
-        for frame in self.frames:
-            if predicate(frame) and not frame.get("_seen"):
-                frame["_seen"] = True
+        for index, frame in enumerate(self.frames):
+            if index not in self._seen and predicate(frame):
+                self._seen.add(index)
                 return frame
         while True:
             left = deadline - time.monotonic()
@@ -66,7 +70,7 @@ class DDP:
                 raise TimeoutError(f"no matching frame; got {self.frames[-5:]}")
             frame = self.recv(timeout=left)
             if predicate(frame):
-                frame["_seen"] = True
+                self._seen.add(len(self.frames) - 1)
                 return frame
 
     def next_id(self) -> str:
@@ -87,7 +91,9 @@ class DDP:
         self.send({"msg": "sub", "id": sub_id, "name": name, "params": list(params)})
         return self.until(lambda f: sub_id in f.get("subs", []) or f.get("id") == sub_id)
 
-    def changed(self, collection: str, event: str | None = None, timeout: float = 5.0) -> dict[str, Any]:
+    def changed(
+        self, collection: str, event: str | None = None, timeout: float = 5.0
+    ) -> dict[str, Any]:
         def match(frame: dict[str, Any]) -> bool:
             return (
                 frame.get("msg") == "changed"

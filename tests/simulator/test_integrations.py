@@ -52,7 +52,7 @@ def test_dm_to_the_bot_posts_the_exact_body(sim: Simulator, admin: dict[str, str
     assert hit.headers["Content-Type"] == "application/json"
     assert hit.headers["User-Agent"].startswith("Mozilla/5.0 (X11; Linux x86_64)")
     assert "Authorization" not in hit.headers
-    assert sim.deliveries[0]["integration_id"] == hook["_id"]
+    assert sim.wait_for(lambda: sim.deliveries)[0]["integration_id"] == hook["_id"]
 
 
 def test_token_is_omitted_when_the_integration_has_none(sim: Simulator, admin: dict[str, str],
@@ -145,8 +145,8 @@ def test_basic_credentials_in_the_url_become_an_authorization_header(
     sim.post_message("alice", "@bot", "hi")
     hit = wait_hits(sim, receiver, 1)[0]
     assert hit.headers["Authorization"] == "Basic " + base64.b64encode(b"hook:p@ss").decode()
-    assert sim.deliveries[0]["auth"] == "hook:p@ss"
-    assert "@" not in sim.deliveries[0]["url"]
+    delivery = sim.wait_for(lambda: sim.deliveries)[0]
+    assert delivery["auth"] == "hook:p@ss" and "@" not in delivery["url"]
 
 
 SEED_SCRIPT = """
@@ -228,7 +228,8 @@ def test_bot_field_can_be_the_raw_object_like_old_servers(
     sim = rc_server_factory(webhook_bot_as_object=True)
     sim.create_user("bot", "pw", roles=("bot",))
     sim.create_user("alice", "pw")
-    outgoing(sim, rest_login(sim, "admin", "admin"), urls=[receiver.url], channel="all_direct_messages")
+    admin = rest_login(sim, "admin", "admin")
+    outgoing(sim, admin, urls=[receiver.url], channel="all_direct_messages")
     sim.post_message("bot", "@alice", "hi", bot={"i": "js.SDK"})
     assert wait_hits(sim, receiver, 1)[0].json()["bot"] == {"i": "js.SDK"}
 
@@ -243,18 +244,25 @@ def test_non_json_reply_is_not_posted(sim: Simulator, admin: dict[str, str],
     assert [m["msg"] for m in sim.messages(rid)] == ["ping"]
 
 
-def _retry_hook(sim: Simulator, admin: dict[str, str], receiver: Receiver, **extra: Any) -> dict[str, Any]:
+def _retry_hook(
+    sim: Simulator, admin: dict[str, str], receiver: Receiver, **extra: Any
+) -> dict[str, Any]:
     fields = {"urls": [receiver.url], "retryFailedCalls": True, **extra}
     return outgoing(sim, admin, **fields)
 
 
 @pytest.mark.parametrize(
     "response",
-    [(200, "", "application/json"), (204, "", "text/plain"), (404, "nope", "text/plain"),
-     (502, "bad gateway", "text/plain")],  # fmt: skip
+    [
+        (200, "", "application/json"),
+        (204, "", "text/plain"),
+        (404, "nope", "text/plain"),
+        (502, "bad gateway", "text/plain"),
+    ],  # fmt: skip
 )
-def test_failures_are_retried_retry_count_times(sim: Simulator, admin: dict[str, str],
-                                                receiver: Receiver, response: tuple[int, str, str]) -> None:  # fmt: skip
+def test_failures_are_retried_retry_count_times(
+    sim: Simulator, admin: dict[str, str], receiver: Receiver, response: tuple[int, str, str]
+) -> None:
     receiver.default = response
     hook = _retry_hook(sim, admin, receiver, retryCount=3)
     assert hook["retryDelay"] == "powers-of-ten"
