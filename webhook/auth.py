@@ -33,6 +33,7 @@ from bot.config import Settings, UserSettings
 from rules import wildcard
 from rules.clock import Clock
 from rules.store import Database, diagnostics
+from webhook.capture import full_path
 from webhook.context import AppContext, current_ctx
 from webhook.errors import ApiError
 from webhook.parse import client_ip
@@ -110,7 +111,7 @@ class Authenticator:
     def check_roles(self, request: Any, roles: tuple[str, ...]) -> UserSettings:
         addr = client_ip(request.remote_addr or "", request.headers.get("X-Forwarded-For"),
                          self.settings.http.trusted_proxies)
-        path = request.full_path.rstrip("?")
+        path = full_path(request)
         wait = self.blocked_for(addr)
         if wait is not None:
             name = _claimed_user(request.headers.get("Authorization"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 from bot.config import Settings
 from webhook.body import FORM_TYPE, looks_like_json, split_content_type
@@ -57,3 +58,9 @@ def capture_headers(headers: tuple[tuple[str, str], ...], settings: Settings
         secret = lower in SECRET_HEADERS or any(w in lower for w in SECRET_HEADER_WORDS)
         kept[name] = MASK if secret else redact(value, settings)
     return kept
+
+
+def full_path(request: Any) -> str:
+    """Path and query as sent; a query that is not UTF-8 is shown with replacement marks."""
+    query = request.query_string.decode("utf-8", "replace")
+    return f"{request.path}?{query}" if query else str(request.path)

@@ -25,7 +25,7 @@ from bot.config import UserSettings
 from rules.chatguard import dedupe_key, loop_guard_reason
 from rules.store import diagnostics
 from webhook.auth import authenticator
-from webhook.capture import capture_body, capture_headers, redact
+from webhook.capture import capture_body, capture_headers, full_path, redact
 from webhook.context import AppContext, current_ctx
 from webhook.errors import ApiError
 from webhook.parse import Parsed, RawRequest, client_ip, parse_query, parse_request
@@ -69,14 +69,15 @@ def receive(rest: str) -> tuple[Response, int, dict[str, str]]:
     settings = ctx.settings
     addr = client_ip(request.remote_addr or "", request.headers.get("X-Forwarded-For"),
                      settings.http.trusted_proxies)
-    full_path = request.full_path.rstrip("?")
-    entry = Entry(method=request.method, path=redact(full_path, settings), remote_addr=addr,
+    path_and_query = full_path(request)
+    entry = Entry(method=request.method, path=redact(path_and_query, settings), remote_addr=addr,
                   content_type=request.content_type, size=request.content_length or 0)
     try:
         auth = authenticator(ctx)
         user = auth.check_basic(request, "webhook")
         entry.user = user.name
-        auth.check_limits(user, addr=addr, path=full_path, webhook_path=rest.strip("/").lower())
+        auth.check_limits(user, addr=addr, path=path_and_query,
+                          webhook_path=rest.strip("/").lower())
         raw = _raw_request(rest, entry)
         entry.body = capture_body(raw.body, raw.content_type, settings)
         entry.headers = capture_headers(raw.headers, settings)
