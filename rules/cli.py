@@ -236,11 +236,11 @@ def parse_since(text: str, now: datetime) -> datetime:
     """An ISO date with a zone, or a duration back from ``now`` (``1h``, ``30 minute``)."""
     try:
         return parse_iso_date(text)
-    except ValueError:
+    except (ValueError, OverflowError):
         pass
     try:
         return now - timedelta(seconds=parse_duration(text))
-    except ValueError:
+    except (ValueError, OverflowError):
         raise UsageError(f"--replay: expected an ISO date like 2026-01-31T10:00:00Z or a "
                          f"duration like 1h, got {text!r}") from None
 

@@ -257,7 +257,7 @@ def _date(value: Any, key: str, where: str, now: datetime) -> datetime:
         raise bad_request(f"{where}: {key} must be an ISO 8601 date with a zone, or now")
     try:
         return parse_iso_date(value)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise bad_request(f"{where}: {key}: {exc}") from None
 
 
@@ -265,10 +265,13 @@ def _dates(item: Mapping[str, Any], where: str, now: datetime) -> tuple[datetime
     start = _date(item["startDate"], "startDate", where, now) if "startDate" in item else None
     end = _date(item["endDate"], "endDate", where, now) if "endDate" in item else None
     span = _interval(item["interval"], where) if "interval" in item else None
-    if start is not None and end is None and span is not None:
-        end = start + span
-    elif end is not None and start is None and span is not None:
-        start = end - span
+    try:
+        if start is not None and end is None and span is not None:
+            end = start + span
+        elif end is not None and start is None and span is not None:
+            start = end - span
+    except OverflowError:
+        raise bad_request(f"{where}: the interval reaches past the dates Python can hold") from None
     if start is None or end is None:
         raise bad_request(f"{where}: give startDate and endDate, or one of them with interval")
     if end < start:
@@ -284,7 +287,10 @@ def _interval(value: Any, where: str) -> timedelta:
             or unit not in _INTERVAL_UNITS:
         raise bad_request(f"{where}: interval needs a count >= 0 and a unit of "
                           f"{', '.join(_INTERVAL_UNITS)}")
-    return timedelta(seconds=count * _INTERVAL_UNITS[unit])
+    try:
+        return timedelta(seconds=count * _INTERVAL_UNITS[unit])
+    except OverflowError:
+        raise bad_request(f"{where}: interval count {count} is too large") from None
 
 
 # -- rule diagnostics -------------------------------------------------------------------

@@ -64,6 +64,12 @@ def test_queries_filter_and_concatenate(service: Service) -> None:
     ([{"entity": "*", "startDate": "2026-01-03T00:00:00Z", "endDate": "2026-01-01T00:00:00Z"}],
      "before startDate"),
     ([{"entity": "*", **RANGE}, {"entity": 5, **RANGE}], "query 1: entity"),
+    ([{"entity": "*", "startDate": "now", "interval": {"count": 10**20, "unit": "DAY"}}],
+     "too large"),
+    ([{"entity": "*", "startDate": "0001-01-01T00:00:00+01:00", "endDate": "now"}],
+     "out of range"),
+    ([{"entity": "*", "startDate": "9999-12-01T00:00:00Z",
+       "interval": {"count": 100, "unit": "WEEK"}}], "past the dates"),
 ])
 def test_malformed_queries_are_400(service: Service, body: object, words: str) -> None:
     for path in ("/api/v1/alerts/query", "/api/v1/alerts/history/query"):
