@@ -95,10 +95,10 @@ class DemoProcesses:
                         + "\n  ".join(tail))
 
     def stop(self) -> None:
-        for _name, proc, _log in reversed(self.children):
+        # atsd-bot first, then the simulator: the bot sees a clean stop, not a dead server.
+        for name, proc, log in reversed(self.children):
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
-        for name, proc, log in reversed(self.children):
             try:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:

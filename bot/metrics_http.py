@@ -17,6 +17,7 @@ Every instance owns its registry, so tests may build as many services as they li
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -182,6 +183,8 @@ class MetricsMiddleware:
     def __init__(self, app: Any, metrics: ServiceMetrics) -> None:
         self.app = app
         self.metrics = metrics
+        self.in_flight = 0  # requests whose body is not sent yet (read by a graceful stop)
+        self._lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         started = time.perf_counter()
@@ -194,19 +197,25 @@ class MetricsMiddleware:
             seen["status"] = status.split(" ", 1)[0]
             return start_response(status, headers, exc_info)
 
+        with self._lock:
+            self.in_flight += 1
         try:
             yield from self.app(environ, recording_start)
         finally:
+            with self._lock:
+                self.in_flight -= 1
             self.metrics.http_requests.labels(route, method, seen.get("status", "500")).inc()
             self.metrics.http_latency.labels(route).observe(time.perf_counter() - started)
 
 
-def install(app: Any, metrics: ServiceMetrics) -> None:
+def install(app: Any, metrics: ServiceMetrics) -> MetricsMiddleware:
     """Register ``/metrics`` and wrap the app so that every request is counted."""
     app.extensions[EXTENSION] = metrics
     if "metrics" not in app.blueprints:
         app.register_blueprint(bp)
-    app.wsgi_app = MetricsMiddleware(app.wsgi_app, metrics)
+    middleware = MetricsMiddleware(app.wsgi_app, metrics)
+    app.wsgi_app = middleware
+    return middleware
 
 
 @bp.get("/metrics")

@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from sqlalchemy import func, select
+from waitress import wasyncore
 from waitress.server import create_server
 
 from bot.config import Settings
@@ -136,7 +137,7 @@ class Runtime:
         from bot import metrics as realtime_metrics
 
         self.metrics.extra_registries.append(realtime_metrics.REGISTRY)
-        install_metrics(app, self.metrics)
+        self.middleware = install_metrics(app, self.metrics)
         self.app = app
         http = self.settings.http
         self.server = create_server(app, host=http.host, port=http.port, threads=http.threads,
@@ -222,11 +223,7 @@ class Runtime:
         if self.realtime is not None and self._loop is not None:
             self._loop.call_soon_threadsafe(self.realtime.stop)
         if self.server is not None:
-            # Stop accepting, let running requests finish (bounded), then close idle
-            # keep-alive connections too, so the loop ends instead of waiting for them.
-            self.server.close()
-            self.server.task_dispatcher.shutdown(timeout=STOP_JOIN_SECONDS)
-            self.server.asyncore.close_all(self.server._map)
+            self._stop_http()
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=True)
         if getattr(self, "kicker", None) is not None:
@@ -236,6 +233,27 @@ class Runtime:
             thread.join(STOP_JOIN_SECONDS)
         if self.db is not None:
             self.db.dispose()
+
+    def _stop_http(self) -> None:
+        """Stop accepting, let running requests finish and their answers go out (bounded),
+        then close idle keep-alive connections too, so the loop ends instead of waiting.
+        Socket changes run on waitress's own loop thread (through its trigger): closing a
+        socket under a running select() from another thread fails with EBADF."""
+        server = self.server
+        # Only the listening socket: BaseWSGIServer.close() would close the trigger too.
+        server.trigger.pull_trigger(lambda: wasyncore.dispatcher.close(server))
+        deadline = time.monotonic() + STOP_JOIN_SECONDS
+        pause = threading.Event()
+        while time.monotonic() < deadline and not self._http_idle():
+            pause.wait(0.02)
+        server.task_dispatcher.shutdown(timeout=STOP_JOIN_SECONDS)
+        server.trigger.pull_trigger(lambda: server.asyncore.close_all(server._map,
+                                                                      ignore_all=True))
+
+    def _http_idle(self) -> bool:
+        busy = getattr(getattr(self, "middleware", None), "in_flight", 0)
+        channels = list(self.server._map.values())
+        return busy == 0 and all(getattr(c, "total_outbufs_len", 0) == 0 for c in channels)
 
     def _drain(self, seconds: float) -> None:
         if self.sender is None or self.db is None:
