@@ -1,15 +1,9 @@
 """The one typed wrapper around ``rocketchat_API`` 3.7.x (Rocket.Chat's REST API).
 
-``rocketchat_API`` >= 2.0 returns parsed dicts and raises ``RocketApiException`` (a JSON
-``success: false`` answer) or ``RocketBadStatusCodeException`` (any other non-2xx). Nothing
-outside this module touches it: every failure becomes one of two errors a caller can act on:
-
-* :class:`RestRejected` (a :class:`~bot.errors.ChatRejected`): the server refused the request
-  (credentials, permission, validation, two-factor). Retrying will not help. It carries the
-  HTTP ``status``, the server's ``error_type`` and a human ``hint``.
-* :class:`RestUnavailable` (a :class:`~bot.errors.ChatUnavailable`): the server could not be
-  reached, timed out, answered 5xx or 429, or is not a Rocket.Chat server at all. Rate limits
-  set ``retry_after`` (seconds) from ``X-RateLimit-Reset`` (epoch ms) or the error text.
+``rocketchat_API`` >= 2.0 returns parsed dicts and raises its own exceptions; nothing outside
+this module touches it. Every failure becomes :class:`RestRejected` (a ``ChatRejected``:
+retrying will not help) or :class:`RestUnavailable` (a ``ChatUnavailable``, with
+``retry_after`` on a 429); see :mod:`bot.rest_errors`.
 
 Decisions:
 
@@ -31,9 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -41,41 +33,18 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import requests
-from rocketchat_API.APIExceptions.RocketExceptions import (
-    RocketApiException,
-    RocketBadStatusCodeException,
-)
 from rocketchat_API.APISections.base import json_or_error
 from rocketchat_API.rocketchat import RocketChat
 
-from bot.errors import ChatRejected, ChatUnavailable
+from bot.rest_errors import RestRejected, RestUnavailable, retry_after, run_translated
+
+__all__ = ["DEFAULT_TIMEOUT", "RestClient", "RestRejected", "RestUnavailable", "iso_ms",
+           "retry_after"]
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 DEFAULT_TIMEOUT = 10.0
-_WAIT_RE = re.compile(r"wait (\d+(?:\.\d+)?) seconds?", re.IGNORECASE)
-
-
-class RestRejected(ChatRejected):
-    """Rocket.Chat refused the request; ``error_type`` is the server's code (may be None)."""
-
-    def __init__(self, message: str, *, status: int | None = None,
-                 error_type: str | None = None, hint: str = "") -> None:
-        super().__init__(f"{message}; {hint}" if hint else message)
-        self.status = status
-        self.error_type = error_type
-        self.hint = hint
-
-
-class RestUnavailable(ChatUnavailable):
-    """Rocket.Chat could not serve the request now; ``retry_after`` seconds when rate-limited."""
-
-    def __init__(self, message: str, *, status: int | None = None,
-                 retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.retry_after = retry_after
 
 
 def iso_ms(moment: datetime) -> str:
@@ -368,86 +337,6 @@ class RestClient:
                 self._api.headers.pop("x-2fa-method", None)
 
     def _translate(self, endpoint: str, call: Callable[[], T]) -> T:
-        self._last.json = None
-        try:
-            answer = call()
-        except requests.Timeout:
-            raise RestUnavailable(f"{endpoint}: {self.url} did not answer within "
-                                  f"{self._api.timeout:g} s; check the server or try later") \
-                from None
-        except requests.ConnectionError:
-            raise RestUnavailable(f"cannot connect to {self.url}; check the URL and that "
-                                  "Rocket.Chat is running") from None
-        except requests.RequestException as exc:
-            raise RestUnavailable(f"{endpoint}: request to {self.url} failed: "
-                                  f"{type(exc).__name__}; check the URL") from None
-        except RocketApiException as exc:
-            self._last.json = exc.response_json
-            raise self._failure(endpoint, exc.status_code, exc.response_json) from None
-        except RocketBadStatusCodeException as exc:
-            self._last.json = exc.response_json
-            raise self._failure(endpoint, exc.status_code, exc.response_json) from None
-        if not isinstance(answer, dict | list):
-            # json_or_error returns the raw text when a 2xx body is not JSON
-            raise RestUnavailable(f"{endpoint}: {self.url} answered with something that is "
-                                  "not JSON; is this a Rocket.Chat server URL?")
+        answer: T = run_translated(endpoint, self.url, self._api.timeout, call, self._last)
         log.debug("%s: ok", endpoint)
         return answer
-
-    def _failure(self, endpoint: str, status: int, body: Any) -> Exception:
-        return classify(endpoint, self.url, status, body,
-                        getattr(getattr(self._last, "response", None), "headers", {}) or {})
-
-
-def classify(endpoint: str, url: str, status: int, body: Any,
-             headers: Any) -> RestRejected | RestUnavailable:
-    """Turn one failed HTTP answer into the error a caller can act on."""
-    data = body if isinstance(body, dict) else {}
-    error = str(data.get("error") or data.get("message") or "").strip()
-    error_type = data.get("errorType") or (error if error == "totp-required" else None)
-    if not data and status != 429 and status < 500:
-        return RestUnavailable(f"{endpoint}: {url} answered HTTP {status} without Rocket.Chat "
-                               "JSON; is this a Rocket.Chat server URL?", status=status)
-    if status == 429 or error_type == "error-too-many-requests":
-        wait = retry_after(headers, error)
-        suffix = f"; retry in {wait:.0f} s" if wait is not None else "; try again later"
-        return RestUnavailable(f"{endpoint}: rate-limited by Rocket.Chat{suffix}",
-                               status=status, retry_after=wait)
-    if status >= 500:
-        return RestUnavailable(f"{endpoint}: Rocket.Chat server error HTTP {status}"
-                               + (f": {error}" if error else "") + "; try again later",
-                               status=status)
-    if error_type == "totp-required":
-        return RestRejected(
-            f"{endpoint}: the account has two-factor authentication on", status=status,
-            error_type="totp-required",
-            hint="use a personal access token created with 'Ignore Two Factor "
-                 "Authentication' (--admin-id/--admin-token) or pass a current 2FA code")
-    if status == 401:
-        return RestRejected(f"{endpoint}: Rocket.Chat refused the credentials"
-                            + (f" ({error})" if error else ""), status=status,
-                            error_type=error_type,
-                            hint="check the user and password (or user id and token)")
-    if status == 403 or error_type in ("error-unauthorized", "error-not-allowed",
-                                       "error-action-not-allowed"):
-        return RestRejected(f"{endpoint}: permission denied ({error or status})",
-                            status=status, error_type=error_type,
-                            hint="use an account with the admin role or grant the "
-                                 "missing permission in Administration > Permissions")
-    label = f"[{error_type}] " if error_type and f"[{error_type}]" not in error else ""
-    return RestRejected(f"{endpoint}: Rocket.Chat refused the request: {label}"
-                        f"{error or f'HTTP {status}'}", status=status, error_type=error_type)
-
-
-def retry_after(headers: Any, error_text: str, now: float | None = None) -> float | None:
-    """Seconds to wait: from ``X-RateLimit-Reset`` (epoch ms) or "wait N seconds" in the text."""
-    reset = headers.get("X-RateLimit-Reset") if headers is not None else None
-    if reset:
-        try:
-            moment = float(reset) / 1000.0
-        except ValueError:
-            moment = None
-        if moment is not None:
-            return max(0.0, moment - (time.time() if now is None else now))
-    match = _WAIT_RE.search(error_text or "")
-    return float(match.group(1)) if match else None
