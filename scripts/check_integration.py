@@ -129,13 +129,12 @@ def provision(args: argparse.Namespace, client_factory: type[RestClient] = RestC
     if admin.users_info(username=args.bot_username) is None:
         raise ProvisionError(f"bot user {args.bot_username!r} does not exist; run "
                              "atsd-bot-create-user first", EXIT_CONFLICT)
+    text = f"atsd-bot self-test {secrets.token_hex(4)}"
+    if args.dry_run:  # not even the DM is opened
+        say(f"would post {text!r} to @{args.bot_username} and wait up to {args.wait:g} s")
+        return {"status": "planned", "dry_run": True, "probe": {"text": text}}
     room = admin.dm_create(args.bot_username)
     room_id = str(room.get("rid") or room.get("_id"))
-    text = f"atsd-bot self-test {secrets.token_hex(4)}"
-    if args.dry_run:
-        say(f"would post {text!r} to @{args.bot_username} and wait up to {args.wait:g} s")
-        return {"status": "planned", "dry_run": True, "probe": {"room_id": room_id,
-                                                                "text": text}}
     sent_at = datetime.now(UTC)
     started = time.monotonic()
     message = admin.chat_post_message(room_id=room_id, text=text)

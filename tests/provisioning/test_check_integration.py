@@ -161,3 +161,13 @@ def test_atsd_unreachable(rc: RC, run_script: Callable[..., Outcome]) -> None:
     argv = [a if a != ATSD else f"http://127.0.0.1:{port}" for a in ARGS]
     result = run_script(main, admin_args(*argv))
     assert result.code == 4 and "cannot reach atsd-bot" in _error(result)
+
+
+def test_dry_run_posts_nothing(rc: RC, atsd: FakeAtsd,
+                               run_script: Callable[..., Outcome]) -> None:
+    fake, mock = rc
+    result = run_script(main, admin_args(*ARGS, "--dry-run"))
+    assert result.code == 0 and result.doc["status"] == "planned"
+    assert fake.posted == []
+    assert not any(c.path in ("/api/v1/dm.create", "/api/v1/chat.postMessage")
+                   for c in calls(mock))
