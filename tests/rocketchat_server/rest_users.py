@@ -27,6 +27,10 @@ def me_doc(user: User) -> dict[str, Any]:
     return doc
 
 
+def with_avatar(doc: dict[str, Any], site_url: str) -> dict[str, Any]:
+    return {**doc, "avatarUrl": f"{site_url.rstrip('/')}/avatar/{doc['username']}"}
+
+
 @route("POST", "login", auth_required=False)
 async def login(call: Call) -> dict[str, Any]:
     body = call.body if isinstance(call.body, dict) else {}
@@ -36,7 +40,8 @@ async def login(call: Call) -> dict[str, Any]:
         if error.error == "totp-required" or error.error == "totp-invalid":
             raise ApiError(401, {"status": "error", **error.rest()}) from None
         raise ApiError(401, login_unauthorized()) from None
-    data = {"userId": user.id, "authToken": token.token, "me": to_rest(me_doc(user))}
+    me = with_avatar(me_doc(user), call.runtime.world.site_url)
+    data = {"userId": user.id, "authToken": token.token, "me": to_rest(me)}
     return {"status": "success", "data": data, "success": True}
 
 
@@ -50,7 +55,7 @@ async def logout(call: Call) -> dict[str, Any]:
 
 @route("GET", "me")
 async def me(call: Call) -> dict[str, Any]:
-    return to_rest(me_doc(call.me))
+    return with_avatar(me_doc(call.me), call.runtime.world.site_url)
 
 
 def _find_user(call: Call, params: dict[str, Any]) -> User:

@@ -338,7 +338,7 @@ class World:
             "name": name,
             "fname": fname,
             "t": room["t"],
-            "u": user.short(with_name=False),
+            "u": user.short(),
             "ls": moment,
             "_updatedAt": moment,
         }

@@ -20,14 +20,18 @@ async def main(url, username, password, room_id, expect, reply):
 
     def on_message(channel_id, sender_id, msg_id, thread_id, msg, qualifier, unread, repeated):
         if msg == expect and not received.done():
-            received.set_result({"channel_id": channel_id, "sender_id": sender_id, "msg_id": msg_id})
+            received.set_result(
+                {"channel_id": channel_id, "sender_id": sender_id, "msg_id": msg_id}
+            )
 
     await client.subscribe_to_channel_messages(room_id, on_message)
     print("SUBSCRIBED", flush=True)
     got = await asyncio.wait_for(received, 10)
     await client.send_message(reply, room_id)
     await client.send_typing_event(room_id)
-    print(json.dumps({"user_id": client.user_id, "channels": channels, "received": got}), flush=True)
+    print(
+        json.dumps({"user_id": client.user_id, "channels": channels, "received": got}), flush=True
+    )
 
 
 if __name__ == "__main__":
