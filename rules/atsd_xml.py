@@ -41,7 +41,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 from rules.command import Severity
-from rules.loader import TIMER_METRICS, RuleIssue, parse_window
+from rules.loader import TIMER_METRICS, RuleIssue, parse_duration, parse_window, show
 from rules.model import TRIGGERS, NotificationSpec, RepeatSpec, Rule, TriggerSpec
 
 _UNIT_SECONDS = {"SECOND": 1, "MINUTE": 60, "HOUR": 3600, "DAY": 86400, "WEEK": 604800}
@@ -123,7 +123,7 @@ def _bool(parent: ET.Element, tag: str, default: bool) -> bool:
     if not value:
         return default
     if value not in ("true", "false"):
-        raise _Invalid(tag, f"expected true or false, got {value!r}")
+        raise _Invalid(tag, f"expected true or false, got {show(value)}")
     return value == "true"
 
 
@@ -134,8 +134,11 @@ def _interval_seconds(parent: ET.Element, tag: str) -> float:
     count, unit = _text(element, "intervalCount", "0"), _text(element, "intervalUnit", "MINUTE")
     if not count.replace(".", "", 1).isdigit() or unit.upper() not in _UNIT_SECONDS:
         raise _Invalid(tag, f"expected intervalCount >= 0 and intervalUnit one of "
-                       f"{', '.join(_UNIT_SECONDS)}, got {count!r} {unit!r}")
-    return float(count) * _UNIT_SECONDS[unit.upper()]
+                       f"{', '.join(_UNIT_SECONDS)}, got {show(count)} {show(unit)}")
+    try:
+        return parse_duration(float(count) * _UNIT_SECONDS[unit.upper()])
+    except ValueError as exc:
+        raise _Invalid(tag, str(exc)) from None
 
 
 def _rule(element: ET.Element, index: int, origin: str,
@@ -149,7 +152,7 @@ def _rule(element: ET.Element, index: int, origin: str,
     except _Invalid as exc:
         return None, issues + [RuleIssue(origin, name, exc.element, str(exc))]
     if rule.metric != "message" and rule.metric not in TIMER_METRICS and rule.enabled:
-        issues.append(RuleIssue(origin, name, "metric", f"series metric {rule.metric!r}: "
+        issues.append(RuleIssue(origin, name, "metric", f"series metric {show(rule.metric)}: "
                                 "atsd-bot receives only message commands; imported disabled",
                                 "warning"))
         rule = replace(rule, enabled=False)
@@ -195,7 +198,7 @@ def _grouping(element: ET.Element) -> Literal["none", "all"] | tuple[str, ...]:
             raise _Invalid("tags", "DEFINED_TAGS needs a comma-separated tag list in <tags>")
         return tags
     raise _Invalid("tagsGroupingStrategy", f"expected NO_TAGS, ALL_TAGS or DEFINED_TAGS, "
-                   f"got {strategy!r}")
+                   f"got {show(strategy)}")
 
 
 def _skipped(element: ET.Element, origin: str, name: str) -> list[RuleIssue]:
@@ -249,10 +252,9 @@ def _notification(element: ET.Element, endpoints: Collection[str] | None) -> Not
                                         text=text)
     extras = _parameters(element, "first")
     try:
-        delay = float(extras.get("delay_open") or 0)
-    except ValueError:
-        raise _Invalid(f"{where}.firstWebConfigParameters", "delay_open: expected seconds, got "
-                       f"{extras.get('delay_open')!r}") from None
+        delay = parse_duration(extras.get("delay_open") or 0)
+    except ValueError as exc:
+        raise _Invalid(f"{where}.firstWebConfigParameters", f"delay_open: {exc}") from None
     return NotificationSpec(
         endpoint=_endpoint(_text(element, "webNotificationConfigName"), endpoints),
         open=triggers["open"], repeat=triggers["repeat"], cancel=triggers["cancel"],
@@ -273,14 +275,14 @@ def _repeat(notification: ET.Element) -> RepeatSpec:
     count = _text(element, "intervalCount", "1")
     if not count.isdigit() or int(count) < 1:
         raise _Invalid("webNotification.repeat-interval",
-                       f"intervalCount must be a whole number >= 1, got {count!r}")
+                       f"intervalCount must be a whole number >= 1, got {show(count)}")
     if kind == "COUNT":
         return RepeatSpec(kind="events", every=int(count))
     if kind in ("INTERVAL", "TIME"):
         seconds = _interval_seconds(notification, "repeat-interval")
         return RepeatSpec(kind="minutes", every=max(1, math.ceil(seconds / 60)))
     raise _Invalid("webNotification.repeat-interval",
-                   f"type must be ALL, COUNT or INTERVAL, got {kind!r}")
+                   f"type must be ALL, COUNT or INTERVAL, got {show(kind)}")
 
 
 # -- export ---------------------------------------------------------------------------------

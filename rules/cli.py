@@ -222,7 +222,7 @@ def _command(item: Any) -> MessageCommand:
         raise UsageError("--command: 'entity' is required")
     try:
         command = MessageCommand.from_json(item)
-    except (ValueError, TypeError, AttributeError) as exc:
+    except (ValueError, TypeError, AttributeError, OverflowError) as exc:
         raise UsageError(f"--command: {exc}") from None
     # the same normalisation the webhook applies: names lower-case, values trimmed
     command.entity = command.entity.strip().lower()

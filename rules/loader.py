@@ -240,6 +240,7 @@ WINDOW_FIELDS = frozenset({
 
 MAX_LENGTH_WINDOW = 100_000  # commands kept per window
 MAX_TIME_WINDOW = 30 * 86400.0  # seconds
+MAX_DURATION = 366 * 86400.0  # offsets and delays: beyond a year is a typo, not a plan
 
 _UNIT_SECONDS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0,
                  "week": 604800.0}
@@ -264,14 +265,16 @@ def parse_duration(value: object) -> float:
     if isinstance(value, bool) or value is None:
         raise ValueError(f"expected seconds or a duration like '5 minute', got {show(value)}")
     if isinstance(value, (int, float)):
-        if value < 0:
-            raise ValueError(f"must not be negative, got {value}")
-        return float(value)
-    match = _AMOUNT.match(value) if isinstance(value, str) else None
-    if not match:
-        raise ValueError(f"expected seconds or a duration like '5 minute', got {show(value)}")
-    amount, word = float(match.group(1)), match.group(2)
-    return amount * (_UNIT_SECONDS[_unit(word)] if word else 1.0)
+        seconds = float(value)
+    else:
+        match = _AMOUNT.match(value) if isinstance(value, str) else None
+        if not match:
+            raise ValueError(f"expected seconds or a duration like '5 minute', got {show(value)}")
+        word = match.group(2)
+        seconds = float(match.group(1)) * (_UNIT_SECONDS[_unit(word)] if word else 1.0)
+    if not 0 <= seconds <= MAX_DURATION:  # also false for NaN
+        raise ValueError(f"must be 0 to {int(MAX_DURATION)} seconds (366 days), got {show(value)}")
+    return seconds
 
 
 def _number_text(value: float) -> str:

@@ -107,6 +107,11 @@ def test_malformed_xml_names_line_and_column() -> None:
      "</repeat-interval></webNotification>", "webNotification.repeat-interval", "ALL, COUNT"),
     ("<name>r</name><expression>value &gt;</expression>", "condition", "column"),
     ("<window>length(1)</window>", "name", "required"),
+    ("<name>r</name><timeFilter><intervalCount>999999999</intervalCount><intervalUnit>WEEK"
+     "</intervalUnit></timeFilter>", "timeFilter", "366 days"),
+    ("<name>r</name><webNotification><firstWebConfigParameters><key>delay_open</key><value>"
+     "1e400</value></firstWebConfigParameters></webNotification>",
+     "webNotification.firstWebConfigParameters", "delay_open"),
 ])
 def test_invalid_element_is_an_error_naming_rule_and_element(body: str, element: str,
                                                              words: str) -> None:

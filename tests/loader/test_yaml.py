@@ -236,7 +236,8 @@ def test_durations(value: object, seconds: float) -> None:
     assert parse_duration(value) == seconds
 
 
-@pytest.mark.parametrize("value", [-1, True, None, "soon", "5 parsec", "1.2.3 s"])
+@pytest.mark.parametrize("value", [-1, True, None, "soon", "5 parsec", "1.2.3 s",
+                                   float("nan"), float("inf"), 1e300, "367 day", [1]])
 def test_bad_durations(value: object) -> None:
     with pytest.raises(ValueError):
         parse_duration(value)
