@@ -240,3 +240,31 @@ def test_environment_supplies_flags(rc: RC, run_script: Callable[..., Outcome],
     assert result.doc["dry_run"] is True and result.doc["user"]["username"] == "envbot"
     monkeypatch.setenv("ATSD_BOT_PROVISION_DRY_RUN", "maybe")
     _fails(run_script(main, []), 2, "ATSD_BOT_PROVISION_DRY_RUN")
+
+
+def test_admin_by_id_and_token(rc: RC, run_script: Callable[..., Outcome]) -> None:
+    fake, mock = rc
+    argv = ["--server", "http://rc.test", "--admin-id", ADMIN["id"],
+            "--admin-token", ADMIN["token"], *BOT]
+    result = run_script(main, argv)
+    assert result.code == 0, result.err
+    assert _paths(mock)[:2] == ["GET /api/info", "GET /api/v1/me"]  # the token checked first
+    create = calls(mock)[-1]  # no login and no logout: the token is the admin's to keep
+    assert create.path == "/api/v1/users.create"
+    assert (create.headers["X-User-Id"], create.headers["X-Auth-Token"]) == (
+        ADMIN["id"], ADMIN["token"])
+
+
+def test_admin_token_without_2fa_bypass(rc: RC, run_script: Callable[..., Outcome]) -> None:
+    fake, mock = rc
+    fake.two_factor_fallback = True  # a token has no password to answer the challenge with
+    fake.add_user("atsd_bot", "pw", roles=["bot"], active=False)
+    result = run_script(main, ["--server", "http://rc.test", "--admin-id", ADMIN["id"],
+                               "--admin-token", ADMIN["token"], *BOT])
+    _fails(result, 3, "two-factor", "Ignore Two Factor")
+
+
+def test_wrong_admin_token(rc: RC, run_script: Callable[..., Outcome]) -> None:
+    result = run_script(main, ["--server", "http://rc.test", "--admin-id", ADMIN["id"],
+                               "--admin-token", "stale", *BOT])
+    _fails(result, 3, "refused the credentials")
