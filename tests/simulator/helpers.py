@@ -6,9 +6,10 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from wsgiref.types import StartResponse, WSGIEnvironment
 
 import requests
 from websockets.sync.client import ClientConnection, connect
@@ -135,8 +136,8 @@ class Receiver:
         assert self.server is not None
         return f"http://127.0.0.1:{self.server.server_port}/hook"
 
-    @Request.application  # type: ignore[misc]
-    def app(self, request: Request) -> Response:
+    def app(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        request = Request(environ)
         hit = Hit(request.method, request.path, request.query_string.decode(),
                   dict(request.headers), request.get_data())  # fmt: skip
         self.hits.append(hit)
@@ -144,7 +145,7 @@ class Receiver:
             status, body, content_type = self.responder(hit)
         else:
             status, body, content_type = self.responses.pop(0) if self.responses else self.default
-        return Response(body, status=status, content_type=content_type)
+        return Response(body, status=status, content_type=content_type)(environ, start_response)
 
     def stop(self) -> None:
         if self.server is not None:

@@ -139,8 +139,11 @@ def test_wrong_password_and_totp_errors(sim: Simulator) -> None:
     with DDP(sim.ws_url) as ddp:
         ddp.recv()
         error = ddp.login("bot", "wrong")["error"]
-        assert error == {"isClientSafe": True, "error": 401, "reason": "Incorrect login or password",
-                         "message": "Incorrect login or password [401]", "errorType": "Meteor.Error"}  # fmt: skip
+        reason = "Incorrect login or password"
+        assert error == {
+            "isClientSafe": True, "error": 401, "reason": reason,
+            "message": f"{reason} [401]", "errorType": "Meteor.Error",
+        }  # fmt: skip
         totp = ddp.login("secure", "pw")["error"]
         assert totp["error"] == "totp-required" and totp["details"]["method"] == "totp"
         login = {

@@ -32,8 +32,10 @@ def kind(value: Any) -> str:
     return type(value).__name__
 
 
-def assert_shape(expected: Any, actual: Any, *, exact: bool = False, ignore: frozenset[str] = frozenset(),
-                 path: str = "$") -> None:  # fmt: skip
+def assert_shape(
+    expected: Any, actual: Any, *, exact: bool = False,
+    ignore: frozenset[str] = frozenset(), path: str = "$",
+) -> None:  # fmt: skip
     assert kind(actual) == kind(expected), f"{path}: {kind(actual)} != {kind(expected)}"
     if isinstance(expected, dict):
         wanted = set(expected) - ignore
@@ -141,8 +143,8 @@ def test_outgoing_webhook_bodies(sim: Simulator, receiver: Receiver) -> None:
     sim.post_message("bot", "#THANG-TEST-2", "", attachments=[{"title": "mozilla.pdf"}])
     sim.wait_for(lambda: len(receiver.hits) == 2)
     texts = sorted(receiver.hits, key=lambda h: h.json()["text"], reverse=True)
-    for name, hit in zip(("outgoing-webhook-sendmessage.json",
-                          "outgoing-webhook-sendmessage-media-message.json"), texts):  # fmt: skip
+    names = ("outgoing-webhook-sendmessage.json", "outgoing-webhook-sendmessage-media-message.json")
+    for name, hit in zip(names, texts, strict=True):
         expected = fixture(name)
         assert_shape(expected, hit.json(), exact=True)
         assert list(hit.json()) == list(expected), "same key order as Rocket.Chat sends"
@@ -186,8 +188,10 @@ def test_rest_login_and_users(sim: Simulator) -> None:
     assert_shape(fixture("rest-users-update-response.json"), updated.json(), ignore=no_services)
     info = requests.get(f"{sim.url}/api/v1/users.info?userId={user_id}", headers=admin, timeout=5)
     # Not produced: login history, presence and avatar bookkeeping of a user who never logged in.
-    not_produced = frozenset({"services", "lastLogin", "statusConnection", "utcOffset", "statusText",
-                              "avatarETag", "canViewAllInfo", "requirePasswordChange"})  # fmt: skip
+    not_produced = frozenset({
+        "services", "lastLogin", "statusConnection", "utcOffset", "statusText",
+        "avatarETag", "canViewAllInfo", "requirePasswordChange",
+    })  # fmt: skip
     assert_shape(fixture("rest-users-info-response.json"), info.json(),
                  ignore=not_produced | {"nickname"})  # fmt: skip
 

@@ -1,4 +1,4 @@
-"""The seed's flow end to end: a user's DM to the bot reaches a Flask app through the seed script."""
+"""The seed's flow end to end: a user's DM to the bot reaches Flask through the seed script."""
 
 from __future__ import annotations
 

@@ -71,9 +71,10 @@ def test_rocketchat_async_connect_login_subscribe_receive_send(
         assert process.stdout is not None
         assert process.stdout.readline().strip() == "SUBSCRIBED"
         assert rc_server.hub is not None
-        rc_server.wait_for(lambda: any(
-            sub.event == rid for conn in list(rc_server.hub.connections) for sub in conn.subs.values()
-        ))  # fmt: skip
+        hub = rc_server.hub
+        rc_server.wait_for(
+            lambda: any(s.event == rid for c in list(hub.connections) for s in c.subs.values())
+        )
         sent = rc_server.post_message("alice", rid, "hello echo")
         out, err = process.communicate(timeout=20)
     finally:
