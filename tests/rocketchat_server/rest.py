@@ -124,7 +124,8 @@ class RestApi:
             return json_response(400, to_rest(error.rest()))
         except ApiError as error:
             return json_response(error.status, error.body, error.headers)
-        body = {**to_rest(result), "success": True} if "status" not in result else result
+        # `API.v1.success` merges success:true; the login/logout envelopes carry `status` instead.
+        body = to_rest(result) if "status" in result else {**to_rest(result), "success": True}
         self.runtime.world.bump()
         return json_response(200, body, call.extra_headers)
 
