@@ -288,3 +288,29 @@ def test_logout_ends_the_session(client: FlaskClient) -> None:
     token = login(client)
     client.post("/ui/logout", data={"csrf_token": token})
     assert client.get("/ui/").status_code == 302
+
+
+def test_repeated_failed_logins_are_throttled(client: FlaskClient) -> None:
+    page = client.get("/ui/login").get_data(as_text=True)
+    token = csrf_of(page)
+    codes = [client.post("/ui/login", data={"username": ADMIN[0], "password": f"bad-{i}",
+                                            "csrf_token": token}).status_code
+             for i in range(11)]
+    assert codes[:10] == [401] * 10 and codes[10] == 429
+    # even the right password waits now
+    answer = client.post("/ui/login", data={"username": ADMIN[0], "password": ADMIN[1],
+                                            "csrf_token": token})
+    assert answer.status_code == 429 and "Retry-After" in answer.headers
+
+
+def test_throttle_ends_after_the_pause() -> None:
+    from webhook.ui.security import LoginThrottle
+
+    now = [0.0]
+    throttle = LoginThrottle(limit=2, window=60, pause=30, clock=lambda: now[0])
+    throttle.failed("a")
+    assert throttle.wait_for("a") is None
+    throttle.failed("a")
+    assert throttle.wait_for("a") == 30 and throttle.wait_for("b") is None
+    now[0] = 30.5
+    assert throttle.wait_for("a") is None

@@ -15,6 +15,10 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from flask import abort, current_app, g, redirect, request, session, url_for
@@ -95,6 +99,48 @@ def _plain_verify(username: str, password: str) -> bool:
 def _burn(password: str) -> bool:
     hmac.compare_digest(secrets.token_bytes(32), password.encode()[:32].ljust(32, b"\0"))
     return False
+
+
+class LoginThrottle:
+    """At most ``limit`` failed logins per address in ``window`` seconds, then a pause.
+
+    In memory, per process: enough to make guessing an admin password slow; the incidents
+    log keeps the record.
+    """
+
+    def __init__(self, limit: int = 10, window: float = 60.0, pause: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit, self.window, self.pause, self.clock = limit, window, pause, clock
+        self._failures: dict[str, deque[float]] = {}
+        self._blocked: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def wait_for(self, addr: str) -> int | None:
+        with self._lock:
+            until = self._blocked.get(addr)
+            if until is None or until <= self.clock():
+                self._blocked.pop(addr, None)
+                return None
+            return max(1, int(until - self.clock() + 0.999))
+
+    def failed(self, addr: str) -> None:
+        now = self.clock()
+        with self._lock:
+            times = self._failures.setdefault(addr, deque())
+            times.append(now)
+            while times and times[0] <= now - self.window:
+                times.popleft()
+            if len(times) >= self.limit:
+                self._blocked[addr] = now + self.pause
+                times.clear()
+            if len(self._failures) > 10_000:  # bounded memory under a spray of addresses
+                self._failures.pop(next(iter(self._failures)))
+
+
+def throttle() -> LoginThrottle:
+    found: LoginThrottle = current_app.extensions.setdefault("atsd_ui_throttle",
+                                                             LoginThrottle())
+    return found
 
 
 def record_incident(username: str, reason: str) -> None:

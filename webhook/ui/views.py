@@ -13,7 +13,7 @@ from rules.command import parse_iso_date, utcnow
 from webhook.ui import bp, queries
 from webhook.ui.context import UiServices
 from webhook.ui.mask import mask_body, mask_headers, mask_mapping, mask_query, mask_text
-from webhook.ui.security import check_login, record_incident, safe_next
+from webhook.ui.security import check_login, record_incident, safe_next, throttle
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,13 @@ def login() -> Any:
     if request.method == "POST":
         username = request.form.get("username", "").strip()
         password = request.form.get("password", "")
+        addr = request.remote_addr or ""
+        wait = throttle().wait_for(addr)
+        if wait is not None:
+            record_incident(username, "throttled: too many failed logins")
+            page = render_template("ui/login.html", error=f"Too many failed logins from "
+                                   f"this address; try again in {wait} s.")
+            return page, 429, {"Retry-After": str(wait)}
         reason = check_login(username, password)
         if reason is None:
             csrf = session.get("csrf")
@@ -49,6 +56,7 @@ def login() -> Any:
             log.info("ui: %s logged in from %s", username, request.remote_addr)
             return redirect(safe_next(request.args.get("next")))
         record_incident(username, reason)
+        throttle().failed(addr)
         log.warning("ui: failed login for %r from %s: %s", username, request.remote_addr,
                     reason)
         # One message for every reason: do not tell which user names exist.
