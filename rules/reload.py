@@ -116,7 +116,7 @@ class RuleSet:
         rules, issues = load_rules(self.paths, endpoints=self.endpoints, base_dir=self.base_dir)
         rules, kept = self._keep_previous(rules, issues)
         if self.engine is not None:
-            issues += self._engine_issues(self.engine.load(rules), rules)
+            issues += self._engine_issues(self.engine.load(rules), rules, issues)
         return ReloadResult(ok=True, rules=tuple(rules), issues=tuple(issues), kept=kept)
 
     def _keep_previous(
@@ -130,13 +130,21 @@ class RuleSet:
         return rules + kept, tuple(r.name for r in kept)
 
     @staticmethod
-    def _engine_issues(errors: Sequence[Any], rules: Sequence[Rule]) -> list[RuleIssue]:
-        """``RuleLoadError``s of the engine as issues (a disabled rule's are warnings)."""
+    def _engine_issues(errors: Sequence[Any], rules: Sequence[Rule],
+                       known: Sequence[RuleIssue]) -> list[RuleIssue]:
+        """``RuleLoadError``s of the engine as issues (a disabled rule's are warnings).
+
+        A disabled rule the loader already warned about (an imported ATSD series rule) is
+        expected not to compile: its engine errors would only repeat those warnings.
+        """
         by_name = {r.name: r for r in rules}
+        warned = {i.rule for i in known}
         issues: list[RuleIssue] = []
         for error in errors or ():
             name = str(getattr(error, "rule", ""))
             rule = by_name.get(name)
+            if rule is not None and not rule.enabled and name in warned:
+                continue
             level: Literal["error", "warning"] = (
                 "warning" if rule is not None and not rule.enabled else "error")
             issues.append(RuleIssue(rule.origin if rule else "", name,

@@ -70,6 +70,20 @@ def test_a_broken_rule_keeps_its_previous_version(folder: Path, sqlite_db: Datab
     assert [w["rule"] for w in engine.windows()].count("a") == 1
 
 
+def test_imported_series_rules_are_listed_but_not_run(folder: Path, sqlite_db: Database) -> None:
+    engine = RuleEngine(sqlite_db, ManualClock(), endpoints=ENDPOINTS)
+    ruleset = RuleSet([folder], endpoints=ENDPOINTS, engine=engine)
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "atsd-rules"
+    for path in fixtures.glob("*.xml"):
+        write(folder, path.name, path.read_text())
+    result = ruleset.reload()
+    assert result.ok and all(i.level == "warning" for i in result.issues)
+    assert names(ruleset) == ["GitHub", "atsd.jvm.low_memory", "outgoing_webhook"]
+    assert "atsd.jvm.low_memory" not in {r.name for r in engine.rules()}  # avg() cannot run
+    messages = [(i.field, i.message) for i in result.issues if i.rule == "atsd.jvm.low_memory"]
+    assert len(messages) == len(set(messages))
+
+
 def test_an_unreadable_file_keeps_all_its_rules(folder: Path) -> None:
     ruleset = RuleSet([folder], endpoints=ENDPOINTS)
     write(folder, "a.yml", GOOD.format(name="a", condition="true") + "  - name: a2\n")
