@@ -7,7 +7,8 @@ are matched without regard to case (``startsWith`` = ``startswith``). Choices:
   missing tag renders as ``''``; ``contains startsWith endsWith matches`` are false for null;
 * ``contains(list, x)`` tests membership, ``contains(map, key)`` a key, else a substring;
 * ``matches(text, regex)`` is true when the **whole** text matches, as Java's
-  ``String.matches`` (write ``.*word.*`` to search); see :mod:`rules.expr.safe_regex`;
+  ``String.matches`` (write ``.*word.*`` to search); patterns run on Python's ``re`` or on
+  RE2 so that none can backtrack for ever, see :mod:`rules.expr.safe_regex`;
 * ``ifEmpty(a, b)`` is ``b`` when ``a`` is null or ``''``; ``coalesce`` takes a list or
   several arguments and returns the first that is neither null nor ``''``;
 * ``date_format(time, pattern[, zone])`` and ``elapsed_minutes(time)`` accept a date, an ISO
@@ -116,13 +117,13 @@ def _matches(env: Environment, value: Any, pattern: Any) -> bool:
     if value is None or pattern is None:
         return False
     subject = text(value)
-    if not safe_regex.search_limit_ok(subject):
+    if len(subject) > safe_regex.MAX_INPUT:
         raise EvaluationError(f"matches: text longer than {safe_regex.MAX_INPUT} characters")
     try:
-        regex = safe_regex.compile_safe(text(pattern))
+        matcher = safe_regex.compile_safe(text(pattern))
     except ValueError as exc:
         raise EvaluationError(f"matches: {exc}") from None
-    return regex.fullmatch(subject) is not None
+    return matcher(subject)
 
 
 def _check_matches(args: tuple[Any, ...]) -> None:

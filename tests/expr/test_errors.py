@@ -71,9 +71,9 @@ def test_deep_nesting_is_refused_not_a_recursion_error() -> None:
 
 def test_parentheses_and_flat_chains_are_not_nesting() -> None:
     assert ev("(" * 500 + "1" + ")" * 500) == 1
-    many = " OR ".join(f"entity = 'e{i}'" for i in range(2000))
-    assert ev(many, entity="e1999") is True
-    assert ev(" + ".join(["1"] * 3000)) == 3000
+    many = " OR ".join(f"entity = 'e{i}'" for i in range(500))
+    assert ev(many, entity="e499") is True
+    assert ev(" + ".join(["1"] * 1000)) == 1000
 
 
 def test_moderate_nesting_is_fine() -> None:
