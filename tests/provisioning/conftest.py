@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import responses
+from werkzeug.security import generate_password_hash
 
 from tests.provisioning.fakerc import ADMIN, URL, FakeRocketChat
 
@@ -66,3 +67,10 @@ def run_script(capsys: pytest.CaptureFixture[str]) -> Callable[..., Outcome]:
         captured = capsys.readouterr()
         return Outcome(code, captured.out, captured.err)
     return run
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hash(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The summary's password_hash with few rounds: the default scrypt costs ~0.4 s a run."""
+    monkeypatch.setattr("scripts.create_outgoing_integration.generate_password_hash",
+                        lambda password: generate_password_hash(password, "pbkdf2:sha256:1000"))
