@@ -186,8 +186,10 @@ def cmd_test(args: argparse.Namespace, out: TextIO) -> int:
     else:
         db_url = settings.database.url
         commands = replay_commands(db_url, args.replay, args.limit)
-    reports = dry_run(chosen, commands, db_url=db_url,
-                      endpoints=settings.endpoints.keys())
+    names = set(settings.endpoints)
+    if not configured:  # nothing is sent: let the rule's own endpoint names stand
+        names |= {n.endpoint for rule in chosen for n in rule.notifications}
+    reports = dry_run(chosen, commands, db_url=db_url, endpoints=names)
     if args.json:
         json.dump([_jsonable(r) for r in reports], out, indent=2, default=str)
         out.write("\n")

@@ -134,6 +134,14 @@ def test_dry_run_with_commands(config: Path, capsys: pytest.CaptureFixture[str])
     assert step["after"] == "OPEN" and step["notifications"][0]["text"] == 'User /@bob said "hi"'
 
 
+def test_dry_run_without_configuration(capsys: pytest.CaptureFixture[str],
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ATSD_BOT_CONFIG", raising=False)
+    code, out, _ = run(capsys, "test", str(SEED), "--command",
+                       '{"entity": "rocket.chat", "source": "rocket.chat", "message": "yo"}')
+    assert code == 0 and 'open -> rocketchat' in out and 'said "yo"' in out
+
+
 def test_dry_run_replays_stored_messages(config: Path,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     db = Database(f"sqlite:///{config.parent / 'atsd.db'}")
