@@ -77,6 +77,8 @@ class RuleSet:
         self.base_dir = base_dir
         self.engine = engine  # rules.engine.RuleEngine, or None to load and check only
         self._lock = threading.Lock()  # one reload at a time
+        # one import at a time: two imports must not both pass the name-clash check
+        self._import_lock = threading.Lock()
         self._rules: tuple[Rule, ...] = ()
         self._last: ReloadResult | None = None
 
@@ -167,6 +169,10 @@ class RuleSet:
         Refused (nothing written) when the file has errors, holds no rules, uses a rule name
         that another file already defines, or exists already and ``replace`` is false.
         """
+        with self._import_lock:
+            return self._import(filename, data, replace)
+
+    def _import(self, filename: str, data: bytes, replace: bool) -> ImportResult:
         name = _SAFE_NAME.sub("_", Path(filename).name).lstrip(".") or "imported.yml"
         suffix = Path(name).suffix.lower()
         if suffix not in (".yml", ".yaml", ".xml"):
