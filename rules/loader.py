@@ -343,8 +343,10 @@ class _Reader:
         value = self.data.get(key, default)
         if value is None or isinstance(value, str):
             return value
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return str(value)  # `condition: true` and `room: 123` mean the text
+        if isinstance(value, bool):
+            return "true" if value else "false"  # `condition: true` means the expression
+        if isinstance(value, (int, float)):
+            return str(value)  # `room: 123` means the text
         self.fail(key, f"expected text, got {show(value)}")
         return default
 

@@ -153,6 +153,11 @@ def test_document_shape_errors() -> None:
     assert load("")[1][0].level == "warning"
 
 
+def test_unquoted_booleans_are_expressions() -> None:
+    rules, issues = load("rules:\n  - name: b\n    condition: true\n    filter: false\n")
+    assert issues == [] and (rules[0].condition, rules[0].filter) == ("true", "false")
+
+
 def test_names_yaml_reads_as_other_types() -> None:
     assert "quote it" in only_error(load("rules:\n  - name: off\n")[1]).message
     rules, issues = load("rules:\n  - name: 404\n")
