@@ -18,6 +18,9 @@ Decisions:
   future parameter must go through ``encodeURIComponent``; the script says so.
 * Credentials go through the script's ``auth`` field (an ``Authorization: Basic`` header),
   never ``user:pass@`` in the URL, which Rocket.Chat would show in its UI and history.
+* The script returns ``headers`` and the body as both ``data`` and ``content``: current
+  servers (isolated-vm engine, server-fetch) fail without ``headers`` and read only ``data``;
+  the seed-era servers (Meteor HTTP) read ``content`` (``data`` wins there too, same body).
 * The token: ``--token`` if given, else the existing integration's token (kept on update so
   atsd-bot's config stays valid), else a new ``secrets.token_urlsafe(32)``.
 * Retries default to 6 with ``powers-of-ten`` delays (Rocket.Chat's own UI default): atsd-bot
@@ -65,6 +68,9 @@ class Script {
       url: request.url,
       method: 'POST',
       auth: %(auth)s,
+      headers: request.headers,
+      /* current servers send `data` (and need `headers`); Meteor-HTTP era ones `content` */
+      data: request.data,
       content: request.data
     };
   }

@@ -67,6 +67,7 @@ def test_script_sends_basic_credentials_and_leaves_the_url_alone() -> None:
     script = script_for("hook", "p&ss'w\"rd")
     assert "auth: \"hook:p&ss'w\\\"rd\"," in script  # one JSON-escaped JS string literal
     assert "url: request.url," in script and "content: request.data" in script
+    assert "data: request.data," in script and "headers: request.headers," in script
     assert "method: 'POST'" in script
     assert "request.data.text" not in script  # the text is never spliced into the URL
 

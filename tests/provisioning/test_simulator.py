@@ -228,3 +228,22 @@ def test_two_factor_admin_with_a_code(rc_server: Simulator,
     assert result.code == 0, result.err
     assert result.doc["changes"] == ["set active"]
     assert admin.users_info(username=BOT)["active"] is True  # type: ignore[index]
+
+
+def test_the_script_works_on_a_current_server(
+        rc_server_factory: Callable[..., Simulator], receiver: Receiver, tmp_path: Path,
+        run_script: Callable[..., Outcome]) -> None:
+    """Current servers throw when the script returns no headers and ignore `content`."""
+    sim = rc_server_factory(strict_script_result=True)
+    assert run_script(create_bot_user.main, _admin(sim, "--bot-username", BOT)).code == 0
+    created = run_script(create_outgoing_integration.main, _admin(
+        sim, "--bot-username", BOT, "--webhook-url", receiver.url, "--webhook-user", "rc",
+        "--webhook-password", "pw"))
+    assert created.code == 0, created.err
+    receiver.configure(created.doc["atsd_bot_config"], tmp_path / "atsd.db")
+    sim.create_user("alice", "alice-pw")
+    posted = sim.post_message("alice", f"@{BOT}", "hello & welcome")
+    assert receiver.db is not None
+    db = receiver.db
+    rows = _wait(lambda: _stored(db, posted["_id"]))
+    assert [r.message for r in rows] == ["hello & welcome"], sim.deliveries
