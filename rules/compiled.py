@@ -69,6 +69,9 @@ class CompiledRule:
     is_timer: bool = False
     index_types: tuple[str, ...] = ()  # exact lower-case values the index files it under
     index_sources: tuple[str, ...] = ()
+    # values without wildcards, for a set lookup before any pattern is tried
+    _exact_types: frozenset[str] = field(default_factory=frozenset)
+    _exact_sources: frozenset[str] = field(default_factory=frozenset)
     _exact_entities: frozenset[str] = field(default_factory=frozenset)
 
     @property
@@ -83,9 +86,13 @@ class CompiledRule:
         """Why ``command`` cannot reach this rule's windows (the filter expression aside)."""
         if command.source == TIMER_SOURCE and command.type in TIMER_TYPES and not self.is_timer:
             return "timer command (the rule is not a timer rule)"
-        if self.types and not _matches(self.types, command.type):
+        if self.types and command.type not in self._exact_types and not _matches(
+            self.types, command.type
+        ):
             return f"type {command.type!r} does not match {', '.join(self.types)}"
-        if self.sources and not _matches(self.sources, command.source):
+        if self.sources and command.source not in self._exact_sources and not _matches(
+            self.sources, command.source
+        ):
             return f"source {command.source!r} does not match {', '.join(self.sources)}"
         if self.entities and command.entity not in self._exact_entities and not _matches(
             self.entities, command.entity
@@ -154,8 +161,13 @@ def compile_rule(rule: Rule, endpoints: Collection[str], *, order: int = 0) -> C
         is_timer=is_timer,
         index_types=_index_values(types, rule.filter, "type"),
         index_sources=_index_values(sources, rule.filter, "source"),
-        _exact_entities=frozenset(e for e in entities if not wildcard.has_wildcards(e)),
+        _exact_types=_exact(types), _exact_sources=_exact(sources),
+        _exact_entities=_exact(entities),
     )
+
+
+def _exact(values: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(v for v in values if not wildcard.has_wildcards(v))
 
 
 def _check_window(rule: Rule) -> None:

@@ -307,7 +307,7 @@ class RuleEngine(AlertViews):
         if conn is not None:
             state.save_window(conn, window, rule.fingerprint, now)
 
-    def environment(self, conn: Connection | None, fields: dict[str, Any], now: datetime,
+    def environment(self, conn: Connection | None, fields: Mapping[str, Any], now: datetime,
                     window: Window | None = None) -> Environment:
         """What expressions see; the db_message_* functions read through ``conn``."""
         env = Environment(fields=fields, now=now, rule_open=self.rule_open)

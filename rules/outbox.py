@@ -40,6 +40,8 @@ log = logging.getLogger("atsd_bot.outbox")
 
 ACTIVE = ("pending", "sending")
 MAX_ROUNDS = 10
+# built once: a statement with literal values is re-compiled on every call
+_INSERT = insert(outbox)
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -49,11 +51,12 @@ def _aware(value: datetime | None) -> datetime | None:
 def write(conn: Connection, note: Notification, *, status: str, now: datetime) -> int:
     """Store one notification; sets and returns ``note.id``."""
     due = note.due_at or now
-    result = conn.execute(insert(outbox).values(
-        created_at=now, due_at=due, next_attempt_at=due, rule=note.rule, endpoint=note.endpoint,
-        trigger=note.trigger, alert_id=note.alert_id, text=note.text, target=note.target,
-        status=status, attempts=0, delivered_at=now if status == "response" else None,
-    ))
+    result = conn.execute(_INSERT, {
+        "created_at": now, "due_at": due, "next_attempt_at": due, "rule": note.rule,
+        "endpoint": note.endpoint, "trigger": note.trigger, "alert_id": note.alert_id,
+        "text": note.text, "target": note.target, "status": status, "attempts": 0,
+        "delivered_at": now if status == "response" else None,
+    })
     note.id = int(result.inserted_primary_key[0])  # type: ignore[index]
     return note.id
 

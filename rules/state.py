@@ -22,7 +22,9 @@ from rules.store.schema import messages
 from rules.windows import Window
 
 MAX_SCAN = 10_000  # rows a tag-filtered db_message_* lookup reads at most
+# built once: a statement with literal values is re-compiled on every call
 _UPDATE_WINDOW = update(rule_windows).where(rule_windows.c.id == bindparam("wid"))
+_INSERT_WINDOW = insert(rule_windows)
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -71,9 +73,9 @@ def save_window(conn: Connection, window: Window, fingerprint: str, now: datetim
     # A row left by an engine that was never restored must not block the new window.
     conn.execute(delete(rule_windows).where(rule_windows.c.rule == window.rule,
                                             rule_windows.c.key == window.key))
-    result = conn.execute(insert(rule_windows).values(
-        rule=window.rule, key=window.key, fingerprint=fingerprint, entity=window.entity,
-        tags=window.tags, **values))
+    result = conn.execute(_INSERT_WINDOW, {
+        "rule": window.rule, "key": window.key, "fingerprint": fingerprint,
+        "entity": window.entity, "tags": window.tags, **values})
     window.db_id = int(result.inserted_primary_key[0])  # type: ignore[index]
 
 

@@ -14,6 +14,7 @@ trigger then sends is decided in :mod:`rules.triggers`.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -102,32 +103,94 @@ def command_fields(command: MessageCommand) -> dict[str, Any]:
 
 
 def window_fields(rule: CompiledRule, window: Window, command: MessageCommand, now: datetime,
-                  received: datetime | None = None) -> dict[str, Any]:
+                  received: datetime | None = None) -> WindowFields:
     """What a condition or a template sees: the command plus the window and its alert."""
-    fields = command_fields(command)
-    duration, interval = duration_fields(window.open_time if window.status.is_open
-                                         or window.cancel_time else None,
-                                         window.cancel_time or now)
-    severity = window.severity if window.severity is not None else alert_severity(rule, command)
-    fields.update({
-        "rule": rule.name,
-        "status": window.status.value,
-        "before_status": window.before_status.value,
-        "severity": severity.name,
-        "message_severity": fields["severity"],
-        "repeat_count": window.repeat_count,
-        "window": rule.rule.window.text,
-        "metric": rule.rule.metric,
-        "open_time": window.open_time,
-        "repeat_time": window.repeat_time,
-        "cancel_time": window.cancel_time,
-        "add_time": window.add_time,
-        "now": now,
-        "alert_duration": duration,
-        "alert_duration_interval": interval,
-        "received_datetime": format_iso_date(received or now),
-        "alert_id": window.alert_id,
-        "window_tags": window.tags,
-        "count": window.count,
-    })
-    return fields
+    return WindowFields(rule, window, command, now, received)
+
+
+def _duration(f: WindowFields) -> tuple[str, str]:
+    window = f.window
+    start = window.open_time if window.status.is_open or window.cancel_time else None
+    return duration_fields(start, window.cancel_time or f.now)
+
+
+def _severity_name(f: WindowFields) -> str:
+    severity = f.window.severity
+    return (severity if severity is not None else alert_severity(f.rule, f.command)).name
+
+
+def _message_severity(f: WindowFields) -> str | None:
+    severity = f.command.severity
+    return severity.name if severity is not None else None
+
+
+class WindowFields(Mapping[str, Any]):
+    """A read-only mapping of the window fields, each computed on first use."""
+
+    __slots__ = ("rule", "window", "command", "now", "received", "_cache")
+    rule: CompiledRule
+    window: Window
+    command: MessageCommand
+    now: datetime
+    received: datetime | None
+
+    def __init__(self, rule: CompiledRule, window: Window, command: MessageCommand,
+                 now: datetime, received: datetime | None = None) -> None:
+        self.rule = rule
+        self.window = window
+        self.command = command
+        self.now = now
+        self.received = received
+        self._cache: dict[str, Any] = {}
+
+    def get(self, key: str, default: Any = None) -> Any:
+        cache = self._cache
+        if key in cache:
+            return cache[key]
+        compute = _FIELDS.get(key)
+        if compute is None:
+            return default
+        value = cache[key] = compute(self)
+        return value
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in _FIELDS:
+            raise KeyError(key)
+        return self.get(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_FIELDS)
+
+    def __len__(self) -> int:
+        return len(_FIELDS)
+
+
+# Each field is computed only when an expression asks for it: a condition usually reads two
+# or three fields, and the dates and durations cost more than the whole condition.
+_FIELDS: dict[str, Callable[[WindowFields], Any]] = {
+    "entity": lambda f: f.command.entity,
+    "type": lambda f: f.command.type,
+    "source": lambda f: f.command.source,
+    "message": lambda f: f.command.message,
+    "tags": lambda f: f.command.tags,
+    "command_time": lambda f: f.command.date,
+    "severity": _severity_name,
+    "message_severity": _message_severity,
+    "rule": lambda f: f.rule.name,
+    "status": lambda f: f.window.status.value,
+    "before_status": lambda f: f.window.before_status.value,
+    "repeat_count": lambda f: f.window.repeat_count,
+    "window": lambda f: f.rule.rule.window.text,
+    "metric": lambda f: f.rule.rule.metric,
+    "open_time": lambda f: f.window.open_time,
+    "repeat_time": lambda f: f.window.repeat_time,
+    "cancel_time": lambda f: f.window.cancel_time,
+    "add_time": lambda f: f.window.add_time,
+    "now": lambda f: f.now,
+    "alert_duration": lambda f: _duration(f)[0],
+    "alert_duration_interval": lambda f: _duration(f)[1],
+    "received_datetime": lambda f: format_iso_date(f.received or f.now),
+    "alert_id": lambda f: f.window.alert_id,
+    "window_tags": lambda f: f.window.tags,
+    "count": lambda f: f.window.count,
+}

@@ -56,13 +56,13 @@ class Window:
 
     def copy(self) -> Window:
         """A copy that shares nothing mutable with this one (the undo log keeps it)."""
-        twin = Window(self.rule, self.key, self.entity, self.tags)
-        for name in self.__slots__:
-            setattr(twin, name, getattr(self, name))
-        twin.entries = list(self.entries) if self.entries is not None else None
-        twin.last_repeat_sent = dict(self.last_repeat_sent)
-        twin.pending_open = dict(self.pending_open)
-        return twin
+        return Window(
+            self.rule, self.key, self.entity, self.tags, self.status, self.before_status,
+            self.count, list(self.entries) if self.entries is not None else None,
+            self.last_command, self.last_message_id, self.add_time, self.repeat_count,
+            self.alert_id, self.severity, self.open_time, self.repeat_time, self.cancel_time,
+            self.last_event_time, self.acknowledged, self.last_text,
+            dict(self.last_repeat_sent), dict(self.pending_open), self.db_id)
 
 
 def window_key(rule: Rule, command: MessageCommand) -> tuple[str, str, dict[str, str]]:

@@ -111,5 +111,5 @@ leases = Table(
     Column("renewed_at", Time, nullable=False),
 )
 
-from rules.store import realtime_schema  # noqa: E402,F401  (the realtime client's table)
-from rules.store import engine_schema  # noqa: E402,F401  (the rule engine's tables)
+# The rule engine's tables and the realtime client's table, on this metadata.
+from rules.store import engine_schema, realtime_schema  # noqa: E402,F401

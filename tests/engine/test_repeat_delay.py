@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from rules.store import Database
-from tests.engine.helpers import every, make_rig, note, outbox_rows, outbox_texts, rule
+from tests.engine.helpers import Rig, every, make_rig, note, outbox_rows, outbox_texts, rule
 
 
-def texts_over(rig, messages: list[str], step: float = 0) -> list[list[str]]:  # type: ignore[no-untyped-def]
-    out = []
+def texts_over(rig: Rig, messages: list[str], step: float = 0) -> list[list[str]]:
+    out: list[list[str]] = []
     for message in messages:
         out.append(rig.texts(message))
         rig.advance(step)

@@ -1,0 +1,56 @@
+"""The engine's state follows the caller's transaction; tick and commands do not deadlock."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from rules.store import Database
+from tests.engine.helpers import cmd, make_rig, outbox_rows, rule, window_rows
+
+
+def test_rollback_restores_windows_and_alerts(db: Database) -> None:
+    rig = make_rig(db, [rule()])
+    rig.send("bad")
+    with pytest.raises(RuntimeError), db.begin() as conn:
+        rig.engine.process(conn, cmd("ok"), None)  # would cancel
+        rig.engine.process(conn, cmd("bad", entity="e2"), None)  # would open e2
+        raise RuntimeError("the caller failed before commit")
+    rig.engine.after_rollback()
+    assert [(w["entity"], w["status"]) for w in rig.engine.windows()] == [("e1", "OPEN")]
+    assert len(outbox_rows(db)) == 1 and len(window_rows(db)) == 1
+    assert rig.texts("bad") == ["repeat 1 bad"]
+
+
+def test_after_commit_without_process_is_harmless(db: Database) -> None:
+    rig = make_rig(db, [rule()])
+    rig.engine.after_commit()
+    rig.engine.after_rollback()
+    assert rig.texts("bad") == ["open e1 bad"]
+
+
+def test_ticks_and_commands_from_two_threads_do_not_deadlock(sqlite_db: Database) -> None:
+    rig = make_rig(sqlite_db, [rule(window="time(1 minute)", condition="count() >= 1",
+                                    check_on_exit=True)])
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def ticker() -> None:
+        try:
+            while not done.is_set():
+                rig.engine.tick()
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    thread = threading.Thread(target=ticker)
+    thread.start()
+    try:
+        for i in range(100):
+            rig.send("bad", entity=f"e{i % 5}")
+            rig.advance(1)
+    finally:
+        done.set()
+        thread.join(30)
+    assert not thread.is_alive() and errors == []
+    assert len(rig.engine.open_alerts()) == 5
