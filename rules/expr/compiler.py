@@ -8,7 +8,6 @@ closures to stay near a microsecond per comparison.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,9 +19,10 @@ from lark import Token, Tree
 from rules.command import utcnow
 from rules.expr import operators
 from rules.expr.access import index, member
+from rules.expr.constraints import constraints
 from rules.expr.errors import EvaluationError, ExpressionError
 from rules.expr.functions import UNKNOWN, LiteralArgumentError, lookup
-from rules.expr.parser import parse, position
+from rules.expr.parser import parse, parse_number, position, unquote
 from rules.expr.values import MAX_LIST, check_list, truthy
 
 Fn = Callable[["Environment"], Any]
@@ -45,20 +45,28 @@ class Node:
     fn: Fn
     const: bool = False
     value: Any = None
+    boolean: bool = False  # fn always returns a bool: logic can skip truthy()
 
 
 def constant(value: Any) -> Node:
-    return Node(lambda env: value, True, value)
+    return Node(lambda env: value, True, value, isinstance(value, bool))
 
 
 class Expression:
-    """A compiled expression: ``evaluate(env)`` gives its value, ``test(env)`` its truth."""
+    """A compiled expression: ``evaluate(env)`` gives its value, ``test(env)`` its truth.
 
-    __slots__ = ("text", "fields", "_fn")
+    ``fields``: the top-level fields it reads. ``constraints``: for each plain field it
+    demands, the texts that field must equal for the expression to be true (see
+    :mod:`rules.expr.constraints`); for indexing rules by ``type`` and ``source``.
+    """
 
-    def __init__(self, text: str, fn: Fn, fields: frozenset[str]) -> None:
+    __slots__ = ("text", "fields", "constraints", "_fn")
+
+    def __init__(self, text: str, fn: Fn, fields: frozenset[str],
+                 constraints: Mapping[str, frozenset[str]] | None = None) -> None:
         self.text = text
         self.fields = fields
+        self.constraints: Mapping[str, frozenset[str]] = constraints or {}
         self._fn = fn
 
     def evaluate(self, env: Environment) -> Any:
@@ -92,23 +100,9 @@ def compile_expression(text: str) -> Expression:
 @lru_cache(maxsize=4096)
 def _compile(text: str) -> Expression:
     compiler = _Compiler(text)
-    node = compiler.compile(parse(text))
-    return Expression(text, node.fn, frozenset(compiler.fields))
-
-
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"'}
-_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
-
-
-def unquote(token: str) -> str:
-    # Unknown escapes keep their backslash, so that '\d+' reaches matches() as written.
-    return _ESCAPE.sub(lambda m: _ESCAPES.get(m.group(1), m.group(0)), token[1:-1])
-
-
-def parse_number(token: str) -> int | float:
-    if token.isdigit() and len(token) <= 18:
-        return int(token)
-    return float(token)
+    tree = parse(text)
+    node = compiler.compile(tree)
+    return Expression(text, node.fn, frozenset(compiler.fields), constraints(tree))
 
 
 @dataclass(slots=True)
@@ -126,10 +120,10 @@ class _Compiler:
             raise self.error(node, f"unsupported syntax {node.data!s}")
         return handler(self, node)
 
-    def fold(self, node: Tree, result: Fn, parts: list[Node]) -> Node:
+    def fold(self, node: Tree, result: Fn, parts: list[Node], boolean: bool = False) -> Node:
         """``result`` as a constant when every part is one, evaluated once, now."""
         if not all(p.const for p in parts):
-            return Node(result)
+            return Node(result, boolean=boolean)
         try:
             return constant(result(Environment(fields={})))
         except EvaluationError as exc:

@@ -27,34 +27,43 @@ def _compile_all(c: _Compiler, node: Tree) -> list[Node]:
     return [c.compile(child) for child in node.children if isinstance(child, Tree)]
 
 
+def truth(part: Node) -> Fn:
+    """A function giving the truth of ``part``: its own function when that gives a bool."""
+    if part.boolean:
+        return part.fn
+    fn = part.fn
+    return lambda env: truthy(fn(env))
+
+
 def ternary(c: _Compiler, node: Tree) -> Node:
     parts = _compile_all(c, node)
-    cond, yes, no = (p.fn for p in parts)
-    return c.fold(node, lambda env: yes(env) if truthy(cond(env)) else no(env), parts)
+    cond, yes, no = truth(parts[0]), parts[1].fn, parts[2].fn
+    return c.fold(node, lambda env: yes(env) if cond(env) else no(env), parts,
+                  parts[1].boolean and parts[2].boolean)
 
 
 def or_expr(c: _Compiler, node: Tree) -> Node:
     parts = _compile_all(c, node)
-    fns = tuple(p.fn for p in parts)
+    fns = tuple(truth(p) for p in parts)
     if len(fns) == 2:
         a, b = fns
-        return c.fold(node, lambda env: truthy(a(env)) or truthy(b(env)), parts)
-    return c.fold(node, lambda env: any(truthy(f(env)) for f in fns), parts)
+        return c.fold(node, lambda env: a(env) or b(env), parts, True)
+    return c.fold(node, lambda env: any(f(env) for f in fns), parts, True)
 
 
 def and_expr(c: _Compiler, node: Tree) -> Node:
     parts = _compile_all(c, node)
-    fns = tuple(p.fn for p in parts)
+    fns = tuple(truth(p) for p in parts)
     if len(fns) == 2:
         a, b = fns
-        return c.fold(node, lambda env: truthy(a(env)) and truthy(b(env)), parts)
-    return c.fold(node, lambda env: all(truthy(f(env)) for f in fns), parts)
+        return c.fold(node, lambda env: a(env) and b(env), parts, True)
+    return c.fold(node, lambda env: all(f(env) for f in fns), parts, True)
 
 
 def not_(c: _Compiler, node: Tree) -> Node:
     parts = _compile_all(c, node)
-    fn = parts[0].fn
-    return c.fold(node, lambda env: not truthy(fn(env)), parts)
+    fn = truth(parts[0])
+    return c.fold(node, lambda env: not fn(env), parts, True)
 
 
 def compare(c: _Compiler, node: Tree) -> Node:
@@ -68,7 +77,7 @@ def compare(c: _Compiler, node: Tree) -> Node:
             fn = lambda env: not eq(env)  # noqa: E731
     else:
         fn = _ordering(op, parts[0], parts[1])
-    return c.fold(node, fn, parts)
+    return c.fold(node, fn, parts, True)
 
 
 def _equality(left: Node, right: Node) -> Fn:
@@ -117,13 +126,13 @@ def _ordering(op: str, left: Node, right: Node) -> Fn:
 
 def like(c: _Compiler, node: Tree) -> Node:
     parts = _compile_all(c, node)
-    return c.fold(node, _like(parts[0], parts[1]), parts)
+    return c.fold(node, _like(parts[0], parts[1]), parts, True)
 
 
 def not_like(c: _Compiler, node: Tree) -> Node:
     parts = _compile_all(c, node)
     fn = _like(parts[0], parts[1])
-    return c.fold(node, lambda env: not fn(env), parts)
+    return c.fold(node, lambda env: not fn(env), parts, True)
 
 
 def _like(subject: Node, pattern: Node) -> Fn:
@@ -148,13 +157,13 @@ def _like(subject: Node, pattern: Node) -> Fn:
 
 def in_(c: _Compiler, node: Tree) -> Node:
     parts = _compile_all(c, node)
-    return c.fold(node, _in(parts[0], parts[1]), parts)
+    return c.fold(node, _in(parts[0], parts[1]), parts, True)
 
 
 def not_in(c: _Compiler, node: Tree) -> Node:
     parts = _compile_all(c, node)
     fn = _in(parts[0], parts[1])
-    return c.fold(node, lambda env: not fn(env), parts)
+    return c.fold(node, lambda env: not fn(env), parts, True)
 
 
 def _in(subject: Node, container: Node) -> Fn:

@@ -7,6 +7,7 @@ before anything walks the tree recursively: a too-deep expression is an
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from lark import Lark, Token, Tree
@@ -83,6 +84,21 @@ def _check_depth(text: str, tree: Tree) -> None:
         for child in node.children:
             if isinstance(child, Tree):
                 stack.append((child, depth + (child.data != "args")))
+
+
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"'}
+_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
+
+
+def unquote(token: str) -> str:
+    # Unknown escapes keep their backslash, so that '\d+' reaches matches() as written.
+    return _ESCAPE.sub(lambda m: _ESCAPES.get(m.group(1), m.group(0)), token[1:-1])
+
+
+def parse_number(token: str) -> int | float:
+    if token.isdigit() and len(token) <= 18:
+        return int(token)
+    return float(token)
 
 
 def position(node: Tree | Token) -> int:

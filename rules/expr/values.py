@@ -61,6 +61,8 @@ def number(value: Any) -> int | float | None:
     kind = type(value)
     if kind is int or kind is float:
         return value
+    if kind is str and value.isascii() and value.isdigit() and len(value) <= 18:
+        return int(value)  # the common case, a numeric tag: no regular expression needed
     if kind is str and len(value) <= 400 and _NUMBER_LIKE.fullmatch(value):
         return int(value) if _INT_LIKE.fullmatch(value) else float(value)
     if isinstance(value, int | float) and not isinstance(value, bool):
