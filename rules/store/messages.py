@@ -7,32 +7,38 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, desc, insert, or_, select
+from sqlalchemy import Connection, bindparam, desc, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from rules import wildcard
 from rules.command import MessageCommand, Severity
 from rules.store import schema
 
+# Statements built once: building one per call costs SQLAlchemy a cache-key walk each time,
+# a large share of a webhook request (bench/webhook.py).
+_INSERT_MESSAGE = insert(schema.messages)
+_INSERT_KEY = insert(schema.processed_keys)
+_ATTACH_KEY = (schema.processed_keys.update()
+               .where(schema.processed_keys.c.key == bindparam("k"))
+               .values(message_id=bindparam("m")))
+
 
 def insert_message(
     conn: Connection, command: MessageCommand, *, path: str, received_at: datetime,
     processed: bool = False,
 ) -> int:
-    result = conn.execute(
-        insert(schema.messages).values(
-            received_at=received_at,
-            date=command.date,
-            entity=command.entity,
-            type=command.type,
-            source=command.source,
-            severity=int(command.severity) if command.severity is not None else None,
-            message=command.message,
-            tags=command.tags,
-            path=path,
-            processed=processed,
-        )
-    )
+    result = conn.execute(_INSERT_MESSAGE, {
+        "received_at": received_at,
+        "date": command.date,
+        "entity": command.entity,
+        "type": command.type,
+        "source": command.source,
+        "severity": int(command.severity) if command.severity is not None else None,
+        "message": command.message,
+        "tags": command.tags,
+        "path": path,
+        "processed": processed,
+    })
     key = result.inserted_primary_key
     assert key is not None
     return int(key[0])
@@ -62,20 +68,14 @@ def claim_key(conn: Connection, key: str, *, path: str, now: datetime) -> bool:
     """
     try:
         with conn.begin_nested():
-            conn.execute(
-                insert(schema.processed_keys).values(key=key, path=path, first_seen_at=now)
-            )
+            conn.execute(_INSERT_KEY, {"key": key, "path": path, "first_seen_at": now})
     except IntegrityError:
         return False
     return True
 
 
 def attach_key(conn: Connection, key: str, message_id: int) -> None:
-    conn.execute(
-        schema.processed_keys.update()
-        .where(schema.processed_keys.c.key == key)
-        .values(message_id=message_id)
-    )
+    conn.execute(_ATTACH_KEY, {"k": key, "m": message_id})
 
 
 def key_message_id(conn: Connection, key: str) -> int | None:
