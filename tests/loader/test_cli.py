@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 from datetime import timedelta
 from pathlib import Path
 
@@ -90,6 +92,19 @@ def test_import_the_seed_xml(config: Path, capsys: pytest.CaptureFixture[str]) -
     assert written.read_bytes() == source.read_bytes()
     code, out, _ = run(capsys, "import", str(source), "--config", str(config))
     assert code == 1 and "not imported" in out
+
+
+def test_import_signals_the_running_service(config: Path, capsys: pytest.CaptureFixture[str]
+                                            ) -> None:
+    got: list[int] = []
+    previous = signal.signal(signal.SIGHUP, lambda signum, _frame: got.append(signum))
+    try:
+        code, out, _ = run(capsys, "import", str(FIXTURES / "custom-github-rule.xml"),
+                           "--config", str(config), "--pid", str(os.getpid()))
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+    assert code == 0 and f"sent SIGHUP to {os.getpid()}" in out
+    assert got == [signal.SIGHUP]  # delivered to this (main) thread before kill() returned
 
 
 def test_import_refuses_an_unknown_endpoint(config: Path,
