@@ -177,7 +177,8 @@ class RuleEngine(AlertViews):
                 return
             now = self.clock.now()
             self._windows.clear()
-            for fingerprint, window in state.load_windows(conn):
+            replay: dict[str, dict[str, Window]] = {}
+            for fingerprint, window, big in state.load_windows(conn):
                 rule = self._active.get(window.rule)
                 if rule is None or rule.fingerprint != fingerprint:
                     if window.status.is_open:
@@ -187,10 +188,37 @@ class RuleEngine(AlertViews):
                     continue
                 if rule.rule.window.kind != "time":
                     window.entries = None
+                elif big:
+                    replay.setdefault(rule.name, {})[window.key] = window
                 self._windows.setdefault(window.rule, {})[window.key] = window
+            for name, windows in replay.items():
+                self._replay(conn, self._active[name], windows, now)
             self._silences = state.load_silences(conn)
         self._run(work)
         log.info("restored %d windows", sum(len(w) for w in self._windows.values()))
+
+    def _replay(self, conn: Connection, rule: CompiledRule, windows: dict[str, Window],
+                now: datetime) -> None:
+        """Rebuild big time windows from the stored commands of the last window span.
+
+        Commands that were not stored (``persist=false``) cannot come back; the window then
+        holds fewer commands than before the restart.
+        """
+        for message_id, command in state.messages_since(conn, now - rule.span):
+            if rule.reject_reason(command, command.date) is not None:
+                continue
+            if rule.filter is not None:
+                env = self.environment(conn, command_fields(command), now)
+                try:
+                    if not rule.filter.test(env):
+                        continue
+                except EvaluationError:
+                    continue
+            window = windows.get(window_key(rule.rule, command)[0])
+            if window is not None and window.entries is not None:
+                window.entries.append((command.date, message_id))
+        for window in windows.values():
+            window.count = len(window.entries or ())
 
     # -- the hot path -------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ or closes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,6 +22,7 @@ from rules.store.schema import messages
 from rules.windows import Window
 
 MAX_SCAN = 10_000  # rows a tag-filtered db_message_* lookup reads at most
+MAX_STORED_ENTRIES = 200  # time-window entries kept in the window row; more: replay at restore
 # built once: a statement with literal values is re-compiled on every call
 _UPDATE_WINDOW = update(rule_windows).where(rule_windows.c.id == bindparam("wid"))
 _INSERT_WINDOW = insert(rule_windows)
@@ -51,7 +52,7 @@ def _window_values(window: Window, now: datetime) -> dict[str, Any]:
         "acknowledged": window.acknowledged,
         "last_text": window.last_text,
         "last_command": last,
-        "entries": [[format_iso_date(d), m] for d, m in window.entries or ()],
+        "entries": _entries_value(window),
         "counters": {
             "repeat": {str(k): format_iso_date(v) for k, v in window.last_repeat_sent.items()},
             "pending": {str(k): [i, format_iso_date(d)] for k, (i, d) in
@@ -62,6 +63,15 @@ def _window_values(window: Window, now: datetime) -> dict[str, Any]:
         },
         "updated_at": now,
     }
+
+
+def _entries_value(window: Window) -> Any:
+    entries = window.entries or ()
+    if len(entries) > MAX_STORED_ENTRIES:
+        # A big time window is rebuilt from the message store at restore instead: writing
+        # thousands of entries on every command would make the hot path O(window size).
+        return {"replay": True, "count": len(entries)}
+    return [[format_iso_date(d), m] for d, m in entries]
 
 
 def save_window(conn: Connection, window: Window, fingerprint: str, now: datetime) -> None:
@@ -84,13 +94,24 @@ def delete_window(conn: Connection, window: Window) -> None:
         conn.execute(delete(rule_windows).where(rule_windows.c.id == window.db_id))
 
 
-def load_windows(conn: Connection) -> list[tuple[str, Window]]:
-    """Every stored window with the fingerprint of the rule it was built under.
+def load_windows(conn: Connection) -> list[tuple[str, Window, bool]]:
+    """Every stored window, the fingerprint of the rule it was built under, and whether its
+    entries must be replayed from the message store (a big time window).
 
     ``entries`` comes back as a list for every window; the engine sets it to None again for
     length windows, which do not keep entries.
     """
-    return [(row.fingerprint, row_to_window(row)) for row in conn.execute(select(rule_windows))]
+    return [(row.fingerprint, row_to_window(row), isinstance(row.entries, dict))
+            for row in conn.execute(select(rule_windows))]
+
+
+def messages_since(conn: Connection, since: datetime) -> Iterator[tuple[int, MessageCommand]]:
+    """Stored commands dated ``since`` or later, oldest first (for replaying time windows)."""
+    query = (select(messages)
+             .where(messages.c.date >= since, messages.c.processed.is_(True))
+             .order_by(messages.c.date, messages.c.id))
+    for row in conn.execute(query):
+        yield int(row.id), row_to_command(row)
 
 
 def row_to_window(row: Any) -> Window:
@@ -117,7 +138,8 @@ def row_to_window(row: Any) -> Window:
         last = dict(row.last_command)
         window.last_message_id = last.pop("message_id", None)
         window.last_command = MessageCommand.from_json(last)
-    window.entries = [(parse_iso_date(d), m) for d, m in row.entries or ()]
+    stored = row.entries if isinstance(row.entries, list) else []
+    window.entries = [(parse_iso_date(d), m) for d, m in stored]
     window.db_id = int(row.id)
     return window
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 from rules.store import Database
-from tests.engine.helpers import every, make_rig, note, outbox_rows, outbox_texts, rule
+from tests.engine.helpers import (
+    every,
+    make_rig,
+    note,
+    outbox_rows,
+    outbox_texts,
+    rule,
+    window_rows,
+)
 
 
 def test_open_alert_survives_and_its_open_is_not_resent(db: Database) -> None:
@@ -114,3 +122,21 @@ def test_a_rule_gone_while_down_drops_its_windows(db: Database) -> None:
     again = rig.restart([rule("other")])
     assert again.engine.windows() == []
     assert again.engine.alert_history()[0]["reason"] == "rule removed"
+
+
+def test_a_big_time_window_is_replayed_from_the_message_store(db: Database) -> None:
+    rules = [rule(condition="count() >= 250", window="time(10 minute)", check_on_exit=True,
+                  filter="tags.keep = 'yes'")]
+    rig = make_rig(db, rules)
+    for i in range(260):
+        rig.send("bad", tags={"keep": "yes" if i % 13 else "no"})  # 20 filtered out
+        rig.advance(1)
+    assert rig.engine.windows()[0]["count"] == 240
+    rig.send("bad", entity="other", tags={"keep": "yes"})  # another window, not replayed into
+    [row] = [r for r in window_rows(db) if r.entity == "e1"]
+    assert row.entries == {"replay": True, "count": 240}  # not 240 entries on every write
+    again = rig.restart()
+    assert {w["entity"]: w["count"] for w in again.engine.windows()} == {"e1": 240, "other": 1}
+    again.advance(342)  # now 602 s: the first kept command (sent at 1 s) has left
+    again.engine.tick()
+    assert {w["entity"]: w["count"] for w in again.engine.windows()}["e1"] == 239
