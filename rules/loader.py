@@ -3,7 +3,7 @@
 ``load_rules(paths, endpoints=...)`` returns ``(rules, issues)``. One bad rule never stops the
 others: a rule with an error is left out and reported; a warning keeps the rule. Every
 :class:`RuleIssue` names the file, the rule and the field, e.g.
-``rules.d/ops.yml: rule 'disk': window: length must be at least 1, got 0``.
+``rules.d/ops.yml: rule 'disk': window: length must be 1 to 100000, got 0``.
 
 The native YAML format (documented in README "Rules") is read by the second half of this
 module; ATSD XML exports by :mod:`rules.atsd_xml`. Both build :class:`rules.model.Rule`
