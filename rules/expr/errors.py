@@ -54,3 +54,16 @@ class EvaluationError(Exception):
         self.reason = reason
         self.text = text
         super().__init__(reason if text is None else f"{reason} in: {text}")
+
+
+class LiteralArgumentError(ValueError):
+    """A literal argument that can never work; ``index`` says which one."""
+
+    def __init__(self, index: int, reason: str) -> None:
+        super().__init__(reason)
+        self.index = index
+        self.reason = reason
+
+
+# In load-time argument checks, stands for an argument whose value is known only at run time.
+UNKNOWN = object()

@@ -13,11 +13,8 @@ are matched without regard to case (``startsWith`` = ``startswith``). Choices:
   several arguments and returns the first that is neither null nor ``''``;
 * ``date_format(time, pattern[, zone])`` and ``elapsed_minutes(time)`` accept a date, an ISO
   8601 text or epoch milliseconds; ``elapsed_minutes`` is a fractional number of minutes;
-* ``db_message_count`` / ``db_message_last(interval, type, source[, tags[, entity]])`` follow
-  ATSD: a null or ``''`` type/source matches all; tags as a map or ``'a=1,b=2'``; entity
-  defaults to the current one, and null, ``''`` or ``'*'`` means every entity. They call the
-  environment with ``(interval: timedelta, type: str | None, source: str | None,
-  tags: Mapping[str, str], entity: str | None)``.
+* ``count() rule_open() db_message_count() db_message_last()`` ask the engine: see
+  :mod:`rules.expr.engine_functions`.
 """
 
 from __future__ import annotations
@@ -29,23 +26,13 @@ from typing import TYPE_CHECKING, Any
 
 from rules.command import utcnow
 from rules.expr import dates, safe_regex, values
-from rules.expr.errors import EvaluationError
+from rules.expr import engine_functions as engine
+from rules.expr.errors import UNKNOWN, EvaluationError, LiteralArgumentError
 from rules.expr.values import check_text, describe, equals, number, text, to_date
 
 if TYPE_CHECKING:
     from rules.expr.compiler import Environment
 
-
-class LiteralArgumentError(ValueError):
-    """A literal argument that can never work; ``index`` says which one."""
-
-    def __init__(self, index: int, reason: str) -> None:
-        super().__init__(reason)
-        self.index = index
-        self.reason = reason
-
-
-UNKNOWN = object()  # stands for an argument whose value is known only at run time
 
 Check = Callable[[tuple[Any, ...]], None]
 
@@ -196,76 +183,6 @@ def _elapsed_minutes(env: Environment, value: Any) -> float | None:
     return (now - moment).total_seconds() / 60
 
 
-def _ask(callback: Callable[..., Any] | None, name: str, *args: Any) -> Any:
-    """Call an engine callback; its failure is this expression's error, named as such."""
-    if callback is None:
-        raise EvaluationError(f"{name}() is not available here")
-    try:
-        return callback(*args)
-    except EvaluationError:
-        raise
-    except Exception as exc:  # the store or the engine failed: a rule error, not a crash
-        raise EvaluationError(f"{name}() failed: {type(exc).__name__}: {exc}") from exc
-
-
-def _count(env: Environment) -> int:
-    return int(_ask(env.count, "count"))
-
-
-def _rule_open(env: Environment, name: Any) -> bool:
-    return bool(_ask(env.rule_open, "rule_open", text(name)))
-
-
-def _db_args(env: Environment, name: str, args: tuple[Any, ...]) -> tuple[Any, ...]:
-    interval, kind, source = args[0], args[1], args[2]
-    tags = args[3] if len(args) > 3 else None
-    entity = args[4] if len(args) > 4 else env.fields.get("entity")
-    try:
-        span = dates.parse_interval(text(interval))
-        tag_filter = _tag_filter(tags)
-    except ValueError as exc:
-        raise EvaluationError(f"{name}: {exc}") from None
-    entity_text = _opt_text(entity)
-    return (span, _opt_text(kind) or None, _opt_text(source) or None, tag_filter,
-            None if entity_text in (None, "", "*") else entity_text)
-
-
-def _tag_filter(tags: Any) -> Mapping[str, str]:
-    if tags is None or tags == "":
-        return {}
-    if isinstance(tags, Mapping):
-        return {str(k): text(v) for k, v in tags.items()}
-    pairs: dict[str, str] = {}
-    for item in text(tags).replace(";", ",").split(","):
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise ValueError(f"invalid tags {text(tags)!r}: expected 'name=value,name2=value2'")
-        pairs[name.strip()] = value.strip()
-    return pairs
-
-
-def _check_db(args: tuple[Any, ...]) -> None:
-    checks: tuple[tuple[int, Callable[[Any], Any]], ...] = (
-        (0, lambda v: dates.parse_interval(text(v))), (3, _tag_filter))
-    for index, validate in checks:
-        if index < len(args) and args[index] is not UNKNOWN:
-            try:
-                validate(args[index])
-            except ValueError as exc:
-                raise LiteralArgumentError(index, str(exc)) from None
-
-
-def _db_message_count(env: Environment, *args: Any) -> int:
-    query = _db_args(env, "db_message_count", args)
-    return int(_ask(env.db_message_count, "db_message_count", *query))
-
-
-def _db_message_last(env: Environment, *args: Any) -> Mapping[str, Any] | None:
-    query = _db_args(env, "db_message_last", args)
-    found: Mapping[str, Any] | None = _ask(env.db_message_last, "db_message_last", *query)
-    return found
-
-
 def _abs(env: Environment, value: Any) -> Any:
     n = number(value) if not isinstance(value, bool) else None
     if n is None:
@@ -308,10 +225,10 @@ _TABLE = (
     Function("truncate", 2, 2, _truncate, _check_truncate),
     Function("date_format", 2, 3, _date_format, _check_date_format),
     Function("elapsed_minutes", 1, 1, _elapsed_minutes),
-    Function("count", 0, 0, _count),
-    Function("db_message_count", 3, 5, _db_message_count, _check_db),
-    Function("db_message_last", 3, 5, _db_message_last, _check_db),
-    Function("rule_open", 1, 1, _rule_open),
+    Function("count", 0, 0, engine.count),
+    Function("db_message_count", 3, 5, engine.db_message_count, engine.check_db),
+    Function("db_message_last", 3, 5, engine.db_message_last, engine.check_db),
+    Function("rule_open", 1, 1, engine.rule_open),
     Function("abs", 1, 1, _abs),
     Function("round", 1, 2, _round),
 )
