@@ -317,6 +317,10 @@ NOTIFICATION_KEYS = ("endpoint", "name", "enabled", "open", "repeat", "cancel",
 TIMER_METRICS = ("timer_15s", "timer_1m", "timer_15m", "timer_1h")
 
 
+# libyaml's safe loader when present: 9x faster, and it refuses nesting deeper than 1000
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 class _Reader:
     """Typed reads from one YAML mapping; each fault becomes an issue that names the field."""
 
@@ -372,7 +376,7 @@ class _Reader:
 def parse_yaml(data: bytes | str, origin: str) -> tuple[list[Rule], list[RuleIssue]]:
     """Build the rules of one YAML document ``{rules: [...]}`` (structure and types only)."""
     try:
-        doc = yaml.safe_load(data)
+        doc = yaml.load(data, Loader=_SAFE_LOADER)  # noqa: S506 - a safe loader
     except RecursionError:
         return [], [RuleIssue(origin, "", "", "YAML nested too deeply")]
     except yaml.YAMLError as exc:
