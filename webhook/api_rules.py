@@ -301,10 +301,13 @@ def _interval(value: Any, where: str) -> timedelta:
 def rules_list() -> Response:
     ctx = current_ctx()
     ruleset = ctx.extras.get("ruleset")
-    running = {r.name for r in ctx.engine.rules()} if ctx.engine is not None else set()
+    engine = ctx.engine
     loaded: Iterable[Rule] = (ruleset.rules() if ruleset is not None
-                              else (ctx.engine.rules() if ctx.engine is not None else ()))
-    return jsonify([rule_to_dict(r) | {"running": r.name in running} for r in loaded])
+                              else (engine.rules() if engine is not None else ()))
+    # running: enabled, compiled and in force in the engine (a disabled rule is listed only)
+    return jsonify([rule_to_dict(r) | {"running": engine is not None
+                                       and engine.compiled(r.name) is not None}
+                    for r in loaded])
 
 
 @bp.get("/api/v1/rules/windows")

@@ -19,6 +19,14 @@ def test_rules_lists_every_loaded_rule(service: Service) -> None:
                             "text": 'User ${tags.alias}/@${tags.user_name} said "${message}"'}
 
 
+def test_disabled_rules_are_listed_not_running(service: Service) -> None:
+    (service.rules_dir / "off.yml").write_text("rules:\n  - name: off_rule\n    enabled: false\n")
+    assert service.ruleset.reload().ok
+    rules = {r["name"]: r for r in service.get("/api/v1/rules").get_json()}
+    assert rules["off_rule"]["enabled"] is False and rules["off_rule"]["running"] is False
+    assert rules["flip"]["running"] is True
+
+
 def test_windows_show_status_and_filter_by_rule(service: Service) -> None:
     service.say("hello")
     service.say("down", source="monitor", entity="web01")
