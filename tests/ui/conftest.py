@@ -150,12 +150,36 @@ def calls() -> Calls:
     return Calls()
 
 
-@pytest.fixture
-def ui_app(db: Database, calls: Calls) -> Iterator[Flask]:
+def make_app(db: Database, calls: Calls) -> Flask:
     app = Flask("ui-test")
     install(app, make_services(db, calls), secret_key="test-only-key")
     app.extensions["seed"] = seed(db)
-    yield app
+    return app
+
+
+@pytest.fixture
+def ui_app(sqlite_db: Database, calls: Calls) -> Flask:
+    """Pages over SQLite; ``pg_client`` runs the store-reading pages on PostgreSQL too
+    (one database for the module: creating one per test costs seconds)."""
+    return make_app(sqlite_db, calls)
+
+
+@pytest.fixture(scope="module")
+def pg_app() -> Iterator[Flask]:
+    from tests.conftest import _fresh_postgres_url, postgres_available
+
+    if not postgres_available():
+        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+    for url in _fresh_postgres_url():
+        database = Database(url)
+        database.create_schema()
+        yield make_app(database, Calls())
+        database.dispose()
+
+
+@pytest.fixture
+def pg_client(pg_app: Flask) -> FlaskClient:
+    return pg_app.test_client()
 
 
 @pytest.fixture

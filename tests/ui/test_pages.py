@@ -314,3 +314,27 @@ def test_throttle_ends_after_the_pause() -> None:
     assert throttle.wait_for("a") == 30 and throttle.wait_for("b") is None
     now[0] = 30.5
     assert throttle.wait_for("a") is None
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("page", PAGES + [
+    "/ui/messages?last=all&entity=rocket.*&tag=user_name=alice&text=hello",
+    "/ui/alerts/history?rule=rocketchat-*&entity=old", "/ui/windows?rule=rocket*",
+    "/ui/notifications?status=failed"])
+def test_pages_on_postgresql(pg_client: FlaskClient, page: str) -> None:
+    login(pg_client)
+    answer = pg_client.get(page)
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 200, html
+    assert SECRET_TOKEN not in html
+    if "messages" in page or page == "/ui/alerts":
+        assert "alice" in html or "hello @atsd_bot" in html
+
+
+@pytest.mark.postgres
+def test_acknowledge_on_postgresql(pg_client: FlaskClient, pg_app: Flask) -> None:
+    token = login(pg_client)
+    alert_id = pg_app.extensions["seed"]["alert"]
+    html = pg_client.post(f"/ui/alerts/{alert_id}/acknowledge", data={"csrf_token": token},
+                          follow_redirects=True).get_data(as_text=True)
+    assert f"Acknowledged alert {alert_id}." in html
