@@ -18,6 +18,7 @@ from webhook.auth import require_role
 from webhook.context import current_ctx
 from webhook.errors import bad_request
 from webhook.messages_query import build_insert, build_query
+from webhook.requestlog import request_log
 
 api = Blueprint("atsd_api", __name__)
 ROLE = "api"
@@ -40,6 +41,7 @@ def _limit(default: int) -> int:
 @require_role(ROLE)
 def list_requests() -> Response:
     ctx = current_ctx()
+    request_log(ctx).flush()
     with ctx.db.connect() as conn:
         return jsonify(diagnostics.list_requests(conn, _limit(ctx.settings.webhook
                                                              .request_log_size)))
@@ -48,7 +50,9 @@ def list_requests() -> Response:
 @api.get("/api/v1/webhooks/requests/<int:request_id>")
 @require_role(ROLE)
 def get_request(request_id: int) -> Response | tuple[Response, int]:
-    with current_ctx().db.connect() as conn:
+    ctx = current_ctx()
+    request_log(ctx).flush()
+    with ctx.db.connect() as conn:
         found = diagnostics.get_request(conn, request_id)
     if found is None:
         return jsonify({"error": f"no logged request {request_id}"}), 404

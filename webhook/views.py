@@ -2,8 +2,9 @@
 
 ``POST|GET /api/v1/messages/webhook[/<path>]``. ``200`` comes only after
 ``ctx.ingestor.accept`` returned, i.e. after the command is committed. Every request, whatever
-its outcome, is written to the request log (``rules.store.diagnostics``) with the body capped
-and the Rocket.Chat ``token`` replaced by ``***``.
+its outcome, is written to the request log (``rules.store.diagnostics``, through the batching
+writer in ``webhook.requestlog``) with the body capped and the Rocket.Chat ``token`` replaced
+by ``***``.
 
 Rocket.Chat paths (``settings.webhook.rocketchat_paths``) get two extra rules: once-only by
 ``message_id`` (plus the edit stamp ``edited`` when ``isEdited`` is true: the outgoing webhook
@@ -29,6 +30,7 @@ from webhook.capture import capture_body, capture_headers, full_path, redact
 from webhook.context import AppContext, current_ctx
 from webhook.errors import ApiError
 from webhook.parse import Parsed, RawRequest, client_ip, parse_query, parse_request
+from webhook.requestlog import request_log
 
 log = logging.getLogger(__name__)
 
@@ -184,17 +186,8 @@ def _dedupe_key(top: dict[str, Any]) -> str | None:
     return dedupe_key(message_id.strip()[:200], "edited" if edited else None)
 
 
-def _write_log(ctx: AppContext, entry: Entry) -> int | None:
-    fields = {k: v for k, v in entry.__dict__.items()}
-    try:
-        with ctx.db.begin() as conn:
-            return diagnostics.record_request(
-                conn, keep=ctx.settings.webhook.request_log_size,
-                received_at=ctx.clock.now(), **fields)
-    except Exception:
-        # The client's answer does not depend on the log; the failure is still reported here.
-        log.exception("could not write the webhook request log")
-        return None
+def _write_log(ctx: AppContext, entry: Entry) -> None:
+    request_log(ctx).submit(**entry.__dict__)
 
 
 def replay_request(ctx: AppContext, request_id: int) -> int:
@@ -205,6 +198,7 @@ def replay_request(ctx: AppContext, request_id: int) -> int:
     (not a webhook request, or its body was cut in the log). A Rocket.Chat message that was
     stored before is answered as a duplicate, as any re-delivery is.
     """
+    request_log(ctx).flush()
     with ctx.db.connect() as conn:
         row = diagnostics.get_request(conn, request_id)
     if row is None:
@@ -228,7 +222,4 @@ def replay_request(ctx: AppContext, request_id: int) -> int:
         process(ctx, raw, entry, user=None, check_token=False)
     except ApiError as exc:
         _failed(entry, exc)
-    new_id = _write_log(ctx, entry)
-    if new_id is None:
-        raise RuntimeError("could not write the request log")
-    return new_id
+    return request_log(ctx).write_now(**entry.__dict__)

@@ -58,6 +58,23 @@ def record_request(conn: Connection, *, keep: int = 100, **fields: Any) -> int:
     ``fields``: any of :data:`REQUEST_FIELDS`; ``received_at``, ``method``, ``path``,
     ``remote_addr``, ``size``, ``outcome`` and ``status`` are required.
     """
+    result = conn.execute(_INSERT_REQUEST, _request_values(fields))
+    new_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+    _trim(conn, schema.webhook_requests, new_id, keep)
+    return new_id
+
+
+def record_requests(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert several request-log rows in one statement (no trimming: see trim_requests)."""
+    if rows:
+        conn.execute(_INSERT_REQUEST, [_request_values(r) for r in rows])
+
+
+def trim_requests(conn: Connection, newest_id: int, keep: int) -> None:
+    _trim(conn, schema.webhook_requests, newest_id, keep)
+
+
+def _request_values(fields: dict[str, Any]) -> dict[str, Any]:
     unknown = set(fields) - set(REQUEST_FIELDS)
     if unknown:
         raise TypeError(f"unknown request-log fields: {sorted(unknown)}")
@@ -73,10 +90,7 @@ def record_request(conn: Connection, *, keep: int = 100, **fields: Any) -> int:
             values[name] = values[name][:256]
     for name in ("headers", "command"):
         values[name] = _storable_json(values.get(name))
-    result = conn.execute(_INSERT_REQUEST, values)
-    new_id = int(result.inserted_primary_key[0])  # type: ignore[index]
-    _trim(conn, schema.webhook_requests, new_id, keep)
-    return new_id
+    return values
 
 
 def list_requests(conn: Connection, limit: int = 100) -> list[dict[str, Any]]:

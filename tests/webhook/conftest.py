@@ -97,6 +97,12 @@ class Harness:
     clock: ManualClock
     engine: FakeEngine
 
+    def flush(self) -> None:
+        """Wait for the request log writer (it writes in the background)."""
+        from webhook.requestlog import request_log
+
+        assert request_log(self.ctx).flush()
+
     def post(self, url: str, *, headers: dict[str, str] | None = None, **kwargs: Any) -> Any:
         return self.client.post(url, headers={**HOOK, **(headers or {})}, **kwargs)
 
@@ -123,10 +129,20 @@ def make_harness(db: Database, settings: Settings | None = None) -> Harness:
 
 @pytest.fixture
 def hx(sqlite_db: Database) -> Iterator[Harness]:
-    yield make_harness(sqlite_db)
+    harness = make_harness(sqlite_db)
+    yield harness
+    _close(harness)
 
 
 @pytest.fixture
 def hxdb(db: Database) -> Iterator[Harness]:
     """The harness on every store (SQLite, and PostgreSQL when reachable)."""
-    yield make_harness(db)
+    harness = make_harness(db)
+    yield harness
+    _close(harness)
+
+
+def _close(harness: Harness) -> None:
+    from webhook.requestlog import request_log
+
+    request_log(harness.ctx).close()

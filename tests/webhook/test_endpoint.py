@@ -22,6 +22,7 @@ def stored(db: Database) -> list[Any]:
 
 
 def last_log(hx: Harness) -> dict[str, Any]:
+    hx.flush()
     with hx.ctx.db.connect() as conn:
         return list_requests(conn, 1)[0]
 
@@ -141,6 +142,7 @@ def test_token_is_never_stored(hx: Harness) -> None:
     hx.post(RC, json=rc_payload())
     hx.post(f"{URL}/other?token=querysecret", data={"token": "formsecret", "a": "1"})
     dump = json.dumps([dict(r._mapping) for r in stored(hx.ctx.db)], default=str)
+    hx.flush()
     with hx.ctx.db.connect() as conn:
         dump += json.dumps(list_requests(conn, 100))
     for secret in (RC_TOKEN, "querysecret", "formsecret", "hook-pass"):
@@ -149,6 +151,7 @@ def test_token_is_never_stored(hx: Harness) -> None:
 
 
 def last_log_body(hx: Harness, index: int) -> str:
+    hx.flush()
     with hx.ctx.db.connect() as conn:
         return str(list_requests(conn, 10)[index]["body"])
 
@@ -276,6 +279,7 @@ def test_request_log_is_capped(sqlite_db: Database) -> None:
     hx = make_harness(sqlite_db, make_settings(request_log_size=5, body_capture_bytes=10))
     for i in range(12):
         hx.post(f"{URL}/x?i={i}", json={"long": "y" * 50})
+        hx.flush()  # one batch per request: trimming is checked at every step
     with sqlite_db.connect() as conn:
         count = conn.execute(select(func.count()).select_from(schema.webhook_requests))
         assert count.scalar_one() == 5

@@ -1,0 +1,122 @@
+"""The request log writer: webhook requests are logged by one background thread, in batches.
+
+Why: a log row written by each HTTP thread in its own transaction made those threads contend
+with the ingestor for SQLite's single write lock, and SQLite's busy handler then sleeps for
+milliseconds at a time; the endpoint ran at a tenth of its speed (bench/webhook.py). One
+writer taking whatever rows are queued, in one transaction, keeps the log off the request
+path. The log is diagnostics, not data: rows still queued when the process dies are lost
+(``close()`` at shutdown and ``flush()`` before reading avoid that in practice).
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import queue
+import threading
+from typing import Any
+
+from sqlalchemy import func, select
+
+from rules.clock import Clock
+from rules.store import Database, diagnostics, schema
+
+log = logging.getLogger(__name__)
+BATCH = 200
+
+
+class RequestLog:
+    """Queue of request-log rows and the thread that writes them."""
+
+    def __init__(self, db: Database, clock: Clock, keep: int) -> None:
+        self.db = db
+        self.clock = clock
+        self.keep = keep
+        self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._done = threading.Condition()
+        self._submitted = 0
+        self._written = 0
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def submit(self, **fields: Any) -> None:
+        """Queue one row (``received_at`` defaults to now); written shortly after."""
+        fields.setdefault("received_at", self.clock.now())
+        self._ensure_thread()
+        with self._done:
+            self._submitted += 1
+        self._queue.put(fields)
+
+    def write_now(self, **fields: Any) -> int:
+        """Write one row at once and return its id (for replays, which report the id)."""
+        self.flush()
+        fields.setdefault("received_at", self.clock.now())
+        with self.db.begin() as conn:
+            return diagnostics.record_request(conn, keep=self.keep, **fields)
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every row submitted so far is written; False on timeout."""
+        with self._done:
+            target = self._submitted
+            return self._done.wait_for(lambda: self._written >= target, timeout)
+
+    def close(self) -> None:
+        """Write what is queued and stop the thread."""
+        thread = self._thread
+        if thread is not None and thread.is_alive():
+            self._queue.put(None)
+            thread.join(timeout=10)
+
+    def _ensure_thread(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        with self._start_lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="webhook-request-log",
+                                                daemon=True)
+                self._thread.start()
+                atexit.register(self.close)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            batch = [first] if first is not None else []
+            stop = first is None
+            while len(batch) < BATCH and not stop:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                else:
+                    batch.append(item)
+            if batch:
+                self._write(batch)
+            if stop:
+                return
+
+    def _write(self, batch: list[dict[str, Any]]) -> None:
+        try:
+            with self.db.begin() as conn:
+                diagnostics.record_requests(conn, batch)
+                newest = conn.execute(select(func.max(schema.webhook_requests.c.id))).scalar()
+                if newest is not None:
+                    diagnostics.trim_requests(conn, int(newest), self.keep)
+        except Exception:
+            # Reported, not raised: the requests themselves were answered already.
+            log.exception("could not write %d webhook request-log rows", len(batch))
+        finally:
+            with self._done:
+                self._written += len(batch)
+                self._done.notify_all()
+
+
+def request_log(ctx: Any) -> RequestLog:
+    """The app's one RequestLog (kept in ``ctx.extras["request_log"]``)."""
+    found = ctx.extras.get("request_log")
+    if found is None:
+        found = ctx.extras.setdefault("request_log", RequestLog(
+            ctx.db, ctx.clock, ctx.settings.webhook.request_log_size))
+    assert isinstance(found, RequestLog)
+    return found
