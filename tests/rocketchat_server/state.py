@@ -1,4 +1,4 @@
-"""In-memory Rocket.Chat data: users, login tokens, rooms, subscriptions, messages, integrations.
+"""In-memory Rocket.Chat data: users, rooms, subscriptions, messages, integrations, deliveries.
 
 Everything that changes state lives here so that REST, DDP, the integrations engine and the
 Python control API all go through one code path (the real server has one too: every message is
@@ -13,128 +13,33 @@ other threads only read snapshots under `World.lock`.
 
 from __future__ import annotations
 
-import copy
-import hashlib
-import hmac
-import secrets
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from tests.rocketchat_server.errors import MeteorError
+from tests.rocketchat_server.messages_store import MessageStore
+from tests.rocketchat_server.model import (
+    BYPASS_RATE_LIMIT_ROLES,
+    IMPERSONATE_ROLES,
+    SEND_MANY_ROLES,
+    Doc,
+    Token,
+    User,
+    login_token,
+    now,
+    random_id,
+    sha256_hex,
+)
 
-UNMISTAKABLE = "23456789ABCDEFGHJKLMNPQRSTWXYZabcdefghijkmnopqrstuvwxyz"
-TOKEN_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-LOGIN_TOKEN_TTL = timedelta(days=90)
-BYPASS_RATE_LIMIT_ROLES = frozenset({"admin", "bot", "app"})
-SEND_MANY_ROLES = frozenset({"admin", "bot", "app"})
-IMPERSONATE_ROLES = frozenset({"bot", "app"})
-
-Doc = dict[str, Any]
-
-
-def random_id(length: int = 17) -> str:
-    """A Meteor `Random.id()`: 17 characters from the 'unmistakable' alphabet."""
-    return "".join(secrets.choice(UNMISTAKABLE) for _ in range(length))
-
-
-def login_token() -> str:
-    """A Meteor `Accounts._generateStampedLoginToken()` token (43 url-safe characters)."""
-    return "".join(secrets.choice(TOKEN_CHARS) for _ in range(43))
-
-
-def now() -> datetime:
-    # Millisecond precision, like a JavaScript Date.
-    moment = datetime.now(UTC)
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
-
-
-def sha256_hex(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-@dataclass
-class Token:
-    """A login token or a personal access token (both live in services.resume.loginTokens)."""
-
-    token: str
-    when: datetime
-    kind: str = "password"  # "password" | "resume" | "personalAccessToken"
-    name: str = ""
-    bypass_two_factor: bool = False
-    two_factor_until: datetime | None = None
-
-    @property
-    def expires(self) -> datetime:
-        return self.when + LOGIN_TOKEN_TTL
-
-
-@dataclass
-class User:
-    id: str
-    username: str
-    name: str
-    email: str
-    password_digest: str  # sha-256 hex of the password: never leaves the simulator
-    roles: list[str]
-    active: bool = True
-    verified: bool = False
-    two_factor: bool = False
-    created_at: datetime = field(default_factory=now)
-    updated_at: datetime = field(default_factory=now)
-    tokens: list[Token] = field(default_factory=list)
-    extra: Doc = field(default_factory=dict)  # nickname, bio, customFields, ...
-    totp_code: str = field(default_factory=lambda: f"{secrets.randbelow(10**6):06d}")
-
-    @property
-    def type(self) -> str:
-        # Decision (reference §5 leaves it open): a user holding the bot role has type "bot".
-        return "bot" if "bot" in self.roles else "user"
-
-    def has_any_role(self, roles: frozenset[str]) -> bool:
-        return bool(roles.intersection(self.roles))
-
-    def check_password(self, plain: str | None = None, digest: str | None = None) -> bool:
-        candidate = digest.lower() if digest is not None else sha256_hex(plain or "")
-        return hmac.compare_digest(candidate, self.password_digest)
-
-    def find_token(self, token: str) -> Token | None:
-        for item in self.tokens:
-            if hmac.compare_digest(item.token, token) and item.expires > now():
-                return item
-        return None
-
-    def short(self, with_name: bool = True) -> Doc:
-        doc: Doc = {"_id": self.id, "username": self.username}
-        if with_name:
-            doc["name"] = self.name
-        return doc
-
-    def public_doc(self) -> Doc:
-        """The user document REST answers with (services are never exposed)."""
-        doc: Doc = {
-            "_id": self.id,
-            "createdAt": self.created_at,
-            "username": self.username,
-            "emails": [{"address": self.email, "verified": self.verified}],
-            "type": self.type,
-            "status": "offline",
-            "active": self.active,
-            "roles": list(self.roles),
-            "_updatedAt": self.updated_at,
-            "name": self.name,
-            "settings": {},
-        }
-        doc.update(copy.deepcopy(self.extra))
-        return doc
-
+__all__ = [
+    "BYPASS_RATE_LIMIT_ROLES", "IMPERSONATE_ROLES", "SEND_MANY_ROLES", "Doc", "Token", "User",
+    "World", "login_token", "now", "random_id", "sha256_hex",
+]  # fmt: skip
 
 Listener = Callable[[str, Doc], None]
 
 
-class World:
+class World(MessageStore):
     """All simulator state plus the listener list that plays Rocket.Chat's callbacks."""
 
     def __init__(self, site_url: str = "http://127.0.0.1:3000/") -> None:
@@ -360,79 +265,3 @@ class World:
 
     def subscriptions_of(self, user: User) -> list[Doc]:
         return [s for (_, uid), s in self.subscriptions.items() if uid == user.id]
-
-    # -- messages -------------------------------------------------------------------------
-
-    def save_message(
-        self,
-        room: Doc,
-        user: User,
-        fields: Doc,
-        *,
-        origin: object | None = None,
-        message_id: str | None = None,
-    ) -> Doc:
-        """Insert a message and run the after-save listeners (stream + integrations)."""
-        with self.lock:
-            moment = now()
-            message: Doc = {"_id": message_id or random_id(), "rid": room["_id"], "msg": ""}
-            message.update({k: v for k, v in fields.items() if v is not None})
-            message["ts"] = moment
-            message["u"] = user.short()
-            message["_updatedAt"] = moment
-            message.setdefault("urls", [])
-            message["mentions"] = self._mentions(room, message.get("msg", ""))
-            message["channels"] = []
-            if message.get("msg") and "t" not in message:
-                paragraph = [{"type": "PLAIN_TEXT", "value": message["msg"]}]
-                message["md"] = [{"type": "PARAGRAPH", "value": paragraph}]
-            self.messages.setdefault(room["_id"], []).append(message)
-            self.message_index[message["_id"]] = message
-            room["msgs"] = room.get("msgs", 0) + 1
-            room["_updatedAt"] = moment
-            if "t" not in message:
-                room["lm"] = moment
-                room["lastMessage"] = message
-            parent = self._thread_counters(message, moment)
-        self.emit("message", {"message": message, "room": room, "origin": origin})
-        if parent is not None:
-            # The thread parent changed (tcount, tlm, replies): it is streamed again.
-            self.emit("message-updated", {"message": parent, "room": room, "origin": None})
-        return message
-
-    def _thread_counters(self, message: Doc, moment: datetime) -> Doc | None:
-        parent = self.message_index.get(message.get("tmid") or "")
-        if parent is None:
-            return None
-        parent["tcount"] = parent.get("tcount", 0) + 1
-        parent["tlm"] = moment
-        replies = parent.setdefault("replies", [])
-        if message["u"]["_id"] not in replies:
-            replies.append(message["u"]["_id"])
-        parent["_updatedAt"] = moment
-        return parent
-
-    def _mentions(self, room: Doc, text: str) -> list[Doc]:
-        found: list[Doc] = []
-        for word in text.split():
-            if not word.startswith("@") or len(word) < 2:
-                continue
-            name = word[1:].rstrip(".,:;!?")
-            if name in ("all", "here"):
-                found.append({"_id": name, "username": name})
-            elif (user := self.user_by_username(name)) is not None:
-                found.append({**user.short(), "type": "user"})
-        return found
-
-    def snapshot_messages(self, rid: str) -> list[Doc]:
-        with self.lock:
-            return copy.deepcopy(self.messages.get(rid, []))
-
-    def snapshot_deliveries(self) -> list[Doc]:
-        with self.lock:
-            return copy.deepcopy(self.deliveries)
-
-    def record_delivery(self, delivery: Doc) -> None:
-        with self.lock:
-            self.deliveries.append(delivery)
-        self.bump()

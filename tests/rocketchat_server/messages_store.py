@@ -1,0 +1,97 @@
+"""Message storage for `World`: save (and run the after-save listeners), threads, mentions.
+
+A mixin so that state.py stays readable; it relies on World's dicts, lock and `emit`.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Callable
+from datetime import datetime
+
+from tests.rocketchat_server.model import Doc, User, now, random_id
+
+
+class MessageStore:
+    lock: threading.RLock
+    messages: dict[str, list[Doc]]
+    message_index: dict[str, Doc]
+    deliveries: list[Doc]
+    user_by_username: Callable[[str], User | None]
+    emit: Callable[[str, Doc], None]
+    bump: Callable[[], None]
+
+    def save_message(
+        self,
+        room: Doc,
+        user: User,
+        fields: Doc,
+        *,
+        origin: object | None = None,
+        message_id: str | None = None,
+    ) -> Doc:
+        """Insert a message and run the after-save listeners (stream + integrations)."""
+        with self.lock:
+            moment = now()
+            message: Doc = {"_id": message_id or random_id(), "rid": room["_id"], "msg": ""}
+            message.update({k: v for k, v in fields.items() if v is not None})
+            message["ts"] = moment
+            message["u"] = user.short()
+            message["_updatedAt"] = moment
+            message.setdefault("urls", [])
+            message["mentions"] = self._mentions(room, message.get("msg", ""))
+            message["channels"] = []
+            if message.get("msg") and "t" not in message:
+                paragraph = [{"type": "PLAIN_TEXT", "value": message["msg"]}]
+                message["md"] = [{"type": "PARAGRAPH", "value": paragraph}]
+            self.messages.setdefault(room["_id"], []).append(message)
+            self.message_index[message["_id"]] = message
+            room["msgs"] = room.get("msgs", 0) + 1
+            room["_updatedAt"] = moment
+            if "t" not in message:
+                room["lm"] = moment
+                room["lastMessage"] = message
+            parent = self._thread_counters(message, moment)
+        self.emit("message", {"message": message, "room": room, "origin": origin})
+        if parent is not None:
+            # The thread parent changed (tcount, tlm, replies): it is streamed again.
+            self.emit("message-updated", {"message": parent, "room": room, "origin": None})
+        return message
+
+    def _thread_counters(self, message: Doc, moment: datetime) -> Doc | None:
+        parent = self.message_index.get(message.get("tmid") or "")
+        if parent is None:
+            return None
+        parent["tcount"] = parent.get("tcount", 0) + 1
+        parent["tlm"] = moment
+        replies = parent.setdefault("replies", [])
+        if message["u"]["_id"] not in replies:
+            replies.append(message["u"]["_id"])
+        parent["_updatedAt"] = moment
+        return parent
+
+    def _mentions(self, room: Doc, text: str) -> list[Doc]:
+        found: list[Doc] = []
+        for word in text.split():
+            if not word.startswith("@") or len(word) < 2:
+                continue
+            name = word[1:].rstrip(".,:;!?")
+            if name in ("all", "here"):
+                found.append({"_id": name, "username": name})
+            elif (user := self.user_by_username(name)) is not None:
+                found.append({**user.short(), "type": "user"})
+        return found
+
+    def snapshot_messages(self, rid: str) -> list[Doc]:
+        with self.lock:
+            return copy.deepcopy(self.messages.get(rid, []))
+
+    def snapshot_deliveries(self) -> list[Doc]:
+        with self.lock:
+            return copy.deepcopy(self.deliveries)
+
+    def record_delivery(self, delivery: Doc) -> None:
+        with self.lock:
+            self.deliveries.append(delivery)
+        self.bump()
