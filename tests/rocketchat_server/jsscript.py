@@ -33,14 +33,21 @@ TOKEN = re.compile(
       |(?P<str>'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")
       |(?P<tpl>`(?:[^`\\]|\\.)*`)
       |(?P<name>[A-Za-z_$][A-Za-z0-9_$]*)
-      |(?P<op>\.\.\.|===|!==|==|!=|<=|>=|&&|\|\||[{}()\[\];,.:?+\-*/!=<>])""",
+      |(?P<op>\.\.\.|===|!==|==|!=|<=|>=|&&|\|\||\+=|-=|[{}()\[\];,.:?+\-*/!=<>])""",
     re.VERBOSE | re.DOTALL,
 )
 ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0"}
 
 
 def _unescape(body: str) -> str:
-    return re.sub(r"\\(.)", lambda m: ESCAPES.get(m.group(1), m.group(1)), body, flags=re.DOTALL)
+    def one(match: re.Match[str]) -> str:
+        if match.group(1):
+            return chr(int(match.group(1), 16))
+        return ESCAPES.get(match.group(2), match.group(2))
+
+    text = re.sub(r"\\(?:u([0-9a-fA-F]{4})|(.))", one, body, flags=re.DOTALL)
+    # \uD83D\uDE00 pairs (JSON's ensure_ascii) become one character again.
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 @dataclass
@@ -155,10 +162,13 @@ class Parser:
             other = self.statement() if self.accept("else") else ("empty",)
             return ("if", test, then, other)
         expr = self.expression()
-        if self.accept("="):
-            if expr[0] not in ("name", "member"):
-                raise ScriptError("invalid assignment target")
-            expr = ("assign", expr, self.expression())
+        for op in ("=", "+=", "-="):
+            if self.accept(op):
+                if expr[0] not in ("name", "member"):
+                    raise ScriptError("invalid assignment target")
+                value = self.expression()
+                expr = ("assign", expr, value if op == "=" else ("bin", op[0], expr, value))
+                break
         self.accept(";")
         return ("expr", expr)
 
