@@ -222,9 +222,10 @@ def _notifications(rule: Rule, endpoints: Collection[str]) -> tuple[CompiledNoti
 # -- what a filter requires -------------------------------------------------------------
 
 _STRING = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
-_NOT_CONJUNCTIVE = re.compile(r"\|\||\||!(?!=)|\?|\(|\)|\bor\b|\bnot\b", re.IGNORECASE)
+_OR = re.compile(r"\|\||\bor\b", re.IGNORECASE)
 _AND = re.compile(r"&&|\band\b", re.IGNORECASE)
-_EQUALS = re.compile(r"^\s*(?:(\w+)\s*==?\s*@(\d+)@|@(\d+)@\s*==?\s*(\w+))\s*$")
+_EQUALS = re.compile(r"^(?:(\w+)\s*==?\s*@(\d+)@|@(\d+)@\s*==?\s*(\w+))$")
+_IN = re.compile(r"^(\w+)\s+in\s*\(\s*(@\d+@(?:\s*,\s*@\d+@)*)\s*\)$", re.IGNORECASE)
 
 
 def _index_values(declared: tuple[str, ...], filter_text: str | None, name: str
@@ -236,11 +237,13 @@ def _index_values(declared: tuple[str, ...], filter_text: str | None, name: str
 
 
 def required_value(filter_text: str, name: str) -> tuple[str, ...]:
-    """``('x',)`` when the filter is a conjunction with a term ``name = 'x'``; else ``()``.
+    """The values ``name`` must take for ``filter_text`` to be true, or ``()`` when unknown.
 
-    Conservative: any OR, NOT, ternary or parenthesis gives up, because then the term need
-    not hold for every command that passes. The value is lower-cased: command types and
-    sources are lower-case, so a filter comparing with upper case can never match anyway.
+    Found when the filter is a conjunction (``AND`` at the top level, no top-level ``OR`` or
+    ``?:``) with a term ``name = 'x'``, ``name IN ('x', 'y')`` or ``(name = 'x' OR name =
+    'y')`` - the shape ``rules export`` writes. Any other shape gives ``()``: the rule is then
+    tested against every command, which is slower but never wrong. Values are lower-cased:
+    command types and sources are lower-case, so an upper-case literal can never match.
     """
     literals: list[str] = []
 
@@ -249,17 +252,75 @@ def required_value(filter_text: str, name: str) -> tuple[str, ...]:
         return f"@{len(literals) - 1}@"
 
     shape = _STRING.sub(hide, filter_text)
-    if _NOT_CONJUNCTIVE.search(shape):
+    if "/*" in shape or "'" in shape or '"' in shape:
+        return ()  # a comment or an unterminated string: do not guess
+    top = _depth0(shape)
+    if top is None or _OR.search(top) or "?" in top:
         return ()
-    for term in _AND.split(shape):
-        found = _EQUALS.match(term)
-        if not found:
-            continue
-        field_name = found.group(1) or found.group(4)
-        literal = found.group(2) or found.group(3)
-        if field_name.lower() == name and "\\" not in literals[int(literal)]:
-            return (literals[int(literal)].lower(),)
+    for term in _split(shape, top, _AND):
+        values = _term_values(_unwrap(term.strip()), name, literals)
+        if values:
+            return values
     return ()
+
+
+def _depth0(shape: str) -> str | None:
+    """``shape`` with everything inside parentheses blanked; None when unbalanced."""
+    depth, out = 0, []
+    for ch in shape:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                return None
+        out.append(ch if depth == 0 and ch not in "()" else " ")
+    return "".join(out) if depth == 0 else None
+
+
+def _split(shape: str, top: str, separator: re.Pattern[str]) -> list[str]:
+    parts, start = [], 0
+    for match in separator.finditer(top):
+        parts.append(shape[start:match.start()])
+        start = match.end()
+    parts.append(shape[start:])
+    return parts
+
+
+def _unwrap(term: str) -> str:
+    while term.startswith("(") and term.endswith(")") and _depth0(term[1:-1]) is not None:
+        term = term[1:-1].strip()
+    return term
+
+
+def _term_values(term: str, name: str, literals: list[str]) -> tuple[str, ...]:
+    found = _EQUALS.match(term)
+    if found:
+        field_name = found.group(1) or found.group(4)
+        return _values(field_name, [found.group(2) or found.group(3)], name, literals)
+    found = _IN.match(term)
+    if found:
+        return _values(found.group(1), re.findall(r"\d+", found.group(2)), name, literals)
+    top = _depth0(term)
+    if top is None or not _OR.search(top) or "?" in top or _AND.search(top):
+        return ()
+    values: list[str] = []
+    for part in _split(term, top, _OR):
+        one = _term_values(_unwrap(part.strip()), name, literals)
+        if not one:
+            return ()  # one alternative without a known value: nothing is required
+        values += one
+    return tuple(dict.fromkeys(values))
+
+
+def _values(field_name: str, numbers: list[str], name: str, literals: list[str]
+            ) -> tuple[str, ...]:
+    if field_name.lower() != name:
+        return ()
+    texts = [literals[int(n)] for n in numbers]
+    if any("\\" in t for t in texts):
+        return ()  # escapes: leave the exact value to the expression
+    return tuple(t.lower() for t in texts)
 
 
 class RuleIndex:

@@ -26,6 +26,7 @@ MAX_STORED_ENTRIES = 200  # time-window entries kept in the window row; more: re
 # built once: a statement with literal values is re-compiled on every call
 _UPDATE_WINDOW = update(rule_windows).where(rule_windows.c.id == bindparam("wid"))
 _INSERT_WINDOW = insert(rule_windows)
+_INSERT_ALERT = insert(alerts)
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -150,15 +151,15 @@ def row_to_window(row: Any) -> Window:
 def open_alert(conn: Connection, window: Window, *, metric: str, expression: str,
                filter_text: str, window_text: str, now: datetime) -> int:
     command = window.last_command
-    result = conn.execute(insert(alerts).values(
-        rule=window.rule, window_key=window.key, entity=window.entity,
-        tags=command.tags if command is not None else window.tags, metric=metric,
-        severity=int(window.severity) if window.severity is not None else None,
-        open_time=now, last_event_time=now, repeat_count=0, acknowledged=False,
-        text_value=command.message if command is not None else "",
-        rule_expression=expression, rule_filter=filter_text, window=window_text,
-        received_date=now,
-    ))
+    result = conn.execute(_INSERT_ALERT, {
+        "rule": window.rule, "window_key": window.key, "entity": window.entity,
+        "tags": command.tags if command is not None else window.tags, "metric": metric,
+        "severity": int(window.severity) if window.severity is not None else None,
+        "open_time": now, "last_event_time": now, "repeat_count": 0, "acknowledged": False,
+        "text_value": command.message if command is not None else "",
+        "rule_expression": expression, "rule_filter": filter_text, "window": window_text,
+        "received_date": now,
+    })
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 

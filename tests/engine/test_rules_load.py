@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rules.clock import ManualClock
 from rules.compiled import RuleIndex, compile_rules, required_value
@@ -67,10 +69,21 @@ def test_disabling_a_rule_drops_its_windows(db: Database) -> None:
     ("'x' = source && message LIKE '*a*'", ("x",)),
     ("source = 'a' OR source = 'b'", ()),
     ("NOT source = 'a'", ()),
-    ("(source = 'a')", ()),
+    ("!(source = 'a') AND type = 'x'", ()),
+    ("(source = 'a')", ("a",)),
     ("tags.source = 'a'", ()),
+    ("source != 'a'", ()),
     ("message = 'source = ''x'''", ()),
     ("message = 'a OR b' AND source = 'c'", ("c",)),
+    ("type = 'webhook' AND (source = 'a' OR source = 'b') AND (tags.x = '1' OR x > 2)",
+     ("a", "b")),
+    ("type = 'webhook' AND (source = 'a' OR source LIKE 'b*')", ()),
+    ("(source = 'a' OR entity = 'b') AND message = 'x'", ()),
+    ("source IN ('a', 'B') && message != ''", ("a", "b")),
+    ("source = 'a' ? true : false", ()),
+    ("source = 'a' /* or source = 'b' */", ()),
+    ("(source = 'a'", ()),
+    ("source = 'a\\'b'", ()),
 ])
 def test_required_value_is_conservative(text: str, expected: tuple[str, ...]) -> None:
     assert required_value(text, "source") == expected
@@ -92,3 +105,38 @@ def test_index_returns_only_rules_that_can_match_in_rule_order() -> None:
     assert names("src-b") == ["any", "by-filter", "pattern", "b-type"]
     assert names("other") == ["any", "pattern"]
     assert names("timer", "timer_1m") == ["any", "pattern", "timer"]
+
+
+FILTERS = [
+    None, "source = 'a'", "source = 'b' AND tags.x = '1'", "(source = 'a' OR source = 'c')",
+    "source IN ('b', 'c') && type = 'webhook'", "source = 'A'", "type = 'other'",
+    "source = 'a' OR tags.x = '1'", "NOT source = 'a'", "type = 'webhook' AND (source = 'c')",
+    "(source = 'a' OR tags.x = '1') AND type = 'webhook'", "source = 'b' ? true : false",
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(FILTERS), min_size=1, max_size=6),
+       st.lists(st.tuples(st.sampled_from(["a", "b", "c", "d"]),
+                          st.sampled_from(["webhook", "other"]),
+                          st.sampled_from(["0", "1"])), min_size=1, max_size=8))
+def test_the_index_never_changes_which_rules_see_a_command(
+    filters: list[str | None], commands: list[tuple[str, str, str]]
+) -> None:
+    rules = [rule(f"r{i}", source="", filter=f, condition="true")
+             for i, f in enumerate(filters)]
+
+    def seen(brute_force: bool) -> list[tuple[str, str]]:
+        engine = RuleEngine(None, ManualClock(START), endpoints=ENDPOINTS)
+        assert engine.load(rules) == []
+        if brute_force:
+            for compiled in engine._active.values():
+                compiled.index_types = compiled.index_sources = ()
+            engine._index = RuleIndex(list(engine._active.values()))
+        for n, (source, type_, x) in enumerate(commands):
+            engine.process(None, cmd(f"m{n}", entity=f"e{n}", source=source, type=type_,
+                                     tags={"x": x}), None)
+            engine.after_commit()
+        return sorted((w["rule"], w["entity"]) for w in engine.windows())
+
+    assert seen(brute_force=False) == seen(brute_force=True)
