@@ -106,9 +106,8 @@ def test_statements_if_else_assignment_and_spread() -> None:
 )
 def test_unsupported_constructs_are_refused_at_compile_time(body: str) -> None:
     with pytest.raises(jsscript.ScriptError):
-        jsscript.compile_script(
-            "class Script { prepare_outgoing_request({ request }) { %s } }" % body
-        )
+        source = "class Script { prepare_outgoing_request({ request }) { BODY } }"
+        jsscript.compile_script(source.replace("BODY", body))
 
 
 def test_runtime_errors_become_script_errors() -> None:
