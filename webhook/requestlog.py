@@ -97,6 +97,15 @@ class RequestLog:
                 return
 
     def _write(self, batch: list[dict[str, Any]]) -> None:
+        if not self._insert(batch) and len(batch) > 1:
+            # One bad row must not cost the others: write them one by one.
+            for fields in batch:
+                self._insert([fields])
+        with self._done:
+            self._written += len(batch)
+            self._done.notify_all()
+
+    def _insert(self, batch: list[dict[str, Any]]) -> bool:
         try:
             with self.db.begin() as conn:
                 diagnostics.record_requests(conn, batch)
@@ -104,12 +113,11 @@ class RequestLog:
                 if newest is not None:
                     diagnostics.trim_requests(conn, int(newest), self.keep)
         except Exception:
-            # Reported, not raised: the requests themselves were answered already.
-            log.exception("could not write %d webhook request-log rows", len(batch))
-        finally:
-            with self._done:
-                self._written += len(batch)
-                self._done.notify_all()
+            if len(batch) == 1:
+                # Reported, not raised: the request itself was answered already.
+                log.exception("could not write a webhook request-log row")
+            return False
+        return True
 
 
 def request_log(ctx: Any) -> RequestLog:

@@ -11,12 +11,15 @@ import os
 from typing import Any
 from urllib.parse import quote
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.webhook.conftest import Harness, rc_payload
 
-EXAMPLES = 3000 if os.environ.get("HYPOTHESIS_PROFILE") == "fuzz" else 40
+DEEP = os.environ.get("HYPOTHESIS_PROFILE") == "fuzz"
+EXAMPLES = 2000 if DEEP else 40
+pytestmark = pytest.mark.timeout(3600 if DEEP else 300)
 FUZZ = settings(max_examples=EXAMPLES, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow])
