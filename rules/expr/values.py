@@ -38,8 +38,10 @@ from rules.expr.errors import EvaluationError
 MAX_TEXT = 1024 * 1024  # characters in any text an expression produces
 MAX_LIST = 10_000  # elements in any list an expression produces
 
-_NUMBER_LIKE = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*")
-_INT_LIKE = re.compile(r"\s*[+-]?\d{1,18}\s*")
+# Spaces around a number are allowed; only ASCII digits and ASCII blanks count.
+_NUMBER_LIKE = re.compile(
+    r"[ \t\r\n]*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[ \t\r\n]*")
+_INT_LIKE = re.compile(r"[ \t\r\n]*[+-]?[0-9]{1,18}[ \t\r\n]*")
 
 
 def truthy(value: Any) -> bool:

@@ -234,3 +234,11 @@ def test_dates_in_comparisons_with_naive_values() -> None:
     naive = datetime(2026, 11, 28, 11, 30)
     assert ev("open_time = t", t=naive) is True
     assert ev("t < now", t=naive.replace(tzinfo=UTC)) is True
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (" 12 ", True), ("12\t", True), ("0\x1f", False), ("١٢", False), ("1_2", False),
+])
+def test_number_like_texts_are_ascii_with_blanks(value: str, expected: bool) -> None:
+    # Found by the property tests: '0\x1f' looked like a number to \s but not to int().
+    assert ev("t = 12 OR t = 0", t=value) is expected
