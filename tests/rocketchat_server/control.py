@@ -160,7 +160,8 @@ class Simulator:
         return {**to_rest(user.public_doc()), "totp_code": user.totp_code}
 
     def _user(self, username: str) -> User:
-        user = self.world.user_by_username(username)
+        with self.world.lock:  # the loop thread may be adding users
+            user = self.world.user_by_username(username)
         if user is None:
             raise KeyError(f"no such user: {username}")
         return user
