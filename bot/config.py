@@ -35,6 +35,10 @@ class DatabaseSettings:
     url: str = "sqlite:///var/atsd-bot.db"
     # SQLite only: FULL survives a power cut, NORMAL a process crash.
     synchronous: str = "FULL"
+    # PostgreSQL: instances sharing the database elect the engine runner through a lease
+    # (bot/instances.py); single_instance = true skips the lease altogether.
+    single_instance: bool = False
+    lease_ttl: int = 10  # seconds; a dead holder is replaced within about this long
 
 
 @dataclass(frozen=True)
@@ -208,7 +212,7 @@ def _http(t: Mapping[str, Any]) -> HttpSettings:
 
 
 def _database(t: Mapping[str, Any]) -> DatabaseSettings:
-    _only(t, "database", {"url", "synchronous"})
+    _only(t, "database", {"url", "synchronous", "single_instance", "lease_ttl"})
     url = _str(t, "database.url", "url", "sqlite:///var/atsd-bot.db")
     if not (url.startswith("sqlite") or url.startswith("postgresql")):
         raise ConfigError(f"database.url: {url.split(':')[0]!r} is not supported; "
@@ -216,7 +220,10 @@ def _database(t: Mapping[str, Any]) -> DatabaseSettings:
     sync = _str(t, "database.synchronous", "synchronous", "FULL").upper()
     if sync not in ("FULL", "NORMAL", "OFF"):
         raise ConfigError("database.synchronous: expected FULL, NORMAL or OFF")
-    return DatabaseSettings(url=url, synchronous=sync)
+    return DatabaseSettings(
+        url=url, synchronous=sync,
+        single_instance=_bool(t, "database.single_instance", "single_instance", False),
+        lease_ttl=_int(t, "database.lease_ttl", "lease_ttl", 10, 2, 300))
 
 
 def _users(value: Any) -> tuple[UserSettings, ...]:

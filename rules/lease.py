@@ -68,8 +68,9 @@ class LeaseKeeper:
                 )
         except Exception:
             # A database hiccup must not be mistaken for a lost lease until it really expires.
+            # The fence (checked in every engine transaction) keeps work safe meanwhile.
             log.exception("lease %s: renewal failed", self.name)
-            state = None
+            return self.held
         if state is not None and self.epoch != state.epoch:
             if self.epoch is not None:
                 self.on_lost()
