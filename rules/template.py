@@ -20,7 +20,7 @@ Syntax (ATSD's, see spec/rules.md "Templates")::
   and is reported the same way. A template that cannot compile raises
   :class:`~rules.expr.ExpressionError` pointing at the line and column in the template.
 * The rendered text is at most :data:`MAX_OUTPUT` characters; past that it is cut and the cut
-  is reported as an error.
+  is reported as an error. Blocks nest at most :data:`MAX_BLOCK_DEPTH` deep.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from rules.expr import truthy as _truthy
 
 MAX_OUTPUT = 1024 * 1024
 MAX_TEMPLATE = 256 * 1024
+MAX_BLOCK_DEPTH = 32  # @if blocks inside @if blocks
 
 _TAG = re.compile(r"\$\$\{|\$\{|@if\{|@else\s*if\{|@else\{|@end\{\}", re.IGNORECASE)
 
@@ -242,6 +243,9 @@ class _Parser:
 
     def _if(self, start: int, source: str) -> None:
         condition = self._compile(self.text.index("{", start) + 1, source)
+        if len(self.stack) >= MAX_BLOCK_DEPTH:
+            raise ExpressionError(self.text, start, f"@if blocks nested deeper than "
+                                  f"{MAX_BLOCK_DEPTH}")
         block = _Block([_Case(condition, [])])
         self.current.append(block)
         self.stack.append(_Open(block, start))

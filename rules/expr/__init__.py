@@ -10,7 +10,7 @@ Grammar: ``grammar.lark``; value semantics: :mod:`rules.expr.values`; operators:
 LIKE, IN, true, false, null) and function names are case-insensitive; field names are not.
 Precedence, loosest first: ``?:``, ``OR``/``||``, ``AND``/``&&``, ``NOT``/``!``, comparisons
 (``= == != <> < <= > >= LIKE IN``, not chainable), ``+ -``, ``* / %``, unary ``-``,
-``.name`` / ``[index]``. ``/* comments */`` are allowed. Limits: 64 KB of text, nesting 64
+``.name`` / ``[index]``. ``/* comments */`` are allowed. Limits: 32 KB of text, nesting 64
 deep, texts up to 1 MB and lists up to 10,000 elements at run time.
 """
 

@@ -20,8 +20,8 @@ from rules.command import utcnow
 from rules.expr import operators
 from rules.expr.access import index, member
 from rules.expr.constraints import constraints
-from rules.expr.errors import EvaluationError, ExpressionError
-from rules.expr.functions import UNKNOWN, LiteralArgumentError, lookup
+from rules.expr.errors import UNKNOWN, EvaluationError, ExpressionError, LiteralArgumentError
+from rules.expr.functions import lookup
 from rules.expr.parser import parse, parse_number, position, unquote
 from rules.expr.values import MAX_LIST, check_list, truthy
 
@@ -114,7 +114,8 @@ class _Compiler:
         return ExpressionError(self.text, position(node), reason)
 
     def compile(self, node: Tree | Token) -> Node:
-        assert isinstance(node, Tree), node  # noqa: S101 - the grammar makes every operand a tree
+        if not isinstance(node, Tree):  # the grammar makes every operand a tree
+            raise self.error(node, f"unexpected {node!s}")
         handler = _HANDLERS.get(str(node.data))
         if handler is None:
             raise self.error(node, f"unsupported syntax {node.data!s}")

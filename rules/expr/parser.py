@@ -15,8 +15,9 @@ from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, Un
 
 from rules.expr.errors import ExpressionError
 
-MAX_TEXT = 64 * 1024  # characters of one expression
+MAX_TEXT = 32 * 1024  # characters of one expression (parsing costs about 20 us a token)
 MAX_DEPTH = 64  # nesting of the parse tree (parentheses do not count, calls and operators do)
+MAX_BRACKETS = 256  # nesting of ( and [, checked before parsing so that it fails fast
 
 _GRAMMAR = (Path(__file__).parent / "grammar.lark").read_text(encoding="utf-8")
 _PARSER = Lark(_GRAMMAR, parser="lalr", lexer="contextual", propagate_positions=True,
@@ -38,6 +39,7 @@ def parse(text: str) -> Tree:
         raise ExpressionError(text[:200], 0, f"expression longer than {MAX_TEXT} characters")
     if not text.strip():
         raise ExpressionError(text, 0, "empty expression")
+    _check_brackets(text)
     try:
         tree = _PARSER.parse(text)
     except UnexpectedInput as exc:
@@ -46,6 +48,26 @@ def parse(text: str) -> Tree:
         raise ExpressionError(text, 0, f"invalid expression ({exc})") from None
     _check_depth(text, tree)
     return tree
+
+
+def _check_brackets(text: str) -> None:
+    depth, quote, i = 0, "", 0
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([":
+            depth += 1
+            if depth > MAX_BRACKETS:
+                raise ExpressionError(text, i, f"brackets nested deeper than {MAX_BRACKETS}")
+        elif ch in ")]":
+            depth -= 1
+        i += 1
 
 
 def _syntax_error(text: str, exc: UnexpectedInput) -> ExpressionError:

@@ -144,6 +144,13 @@ def test_compile_errors_point_into_the_template(text: str, reason: str, line: in
     assert error.text == text
 
 
+def test_block_nesting_is_bounded() -> None:
+    assert render("@if{true}" * 32 + "x" + "@end{}" * 32).text == "x"
+    with pytest.raises(ExpressionError, match="nested deeper than 32") as info:
+        compile_template("@if{true}" * 5000 + "@end{}" * 5000)
+    assert info.value.column == 32 * 9 + 1
+
+
 def test_render_with_a_date_in_another_zone() -> None:
     moment = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
     result = compile_template("${date_format(t, 'HH:mm', 'Asia/Tokyo')}").render(
