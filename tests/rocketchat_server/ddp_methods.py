@@ -43,6 +43,7 @@ class Methods:
             "loadHistory": self.load_history,
             "stream-notify-room": self.notify_room,
             "setReaction": self.set_reaction,
+            "updateMessage": self.update_message,
             "UserPresence:online": self.nothing,
             "UserPresence:away": self.nothing,
             "UserPresence:setDefaultStatus": self.nothing,
@@ -239,6 +240,19 @@ class Methods:
             "room-activity", {"event": f"{rid}/user-activity", "args": args, "origin": conn}
         )
         self.world.emit("room-activity", {"event": f"{rid}/typing", "args": typing, "origin": conn})
+
+    async def update_message(self, conn: Connection, params: list[Any]) -> Any:
+        user = self._user(conn, "updateMessage")
+        change = params[0] if params else None
+        if not isinstance(change, dict) or not isinstance(change.get("_id"), str):
+            raise MATCH_FAILED
+        message = self.world.message_index.get(change["_id"])
+        if message is None or message["u"]["_id"] != user.id:
+            raise MeteorError("error-action-not-allowed", "Message editing not allowed",
+                              {"method": "updateMessage"})  # fmt: skip
+        room = self.world.rooms[message["rid"]]
+        self.world.edit_message(room, message, user, str(change.get("msg", "")), origin=conn)
+        return _NOTHING
 
     async def set_reaction(self, conn: Connection, params: list[Any]) -> Any:
         user = self._user(conn, "setReaction")

@@ -59,6 +59,20 @@ class MessageStore:
             self.emit("message-updated", {"message": parent, "room": room, "origin": None})
         return message
 
+    def edit_message(self, room: Doc, message: Doc, editor: User, text: str,
+                     origin: object | None = None) -> Doc:  # fmt: skip
+        """`updateMessage`: new text, `editedAt`/`editedBy`, then the after-save listeners again."""
+        with self.lock:
+            moment = now()
+            message["msg"] = text
+            message["editedAt"] = moment
+            message["editedBy"] = editor.short(with_name=False)
+            message["_updatedAt"] = moment
+            paragraph = [{"type": "PLAIN_TEXT", "value": text}]
+            message["md"] = [{"type": "PARAGRAPH", "value": paragraph}]
+        self.emit("message", {"message": message, "room": room, "origin": origin})
+        return message
+
     def _thread_counters(self, message: Doc, moment: datetime) -> Doc | None:
         parent = self.message_index.get(message.get("tmid") or "")
         if parent is None:

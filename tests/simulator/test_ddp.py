@@ -357,3 +357,22 @@ def test_frames_are_compact_json_text(sim: Simulator) -> None:
     with DDP(sim.ws_url) as ddp:
         ddp.recv()
         assert json.loads(ddp.raw[0])["msg"] == "connected" and " " not in ddp.raw[0]
+
+
+def test_edits_are_streamed_again_with_edited_at(sim: Simulator) -> None:
+    rid = sim.dm_room("alice", "bot")
+    with DDP(sim.ws_url) as alice, DDP(sim.ws_url) as bot:
+        alice.recv()
+        bot.recv()
+        alice.login("alice", "alice-pw")
+        bot.login("bot", "bot-pw")
+        bot.sub("stream-room-messages", rid, False)
+        sent = alice.call("sendMessage", {"rid": rid, "msg": "typo"})["result"]
+        assert bot.changed("stream-room-messages", rid)["fields"]["args"][0]["msg"] == "typo"
+        edited = alice.call("updateMessage", {"_id": sent["_id"], "rid": rid, "msg": "fixed"})
+        assert "result" not in edited and "error" not in edited
+        again = bot.changed("stream-room-messages", rid)["fields"]["args"][0]
+        assert (again["_id"], again["msg"]) == (sent["_id"], "fixed")
+        assert isinstance(again["editedAt"]["$date"], int)
+        refused = bot.call("updateMessage", {"_id": sent["_id"], "rid": rid, "msg": "mine now"})
+        assert refused["error"]["error"] == "error-action-not-allowed"

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import requests
 
 from tests.rocketchat_server import Simulator
 from tests.simulator.helpers import Hit, Receiver, outgoing, rest_login
@@ -320,3 +321,24 @@ def test_real_powers_of_ten_delays_scaled(rc_server_factory: Callable[..., Simul
     assert [retry_delay_ms("powers-of-two", n) for n in range(3)] == [2000, 4000, 8000]
     assert [retry_delay_ms("increments-of-two", n) for n in range(3)] == [2000, 4000, 6000]
     assert retry_delay_ms("whenever", 0) is None
+
+
+@pytest.mark.parametrize("run_on_edits", [False, True])
+def test_edits_fire_only_with_run_on_edits(sim: Simulator, admin: dict[str, str],
+                                           receiver: Receiver, run_on_edits: bool) -> None:  # fmt: skip
+    outgoing(sim, admin, urls=[receiver.url], runOnEdits=run_on_edits)
+    sent = sim.post_message("alice", "@bot", "first")
+    wait_hits(sim, receiver, 1)
+    alice = rest_login(sim, "alice", "alice-pw")
+    edit = {"roomId": sent["rid"], "msgId": sent["_id"], "text": "second"}
+    answer = requests.post(f"{sim.url}/api/v1/chat.update", json=edit, headers=alice, timeout=5)
+    assert answer.json()["message"]["editedBy"]["username"] == "alice"
+    sim.post_message("alice", "@bot", "third")
+    hits = wait_hits(sim, receiver, 3 if run_on_edits else 2)
+    texts = [(h.json()["text"], h.json().get("isEdited")) for h in hits]
+    if run_on_edits:
+        assert sorted(texts, key=str) == sorted(
+            [("first", None), ("second", True), ("third", None)], key=str
+        )
+    else:
+        assert texts == [("first", None), ("third", None)]
