@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -46,6 +47,7 @@ from rules.store import messages as message_store
 log = logging.getLogger(__name__)
 
 ENTITY = SOURCE = "rocket.chat"
+RECENT_KEYS = 20000  # once-only keys remembered in memory, in front of the store's
 DIRECT = "d"
 
 
@@ -174,6 +176,8 @@ class ChatListener:
         self.commands = commands
         self.on_notifications = on_notifications
         self.clock = clock or SystemClock()
+        self._recent: OrderedDict[str, None] = OrderedDict()
+        self._recent_lock = threading.Lock()
 
     def drop_reason(self, msg: dict[str, Any], room: RoomInfo,
                     meta: dict[str, Any] | None = None) -> str | None:
@@ -208,11 +212,17 @@ class ChatListener:
             log.debug("message %s ignored: %s", msg.get("_id"), reason)
             return Outcome("ignored", reason)
         key = message_key(msg)
+        if self._seen(key):
+            # Re-emissions (reactions, thread counters) and back-fill overlap: known without
+            # asking the store.
+            metrics.DUPLICATES_DROPPED.labels(path=path).inc()
+            return Outcome("duplicate")
         text = self._addressed_text(msg, room)
         if self.commands is not None and text is not None and self.commands.is_command(text):
             return self._command(key, text, msg, room, path)
         command = to_command(msg, room, self.clock.now())
         accepted = self.ingestor.accept(command, path="realtime", dedupe_key=key)
+        self._remember(key)
         if accepted.duplicate:
             metrics.DUPLICATES_DROPPED.labels(path=path).inc()
             return Outcome("duplicate", accepted=accepted)
@@ -220,6 +230,17 @@ class ChatListener:
         if accepted.notifications and self.on_notifications is not None:
             self.on_notifications(accepted)
         return Outcome("stored", accepted=accepted)
+
+    def _seen(self, key: str) -> bool:
+        with self._recent_lock:
+            return key in self._recent
+
+    def _remember(self, key: str) -> None:
+        """Only keys already committed (or found in the store) are remembered."""
+        with self._recent_lock:
+            self._recent[key] = None
+            if len(self._recent) > RECENT_KEYS:
+                self._recent.popitem(last=False)
 
     def handle_many(self, messages: Iterable[dict[str, Any]], *,
                     path: str = "backfill") -> list[Outcome]:
@@ -252,6 +273,7 @@ class ChatListener:
             fresh = message_store.claim_key(conn, "cmd:" + key, path="realtime", now=now)
             if fresh:
                 message_store.claim_key(conn, key, path="realtime", now=now)
+        self._remember(key)
         if not fresh:
             metrics.DUPLICATES_DROPPED.labels(path=path).inc()
             return Outcome("duplicate")

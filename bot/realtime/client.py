@@ -59,6 +59,7 @@ class RealtimeOptions:
     backoff_initial: float = 0.5
     backoff_max: float = 30.0
     cursor_flush: float = 1.0
+    drain_timeout: float = 5.0  # on stop: time to finish messages already received
 
 
 class _Dropped(Exception):
@@ -135,10 +136,11 @@ class RealtimeClient:
         finally:
             # Messages already received are handled before stopping (the worker is quick);
             # then the cursors are saved for the next start.
-            if not worker.done():
-                await self._queue.join()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._queue.join(), self.options.drain_timeout)
             worker.cancel()
             flusher.cancel()
+            await asyncio.gather(worker, flusher, return_exceptions=True)
             await asyncio.to_thread(self.cursors.flush)
 
     async def _backoff(self, failures: int) -> None:
@@ -165,6 +167,8 @@ class RealtimeClient:
                 done = await self._until_stopped(reader)
             finally:
                 reader.cancel()
+                if reader.done() and not reader.cancelled():
+                    reader.exception()  # seen: it is what ended the session
             if not done:
                 raise _Dropped("the connection closed")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from rules.store import Database
@@ -10,9 +12,9 @@ from tests.realtime.harness import BotRunner, wait_until
 
 
 @pytest.fixture
-def runners() -> list[BotRunner]:
+def runners() -> Iterator[list[BotRunner]]:
     started: list[BotRunner] = []
-    yield started  # type: ignore[misc]
+    yield started
     for runner in started:
         runner.stop()
 
