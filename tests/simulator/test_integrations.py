@@ -324,8 +324,9 @@ def test_real_powers_of_ten_delays_scaled(rc_server_factory: Callable[..., Simul
 
 
 @pytest.mark.parametrize("run_on_edits", [False, True])
-def test_edits_fire_only_with_run_on_edits(sim: Simulator, admin: dict[str, str],
-                                           receiver: Receiver, run_on_edits: bool) -> None:  # fmt: skip
+def test_edits_fire_only_with_run_on_edits(
+    sim: Simulator, admin: dict[str, str], receiver: Receiver, run_on_edits: bool
+) -> None:
     outgoing(sim, admin, urls=[receiver.url], runOnEdits=run_on_edits)
     sent = sim.post_message("alice", "@bot", "first")
     wait_hits(sim, receiver, 1)
