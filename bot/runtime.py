@@ -11,6 +11,7 @@ import logging
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func, select
@@ -35,6 +36,7 @@ from rules.store import engine_schema as es
 log = logging.getLogger("atsd_bot.service")
 
 DRAIN_SECONDS = 5.0
+EXIT_LEASE_LOST = 5
 STOP_JOIN_SECONDS = 2.0
 
 
@@ -54,6 +56,9 @@ class Runtime:
         self.server: Any = None
         self.realtime: Any = None
         self.chat: Any = None  # bot.realtime.wiring.RealtimeBot when [rocketchat] is set
+        self.lease: Any = None  # rules.lease.LeaseKeeper on PostgreSQL
+        # called with an exit code when the service must stop on its own (lease lost)
+        self.on_fatal: Callable[[int], None] | None = None
         self.base_url = ""
         self._threads: list[threading.Thread] = []
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -86,15 +91,62 @@ class Runtime:
         self.kicker.sender = self.sender
         self.health.outbox_status = self._outbox_status
         self.scheduler = EngineScheduler(
-            engine, self.clock, sender=self.sender,
+            engine, self.clock, sender=self.sender, also=[ingestor.process_pending],
             inject=lambda command: ingestor.accept(command, path="timer", persist=False))
+        self._start_http()
+        if s.rocketchat is not None:
+            self._probe_chat()
+        from bot import instances
+
+        if instances.uses_lease(s, db):
+            self._follow_lease()
+        else:
+            self._lead(None)
+
+    def _follow_lease(self) -> None:
+        """PostgreSQL may be shared by several instances: only the holder of the database
+        lease runs the engine, the scheduler and the realtime client; the others store what
+        they receive and the holder processes it (``process_pending``, every second)."""
+        from bot import instances
+
+        assert self.db is not None
+        keeper = instances.make_keeper(self.db, self.settings, self.clock,
+                                       on_acquired=self._lead, on_lost=self._lost_lease)
+        self.lease = keeper
+        self.ingestor.runs_engine = False
+        self.ingestor.fence = instances.fence_for(keeper)
+        if not keeper.step():
+            log.info("lease: held by another instance; this one stores what it receives "
+                     "and takes over when the holder stops")
+        keeper.start()
+
+    def _lead(self, epoch: int | None) -> None:
+        """This instance runs the engine, the scheduler and the realtime client from now."""
+        assert self.engine is not None and self.scheduler is not None
+        if epoch is not None:
+            self.engine.restore()  # another holder may have changed windows meanwhile
+            log.info("lease: this instance now runs the engine (epoch %d)", epoch)
+        self.ingestor.runs_engine = True
+        if epoch is not None:
+            # what the other instances stored meanwhile, at once rather than at the first tick
+            self._thread("pending", self.ingestor.process_pending)
         self.scheduler.start()
         log.info("scheduler: engine ticks, timer commands and outbox passes every second")
-        self._start_http()
-        if s.rocketchat is not None and s.rocketchat.realtime:
+        rc = self.settings.rocketchat
+        if rc is not None and rc.realtime:
             self._start_realtime()
-        elif s.rocketchat is not None:
+        elif rc is not None:
             log.info("realtime: off (rocketchat.realtime = false); replies go out over REST")
+
+    def _lost_lease(self) -> None:
+        # Engine work stops at once (the fence fails inside every transaction). Rather than
+        # tear down and rebuild the realtime client and scheduler in place, the process
+        # exits so that its supervisor restarts it as a follower.
+        self.ingestor.runs_engine = False
+        log.error("lease: lost to another instance; stopping (exit code %d) so that this "
+                  "instance restarts as a follower", EXIT_LEASE_LOST)
+        if self.on_fatal is not None:
+            self.on_fatal(EXIT_LEASE_LOST)
 
     def _endpoints(self) -> dict[str, Endpoint]:
         endpoints = build_endpoints(self.settings.endpoints)
@@ -159,7 +211,7 @@ class Runtime:
             if not self._stopped:
                 raise
 
-    def _start_realtime(self) -> None:
+    def _probe_chat(self) -> None:
         from bot.probe import probe
 
         rc = self.settings.rocketchat
@@ -173,7 +225,10 @@ class Runtime:
         else:
             for number, line in enumerate(report.lines()):
                 (log.info if number == 0 and report.reachable else log.warning)("%s", line)
-        assert self.chat is not None
+
+    def _start_realtime(self) -> None:
+        rc = self.settings.rocketchat
+        assert rc is not None and self.chat is not None
         self.realtime = self.chat.client
         self.health.realtime_status = self.chat.status.as_dict
         self._thread("realtime", self._run_realtime)
@@ -226,6 +281,8 @@ class Runtime:
             self._stop_http()
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=True)
+        if self.lease is not None:
+            self.lease.stop(release=True)  # a follower takes over at its next renewal
         if getattr(self, "kicker", None) is not None:
             self.kicker.stop()
         self._drain(drain_seconds)

@@ -14,7 +14,13 @@ pending in the store and goes out at the next start), and the process exits with
 seconds. ``SIGHUP`` reloads the rules (a bad rule file keeps the previous rules).
 
 Exit codes: 0 stopped on a signal; 2 configuration error (one line naming the key);
-3 Rocket.Chat refused the bot's credentials; 4 the HTTP port could not be opened.
+3 Rocket.Chat refused the bot's credentials; 4 the HTTP port could not be opened; 5 the
+database lease was lost to another instance (PostgreSQL; restart to run as a follower).
+
+Several instances: on PostgreSQL every instance takes part in a lease (rules/lease.py). All
+of them answer webhooks and store what they receive; the holder alone runs the engine, the
+scheduler and the realtime client, and processes what the others stored. When the holder
+stops, another instance takes over within the lease's renewal interval.
 """
 
 from __future__ import annotations
@@ -59,6 +65,13 @@ def serve(args: argparse.Namespace) -> int:
     configure_logging(args.log_format, args.log_level, settings.secrets())
     runtime = Runtime(settings)
     stop = threading.Event()
+    exit_code = [0]
+
+    def fatal(code: int) -> None:
+        exit_code[0] = code
+        stop.set()
+
+    runtime.on_fatal = fatal
     _install_signals(stop, runtime)
     try:
         runtime.start()
@@ -81,7 +94,7 @@ def serve(args: argparse.Namespace) -> int:
     log.info("stopping")
     runtime.stop()
     log.info("stopped")
-    return 0
+    return exit_code[0]
 
 
 def _install_signals(stop: threading.Event, runtime: Runtime) -> None:

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -148,3 +149,37 @@ def _eventually(check: Callable[[], bool], seconds: float = 10.0) -> bool:
             return True
         pause.wait(0.05)
     return check()
+
+
+def _settings(tmp_path: Path, url: str) -> Any:
+    rules = tmp_path / "rules.d"
+    rules.mkdir(exist_ok=True)
+    (rules / "echo.yml").write_text(SEED_RULE)
+    return build_settings({
+        "http": {"port": 0, "threads": 2}, "database": {"url": url},
+        "users": [{"name": "hook", "password": "hook-pass-1", "roles": ["webhook"]}],
+        "rules": {"paths": [str(rules)]}}, base_dir=tmp_path)
+
+
+@pytest.mark.postgres
+def test_two_instances_share_one_postgresql_database(tmp_path: Path, postgres_url: str) -> None:
+    first = Runtime(_settings(tmp_path, postgres_url))
+    first.start()
+    second = Runtime(_settings(tmp_path, postgres_url))
+    second.start()
+    try:
+        assert first.ingestor.runs_engine and not second.ingestor.runs_engine
+        # the follower stores; the lease holder processes what it stored
+        assert post_message(second.base_url, "via follower").status_code == 200
+        assert first.engine is not None
+        assert _eventually(lambda: len(first.engine.open_alerts()) == 1)  # type: ignore[union-attr]
+        # the holder stops; the follower takes over within its renewal interval
+        first.stop()
+        assert _eventually(lambda: second.ingestor.runs_engine, seconds=20)
+        assert post_message(second.base_url, "after takeover").status_code == 200
+        assert second.engine is not None
+        alerts = second.engine.open_alerts()
+        assert [a["repeatCount"] for a in alerts] == [1]
+    finally:
+        first.stop()
+        second.stop()
