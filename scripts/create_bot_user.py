@@ -170,10 +170,16 @@ def _token(args: argparse.Namespace, user: Mapping[str, Any], password: str | No
         result["created"] = True
         return result
     if not password:
-        raise ProvisionError("--token-name for an existing bot user needs --bot-password "
-                             "(the token is created by logging in as the bot)", EXIT_REJECTED)
-    bot = client_factory.with_password(client_url(args), args.bot_username, password,
-                                       timeout=args.timeout)
+        raise ProvisionError("--token-name for an existing bot user needs --bot-password (the "
+                             "token is created by logging in as the bot; a password that does "
+                             "not work is set first)", EXIT_REJECTED)
+    try:
+        bot = client_factory.with_password(client_url(args), args.bot_username, password,
+                                           timeout=args.timeout)
+    except RestRejected as exc:
+        if not (args.dry_run and exc.status == 401):
+            raise
+        return {**result, "created": True}  # the dry run did not set the password it would
     try:
         names = {t.get("name") for t in bot.personal_access_tokens()}
         if args.token_name in names:
@@ -189,10 +195,11 @@ def _token(args: argparse.Namespace, user: Mapping[str, Any], password: str | No
         try:
             result["token"] = bot.generate_personal_access_token(args.token_name)
         except ChatRejected as exc:
+            again = "re-run" if args.bot_password else "re-run with --bot-password"
             raise ProvisionError(
                 f"the bot may not create its token ({exc}); grant the permission "
                 "'create-personal-access-tokens' to the bot role (Administration > "
-                "Permissions) and re-run", EXIT_REJECTED) from None
+                f"Permissions) and {again}", EXIT_REJECTED) from None
         return result
     finally:
         _logout(bot)

@@ -247,3 +247,22 @@ def test_the_script_works_on_a_current_server(
     db = receiver.db
     rows = _wait(lambda: _stored(db, posted["_id"]))
     assert [r.message for r in rows] == ["hello & welcome"], sim.deliveries
+
+
+def test_random_password_then_token_refused_is_finished_by_a_rerun(
+        rc_server: Simulator, run_script: Callable[..., Outcome]) -> None:
+    """The random first password is lost; the re-run sets the given one, then the token."""
+    sim = rc_server
+    failed = run_script(create_bot_user.main, _admin(sim, "--bot-username", BOT,
+                                                     "--token-name", "t"))
+    assert failed.code == 3
+    assert failed.err.splitlines()[-1].endswith("re-run with --bot-password")
+    admin = RestClient.with_password(sim.url, "admin", "admin")
+    user = admin.users_info(username=BOT)
+    assert user is not None
+    admin.users_update(user["_id"], roles=["bot", "user"])
+    done = run_script(create_bot_user.main, _admin(sim, "--bot-username", BOT,
+                                                   "--bot-password", "new-pw",
+                                                   "--token-name", "t"))
+    assert done.code == 0, done.err
+    assert done.doc["changes"] == ["set password"] and done.doc["token"]["created"] is True
