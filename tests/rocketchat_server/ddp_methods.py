@@ -8,6 +8,7 @@ the real shape; rate limits answer `too-many-requests` with `details.timeToReset
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,7 @@ from tests.rocketchat_server.state import Doc, User, now, random_id
 if TYPE_CHECKING:
     from tests.rocketchat_server.ddp import Connection, Hub
 
+LOG = logging.getLogger(__name__)
 _NOTHING = object()  # the method returned undefined: no `result` key
 Method = Callable[["Connection", list[Any]], Awaitable[Any]]
 MATCH_FAILED = MeteorError(400, "Match failed")
@@ -69,6 +71,9 @@ class Methods:
                 reply["result"] = value
         except MeteorError as error:
             reply["error"] = error.ddp()
+        except Exception:  # Meteor hides non-client-safe errors behind a 500
+            LOG.exception("method %s failed", name)
+            reply["error"] = MeteorError(500, "Internal server error").ddp()
         conn.send({"msg": "updated", "methods": [method_id]})
         conn.send(reply)
         self.world.bump()

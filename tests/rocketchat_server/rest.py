@@ -124,6 +124,11 @@ class RestApi:
             return json_response(400, to_rest(error.rest()))
         except ApiError as error:
             return json_response(error.status, error.body, error.headers)
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            # Malformed parameters (e.g. `count=abc`): what ajv would have refused.
+            message = f"Invalid parameters: {type(error).__name__}: {error} [invalid-params]"
+            body = {"success": False, "error": message, "errorType": "invalid-params"}
+            return json_response(400, body)
         # `API.v1.success` merges success:true; the login/logout envelopes carry `status` instead.
         body = to_rest(result) if "status" in result else {**to_rest(result), "success": True}
         self.runtime.world.bump()

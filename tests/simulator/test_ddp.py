@@ -376,3 +376,16 @@ def test_edits_are_streamed_again_with_edited_at(sim: Simulator) -> None:
         assert isinstance(again["editedAt"]["$date"], int)
         refused = bot.call("updateMessage", {"_id": sent["_id"], "rid": rid, "msg": "mine now"})
         assert refused["error"]["error"] == "error-action-not-allowed"
+
+
+def test_odd_parameters_never_break_the_session(sim: Simulator) -> None:
+    with DDP(sim.ws_url) as ddp:
+        ddp.recv()
+        ddp.login("alice", "alice-pw")
+        odd = [("loadHistory", ["GENERAL", None, "x"]), ("rooms/get", ["x"]),
+               ("sendMessage", [None]), ("createDirectMessage", [1]),
+               ("stream-notify-room", [1, 2]), ("setReaction", [":x:", "nope"])]  # fmt: skip
+        for method, params in odd:
+            answer = ddp.call(method, *params)
+            assert "result" in answer or answer.get("error", {}).get("error") != 500, method
+        assert ddp.call("getRoomIdByNameOrId", "general")["result"] == "GENERAL"

@@ -331,3 +331,15 @@ def test_integration_lifecycle(sim: Simulator) -> None:
     again = api(sim, "POST", "integrations.remove", admin,
                 json={"type": "webhook-outgoing", "integrationId": created["_id"]})  # fmt: skip
     assert again.json() == {"success": False, "error": "No integration found."}
+
+
+def test_malformed_parameters_are_400_not_500(sim: Simulator) -> None:
+    admin = rest_login(sim, "admin", "admin")
+    for route in ("users.list?count=abc", "channels.history?roomId=GENERAL&count=x",
+                  "users.info?userId=x&fields=notjson"):  # fmt: skip
+        answer = api(sim, "GET", route, admin)
+        assert answer.status_code == 400, route
+        assert answer.json()["success"] is False
+    json_headers = {**admin, "Content-Type": "application/json"}
+    garbage = api(sim, "POST", "chat.postMessage", json_headers, data="{nope")
+    assert garbage.status_code == 400 and garbage.json()["success"] is False
