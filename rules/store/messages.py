@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, desc, insert, or_, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from rules import wildcard
@@ -64,14 +67,31 @@ def get_message(conn: Connection, message_id: int) -> MessageCommand | None:
 def claim_key(conn: Connection, key: str, *, path: str, now: datetime) -> bool:
     """Record a once-only key; False when it was already recorded (a duplicate).
 
-    Runs in a savepoint so that a duplicate does not spoil the caller's transaction.
+    ``INSERT ... ON CONFLICT DO NOTHING`` on SQLite and PostgreSQL: a duplicate does not
+    spoil the caller's transaction and costs no savepoint. Other dialects use a savepoint.
     """
+    values = {"key": key, "path": path, "first_seen_at": now}
+    statement = _CLAIM_KEY.get(conn.dialect.name)
+    if statement is not None:
+        # RETURNING rather than rowcount: drivers disagree on rowcount with RETURNING.
+        return conn.execute(statement, values).first() is not None
     try:
         with conn.begin_nested():
-            conn.execute(_INSERT_KEY, {"key": key, "path": path, "first_seen_at": now})
+            conn.execute(_INSERT_KEY, values)
     except IntegrityError:
         return False
     return True
+
+
+_CLAIM_KEY: dict[str, Any] = {
+    "postgresql": postgresql_insert(schema.processed_keys)
+    .on_conflict_do_nothing(index_elements=["key"])
+    .returning(schema.processed_keys.c.key),
+}
+if sqlite3.sqlite_version_info >= (3, 35):  # RETURNING; older SQLite takes the savepoint path
+    _CLAIM_KEY["sqlite"] = (sqlite_insert(schema.processed_keys)
+                            .on_conflict_do_nothing(index_elements=["key"])
+                            .returning(schema.processed_keys.c.key))
 
 
 def attach_key(conn: Connection, key: str, message_id: int) -> None:
