@@ -382,7 +382,7 @@ def test_odd_parameters_never_break_the_session(sim: Simulator) -> None:
     with DDP(sim.ws_url) as ddp:
         ddp.recv()
         ddp.login("alice", "alice-pw")
-        odd = [("loadHistory", ["GENERAL", None, "x"]), ("rooms/get", ["x"]),
+        odd: list[tuple[str, list[object]]] = [("loadHistory", ["GENERAL", None, "x"]), ("rooms/get", ["x"]),
                ("sendMessage", [None]), ("createDirectMessage", [1]),
                ("stream-notify-room", [1, 2]), ("setReaction", [":x:", "nope"])]  # fmt: skip
         for method, params in odd:
