@@ -382,9 +382,11 @@ def test_odd_parameters_never_break_the_session(sim: Simulator) -> None:
     with DDP(sim.ws_url) as ddp:
         ddp.recv()
         ddp.login("alice", "alice-pw")
-        odd: list[tuple[str, list[object]]] = [("loadHistory", ["GENERAL", None, "x"]), ("rooms/get", ["x"]),
-               ("sendMessage", [None]), ("createDirectMessage", [1]),
-               ("stream-notify-room", [1, 2]), ("setReaction", [":x:", "nope"])]  # fmt: skip
+        odd: list[tuple[str, list[object]]] = [
+            ("loadHistory", ["GENERAL", None, "x"]), ("rooms/get", ["x"]),
+            ("sendMessage", [None]), ("createDirectMessage", [1]),
+            ("stream-notify-room", [1, 2]), ("setReaction", [":x:", "nope"]),
+        ]  # fmt: skip
         for method, params in odd:
             answer = ddp.call(method, *params)
             assert "result" in answer or answer.get("error", {}).get("error") != 500, method
