@@ -151,6 +151,11 @@ def test_the_operator_walkthrough(service: Runtime, browser_page: Any) -> None:
         'User /@alice said "hello @atsd_bot"')
     shot(page, "rules-dry-run")
 
+    # the window the message opened
+    page.goto(base + "/ui/windows")
+    expect(page.locator("table.list")).to_contain_text("rocketchat_reply")
+    expect(page.locator("table.list")).to_contain_text("OPEN")
+
 
 @pytest.mark.parametrize("path,name,heading", [
     ("/ui/", "overview", "Overview"),
