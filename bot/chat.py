@@ -13,7 +13,7 @@ Decisions (where the two paths cannot be identical):
 - ``siteurl`` and ``request_ip`` exist only on the webhook path (they describe the HTTP
   request, not the message); rules that must serve both paths should not depend on them.
 - ``date`` is the time of receipt on both paths (the webhook default); the message's own time
-  is in the ``timestamp`` tag.
+  is in the ``timestamp`` tag. The text is trimmed, as ``command.message`` is.
 - The once-only key is :func:`rules.chatguard.dedupe_key` of the message id plus, for an
   edited message, ``editedAt`` in epoch ms, so an edit processed under ``edits = "process"`` is
   a new message while re-emissions (reactions, thread counters, read receipts) are not.
@@ -140,7 +140,7 @@ def to_command(msg: dict[str, Any], room: RoomInfo, received: Any) -> MessageCom
         tags["bot"] = "true"
     clean = {k: str(v).strip() for k, v in tags.items() if v is not None}
     return MessageCommand(entity=ENTITY, type="webhook", source=SOURCE, date=received,
-                          message=str(msg.get("msg") or ""),
+                          message=str(msg.get("msg") or "").strip(),
                           tags={k: v for k, v in clean.items() if v})
 
 
