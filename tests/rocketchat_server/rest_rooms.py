@@ -155,11 +155,20 @@ async def im_history(call: Call) -> dict[str, Any]:
 
 @route("POST", "channels.create")
 async def channels_create(call: Call) -> dict[str, Any]:
+    return {"channel": _create_room(call, "c")}
+
+
+@route("POST", "groups.create")
+async def groups_create(call: Call) -> dict[str, Any]:
+    return {"group": _create_room(call, "p")}
+
+
+def _create_room(call: Call, kind: str) -> Doc:
     body = call.body if isinstance(call.body, dict) else {}
     name = body.get("name")
     if not isinstance(name, str) or not name:
         raise MeteorError("invalid-params", "must have required property 'name'")
-    if not has_permission(call.me, "create-c"):
+    if not has_permission(call.me, f"create-{kind}"):
         raise forbidden()
     world = call.runtime.world
     if not CHANNEL_NAME.match(name):
@@ -167,11 +176,11 @@ async def channels_create(call: Call) -> dict[str, Any]:
     if world.room_by_name(name):
         raise MeteorError("error-duplicate-channel-name", f"A channel with name '{name}' exists")
     members = [call.me] + _users(call, body.get("members") or [])
-    room = world.create_room("p" if body.get("type") == "p" else "c", name, owner=call.me)
+    room = world.create_room(kind, name, owner=call.me)
     room["ro"] = bool(body.get("readOnly", False))
     for member in members:
         world.join(room, member, system_message=False)
-    return {"channel": public_room(room)}
+    return public_room(room)
 
 
 def _users(call: Call, usernames: list[str]) -> list[User]:
@@ -182,6 +191,14 @@ def _users(call: Call, usernames: list[str]) -> list[User]:
             raise MeteorError("error-invalid-user", f"Invalid user: {username}")
         found.append(user)
     return found
+
+
+@route("GET", "groups.info")
+async def groups_info(call: Call) -> dict[str, Any]:
+    room = _room_for_read(call, call.query.get("roomId"), call.query.get("roomName"))
+    if room["t"] != "p":
+        raise MeteorError("error-room-not-found", "The required room is not a private group")
+    return {"group": public_room(room)}
 
 
 @route("GET", "channels.info")

@@ -343,3 +343,17 @@ def test_malformed_parameters_are_400_not_500(sim: Simulator) -> None:
     json_headers = {**admin, "Content-Type": "application/json"}
     garbage = api(sim, "POST", "chat.postMessage", json_headers, data="{nope")
     assert garbage.status_code == 400 and garbage.json()["success"] is False
+
+
+def test_private_groups(sim: Simulator) -> None:
+    alice = rest_login(sim, "alice", "alice-pw")
+    group = api(sim, "POST", "groups.create", alice, json={"name": "team", "members": ["bot"]})
+    rid = group.json()["group"]["_id"]
+    assert group.json()["group"]["t"] == "p"
+    assert api(sim, "GET", "groups.info?roomName=team", alice).json()["group"]["_id"] == rid
+    admin = rest_login(sim, "admin", "admin")
+    outsider = api(sim, "GET", f"groups.history?roomId={rid}", admin)
+    assert outsider.json()["errorType"] == "error-not-allowed"
+    api(sim, "POST", "chat.postMessage", alice, json={"roomId": rid, "text": "inside"})
+    history = api(sim, "GET", f"groups.history?roomId={rid}", alice).json()["messages"]
+    assert [m["msg"] for m in history] == ["inside"]
