@@ -365,6 +365,9 @@ class RuleEngine(AlertViews):
 
     def tick(self) -> list[Notification]:
         """Expire time windows (re-evaluating with check-on-exit), settle due delays."""
+        if not self._anything_due():
+            return []  # the usual second: no write transaction at all
+
         def work(conn: Connection | None) -> list[Notification]:
             now = self.clock.now()
             notes: list[Notification] = []
@@ -375,6 +378,22 @@ class RuleEngine(AlertViews):
                         notes += self._tick_window(conn, rule, window, now)
             return notes
         return self._run(work)
+
+    def _anything_due(self) -> bool:
+        # Only the engine lock, no database wait inside it: the lock order stays intact.
+        with self._lock:
+            now = self.clock.now()
+            for name, windows in self._windows.items():
+                rule = self._active.get(name)
+                if rule is None:
+                    continue
+                start = now - rule.span
+                for window in windows.values():
+                    if window.entries and window.entries[0][0] < start:
+                        return True
+                    if any(at <= now for _, at in window.pending_open.values()):
+                        return True
+            return False
 
     def _tick_window(self, conn: Connection | None, rule: CompiledRule, window: Window,
                      now: datetime) -> list[Notification]:

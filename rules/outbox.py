@@ -124,11 +124,14 @@ class OutboxSender:
         # a row claimed longer ago than this belonged to a sender that died mid-send
         self.claim_timeout = timedelta(seconds=claim_seconds)
         self.rng = rng or random.Random()
+        self._next_release: datetime | None = None  # stale claims are looked for now and then
 
     def run_once(self) -> int:
         """Deliver every due row this instance can claim; returns how many were attempted."""
         now = self.clock.now()
-        self._release_stale(now)
+        if self._next_release is None or now >= self._next_release:
+            self._release_stale(now)
+            self._next_release = now + self.claim_timeout / 10
         done = 0
         # A row held back behind an earlier one of its alert may go once that one is out:
         # look again after a round that sent something (bounded, so a flood cannot pin us).
