@@ -26,6 +26,7 @@ Syntax (ATSD's, see spec/rules.md "Templates")::
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -229,7 +230,7 @@ class _Parser:
         what = "placeholder" if self.text.startswith("${", start) else "tag"
         raise ExpressionError(self.text, start, f"missing '}}' to close the {what}")
 
-    def _control(self, start: int, end: int, apply: Any) -> int:
+    def _control(self, start: int, end: int, apply: Callable[[], None]) -> int:
         # A tag alone on its line removes that line, newline included.
         line_start = self.text.rfind("\n", 0, start) + 1
         line_end = self.text.find("\n", end)
