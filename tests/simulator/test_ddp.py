@@ -391,3 +391,25 @@ def test_odd_parameters_never_break_the_session(sim: Simulator) -> None:
             answer = ddp.call(method, *params)
             assert "result" in answer or answer.get("error", {}).get("error") != 500, method
         assert ddp.call("getRoomIdByNameOrId", "general")["result"] == "GENERAL"
+
+
+def test_the_hubot_sdk_sequence(sim: Simulator) -> None:
+    """What @rocket.chat/sdk 0.2.9 + hubot-rocketchat 2.0.0 send (reference §3.8)."""
+    with DDP(sim.ws_url, {"msg": "connect", "version": "pre2", "support": ["pre2"]}) as ddp:
+        assert ddp.recv()["msg"] == "connected"
+        assert ddp.sub("meteor.loginServiceConfiguration")["msg"] == "ready"
+        login = ddp.call("login", {"password": "bot-pw", "user": {"username": "bot"}})
+        assert login["result"]["id"] == uid(sim, "bot")
+        rid = ddp.call("getRoomIdByNameOrId", "GENERAL")["result"]
+        assert ddp.call("joinRoom", rid)["result"] is True
+        ready = ddp.sub("stream-room-messages", "__my_messages__", True)
+        assert ready["msg"] == "ready" and ddp.frames[-2]["msg"] == "added"
+        sim.post_message("alice", "#general", "hello hubot")
+        event = ddp.changed("stream-room-messages", "__my_messages__")
+        message, meta = event["fields"]["args"]
+        assert message["msg"] == "hello hubot"
+        assert meta == {"roomParticipant": True, "roomType": "c", "roomName": "general"}
+        sent = ddp.call("sendMessage", {"msg": "hi", "bot": {"i": "js.SDK"}, "rid": rid})
+        assert sent["result"]["bot"] == {"i": "js.SDK"}
+        dm = ddp.call("createDirectMessage", "alice")["result"]
+        assert dm["t"] == "d" and sorted(dm["usernames"]) == ["alice", "bot"]
