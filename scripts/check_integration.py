@@ -15,8 +15,10 @@ What it proves, per inbound path:
   processed once, whichever path is first, so realtime is credited when the stored command
   (``POST /api/v1/messages/query`` by ``message_id`` tag) appears while the webhook has not
   stored it: the webhook's copy is then logged as ``duplicate`` or never comes. When the
-  webhook stores it first, realtime's copy is dropped silently and cannot be timed; the
-  report says so and shows ``/healthz``'s realtime state instead.
+  webhook stores it first, realtime's copy is dropped silently and cannot be timed: the
+  path then counts as seen (``rtt_ms`` null) once ``/healthz`` reports a realtime event at
+  or after the probe (any event counts, so this is a liveness check, not a proof), and as
+  "not running" when ``/healthz`` says realtime is not subscribed.
 
 Round-trip times are measured from just before ``chat.postMessage`` to the poll that first
 saw the arrival, so they include up to one ``--poll-interval`` (default 0.1 s) of slack.
@@ -50,6 +52,9 @@ from scripts.common import (
 )
 from scripts.common import progress as say
 from scripts.common import run as run_script
+
+# atsd-bot's and this machine's clocks may differ a little (same host or NTP in practice)
+CLOCK_SLACK = timedelta(seconds=1)
 
 
 def make_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
@@ -148,8 +153,9 @@ def provision(args: argparse.Namespace, client_factory: type[RestClient] = RestC
     if missing:
         raise ProvisionError(_not_seen(missing, paths, args), EXIT_NOT_SEEN)
     for name, seen in paths.items():
-        say(f"{name}: " + (f"arrived in {seen['rtt_ms']:.0f} ms" if seen.get("seen")
-                           else seen.get("note", "not seen")))
+        timed = seen.get("rtt_ms") is not None
+        say(f"{name}: " + (f"arrived in {seen['rtt_ms']:.0f} ms" if timed
+                           else seen.get("note") or "not seen"))
     return report
 
 
@@ -162,28 +168,58 @@ def watch(atsd: Atsd, message_id: str, sent_at: datetime, started: float,
     deadline = started + args.wait
     while True:
         entry = _find(atsd.requests_log(), message_id)
-        now = time.monotonic()
         if entry is not None and not webhook["seen"]:
             _check_entry(entry)
-            webhook = {"seen": True, "rtt_ms": round((now - started) * 1000, 1),
+            webhook = {"seen": True, "rtt_ms": _ms_since(started),
                        "outcome": entry.get("outcome"), "status": entry.get("status")}
         if want_realtime and not realtime["seen"] and "note" not in realtime:
-            if webhook.get("outcome") == "stored":
-                realtime["note"] = ("not timed: the webhook stored the probe first, realtime's "
-                                    "copy is dropped as a duplicate")
-            elif atsd.stored(message_id, sent_at):
-                realtime = {"seen": True, "rtt_ms": round((time.monotonic() - started) * 1000, 1)}
+            realtime = _realtime_step(atsd, message_id, sent_at, started, webhook)
         realtime_done = not want_realtime or realtime["seen"] or "note" in realtime
         if (webhook["seen"] and realtime_done) or time.monotonic() >= deadline:
             break
         time.sleep(args.poll_interval)
     paths = {"webhook": webhook}
     if want_realtime:
-        if not realtime["seen"] and "note" not in realtime:
-            realtime["note"] = "not seen"
-        realtime["health"] = atsd.health().get("paths", {}).get("realtime")
+        realtime.setdefault("note", "" if realtime["seen"] else "not seen")
+        realtime["health"] = _realtime_health(atsd)
         paths["realtime"] = realtime
     return paths
+
+
+def _realtime_step(atsd: Atsd, message_id: str, sent_at: datetime, started: float,
+                   webhook: Mapping[str, Any]) -> dict[str, Any]:
+    """One look for the realtime path's arrival (see the module docstring for the rules)."""
+    if webhook.get("outcome") != "stored":
+        if atsd.stored(message_id, sent_at):
+            return {"seen": True, "rtt_ms": _ms_since(started)}
+        return {"seen": False}
+    # The webhook stored it first, so realtime's copy is a silent duplicate: all that shows
+    # is the realtime path's last event in /healthz (any event after the probe counts).
+    health = _realtime_health(atsd) or {}
+    if not health.get("subscribed"):
+        return {"seen": False, "note": "realtime is not running (see health)"}
+    last = _parse_iso(health.get("last_event"))
+    if last is not None and last >= sent_at - CLOCK_SLACK:
+        return {"seen": True, "rtt_ms": None,
+                "note": "heard after the webhook had stored the probe; not timed"}
+    return {"seen": False}
+
+
+def _realtime_health(atsd: Atsd) -> dict[str, Any] | None:
+    found = atsd.health().get("paths", {}).get("realtime")
+    return found if isinstance(found, dict) else None
+
+
+def _parse_iso(value: Any) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _ms_since(started: float) -> float:
+    return round((time.monotonic() - started) * 1000, 1)
 
 
 def _find(entries: list[dict[str, Any]], message_id: str) -> dict[str, Any] | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -34,16 +35,22 @@ class FakeAtsd:
                                                                    "status": 200})
     stored_at: int | None = None  # poll number from which the query finds the command
     polls: dict[str, int] = field(default_factory=lambda: {"log": 0, "query": 0})
-    health: dict[str, Any] = field(default_factory=lambda: {
-        "status": "ok", "paths": {"realtime": {"configured": True, "connected": True}}})
+    realtime: dict[str, Any] = field(default_factory=lambda: {
+        "configured": True, "connected": True, "subscribed": True})
+    last_event_now: bool = True  # /healthz reports a realtime event at the time it is asked
 
     def install(self, mock: responses.RequestsMock) -> None:
         mock.add_callback(responses.GET, f"{ATSD}/api/v1/webhooks/requests",
                           callback=self._log)
         mock.add_callback(responses.POST, f"{ATSD}/api/v1/messages/query",
                           callback=self._query)
-        mock.add_callback(responses.GET, f"{ATSD}/healthz",
-                          callback=lambda r: (200, {}, json.dumps(self.health)))
+        mock.add_callback(responses.GET, f"{ATSD}/healthz", callback=self._health)
+
+    def _health(self, request: Any) -> tuple[int, dict[str, str], str]:
+        realtime = dict(self.realtime)
+        if self.last_event_now:
+            realtime["last_event"] = datetime.now(UTC).isoformat()
+        return 200, {}, json.dumps({"status": "ok", "paths": {"realtime": realtime}})
 
     def _probe_id(self) -> str | None:
         return f"msg{self.rc.counter:014d}" if self.rc.posted else None
@@ -76,11 +83,11 @@ def atsd(rc: RC) -> FakeAtsd:
     return atsd
 
 
-def test_webhook_arrival_is_timed_and_realtime_explained(
+def test_webhook_first_is_timed_and_realtime_heard_untimed(
         rc: RC, atsd: FakeAtsd, run_script: Callable[..., Outcome]) -> None:
     fake, mock = rc
     atsd.webhook_at = 3
-    result = run_script(main, admin_args(*ARGS))
+    result = run_script(main, admin_args(*ARGS, "--realtime", "require"))
     assert result.code == 0, result.err
     doc = result.doc
     (posted,) = fake.posted
@@ -88,9 +95,10 @@ def test_webhook_arrival_is_timed_and_realtime_explained(
     assert posted["roomId"] == doc["probe"]["room_id"]
     webhook = doc["paths"]["webhook"]
     assert webhook["seen"] is True and webhook["outcome"] == "stored" and webhook["rtt_ms"] >= 0
-    assert doc["paths"]["realtime"]["seen"] is False
-    assert "stored the probe first" in doc["paths"]["realtime"]["note"]
-    assert doc["paths"]["realtime"]["health"] == {"configured": True, "connected": True}
+    realtime = doc["paths"]["realtime"]
+    assert realtime["seen"] is True and realtime["rtt_ms"] is None
+    assert "not timed" in realtime["note"]
+    assert realtime["health"]["subscribed"] is True
     # atsd-bot is asked with Basic credentials, and its log is read before posting
     first = calls(mock)[0]
     assert first.path == "/api/v1/webhooks/requests?limit=100"
@@ -171,3 +179,25 @@ def test_dry_run_posts_nothing(rc: RC, atsd: FakeAtsd,
     assert fake.posted == []
     assert not any(c.path in ("/api/v1/dm.create", "/api/v1/chat.postMessage")
                    for c in calls(mock))
+
+
+def test_realtime_not_running(rc: RC, atsd: FakeAtsd,
+                              run_script: Callable[..., Outcome]) -> None:
+    atsd.webhook_at = 1
+    atsd.realtime = {"configured": False}
+    atsd.last_event_now = False
+    auto = run_script(main, admin_args(*ARGS))
+    assert auto.code == 0, auto.err
+    assert auto.doc["paths"]["realtime"] == {"seen": False, "health": {"configured": False},
+                                             "note": "realtime is not running (see health)"}
+    required = run_script(main, admin_args(*ARGS, "--realtime", "require"))
+    assert required.code == 6 and "realtime path did not see" in _error(required)
+
+
+def test_an_old_realtime_event_does_not_count(rc: RC, atsd: FakeAtsd,
+                                              run_script: Callable[..., Outcome]) -> None:
+    atsd.webhook_at = 1
+    atsd.last_event_now = False
+    atsd.realtime["last_event"] = "2020-01-01T00:00:00.000Z"
+    result = run_script(main, admin_args(*ARGS, "--wait", "0.1", "--realtime", "require"))
+    assert result.code == 6 and "realtime path did not see" in _error(result)

@@ -2,7 +2,7 @@
 
 The service is started the way the demo starts it (real provisioning scripts, config from
 their output); the check then has to see its probe through the webhook path and report the
-realtime path: either timed (realtime stored it first) or explained (webhook was first).
+realtime path: timed when realtime stored it first, heard but untimed when the webhook did.
 """
 
 from __future__ import annotations
@@ -38,8 +38,9 @@ def test_check_sees_both_paths_of_a_running_service(
     assert paths["webhook"]["seen"] is True and paths["webhook"]["status"] == 200
     realtime = paths["realtime"]
     assert realtime["health"]["subscribed"] is True
-    if realtime["seen"]:
-        assert paths["webhook"]["outcome"] == "duplicate" and realtime["rtt_ms"] > 0
-    else:
+    assert realtime["seen"] is True  # the service runs realtime, so it must be heard
+    if paths["webhook"]["outcome"] == "duplicate":  # realtime stored it first: timed
+        assert realtime["rtt_ms"] > 0
+    else:  # the webhook stored it first: realtime only heard, untimed
         assert paths["webhook"]["outcome"] == "stored"
-        assert "stored the probe first" in realtime["note"]
+        assert realtime["rtt_ms"] is None and "not timed" in realtime["note"]
