@@ -14,6 +14,8 @@ import atexit
 import logging
 import queue
 import threading
+import time
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from sqlalchemy import func, select
@@ -28,8 +30,14 @@ BATCH = 200
 class RequestLog:
     """Queue of request-log rows and the thread that writes them."""
 
-    def __init__(self, db: Database, clock: Clock, keep: int) -> None:
+    def __init__(self, db: Database, clock: Clock, keep: int, *,
+                 write_lock: AbstractContextManager[Any] | None = None,
+                 gather_seconds: float = 0.02) -> None:
         self.db = db
+        # Held while writing, when given: the ingestor's lock, so that log batches never make
+        # an ingest wait in SQLite's busy handler (which sleeps 1, 2, 5, 10 ... ms).
+        self.write_lock = write_lock or nullcontext()
+        self.gather_seconds = gather_seconds
         self.clock = clock
         self.keep = keep
         self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
@@ -56,6 +64,8 @@ class RequestLog:
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every row submitted so far is written; False on timeout."""
+        if self._thread is None:
+            return True
         with self._done:
             target = self._submitted
             return self._done.wait_for(lambda: self._written >= target, timeout)
@@ -82,9 +92,11 @@ class RequestLog:
             first = self._queue.get()
             batch = [first] if first is not None else []
             stop = first is None
+            # Gather what arrives shortly after the first row: fewer, larger transactions.
+            until = time.monotonic() + self.gather_seconds
             while len(batch) < BATCH and not stop:
                 try:
-                    item = self._queue.get_nowait()
+                    item = self._queue.get(timeout=max(0.0, until - time.monotonic()))
                 except queue.Empty:
                     break
                 if item is None:
@@ -107,7 +119,7 @@ class RequestLog:
 
     def _insert(self, batch: list[dict[str, Any]]) -> bool:
         try:
-            with self.db.begin() as conn:
+            with self.write_lock, self.db.begin() as conn:
                 diagnostics.record_requests(conn, batch)
                 newest = conn.execute(select(func.max(schema.webhook_requests.c.id))).scalar()
                 if newest is not None:
@@ -124,7 +136,9 @@ def request_log(ctx: Any) -> RequestLog:
     """The app's one RequestLog (kept in ``ctx.extras["request_log"]``)."""
     found = ctx.extras.get("request_log")
     if found is None:
+        # The Ingestor's own lock (a private attribute; see the class docstring above).
+        lock = getattr(ctx.ingestor, "write_lock", None) or getattr(ctx.ingestor, "_lock", None)
         found = ctx.extras.setdefault("request_log", RequestLog(
-            ctx.db, ctx.clock, ctx.settings.webhook.request_log_size))
+            ctx.db, ctx.clock, ctx.settings.webhook.request_log_size, write_lock=lock))
     assert isinstance(found, RequestLog)
     return found
