@@ -178,6 +178,18 @@ class IntegrationsEngine:
             raise jsscript.ScriptError("prepare_outgoing_request must return an object")
         return to_plain(result)
 
+    def _process_response(self, integration: Doc, opts: Doc, status: int, content: str,
+                          headers: dict[str, str]) -> Any:  # fmt: skip
+        """`process_outgoing_response`: `content` is the raw text, as on current servers."""
+        if not (integration.get("scriptEnabled") and integration.get("scriptCompiled")):
+            return UNDEFINED
+        methods = jsscript.compile_script(integration["scriptCompiled"])
+        response = {"error": None, "status_code": status, "content": content,
+                    "content_raw": content, "headers": headers}  # fmt: skip
+        result = jsscript.run(methods, "process_outgoing_response",
+                              {"request": opts, "response": response})  # fmt: skip
+        return to_plain(result) if isinstance(result, dict) else result
+
     def _request_parts(self, opts: Doc) -> tuple[str, dict[str, str], bytes | None, str | None]:
         strict = self.runtime.options.strict_script_result
         headers = opts.get("headers")
@@ -227,12 +239,23 @@ class IntegrationsEngine:
             ) as response:  # fmt: skip
                 content = await response.text(errors="replace")
                 status, content_type = response.status, response.content_type
+                headers_in = {k.lower(): v for k, v in response.headers.items()}
         except (aiohttp.ClientError, TimeoutError, ValueError) as error:
             # Connection errors and timeouts are only logged by Rocket.Chat: no retry.
             self.world.record_delivery({**record, "status": None, "error": repr(error)})
             return
         record.update({"status": status, "response_body": content, "response_type": content_type})
         self.world.record_delivery(record)
+        try:
+            verdict = self._process_response(integration, opts, status, content, headers_in)
+        except jsscript.ScriptError as error:
+            self.world.record_delivery({**record, "error": f"script: {error}"})
+            return
+        if isinstance(verdict, dict) and verdict.get("content"):
+            self.reply(integration, room, dict(verdict["content"]), record["payload"])
+            return
+        if verdict is False:
+            return
         await self._handle_response(integration, url, message, room, tries, status, content,
                                     content_type, record)  # fmt: skip
 

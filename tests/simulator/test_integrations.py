@@ -343,3 +343,27 @@ def test_edits_fire_only_with_run_on_edits(
         )
     else:
         assert texts == [("first", None), ("third", None)]
+
+
+def test_process_outgoing_response_can_post_or_stop(sim: Simulator, admin: dict[str, str],
+                                                    receiver: Receiver) -> None:  # fmt: skip
+    script = """class Script {
+      process_outgoing_response({ request, response }) {
+        if (response.content.indexOf('would') >= 0) { return false; }
+        return { content: { text: 'status ' + response.status_code + ': ' + response.content } };
+      }
+    }"""
+    # Without `return false` the second (JSON, with text) answer would be posted.
+    receiver.responses = [
+        (200, "loud", "text/plain"),
+        (200, '{"text": "would post"}', "application/json"),
+    ]
+    outgoing(sim, admin, urls=[receiver.url], scriptEnabled=True, script=script)
+    rid = sim.dm_room("alice", "bot")
+    sim.post_message("alice", rid, "one")
+    sim.wait_for(lambda: len(sim.messages(rid)) == 2)
+    assert sim.messages(rid)[1]["msg"] == "status 200: loud"
+    sim.post_message("alice", rid, "two")
+    sim.wait_for(lambda: len(sim.deliveries) == 2)
+    sim.post_message("alice", "@admin", "flush")
+    assert [m["msg"] for m in sim.messages(rid)] == ["one", "status 200: loud", "two"]
