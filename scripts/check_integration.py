@@ -45,9 +45,9 @@ from scripts.common import (
     EXIT_NOT_SEEN,
     EXIT_REJECTED,
     EXIT_UNAVAILABLE,
-    EXIT_USAGE,
     ProvisionError,
     admin_client,
+    checked_url,
     parser,
 )
 from scripts.common import progress as say
@@ -76,9 +76,7 @@ class Atsd:
     """The two read-only atsd-bot APIs the check polls, with HTTP Basic credentials."""
 
     def __init__(self, url: str, user: str, password: str, timeout: float) -> None:
-        if not url.startswith(("http://", "https://")):
-            raise ProvisionError(f"--atsd-url {url!r} is not an http(s) URL", EXIT_USAGE)
-        self.url = url.rstrip("/")
+        self.url = checked_url("--atsd-url", url, "--api-user and --api-password")
         self.session = requests.Session()
         self.session.auth = (user, password)
         self.timeout = timeout

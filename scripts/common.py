@@ -107,10 +107,7 @@ def parser(prog: str, description: str, environ: Mapping[str, str] | None = None
 def admin_client(args: argparse.Namespace,
                  client_factory: type[RestClient] = RestClient) -> RestClient:
     """Check that ``--server`` is Rocket.Chat, then log in as the admin either way."""
-    url = str(args.server).rstrip("/")
-    if not url.startswith(("http://", "https://")):
-        raise ProvisionError(f"--server {url!r} is not an http(s) URL; give e.g. "
-                             "https://chat.example.com", EXIT_USAGE)
+    url = checked_url("--server", str(args.server), "--admin-user/--admin-password")
     by_password = bool(args.admin_user or args.admin_password)
     by_token = bool(args.admin_id or args.admin_token)
     if by_password == by_token or (by_password and not (args.admin_user and args.admin_password)) \
@@ -131,6 +128,19 @@ def admin_client(args: argparse.Namespace,
         client.username = me.get("username")
     progress(f"logged in as admin {client.username or client.user_id}")
     return client
+
+
+def checked_url(flag: str, url: str, instead: str) -> str:
+    """An http(s) base URL without trailing slash; credentials in it are refused, not echoed."""
+    url = url.strip().rstrip("/")
+    scheme, _, rest = url.partition("://")
+    if scheme.lower() not in ("http", "https") or not rest:
+        raise ProvisionError(f"{flag} is not an http(s) URL; give e.g. https://host:port",
+                             EXIT_USAGE)
+    if "@" in rest.split("/", 1)[0]:
+        raise ProvisionError(f"{flag} must not carry user:password@ (it would be shown and "
+                             f"logged); use {instead}", EXIT_USAGE)
+    return url
 
 
 def progress(message: str) -> None:

@@ -47,7 +47,14 @@ from typing import Any
 from werkzeug.security import generate_password_hash
 
 from bot.rest import RestClient
-from scripts.common import EXIT_CONFLICT, EXIT_USAGE, ProvisionError, admin_client, parser
+from scripts.common import (
+    EXIT_CONFLICT,
+    EXIT_USAGE,
+    ProvisionError,
+    admin_client,
+    checked_url,
+    parser,
+)
 from scripts.common import progress as say
 from scripts.common import run as run_script
 
@@ -100,12 +107,8 @@ def make_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentPa
 
 
 def webhook_url(base: str) -> str:
-    base = base.rstrip("/")
-    if not base.startswith(("http://", "https://")):
-        raise ProvisionError(f"--webhook-url {base!r} is not an http(s) URL", EXIT_USAGE)
-    if "@" in base.split("://", 1)[1].split("/", 1)[0]:
-        raise ProvisionError("--webhook-url must not carry user:password@; use --webhook-user "
-                             "and --webhook-password", EXIT_USAGE)
+    """The integration's URL from atsd-bot's base URL (a full webhook URL is accepted too)."""
+    base = checked_url("--webhook-url", base, "--webhook-user and --webhook-password")
     if WEBHOOK_PATH in base:
         base = base.split(WEBHOOK_PATH, 1)[0]
     return f"{base}{WEBHOOK_PATH}?{WEBHOOK_QUERY}"

@@ -220,11 +220,15 @@ def test_unreachable_server(run_script: Callable[..., Outcome]) -> None:
     (["--server", "http://x", "--admin-user", "a", "--admin-id", "i", *BOT], "not both"),
     (["--server", "ftp://x", "--admin-user", "a", "--admin-password", "p", *BOT], "http(s)"),
     (["--admin-user", "a", "--admin-password", "p", *BOT], "--server"),
+    (["--server", "https://adm:pw-in-url@chat", "--admin-user", "a", "--admin-password", "p",
+      *BOT], "must not carry user:password@"),
 ])
 def test_usage_errors(run_script: Callable[..., Outcome], argv: list[str], words: str,
                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ATSD_BOT_PROVISION_SERVER", raising=False)
-    _fails(run_script(main, argv), 2, words)
+    result = run_script(main, argv)
+    _fails(result, 2, words)
+    assert "pw-in-url" not in result.err
 
 
 def test_environment_supplies_flags(rc: RC, run_script: Callable[..., Outcome],
