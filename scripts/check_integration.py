@@ -39,7 +39,7 @@ from typing import Any
 
 import requests
 
-from bot.rest import RestClient
+from bot.rest import RestClient, iso_ms
 from scripts.common import (
     EXIT_CONFLICT,
     EXIT_NOT_SEEN,
@@ -105,8 +105,8 @@ class Atsd:
         return list(found) if isinstance(found, list) else []
 
     def stored(self, message_id: str, since: datetime) -> bool:
-        query = [{"entity": "*", "startDate": _iso(since - timedelta(minutes=5)),
-                  "endDate": _iso(datetime.now(UTC) + timedelta(minutes=5)),
+        query = [{"entity": "*", "startDate": iso_ms(since - timedelta(minutes=5)),
+                  "endDate": iso_ms(datetime.now(UTC) + timedelta(minutes=5)),
                   "tags": {"message_id": message_id}, "limit": 1}]
         found = self._call("POST", "/api/v1/messages/query", json=query)
         return bool(found)
@@ -118,10 +118,6 @@ class Atsd:
         except (requests.RequestException, ValueError):
             return {}
         return report if isinstance(report, dict) else {}
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def provision(args: argparse.Namespace, client_factory: type[RestClient] = RestClient,
