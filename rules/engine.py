@@ -161,6 +161,9 @@ class RuleEngine(AlertViews):
             if conn is not None:
                 if window.status.is_open:
                     state.close_alert(conn, window, now, reason)
+                for outbox_id, _ in window.pending_open.values():
+                    if outbox_id is not None:  # an alert that no longer exists is not announced
+                        outbox.cancel_held(conn, outbox_id, now)
                 state.delete_window(conn, window)
             del self._windows[name][key]
 

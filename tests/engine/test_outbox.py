@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -202,3 +204,45 @@ def test_notification_log_lists_newest_first_with_attempts(db: Database) -> None
         assert [(r["id"], r["status"]) for r in log] == [(first + 1, "delivered"),
                                                         (first, "failed")]
         assert outbox.attempts(conn, first + 1)[0]["outcome"] == "delivered"
+
+
+class Signalling(FakeEndpoint):
+    def __init__(self) -> None:
+        super().__init__()
+        self.delivered = threading.Event()
+
+    def deliver(self, notification: Notification) -> DeliveryResult:
+        result = super().deliver(notification)
+        self.delivered.set()
+        return result
+
+
+def test_sender_thread_delivers_on_wake(sqlite_db: Database) -> None:
+    clock = ManualClock(START)
+    endpoint = Signalling()
+    thread = outbox.SenderThread(sender(sqlite_db, clock, endpoint), interval=3600)
+    thread.start()
+    try:
+        put(sqlite_db, clock)
+        thread.wake()
+        assert endpoint.delivered.wait(10)
+    finally:
+        thread.stop()
+    assert outbox_rows(sqlite_db)[0].status == "delivered"
+
+
+def test_asyncio_loop_delivers_until_stopped(sqlite_db: Database) -> None:
+    clock = ManualClock(START)
+    put(sqlite_db, clock)
+    endpoint = Signalling()
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(outbox.run_forever(sender(sqlite_db, clock, endpoint), stop,
+                                                      interval=0.01))
+        await asyncio.to_thread(endpoint.delivered.wait, 10)
+        stop.set()
+        await asyncio.wait_for(task, 10)
+
+    asyncio.run(main())
+    assert outbox_rows(sqlite_db)[0].status == "delivered"

@@ -140,3 +140,13 @@ def test_the_index_never_changes_which_rules_see_a_command(
         return sorted((w["rule"], w["entity"]) for w in engine.windows())
 
     assert seen(brute_force=False) == seen(brute_force=True)
+
+
+def test_dropping_a_window_cancels_its_held_open(db: Database) -> None:
+    from tests.engine.helpers import outbox_rows
+
+    rig = make_rig(db, [rule(notifications=(note(delay_open_seconds=60),))])
+    rig.send("bad")
+    rig.engine.load([rule(condition="message = 'bad'",
+                          notifications=(note(delay_open_seconds=60),))])
+    assert [r.status for r in outbox_rows(db)] == ["cancelled"]

@@ -54,3 +54,24 @@ def test_ticks_and_commands_from_two_threads_do_not_deadlock(sqlite_db: Database
         thread.join(30)
     assert not thread.is_alive() and errors == []
     assert len(rig.engine.open_alerts()) == 5
+
+
+def test_an_idle_tick_opens_no_transaction(sqlite_db: Database) -> None:
+    from sqlalchemy import event
+
+    rig = make_rig(sqlite_db, [rule(window="time(1 minute)", condition="count() >= 1")])
+    rig.send("bad")
+    begun: list[object] = []
+
+    def on_begin(conn: object) -> None:
+        begun.append(conn)
+
+    event.listen(sqlite_db.engine, "begin", on_begin)
+    try:
+        assert rig.engine.tick() == [] and begun == []  # nothing has left the window yet
+        rig.advance(61)
+        rig.engine.tick()
+        assert len(begun) == 1
+    finally:
+        event.remove(sqlite_db.engine, "begin", on_begin)
+    assert rig.engine.windows()[0]["count"] == 0
