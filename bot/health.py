@@ -64,7 +64,8 @@ class HealthState:
         outbox = _call(self.outbox_status, {"depth": None})
         ready = self.webhook_ready and bool(database["ok"]) and not self.stopping
         degraded = []
-        if realtime.get("configured") and not (
+        # "active": false on an instance that does not hold the lease: not a fault there
+        if realtime.get("configured") and realtime.get("active", True) and not (
             realtime.get("connected") and realtime.get("logged_in")
         ):
             degraded.append("realtime")

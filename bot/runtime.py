@@ -127,6 +127,10 @@ class Runtime:
             self.engine.restore()  # another holder may have changed windows meanwhile
             log.info("lease: this instance now runs the engine (epoch %d)", epoch)
         self.ingestor.runs_engine = True
+        from bot import instances
+
+        assert self.db is not None and self.sender is not None
+        instances.release_orphan_claims(self.db, self.sender.instance)
         if epoch is not None:
             # what the other instances stored meanwhile, at once rather than at the first tick
             self._thread("pending", self.ingestor.process_pending)

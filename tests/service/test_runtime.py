@@ -183,3 +183,23 @@ def test_two_instances_share_one_postgresql_database(tmp_path: Path, postgres_ur
     finally:
         first.stop()
         second.stop()
+
+
+def test_health_report_degraded_and_states() -> None:
+    from bot.health import HealthState
+
+    state = HealthState()
+    assert state.report()["status"] == "starting"
+    state.mark_webhook_ready("http://x")
+    assert state.report()["status"] == "unavailable"  # no database
+    state.db = None
+    state.realtime_status = lambda: {"configured": True, "connected": False}
+    state.webhook_ready = True
+    report = state.report()
+    assert report["degraded"] == ["realtime"]
+    state.realtime_status = lambda: {"configured": True, "active": False}
+    assert state.report()["degraded"] == []
+    state.realtime_status = lambda: 1 / 0  # type: ignore[assignment]
+    assert state.report()["paths"]["realtime"]["error"] == "ZeroDivisionError"
+    state.stopping = True
+    assert state.report()["status"] == "stopping"
