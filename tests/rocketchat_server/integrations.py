@@ -33,46 +33,15 @@ from tests.rocketchat_server.errors import MeteorError
 from tests.rocketchat_server.jsvalues import UNDEFINED, to_plain
 from tests.rocketchat_server.runtime import Runtime
 from tests.rocketchat_server.state import Doc, now
-
-USER_AGENT = (
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/41.0.2227.0 Safari/537.36"
+from tests.rocketchat_server.triggers import (
+    SUCCESS,
+    USER_AGENT,
+    decode_body,
+    matched_word,
+    parse_reply,
+    retry_delay_ms,
+    trigger_keys,
 )
-SUCCESS = (200, 201, 202)
-JSON_TYPES = ("application/json", "text/javascript", "application/javascript",
-              "application/x-javascript")  # fmt: skip
-
-
-def retry_delay_ms(kind: str, tries: int) -> float | None:
-    if kind == "powers-of-ten":
-        return 10.0 ** (tries + 2)
-    if kind == "powers-of-two":
-        return 2.0 ** (tries + 1) * 1000
-    if kind == "increments-of-two":
-        return (tries + 1) * 2 * 1000.0
-    return None
-
-
-def trigger_keys(room: Doc, message: Doc) -> set[str]:
-    """`getTriggersToExecute`: the channel entries that select integrations for this room."""
-    if room["t"] == "c":
-        return {"all_public_channels", f"#{room['_id']}", f"#{room.get('name')}"}
-    if room["t"] == "d":
-        keys = {"all_direct_messages"} | {f"@{uid}" for uid in room.get("uids", [])}
-        author = message["u"]["username"]
-        return keys | {f"@{name}" for name in room.get("usernames", []) if name != author}
-    return {"all_private_groups", f"#{room['_id']}", f"#{room.get('name')}"}
-
-
-def matched_word(integration: Doc, text: str) -> tuple[bool, str | None]:
-    words = integration.get("triggerWords") or []
-    if not words:
-        return True, None
-    anywhere = integration.get("triggerWordAnywhere")
-    for word in words:
-        if (anywhere and word in text) or (not anywhere and text.startswith(word)):
-            return True, word
-    return False, None
 
 
 class IntegrationsEngine:
@@ -228,7 +197,7 @@ class IntegrationsEngine:
             self.world.record_delivery({**record, "url": str(opts.get("url")), "error": str(error)})
             return
         record.update({"url": target, "method": str(opts["method"]).upper(), "headers": headers,
-                       "body": _decode(body), "auth": auth})  # fmt: skip
+                       "body": decode_body(body), "auth": auth})  # fmt: skip
         timeout = float(opts.get("timeout") or 0) / 1000 or self.runtime.options.webhook_timeout
         if self.session is None:
             self.session = aiohttp.ClientSession()
@@ -271,7 +240,7 @@ class IntegrationsEngine:
                 return
             await self._maybe_retry(integration, url, message, room, tries)
             return
-        reply = _parse(content, content_type)
+        reply = parse_reply(content, content_type)
         if isinstance(reply, dict) and (reply.get("text") or reply.get("attachments")):
             self.reply(integration, room, reply, record["payload"])
 
@@ -306,22 +275,3 @@ class IntegrationsEngine:
         except MeteorError as error:
             failed = {"integration_id": integration["_id"], "reply_error": error.message}
             self.world.record_delivery({**failed, "ts": now()})
-
-
-def _parse(content: str, content_type: str) -> Any:
-    if content_type.split(";")[0].strip().lower() not in JSON_TYPES:
-        return None
-    try:
-        return json.loads(content)
-    except ValueError:
-        return None
-
-
-def _decode(body: bytes | None) -> Any:
-    if body is None:
-        return None
-    text = body.decode("utf-8", "replace")
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
