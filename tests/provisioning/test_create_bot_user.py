@@ -195,6 +195,12 @@ def test_force_bot_role_adds_the_role(rc: RC, run_script: Callable[..., Outcome]
      4, ["not JSON"]),
     ("info", (404, {"Content-Type": "text/html"}, "<html>nope</html>"),
      4, ["Rocket.Chat server"]),
+    ("users.create", (429, {}, '{"success": false, "error": "Error, too many requests. Please '
+                               'slow down. You must wait 42 seconds before trying this '
+                               'endpoint again. [error-too-many-requests]"}'),
+     4, ["rate-limited", "retry in 42 s"]),
+    ("users.info", (503, {"Content-Type": "text/html"}, "<html>maintenance</html>"),
+     4, ["server error HTTP 503", "try again later"]),
 ])
 def test_bad_input_gives_one_line(rc: RC, run_script: Callable[..., Outcome], endpoint: str,
                                   answer: tuple[int, dict[str, str], str], code: int,
