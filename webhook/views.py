@@ -67,6 +67,9 @@ class Result:
 @webhook.route(PREFIX, methods=["GET", "POST"], defaults={"rest": ""}, strict_slashes=False)
 @webhook.route(f"{PREFIX}/<path:rest>", methods=["GET", "POST"])
 def receive(rest: str) -> tuple[Response, int, dict[str, str]]:
+    if request.method == "HEAD":
+        # Flask adds HEAD to GET routes; a probe must not create a message.
+        return jsonify({"error": "use GET or POST"}), 405, {"Allow": "GET, POST"}
     ctx = current_ctx()
     settings = ctx.settings
     addr = client_ip(request.remote_addr or "", request.headers.get("X-Forwarded-For"),

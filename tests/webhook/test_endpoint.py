@@ -10,7 +10,14 @@ from sqlalchemy import func, select
 
 from rules.store import Database, schema
 from rules.store.diagnostics import list_requests
-from tests.webhook.conftest import RC_TOKEN, Harness, make_harness, make_settings, rc_payload
+from tests.webhook.conftest import (
+    HOOK,
+    RC_TOKEN,
+    Harness,
+    make_harness,
+    make_settings,
+    rc_payload,
+)
 
 RC = "/api/v1/messages/webhook/rocket.chat?command.message=text&exclude=text"
 URL = "/api/v1/messages/webhook"
@@ -262,6 +269,9 @@ def test_json_404_405_on_api_paths(hx: Harness) -> None:
     assert missing.status_code == 404 and "error" in missing.get_json()
     wrong = hx.client.delete(f"{URL}/x")
     assert wrong.status_code == 405 and "not allowed" in wrong.get_json()["error"]
+    probe = hx.client.head(f"{URL}/x", headers=HOOK)
+    assert probe.status_code == 405 and probe.headers["Allow"] == "GET, POST"
+    assert stored(hx.ctx.db) == []
 
 
 def test_a_bug_is_a_bare_500_and_logged(hx: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
