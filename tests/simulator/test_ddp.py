@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 
 import pytest
@@ -344,13 +343,11 @@ def test_drop_connections_closes_every_socket(sim: Simulator) -> None:
 def test_pause_stream_holds_frames_and_answers(sim: Simulator) -> None:
     with DDP(sim.ws_url) as ddp:
         ddp.recv()
-        sim.pause_stream(0.5)
-        began = time.monotonic()
+        sim.pause_stream(2.0)
         ddp.send({"msg": "ping", "id": "1"})
         with pytest.raises(TimeoutError):
-            ddp.recv(timeout=0.2)
-        assert ddp.recv(timeout=3) == {"msg": "pong", "id": "1"}
-        assert time.monotonic() - began >= 0.45
+            ddp.recv(timeout=0.5)  # a stalled server answers nothing ...
+        assert ddp.recv(timeout=10) == {"msg": "pong", "id": "1"}  # ... until it recovers
 
 
 def test_frames_are_compact_json_text(sim: Simulator) -> None:
