@@ -302,3 +302,12 @@ def test_healthz(hx: Harness) -> None:
     assert hx.client.get("/healthz").get_json() == {"status": "ok"}
     hx.ctx.extras["health"] = lambda: {"status": "starting"}
     assert hx.client.get("/healthz").status_code == 503
+
+
+def test_request_ip_behind_a_trusted_proxy_only(hx: Harness) -> None:
+    forwarded = {"X-Forwarded-For": "198.51.100.7"}
+    trusted = hx.debug(f"{URL}/x", headers=forwarded, environ_base={"REMOTE_ADDR": "10.9.8.7"})
+    assert trusted["tags"]["request_ip"] == "198.51.100.7"
+    assert last_log(hx)["remote_addr"] == "198.51.100.7"
+    direct = hx.debug(f"{URL}/x", headers=forwarded, environ_base={"REMOTE_ADDR": "192.0.2.3"})
+    assert direct["tags"]["request_ip"] == "192.0.2.3"
