@@ -126,7 +126,9 @@ def provision_and_start(p: DemoProcesses, *, bot: str, user: str) -> DemoState:
 
     p.out(f"▶ starting the Rocket.Chat simulator on {sim_url}")
     p.start("simulator", ["-m", "tests.rocketchat_server", "--host", "127.0.0.1", "--port",
-                          str(sim_port), "--admin-user", "admin", "--admin-password", admin_pw])
+                          str(sim_port), "--admin-user", "admin",
+                          # "=" form: a generated password may start with "-"
+                          f"--admin-password={admin_pw}"])
     p.wait_http("simulator", f"{sim_url}/api/info", lambda r: r.status_code == 200)
 
     admin_env = {"ATSD_BOT_PROVISION_ADMIN_USER": "admin",
