@@ -167,8 +167,8 @@ class RealtimeClient:
                 done = await self._until_stopped(reader)
             finally:
                 reader.cancel()
-                if reader.done() and not reader.cancelled():
-                    reader.exception()  # seen: it is what ended the session
+                # collected here: its exception (if any) is what ended the session
+                await asyncio.gather(reader, return_exceptions=True)
             if not done:
                 raise _Dropped("the connection closed")
 
@@ -297,7 +297,8 @@ class RealtimeClient:
         while True:
             try:
                 wait = self.options.dead_after if pinged else self.options.idle_ping
-                frame = await asyncio.wait_for(ws.recv(), wait)
+                async with asyncio.timeout(wait):  # cheaper than wait_for: no extra task
+                    frame = await ws.recv()
             except TimeoutError:
                 if pinged:
                     raise _Dropped(f"no answer from the server for "

@@ -1,0 +1,205 @@
+"""Realtime round trip: a user's message -> the bot's reply stored in the room.
+
+Runs the Rocket.Chat simulator in-process and, in the same run, two bots against it:
+
+- **atsd-bot**: the real realtime client, store (SQLite file, ``synchronous=FULL`` unless
+  ``--synchronous`` says otherwise), rule engine with the seed rule, durable outbox and the
+  Rocket.Chat endpoint (REST ``chat.sendMessage``); every message and reply is committed;
+- **echo**: a minimal echo bot on ``rocketchat-async`` 4.3 (``bench/echo_rcasync.py``, in its
+  own venv under ``.cache/venvs/rocketchat-async`` because it pins ``websockets<11``). It
+  stores nothing and answers over DDP ``sendMessage``.
+
+For each bot: ``--count`` sequential round trips (post as alice, wait until the reply is in the
+room; the wait is the simulator's state-change condition, not polling) give p50/p99; then a
+burst of ``--burst`` messages gives messages handled per second (atsd-bot: commands stored;
+both: replies stored). Prints a table; ``--json`` prints the figures as JSON too.
+
+    .venv/bin/python bench/realtime.py [--count 300] [--burst 300] [--synchronous FULL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.realtime.client import RealtimeOptions  # noqa: E402
+from rules.store import Database  # noqa: E402
+from tests.realtime.harness import BotRunner  # noqa: E402
+from tests.rocketchat_server.control import Simulator  # noqa: E402
+from tests.rocketchat_server.pytest_plugin import ensure_rocketchat_async_venv  # noqa: E402
+
+ECHO = ROOT / "bench" / "echo_rcasync.py"
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+
+
+class Room:
+    """Counts the bot's replies in one room, straight from the simulator's state."""
+
+    def __init__(self, sim: Simulator, rid: str, bot: str) -> None:
+        self.sim, self.rid, self.bot = sim, rid, bot
+
+    def replies(self) -> int:
+        messages = self.sim.world.messages[self.rid]
+        return sum(1 for m in messages if m["u"]["username"] == self.bot)
+
+    def post(self, text: str) -> None:
+        self.sim.post_message("alice", self.rid, text)
+
+    def wait(self, predicate: Callable[[], bool], timeout: float = 60.0) -> None:
+        self.sim.wait_for(predicate, timeout)
+
+
+def round_trips(room: Room, count: int, label: str) -> list[float]:
+    """Milliseconds from posting to the reply being stored, one message at a time."""
+    latencies = []
+    for i in range(count):
+        before = room.replies()
+        started = time.perf_counter()
+        room.post(f"{label} ping {i}")
+        room.wait(lambda b=before: room.replies() > b)  # type: ignore[misc]
+        latencies.append((time.perf_counter() - started) * 1000)
+    return latencies
+
+
+def burst(room: Room, count: int, label: str, handled: Callable[[], int]) -> dict[str, float]:
+    """Post ``count`` messages at once; messages/s until handled and until all replies."""
+    replies_before, handled_before = room.replies(), handled()
+    started = time.perf_counter()
+    for i in range(count):
+        room.post(f"{label} burst {i}")
+    room.wait(lambda: handled() - handled_before >= count, 300)
+    handled_at = time.perf_counter()
+    room.wait(lambda: room.replies() - replies_before >= count, 300)
+    replied_at = time.perf_counter()
+    return {"handled_per_s": count / (handled_at - started),
+            "replied_per_s": count / (replied_at - started)}
+
+
+def summary(latencies: list[float]) -> dict[str, float]:
+    return {"p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99),
+            "mean_ms": statistics.fmean(latencies), "max_ms": max(latencies)}
+
+
+def serve_bot(url: str, user_id: str, token: str, db_url: str, synchronous: str,
+              sender: str) -> None:
+    """Child process: atsd-bot's Rocket.Chat side until stdin closes, in its own process as
+    the service runs it. ``sender``: ``wake`` (a commit wakes the outbox sender thread) or
+    ``inline`` (the worker delivers right after the commit)."""
+    from bot.config import RocketChatSettings
+
+    db = Database(db_url, synchronous=synchronous)
+    db.create_schema()
+    settings = RocketChatSettings(url=url, user_id=user_id, token=token)
+    runner = BotRunner(db, settings, options=RealtimeOptions(), inline_send=sender == "inline")
+    runner.sender_thread.interval = 1.0  # the service default; a commit wakes it at once
+    runner.start()
+    print("ready", flush=True)
+    sys.stdin.read()
+    runner.stop()
+
+
+def run_atsd_bot(sim: Simulator, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    sim.create_user("atsd_bot", "bench-bot-pw", roles=("bot",), join_default_channels=False)
+    user_id, token = sim.login_token("atsd_bot")
+    db_url = f"sqlite:///{workdir / 'atsd.db'}"
+    process = subprocess.Popen(
+        [sys.executable, __file__, "--serve-bot", sim.url, user_id, token, db_url,
+         args.synchronous, args.sender], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    db = Database(db_url)
+    try:
+        assert process.stdout is not None and process.stdin is not None
+        if process.stdout.readline().strip() != "ready":
+            raise RuntimeError("atsd-bot did not start")
+        room = Room(sim, sim.dm_room("alice", "atsd_bot"), "atsd_bot")
+        round_trips(room, args.warmup, "warm-up")
+        latencies = round_trips(room, args.count, "atsd")
+        rates = burst(room, args.burst, "atsd", lambda: stored_commands(db))
+    finally:
+        if process.stdin is not None:
+            process.stdin.close()
+        process.wait(30)
+        db.dispose()
+    return summary(latencies) | rates
+
+
+def stored_commands(db: Database) -> int:
+    from sqlalchemy import func, select
+
+    from rules.store import schema
+
+    with db.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(schema.messages))
+                   .scalar_one())
+
+
+def run_echo(sim: Simulator, args: argparse.Namespace) -> dict[str, Any]:
+    python = ensure_rocketchat_async_venv()
+    sim.create_user("echo", "bench-echo-pw", roles=("bot",), join_default_channels=False)
+    _, token = sim.login_token("echo")
+    rid = sim.dm_room("alice", "echo")
+    process = subprocess.Popen([str(python), str(ECHO), sim.ws_url, "echo", token, rid],
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        if process.stdout.readline().strip() != "ready":
+            raise RuntimeError("the echo bot did not start")
+        room = Room(sim, rid, "echo")
+        round_trips(room, args.warmup, "warm-up")
+        latencies = round_trips(room, args.count, "echo")
+        rates = burst(room, args.burst, "echo", room.replies)
+    finally:
+        process.terminate()
+        process.wait(10)
+    return summary(latencies) | rates
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--serve-bot"]:
+        serve_bot(*argv[1:7])
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=300, help="sequential round trips")
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--burst", type=int, default=300, help="messages in the burst")
+    parser.add_argument("--synchronous", default="FULL", choices=("FULL", "NORMAL", "OFF"))
+    parser.add_argument("--sender", default="inline", choices=("inline", "wake"))
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.ERROR)
+    with tempfile.TemporaryDirectory() as tmp, Simulator(rest_rate_limit=None) as sim:
+        sim.create_user("alice", "bench-alice-pw")
+        label = f"atsd-bot (SQLite {args.synchronous}, {args.sender})"
+        results = {"echo (rocketchat-async)": run_echo(sim, args),
+                   label: run_atsd_bot(sim, args, Path(tmp))}
+    print(f"{'bot':32} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'handled/s':>10} "
+          f"{'replies/s':>10}")
+    for name, r in results.items():
+        print(f"{name:32} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {r['max_ms']:8.2f} "
+              f"{r['handled_per_s']:10.0f} {r['replied_per_s']:10.0f}")
+    ours, echo = results[label], results["echo (rocketchat-async)"]
+    print(f"p99 difference atsd-bot - echo: {ours['p99_ms'] - echo['p99_ms']:+.2f} ms "
+          f"(target: p99 < 10 ms and within 5 ms of the echo bot)")
+    if args.json:
+        print(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
