@@ -62,7 +62,18 @@ def _linear(pattern: str) -> Matcher:
     except re2.error as exc:
         reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
         raise ValueError(f"regular expression not supported: {reason}") from None
-    return lambda text: compiled.fullmatch(text) is not None
+    except UnicodeEncodeError:
+        raise ValueError("regular expression contains an unpaired surrogate") from None
+
+    def match(text: str) -> bool:
+        try:
+            return compiled.fullmatch(text) is not None
+        except UnicodeEncodeError:
+            # RE2 reads UTF-8; a lone surrogate (JSON allows "\ud800") becomes one '?'.
+            clean = text.encode("utf-8", "replace").decode("utf-8")
+            return compiled.fullmatch(clean) is not None
+
+    return match
 
 
 def choice_points(pattern: str) -> int:

@@ -223,6 +223,14 @@ def test_a_failing_callback_becomes_an_evaluation_error() -> None:
         ev("count() > 1", Environment(fields={}, count=broken))
 
 
+def test_unpaired_surrogates_from_json_do_not_break_regexes() -> None:
+    # JSON may carry "\ud800"; RE2 reads UTF-8, so such a character is matched as one '?'.
+    assert ev("matches(m, '.*a.*b')", m="a\ud800b") is True
+    assert ev("matches(m, 'a.b')", m="a\ud800b") is True
+    with pytest.raises(ExpressionError, match="unpaired surrogate"):
+        compile_expression("matches(m, '\ud800.*x+')")
+
+
 def test_function_names_listed() -> None:
     required = {"upper", "lower", "trim", "length", "contains", "startsWith", "endsWith",
                 "replace", "matches", "ifEmpty", "coalesce", "concat", "truncate", "date_format",

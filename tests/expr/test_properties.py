@@ -25,7 +25,8 @@ TOKENS = ["a", "tags", ".", "x", "[", "]", "(", ")", "'s'", '"d"', "'", '"', "1"
 
 token_soup = st.lists(st.sampled_from(TOKENS), max_size=25).map(" ".join)
 glued_soup = st.lists(st.sampled_from(TOKENS), max_size=25).map("".join)
-any_text = st.one_of(st.text(max_size=80), token_soup, glued_soup)
+any_text = st.one_of(st.text(max_size=80), token_soup, glued_soup,
+                     st.text(st.characters(categories=["Cs", "Ll", "Po"]), max_size=20))
 
 
 @SETTINGS
@@ -99,7 +100,8 @@ expressions = st.recursive(leaves, _extend, max_leaves=12)
 
 values = st.one_of(
     st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True),
-    st.text(max_size=10), st.sampled_from(["503", "1.5", "", "false", "2026-01-01T00:00:00Z"]),
+    st.text(max_size=10),
+    st.sampled_from(["503", "1.5", "", "false", "2026-01-01T00:00:00Z", "a\ud800b"]),
     st.datetimes(timezones=st.just(UTC)),
     st.lists(st.integers(0, 5), max_size=3),
 )
