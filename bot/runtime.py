@@ -96,6 +96,12 @@ class Runtime:
         self._start_http()
         if s.rocketchat is not None:
             self._probe_chat()
+            # until this instance starts the realtime client (it may never: a follower)
+            self.health.realtime_status = (
+                (lambda: {"configured": True, "active": False,
+                          "reason": "another instance holds the lease"})
+                if s.rocketchat.realtime else
+                (lambda: {"configured": False, "reason": "rocketchat.realtime = false"}))
         from bot import instances
 
         if instances.uses_lease(s, db):
