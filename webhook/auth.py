@@ -77,7 +77,7 @@ class Authenticator:
             return None
         if user.password_hash:
             return user if self._check_hash(user, password) else None
-        return user if _same(password, user.password or "") else None
+        return user if same_secret(password, user.password or "") else None
 
     def _check_hash(self, user: UserSettings, password: str) -> bool:
         assert user.password_hash is not None
@@ -97,7 +97,7 @@ class Authenticator:
         if self._dummy_hash is not None:
             check_password_hash(self._dummy_hash, password)
         else:
-            _same(password, secrets.token_hex(16))
+            same_secret(password, secrets.token_hex(16))
 
     # -- requests ---------------------------------------------------------------------
 
@@ -227,7 +227,8 @@ def _claimed_user(header: str | None) -> str | None:
         return None
 
 
-def _same(given: str, expected: str) -> bool:
+def same_secret(given: str, expected: str) -> bool:
+    """Constant-time comparison of a secret a client sent with the configured one."""
     # Digests first: compare_digest on the texts would leak the expected length.
     a = hashlib.sha256(given.encode("utf-8", "surrogatepass")).digest()
     b = hashlib.sha256(expected.encode("utf-8", "surrogatepass")).digest()

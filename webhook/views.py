@@ -25,7 +25,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from bot.config import UserSettings
 from rules.chatguard import dedupe_key, loop_guard_reason
 from rules.store import diagnostics
-from webhook.auth import authenticator
+from webhook.auth import authenticator, same_secret
 from webhook.capture import capture_body, capture_headers, full_path, redact
 from webhook.context import AppContext, current_ctx
 from webhook.errors import ApiError
@@ -133,7 +133,7 @@ def process(ctx: AppContext, raw: RawRequest, entry: Entry, *, user: UserSetting
     auth = authenticator(ctx)
     if check_token and path in settings.webhook.tokens:
         given = parsed.top.get("token")
-        if not isinstance(given, str) or not _same_token(given, settings.webhook.tokens[path]):
+        if not isinstance(given, str) or not same_secret(given, settings.webhook.tokens[path]):
             auth.fail(entry.remote_addr, entry.path, entry.user, "token mismatch", 403,
                       "token mismatch")
     if user is not None:
@@ -163,14 +163,6 @@ def process(ctx: AppContext, raw: RawRequest, entry: Entry, *, user: UserSetting
     if replies:
         payload["text"] = "\n".join(replies)
     return Result(200, payload)
-
-
-def _same_token(given: str, expected: str) -> bool:
-    import hashlib
-    import hmac
-
-    a = hashlib.sha256(given.encode("utf-8", "surrogatepass")).digest()
-    return hmac.compare_digest(a, hashlib.sha256(expected.encode("utf-8")).digest())
 
 
 def _loop_guard(ctx: AppContext, parsed: Parsed) -> str | None:
