@@ -95,8 +95,8 @@ def _replace(env: Environment, value: Any, old: Any, new: Any) -> str | None:
     if not old_text:
         return source
     growth = source.count(old_text) * (len(new_text) - len(old_text))
-    if len(source) + growth > safe_regex.MAX_INPUT * 64:
-        raise EvaluationError("replace: result too long")
+    if len(source) + growth > values.MAX_TEXT:
+        raise EvaluationError(f"replace: result longer than {values.MAX_TEXT} characters")
     return source.replace(old_text, new_text)
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import enum
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -90,11 +90,23 @@ def text(value: Any) -> str:
     if isinstance(value, datetime):
         return format_iso_date(_aware(value))
     if isinstance(value, Mapping):
-        pairs = ";".join(f"{k}={text(value[k])}" for k in sorted(value, key=str))
-        return "{" + pairs + "}"
+        pairs = (f"{k}={text(value[k])}" for k in sorted(value, key=str))
+        return "{" + _bounded_join(";", pairs) + "}"
     if isinstance(value, list | tuple):
-        return "[" + ", ".join(text(v) for v in value) + "]"
+        return "[" + _bounded_join(", ", (text(v) for v in value)) + "]"
     return str(value)
+
+
+def _bounded_join(separator: str, parts: Iterable[str]) -> str:
+    # ['<1 MB text>', '<the same>', ...] must not build gigabytes before the limit is seen.
+    out: list[str] = []
+    size = 0
+    for part in parts:
+        size += len(part) + len(separator)
+        if size > MAX_TEXT:
+            raise EvaluationError(f"text longer than {MAX_TEXT} characters")
+        out.append(part)
+    return separator.join(out)
 
 
 def _float_text(value: float) -> str:

@@ -110,6 +110,16 @@ def test_text_produced_is_bounded() -> None:
         ev("concat(big, big)", big=big)
 
 
+def test_text_of_a_list_of_long_texts_is_bounded() -> None:
+    big = "x" * 300_000
+    with pytest.raises(EvaluationError, match="text longer than"):
+        ev("'' + [big, big, big, big]", big=big)
+    with pytest.raises(EvaluationError, match="text longer than"):
+        ev("concat(m)", m={"a": big, "b": big, "c": big, "d": big})
+    with pytest.raises(EvaluationError, match="replace: result longer than"):
+        ev("replace(big, 'x', 'xxxx')", big=big)
+
+
 def test_list_produced_is_bounded() -> None:
     items = list(range(6000))
     with pytest.raises(EvaluationError, match="list longer than"):
