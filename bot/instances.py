@@ -64,3 +64,28 @@ def fence_for(keeper: LeaseKeeper) -> Callable[[Connection], bool]:
         return held
 
     return fence
+
+
+def release_orphan_claims(db: Database, sender_instance: str) -> int:
+    """Put back outbox rows left ``sending`` by a sender that is gone; returns how many.
+
+    Only the engine runner sends, so when this instance starts to lead, any claim that is not
+    its own belongs to a process that was killed mid-send (or to a holder that lost the lease
+    and is exiting). Without this the row, and every later row of its alert (which must go out
+    after it), would wait for the sender's stale-claim timeout (minutes). Sending it again is
+    safe for Rocket.Chat: the message ``_id`` is derived from the row id, so a resend of a
+    message that did arrive is a no-op; an ``http`` endpoint may see it twice (at least once).
+    """
+    from sqlalchemy import update
+
+    from rules.store import engine_schema as es
+
+    with db.begin() as conn:
+        released = conn.execute(
+            update(es.outbox)
+            .where(es.outbox.c.status == "sending", es.outbox.c.claimed_by != sender_instance)
+            .values(status="pending", claimed_by=None)
+        ).rowcount
+    if released:
+        log.info("outbox: %d notification(s) claimed by a stopped sender go out again", released)
+    return int(released or 0)

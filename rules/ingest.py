@@ -112,7 +112,7 @@ class Ingestor:
             first_id = message_store.key_message_id(conn, dedupe_key)
             first = message_store.get_message(conn, first_id) if first_id else None
             return Accepted(command=first or command, message_id=first_id, duplicate=True)
-        run_engine = self._may_run_engine(conn)
+        run_engine = self._may_run_engine(conn) and not (persist and self._behind(conn))
         message_id: int | None = None
         if persist:
             message_id = message_store.insert_message(
@@ -132,6 +132,18 @@ class Ingestor:
         if self.engine is None or not self.runs_engine:
             return False
         return self.fence is None or self.fence(conn)
+
+    def _behind(self, conn: Connection) -> bool:
+        """With several instances (``fence`` set), commands stored by another instance, or
+        before a take-over, may still wait for the engine: a new command then joins the queue
+        (stored unprocessed, run by ``process_pending`` in id order) instead of overtaking
+        them, so that one sender's messages reach the engine in the order they were sent."""
+        if self.fence is None:
+            return False
+        table = schema.messages
+        return conn.execute(
+            select(table.c.id).where(table.c.processed.is_(False)).limit(1)
+        ).first() is not None
 
     def process_pending(self, limit: int = 500) -> int:
         """Run stored but unprocessed commands through the engine, oldest first.
