@@ -28,7 +28,7 @@ from rules.command import utcnow
 from rules.expr import dates, safe_regex, values
 from rules.expr import engine_functions as engine
 from rules.expr.errors import UNKNOWN, EvaluationError, LiteralArgumentError
-from rules.expr.values import check_text, describe, equals, number, text, to_date
+from rules.expr.values import check_text, describe, equals, join_text, number, text, to_date
 
 if TYPE_CHECKING:
     from rules.expr.compiler import Environment
@@ -132,7 +132,7 @@ def _coalesce(env: Environment, *values: Any) -> Any:
 
 
 def _concat(env: Environment, *values: Any) -> str:
-    return check_text("".join(text(v) for v in values))
+    return join_text("", (text(v) for v in values))
 
 
 def _truncate(env: Environment, value: Any, length: Any) -> str | None:

@@ -91,13 +91,14 @@ def text(value: Any) -> str:
         return format_iso_date(_aware(value))
     if isinstance(value, Mapping):
         pairs = (f"{k}={text(value[k])}" for k in sorted(value, key=str))
-        return "{" + _bounded_join(";", pairs) + "}"
+        return "{" + join_text(";", pairs) + "}"
     if isinstance(value, list | tuple):
-        return "[" + _bounded_join(", ", (text(v) for v in value)) + "]"
+        return "[" + join_text(", ", (text(v) for v in value)) + "]"
     return str(value)
 
 
-def _bounded_join(separator: str, parts: Iterable[str]) -> str:
+def join_text(separator: str, parts: Iterable[str]) -> str:
+    """Join texts, failing as soon as the result would pass :data:`MAX_TEXT`."""
     # ['<1 MB text>', '<the same>', ...] must not build gigabytes before the limit is seen.
     out: list[str] = []
     size = 0

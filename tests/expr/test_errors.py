@@ -116,6 +116,8 @@ def test_text_of_a_list_of_long_texts_is_bounded() -> None:
         ev("'' + [big, big, big, big]", big=big)
     with pytest.raises(EvaluationError, match="text longer than"):
         ev("concat(m)", m={"a": big, "b": big, "c": big, "d": big})
+    with pytest.raises(EvaluationError, match="text longer than"):
+        ev("concat(" + ", ".join(["big"] * 5000) + ")", big=big)
     with pytest.raises(EvaluationError, match="replace: result longer than"):
         ev("replace(big, 'x', 'xxxx')", big=big)
 
