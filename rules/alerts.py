@@ -7,23 +7,16 @@ can hand them out as they are; dates are ISO 8601 UTC text.
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Connection
 
 from rules import state
 from rules.command import format_iso_date
+from rules.txn import EngineState
 from rules.windows import Window, describe
-
-if TYPE_CHECKING:
-    from rules.clock import Clock
-    from rules.compiled import CompiledRule
-    from rules.store import Database
-
-T = TypeVar("T")
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -51,24 +44,8 @@ def alert_record(window: Window, metric: str) -> dict[str, Any]:
     }
 
 
-class AlertViews:
+class AlertViews(EngineState):
     """Diagnostics and operator actions; every change takes the engine's own transaction."""
-
-    # provided by RuleEngine
-    db: Database | None
-    persist: bool
-    clock: Clock
-    _lock: Any
-    _windows: dict[str, dict[str, Window]]
-    _active: dict[str, CompiledRule]
-    _silences: dict[str, datetime]
-    _errors: deque[dict[str, Any]]
-
-    def _touch(self, rule: str, key: str, window: Window | None) -> None:
-        raise NotImplementedError
-
-    def _run(self, work: Callable[[Connection | None], T]) -> T:
-        raise NotImplementedError
 
     def open_alerts(self) -> list[dict[str, Any]]:
         """Every open alert (status OPEN or REPEAT), newest first."""

@@ -3,9 +3,9 @@
 :class:`RuleEngine` implements :class:`rules.ingest.CommandEngine`. ``process`` runs inside
 the caller's transaction and writes window rows, alert rows, rule errors and outbox rows
 through the caller's connection only; its in-memory changes are kept in an undo log until
-``after_commit`` (or rolled back by ``after_rollback``). The engine lock is taken in
-``process`` and held until then, always *after* the database transaction began, and
-``tick``/``acknowledge``/``load`` take them in the same order, so they never deadlock.
+``after_commit`` (or rolled back by ``after_rollback``); see :mod:`rules.txn` for the lock
+order that keeps ticks and commands from deadlocking. Loading rules and restoring state are in
+:mod:`rules.lifecycle`; diagnostics and operator actions in :mod:`rules.alerts`.
 
 With ``persist=False`` the engine keeps everything in memory (benchmarks); the dry run in
 :mod:`rules.dryrun` uses the same stages without any engine state.
@@ -15,10 +15,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-import threading
-from collections import deque
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -28,8 +25,10 @@ from rules import outbox, state
 from rules.alerts import AlertViews
 from rules.clock import Clock
 from rules.command import MessageCommand, format_iso_date
-from rules.compiled import CompiledRule, RuleIndex, RuleLoadError, compile_rules
+from rules.compiled import CompiledRule
 from rules.expr import Environment, EvaluationError
+from rules.index import RuleIndex
+from rules.lifecycle import RuleLifecycle
 from rules.model import Rule
 from rules.notify import Notification
 from rules.status import (
@@ -48,180 +47,19 @@ log = logging.getLogger("atsd_bot.rules")
 T = TypeVar("T")
 
 
-class RuleEngine(AlertViews):
+class RuleEngine(RuleLifecycle, AlertViews):
     """Applies message commands to rules; see the module docstring for the transaction rules."""
 
     def __init__(self, db: Database | None, clock: Clock, *,
                  endpoints: Collection[str] = ("log",),
                  default_endpoint_targets: Mapping[str, Mapping[str, Any]] | None = None,
                  persist: bool = True) -> None:
-        self.db = db
-        self.clock = clock
+        super().__init__(db, clock, persist)
         self.endpoint_names = frozenset(endpoints)
         self.targets: Mapping[str, Mapping[str, Any]] = dict(default_endpoint_targets or {})
-        self.persist = persist and db is not None
         self._rules: list[Rule] = []
-        self._active: dict[str, CompiledRule] = {}
         self._index = RuleIndex([])
-        self._windows: dict[str, dict[str, Window]] = {}
-        self._silences: dict[str, datetime] = {}
-        self._lock = threading.RLock()
-        self._owner: int | None = None
-        self._undo: list[tuple[str, str, Window | None]] = []
-        self._touched: set[tuple[str, str]] = set()
         self._ids = itertools.count(1)  # alert and notification ids when not persisting
-        self._errors: deque[dict[str, Any]] = deque(maxlen=1000)
-
-    # -- transactions -------------------------------------------------------------------
-
-    def _enter(self) -> None:
-        if self._owner == threading.get_ident():
-            return
-        self._lock.acquire()
-        self._owner = threading.get_ident()
-
-    def after_commit(self) -> None:
-        if self._owner != threading.get_ident():
-            return  # nothing of ours in that transaction
-        self._undo.clear()
-        self._touched.clear()
-        self._owner = None
-        self._lock.release()
-
-    def after_rollback(self) -> None:
-        if self._owner != threading.get_ident():
-            return
-        for rule, key, before in reversed(self._undo):
-            windows = self._windows.setdefault(rule, {})
-            if before is None:
-                windows.pop(key, None)
-            else:
-                windows[key] = before
-        self._undo.clear()
-        self._touched.clear()
-        self._owner = None
-        self._lock.release()
-
-    def _touch(self, rule: str, key: str, window: Window | None) -> None:
-        """Remember a window as it was before this transaction first changed it."""
-        if (rule, key) not in self._touched:
-            self._touched.add((rule, key))
-            self._undo.append((rule, key, window.copy() if window is not None else None))
-
-    @contextmanager
-    def _transaction(self) -> Iterator[Connection | None]:
-        """The engine's own transaction (tick, load, acknowledge), database first, then lock."""
-        try:
-            if self.db is None or not self.persist:
-                self._enter()
-                yield None
-            else:
-                with self.db.begin() as conn:
-                    self._enter()
-                    yield conn
-        except BaseException:
-            self.after_rollback()
-            raise
-        self.after_commit()
-
-    def _run(self, work: Callable[[Connection | None], T]) -> T:
-        with self._transaction() as conn:
-            return work(conn)
-
-    # -- rules --------------------------------------------------------------------------
-
-    def load(self, rules: Sequence[Rule]) -> list[RuleLoadError]:
-        """Compile ``rules`` and make them current; windows of changed rules are dropped."""
-        compiled, errors = compile_rules(rules, self.endpoint_names)
-        for error in errors:
-            log.warning("%s", error)
-        active = {c.name: c for c in compiled if c.rule.enabled}
-        ok = {c.name for c in compiled}
-
-        def swap(conn: Connection | None) -> None:
-            now = self.clock.now()
-            for name in list(self._windows):
-                new, old = active.get(name), self._active.get(name)
-                if new is None:
-                    self._drop(conn, name, "rule removed" if name not in ok else "rule disabled",
-                               now)
-                elif old is not None and old.fingerprint != new.fingerprint:
-                    self._drop(conn, name, "rule changed", now)
-            self._rules = [c.rule for c in compiled]
-            self._active = active
-            self._index = RuleIndex(list(active.values()))
-
-        self._run(swap)
-        return errors
-
-    def _drop(self, conn: Connection | None, name: str, reason: str, now: datetime) -> None:
-        """Forget a rule's windows without cancel notifications; open alerts go to history."""
-        for key, window in list(self._windows.get(name, {}).items()):
-            self._touch(name, key, window)
-            if conn is not None:
-                if window.status.is_open:
-                    state.close_alert(conn, window, now, reason)
-                for outbox_id, _ in window.pending_open.values():
-                    if outbox_id is not None:  # an alert that no longer exists is not announced
-                        outbox.cancel_held(conn, outbox_id, now)
-                state.delete_window(conn, window)
-            del self._windows[name][key]
-
-    def rules(self) -> list[Rule]:
-        return list(self._rules)
-
-    def compiled(self, name: str) -> CompiledRule | None:
-        return self._active.get(name)
-
-    def restore(self) -> None:
-        """Load persisted windows and silences (after ``load``), e.g. after a restart."""
-        def work(conn: Connection | None) -> None:
-            if conn is None:
-                return
-            now = self.clock.now()
-            self._windows.clear()
-            replay: dict[str, dict[str, Window]] = {}
-            for fingerprint, window, big in state.load_windows(conn):
-                rule = self._active.get(window.rule)
-                if rule is None or rule.fingerprint != fingerprint:
-                    if window.status.is_open:
-                        state.close_alert(conn, window, now,
-                                          "rule changed" if rule else "rule removed")
-                    state.delete_window(conn, window)
-                    continue
-                if rule.rule.window.kind != "time":
-                    window.entries = None
-                elif big:
-                    replay.setdefault(rule.name, {})[window.key] = window
-                self._windows.setdefault(window.rule, {})[window.key] = window
-            for name, windows in replay.items():
-                self._replay(conn, self._active[name], windows, now)
-            self._silences = state.load_silences(conn)
-        self._run(work)
-        log.info("restored %d windows", sum(len(w) for w in self._windows.values()))
-
-    def _replay(self, conn: Connection, rule: CompiledRule, windows: dict[str, Window],
-                now: datetime) -> None:
-        """Rebuild big time windows from the stored commands of the last window span.
-
-        Commands that were not stored (``persist=false``) cannot come back; the window then
-        holds fewer commands than before the restart.
-        """
-        for message_id, command in state.messages_since(conn, now - rule.span):
-            if rule.reject_reason(command, command.date) is not None:
-                continue
-            if rule.filter is not None:
-                env = self.environment(conn, command_fields(command), now)
-                try:
-                    if not rule.filter.test(env):
-                        continue
-                except EvaluationError:
-                    continue
-            window = windows.get(window_key(rule.rule, command)[0])
-            if window is not None and window.entries is not None:
-                window.entries.append((command.date, message_id))
-        for window in windows.values():
-            window.count = len(window.entries or ())
 
     # -- the hot path -------------------------------------------------------------------
 

@@ -7,8 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rules.clock import ManualClock
-from rules.compiled import RuleIndex, compile_rules, required_value
+from rules.compiled import compile_rules
 from rules.engine import RuleEngine
+from rules.index import RuleIndex, required_value
 from rules.model import Rule, WindowSpec
 from rules.store import Database
 from tests.engine.helpers import ENDPOINTS, START, cmd, make_rig, note, outbox_texts, rule
