@@ -63,7 +63,7 @@ def run_command(args: argparse.Namespace) -> int:
     except DemoError as exc:
         out(f"\n✗ {exc}")
         return 1
-    return 0 if result else 1
+    return 0 if result is not None else 1
 
 
 def say_command(args: argparse.Namespace) -> int:
@@ -93,8 +93,11 @@ def run_demo(directory: Path, *, once: bool = False, timeout: float = 60.0,
     """Run the demo; with ``once`` return the conversation after the bot's first reply."""
     stop = stop or threading.Event()
     processes = DemoProcesses(directory, out)
+    DemoState.forget(directory)  # a stale state would point 'say' at a dead simulator
+    conversation: Conversation | None = None
     try:
         state = provision_and_start(processes, bot=BOT, user=USER)
+        state.save(directory)
         conversation = Conversation(
             sim_url=state.sim_url, sim_admin_password=state.sim_admin_password,
             atsd_url=state.atsd_url, api_auth=(state.ui_user, state.ui_password),
@@ -106,8 +109,10 @@ def run_demo(directory: Path, *, once: bool = False, timeout: float = 60.0,
         return _watch(conversation, once=once, timeout=timeout, stop=stop)
     except KeyboardInterrupt:
         out("\nstopping…")
-        return None
+        # Ctrl-C is how an interactive demo ends; with --once it means it was cut short
+        return None if once else conversation
     finally:
+        DemoState.forget(directory)
         processes.stop()
 
 

@@ -37,8 +37,14 @@ class DemoState:
 
     def save(self, directory: Path) -> None:
         path = directory / "demo.json"
-        path.write_text(json.dumps(asdict(self), indent=2))
-        path.chmod(0o600)  # throw-away passwords, but passwords all the same
+        # created 0600 before anything is written: throw-away passwords, but passwords
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(json.dumps(asdict(self), indent=2))
+
+    @staticmethod
+    def forget(directory: Path) -> None:
+        (directory / "demo.json").unlink(missing_ok=True)
 
     @classmethod
     def load(cls, directory: Path) -> DemoState:
@@ -198,8 +204,10 @@ roles = ["admin", "api"]
 {users}
 {tokens}"""
     path = directory / "atsd-bot.toml"
-    path.write_text(text)
-    path.chmod(0o600)
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # secrets: owner only
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
     return path
 
 

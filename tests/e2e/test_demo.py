@@ -8,6 +8,7 @@ the service's own view (the stored command, the open alert) through atsd-bot's A
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,6 @@ import pytest
 import requests
 
 from bot.demo import BOT, FIRST_MESSAGE, USER, run_demo
-from bot.demo_setup import DemoState
 
 ROOT = Path(__file__).resolve().parents[2]
 REPLY = f'User /@{USER} said "{FIRST_MESSAGE}"'
@@ -48,12 +48,16 @@ def test_demo_run_command_and_the_room(tmp_path: Path) -> None:
                           cwd=ROOT, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"@{BOT} replies in the room: {REPLY}" in done.stdout
-    state = DemoState.load(directory)
-    assert state.room_id
-    # everything was stopped: the simulator and the service no longer answer
-    for url in (state.sim_url + "/api/info", state.atsd_url + "/healthz"):
+    # the demo's state is gone with it ('say' then says there is no demo) ...
+    assert not (directory / "demo.json").exists()
+    # ... and the simulator and the service it started no longer answer
+    urls = re.findall(r"(http://127\.0\.0\.1:\d+)", done.stdout)
+    assert len(set(urls)) >= 2
+    for url in set(urls):
         with pytest.raises(requests.ConnectionError):
-            requests.get(url, timeout=2)
+            requests.get(url + "/", timeout=2)
+    # the config written for serve is private to its owner
+    assert (directory / "atsd-bot.toml").stat().st_mode & 0o077 == 0
 
 
 def test_demo_say_without_a_running_demo_explains(tmp_path: Path) -> None:
