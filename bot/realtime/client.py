@@ -90,6 +90,7 @@ class RealtimeClient:
         self._calls: dict[str, asyncio.Future[ddp.Result]] = {}
         self._subs: dict[str, asyncio.Future[ddp.Ready | ddp.NoSub]] = {}
         self._connected: asyncio.Future[ddp.Connected] | None = None
+        self._ddp_version: str | None = None
 
     @property
     def ws_url(self) -> str:
@@ -159,7 +160,8 @@ class RealtimeClient:
                                open_timeout=self.options.call_timeout)
         except InvalidURI as exc:
             raise RealtimeFatal(f"rocketchat.url gives an invalid websocket URL: {exc}") from None
-        proto = ddp.DdpProtocol()
+        # Meteor closes the socket after ``failed``: the version it proposed is used next time.
+        proto = ddp.DdpProtocol(version=self._ddp_version)
         async with ws:
             reader = asyncio.create_task(self._reader(ws, proto), name="realtime-reader")
             try:
@@ -331,8 +333,10 @@ class RealtimeClient:
         elif isinstance(event, ddp.Connected):
             if self._connected is not None and not self._connected.done():
                 self._connected.set_result(event)
-        elif isinstance(event, ddp.Failed) and event.version not in ddp.DDP_VERSIONS:
-            raise ProtocolError(f"the server wants DDP version {event.version!r}")
+        elif isinstance(event, ddp.Failed):
+            if event.version not in ddp.DDP_VERSIONS:
+                raise ProtocolError(f"the server wants DDP version {event.version!r}")
+            self._ddp_version = event.version
         elif isinstance(event, ddp.ServerError):
             log.warning("realtime: the server reports an error: %s", event.reason)
 

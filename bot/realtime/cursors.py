@@ -49,7 +49,7 @@ class CursorBook:
     def mark_gap(self) -> None:
         """The stream is lost (or not yet started): remember where to back-fill from."""
         with self._lock:
-            if self._gap is None:
+            if not self._gap:  # an empty snapshot (nothing seen yet) holds no start to keep
                 self._gap = {room: cursor[0] for room, cursor in self._cursors.items()}
 
     def clear_gap(self) -> None:
@@ -81,9 +81,10 @@ class CursorBook:
 
     def since(self, room_id: str) -> datetime | None:
         """Where a back-fill of ``room_id`` starts, or None (nothing ever seen: no back-fill)."""
+        start: datetime | None
         with self._lock:
-            if self._gap is not None:
-                start = self._gap.get(room_id) or max(self._gap.values(), default=None)
+            if self._gap:
+                start = self._gap.get(room_id) or max(self._gap.values())
             else:
                 found = self._cursors.get(room_id)
                 start = found[0] if found else max(

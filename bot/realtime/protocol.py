@@ -182,9 +182,10 @@ def password_params(username: str, password: str) -> list[dict[str, Any]]:
 class DdpProtocol:
     """One DDP session's state. Create a new one for each websocket connection."""
 
-    def __init__(self, *, support: tuple[str, ...] = DDP_VERSIONS) -> None:
+    def __init__(self, *, support: tuple[str, ...] = DDP_VERSIONS,
+                 version: str | None = None) -> None:
         self.support = support
-        self.version = support[0]
+        self.version = version if version in support else support[0]
         self.session: str | None = None
         self.connected = False
         self._out: list[str] = []

@@ -208,3 +208,10 @@ def test_ejson_dates() -> None:
     assert ddp.to_ejson_date(moment) == {"$date": 1540756719398}
     assert ddp.ejson_date(None) is None and ddp.ejson_date("not a date") is None
     assert ddp.ejson_date(True) is None
+
+
+def test_a_version_learned_from_failed_is_used_first() -> None:
+    proto = ddp.DdpProtocol(version="pre2")
+    proto.connect()
+    assert sent(proto)[0]["version"] == "pre2"
+    assert ddp.DdpProtocol(version="nope").version == "1"
