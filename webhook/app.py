@@ -42,10 +42,22 @@ def create_app(ctx: AppContext, blueprints: Sequence[Blueprint] = ()) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     for blueprint in (health, webhook, api, *blueprints):
         app.register_blueprint(blueprint)
+    app.before_request(_settle_request_log)
     app.register_error_handler(ApiError, error_response)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
     return app
+
+
+def _settle_request_log() -> None:
+    # The request log is written in the background (webhook/requestlog.py). Pages and APIs
+    # that read it must see every request answered before they were asked, so any request
+    # other than a webhook waits for the writer first (immediate when nothing is queued).
+    if request.endpoint in ("webhook.receive", "health.healthz"):
+        return
+    from webhook.requestlog import request_log
+
+    request_log(current_ctx()).flush(timeout=2.0)
 
 
 def _http_error(error: HTTPException) -> Response | HTTPException:

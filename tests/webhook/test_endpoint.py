@@ -311,3 +311,25 @@ def test_request_ip_behind_a_trusted_proxy_only(hx: Harness) -> None:
     assert last_log(hx)["remote_addr"] == "198.51.100.7"
     direct = hx.debug(f"{URL}/x", headers=forwarded, environ_base={"REMOTE_ADDR": "192.0.2.3"})
     assert direct["tags"]["request_ip"] == "192.0.2.3"
+
+
+def test_pages_see_every_answered_request(sqlite_db: Database,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from flask import Blueprint, jsonify
+
+    from webhook.app import create_app
+    from webhook.requestlog import request_log
+
+    page = Blueprint("page", __name__)
+
+    @page.get("/ui/like-a-page")
+    def like_a_page() -> Any:  # reads the table directly, as the web UI does
+        with sqlite_db.connect() as conn:
+            return jsonify(list_requests(conn, 1))
+
+    hx = make_harness(sqlite_db)
+    client = create_app(hx.ctx, [page]).test_client()
+    monkeypatch.setattr(request_log(hx.ctx), "gather_seconds", 0.5)  # rows wait 0.5 s
+    client.post(f"{URL}/x?marker=1", headers=HOOK)
+    listed = client.get("/ui/like-a-page").get_json()
+    assert listed and listed[0]["path"].endswith("marker=1")
