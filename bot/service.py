@@ -35,7 +35,6 @@ from typing import Any
 from bot.config import load_settings
 from bot.errors import ChatRejected, ConfigError
 from bot.logging_setup import FORMATS, LEVELS, configure_logging
-from bot.runtime import Runtime
 
 log = logging.getLogger("atsd_bot.service")
 
@@ -63,6 +62,8 @@ def serve(args: argparse.Namespace) -> int:
         print(f"atsd-bot: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     configure_logging(args.log_format, args.log_level, settings.secrets())
+    from bot.runtime import Runtime  # here: 'atsd-bot --help' need not load the engine
+
     runtime = Runtime(settings)
     stop = threading.Event()
     exit_code = [0]
@@ -97,7 +98,7 @@ def serve(args: argparse.Namespace) -> int:
     return exit_code[0]
 
 
-def _install_signals(stop: threading.Event, runtime: Runtime) -> None:
+def _install_signals(stop: threading.Event, runtime: Any) -> None:
     def on_stop(signum: int, _frame: Any) -> None:
         log.info("received %s", signal.Signals(signum).name)
         stop.set()
