@@ -1,20 +1,13 @@
-"""The functions an expression may call, with their arity and load-time argument checks.
+"""The functions an expression may call: name, arity, implementation, load-time check.
 
 Every function takes the evaluation environment first, then its evaluated arguments. Names
-are matched without regard to case (``startsWith`` = ``startswith``). Choices:
+are matched without regard to case (``startsWith`` = ``startswith``). Text functions live in
+:mod:`rules.expr.text_functions`, the ones that ask the engine in
+:mod:`rules.expr.engine_functions`; dates and numbers are here:
 
-* text functions (``upper lower trim replace truncate``) return null for a null text, so a
-  missing tag renders as ``''``; ``contains startsWith endsWith matches`` are false for null;
-* ``contains(list, x)`` tests membership, ``contains(map, key)`` a key, else a substring;
-* ``matches(text, regex)`` is true when the **whole** text matches, as Java's
-  ``String.matches`` (write ``.*word.*`` to search); patterns run on Python's ``re`` or on
-  RE2 so that none can backtrack for ever, see :mod:`rules.expr.safe_regex`;
-* ``ifEmpty(a, b)`` is ``b`` when ``a`` is null or ``''``; ``coalesce`` takes a list or
-  several arguments and returns the first that is neither null nor ``''``;
 * ``date_format(time, pattern[, zone])`` and ``elapsed_minutes(time)`` accept a date, an ISO
   8601 text or epoch milliseconds; ``elapsed_minutes`` is a fractional number of minutes;
-* ``count() rule_open() db_message_count() db_message_last()`` ask the engine: see
-  :mod:`rules.expr.engine_functions`.
+* ``abs(n)``, ``round(n[, digits])`` take numbers or number-like texts.
 """
 
 from __future__ import annotations
@@ -25,10 +18,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from rules.command import utcnow
-from rules.expr import dates, safe_regex, values
+from rules.expr import dates
 from rules.expr import engine_functions as engine
-from rules.expr.errors import UNKNOWN, EvaluationError, LiteralArgumentError
-from rules.expr.values import check_text, describe, equals, join_text, number, text, to_date
+from rules.expr import text_functions as tf
+from rules.expr.errors import EvaluationError, LiteralArgumentError
+from rules.expr.values import describe, number, text, to_date
 
 if TYPE_CHECKING:
     from rules.expr.compiler import Environment
@@ -48,103 +42,6 @@ class Function:
 
 def _opt_text(value: Any) -> str | None:
     return None if value is None else text(value)
-
-
-def _upper(env: Environment, value: Any) -> str | None:
-    return None if value is None else check_text(text(value).upper())
-
-
-def _lower(env: Environment, value: Any) -> str | None:
-    return None if value is None else text(value).lower()
-
-
-def _trim(env: Environment, value: Any) -> str | None:
-    return None if value is None else text(value).strip()
-
-
-def _length(env: Environment, value: Any) -> int:
-    if value is None:
-        return 0
-    if isinstance(value, str | list | tuple | Mapping):
-        return len(value)
-    return len(text(value))
-
-
-def _contains(env: Environment, value: Any, item: Any) -> bool:
-    if value is None:
-        return False
-    if isinstance(value, list | tuple):
-        return any(equals(v, item) for v in value)
-    if isinstance(value, Mapping):
-        return text(item) in value
-    return text(item) in text(value)
-
-
-def _starts_with(env: Environment, value: Any, prefix: Any) -> bool:
-    return value is not None and text(value).startswith(text(prefix))
-
-
-def _ends_with(env: Environment, value: Any, suffix: Any) -> bool:
-    return value is not None and text(value).endswith(text(suffix))
-
-
-def _replace(env: Environment, value: Any, old: Any, new: Any) -> str | None:
-    if value is None:
-        return None
-    source, old_text, new_text = text(value), text(old), text(new)
-    if not old_text:
-        return source
-    growth = source.count(old_text) * (len(new_text) - len(old_text))
-    if len(source) + growth > values.MAX_TEXT:
-        raise EvaluationError(f"replace: result longer than {values.MAX_TEXT} characters")
-    return source.replace(old_text, new_text)
-
-
-def _matches(env: Environment, value: Any, pattern: Any) -> bool:
-    if value is None or pattern is None:
-        return False
-    subject = text(value)
-    if len(subject) > safe_regex.MAX_INPUT:
-        raise EvaluationError(f"matches: text longer than {safe_regex.MAX_INPUT} characters")
-    try:
-        matcher = safe_regex.compile_safe(text(pattern))
-    except ValueError as exc:
-        raise EvaluationError(f"matches: {exc}") from None
-    return matcher(subject)
-
-
-def _check_matches(args: tuple[Any, ...]) -> None:
-    if isinstance(args[1], str):
-        try:
-            safe_regex.compile_safe(args[1])
-        except ValueError as exc:
-            raise LiteralArgumentError(1, str(exc)) from None
-
-
-def _if_empty(env: Environment, value: Any, fallback: Any) -> Any:
-    return fallback if value is None or value == "" else value
-
-
-def _coalesce(env: Environment, *values: Any) -> Any:
-    if len(values) == 1 and isinstance(values[0], list | tuple):
-        values = tuple(values[0])
-    return next((v for v in values if v is not None and v != ""), None)
-
-
-def _concat(env: Environment, *values: Any) -> str:
-    return join_text("", (text(v) for v in values))
-
-
-def _truncate(env: Environment, value: Any, length: Any) -> str | None:
-    limit = number(length)
-    if limit is None or limit < 0:
-        raise EvaluationError(f"truncate: length must be a number >= 0, not {text(length)!r}")
-    return None if value is None else text(value)[: int(min(limit, values.MAX_TEXT))]
-
-
-def _check_truncate(args: tuple[Any, ...]) -> None:
-    if args[1] is not UNKNOWN and (number(args[1]) is None or number(args[1]) < 0):  # type: ignore[operator]
-        raise LiteralArgumentError(1, "truncate: length must be a number >= 0")
 
 
 def _date_arg(name: str, value: Any) -> datetime | None:
@@ -209,20 +106,39 @@ def _is_empty(env: Environment, value: Any) -> bool:
 
 
 _TABLE = (
-    Function("upper", 1, 1, _upper),
-    Function("lower", 1, 1, _lower),
-    Function("trim", 1, 1, _trim),
-    Function("length", 1, 1, _length),
-    Function("contains", 2, 2, _contains),
-    Function("startsWith", 2, 2, _starts_with),
-    Function("endsWith", 2, 2, _ends_with),
-    Function("replace", 3, 3, _replace),
-    Function("matches", 2, 2, _matches, _check_matches),
-    Function("ifEmpty", 2, 2, _if_empty),
-    Function("isEmpty", 1, 1, _is_empty),
-    Function("coalesce", 1, None, _coalesce),
-    Function("concat", 1, None, _concat),
-    Function("truncate", 2, 2, _truncate, _check_truncate),
+    Function("upper", 1, 1, tf.upper),
+    Function("lower", 1, 1, tf.lower),
+    Function("trim", 1, 1, tf.trim),
+    Function("length", 1, 1, tf.length),
+    Function("contains", 2, 2, tf.contains),
+    Function("startsWith", 2, 2, tf.starts_with),
+    Function("endsWith", 2, 2, tf.ends_with),
+    Function("replace", 3, 3, tf.replace),
+    Function("matches", 2, 2, tf.matches, tf.check_matches),
+    Function("ifEmpty", 2, 2, tf.if_empty),
+    Function("isEmpty", 1, 1, tf.is_empty),
+    Function("coalesce", 1, None, tf.coalesce),
+    Function("concat", 1, None, tf.concat),
+    Function("concatLines", 1, 1, tf.concat_lines),
+    Function("truncate", 2, 2, tf.truncate, tf.check_truncate),
+    Function("abbreviate", 2, 2, tf.abbreviate),
+    Function("keepAfter", 2, 2, tf.keep_after),
+    Function("keepAfterLast", 2, 2, tf.keep_after_last),
+    Function("keepBefore", 2, 2, tf.keep_before),
+    Function("keepBeforeLast", 2, 2, tf.keep_before_last),
+    Function("removeBeginning", 2, 2, tf.remove_beginning),
+    Function("removeEnding", 2, 2, tf.remove_ending),
+    Function("capFirst", 1, 1, tf.cap_first),
+    Function("capitalize", 1, 1, tf.capitalize),
+    Function("indexOf", 2, 3, tf.index_of),
+    Function("locate", 2, 3, tf.index_of),
+    Function("countMatches", 2, 2, tf.count_matches),
+    Function("split", 2, 2, tf.split),
+    Function("list", 1, 2, tf.list_),
+    Function("urlencode", 1, 1, tf.urlencode),
+    Function("jsonencode", 1, 1, tf.jsonencode),
+    Function("htmlDecode", 1, 1, tf.html_decode),
+    Function("unquote", 1, 1, tf.unquote),
     Function("date_format", 2, 3, _date_format, _check_date_format),
     Function("elapsed_minutes", 1, 1, _elapsed_minutes),
     Function("count", 0, 0, engine.count),
