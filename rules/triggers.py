@@ -60,13 +60,16 @@ def decide(
     cancel_held: Callable[[int | None], bool],
 ) -> list[Outgoing]:
     """Render and address every notification of ``rule`` that ``trigger`` fires."""
+    # Held opens are withdrawn first, also for notifications that send no cancel text.
+    withdrawn = _withdraw_held(window, now, cancel_held) if trigger == "cancel" else set()
     out: list[Outgoing] = []
     for note in rule.notifications:
         template = note.templates.get(trigger)
         if template is None:
             continue
         item = Outgoing(notification=note, trigger=trigger, due_at=now)
-        item.skipped = _gate(note, window, trigger, now, cancel_held)
+        item.skipped = (_WITHDRAWN if note.index in withdrawn
+                        else _gate(note, window, trigger, now))
         if item.skipped is None:
             rendered = template.render(env)
             item.text = rendered.text
@@ -80,16 +83,24 @@ def decide(
     return out
 
 
-def _gate(note: CompiledNotification, window: Window, trigger: Trigger, now: datetime,
-          cancel_held: Callable[[int | None], bool]) -> str | None:
+_WITHDRAWN = "the open notification was still held by its delay: neither is sent"
+
+
+def _withdraw_held(window: Window, now: datetime,
+                   cancel_held: Callable[[int | None], bool]) -> set[int]:
+    """Cancel the opens still held by a delay; the notification indexes that were."""
+    return {index for index, (outbox_id, due) in window.pending_open.items()
+            if due > now and cancel_held(outbox_id)}
+
+
+def _gate(note: CompiledNotification, window: Window, trigger: Trigger, now: datetime
+          ) -> str | None:
     held = window.pending_open.get(note.index)
     held_now = held is not None and held[1] > now
     if trigger == "open":
         window.last_repeat_sent[note.index] = now
         return None
     if trigger == "cancel":
-        if held_now and held is not None and cancel_held(held[0]):
-            return "the open notification was still held by its delay: neither is sent"
         return None
     if held_now:
         return "the open notification is still held by its delay"

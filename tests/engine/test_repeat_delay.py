@@ -102,3 +102,11 @@ def test_a_silence_ends_by_itself(db: Database) -> None:
     rig.engine.silence("r1", rig.clock.now() + timedelta(minutes=5))
     rig.advance(301)
     assert rig.texts("bad") == ["open e1 bad"]
+
+
+def test_a_held_open_without_a_cancel_text_is_still_withdrawn(db: Database) -> None:
+    rig = make_rig(db, [rule(notifications=(note(cancel=None, delay_open_seconds=60),))])
+    rig.send("bad")
+    rig.advance(30)
+    rig.send("ok")
+    assert [r.status for r in outbox_rows(db)] == ["cancelled"]
