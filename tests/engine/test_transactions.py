@@ -75,3 +75,23 @@ def test_an_idle_tick_opens_no_transaction(sqlite_db: Database) -> None:
     finally:
         event.remove(sqlite_db.engine, "begin", on_begin)
     assert rig.engine.windows()[0]["count"] == 0
+
+
+def test_window_copy_keeps_every_field_and_shares_no_container() -> None:
+    import dataclasses
+
+    from rules.command import Severity
+    from rules.status import Status
+    from rules.windows import Window
+    from tests.engine.helpers import START
+
+    window = Window("r", "k", "e", {"a": "1"}, Status.REPEAT, Status.OPEN, 3,
+                    [(START, 1)], cmd(), 9, START, 4, 77, Severity.MAJOR, START, START, None,
+                    START, True, "text", {0: START}, {1: (5, START)}, 12)
+    twin = window.copy()
+    # Window.copy() names every field; a new field must be added there (and here)
+    assert len(dataclasses.fields(Window)) == 23
+    for field in dataclasses.fields(Window):
+        assert getattr(twin, field.name) == getattr(window, field.name), field.name
+    for name in ("entries", "last_repeat_sent", "pending_open"):
+        assert getattr(twin, name) is not getattr(window, name)
