@@ -89,6 +89,11 @@ def test_metrics_count_requests_commands_and_alerts(runtime: Runtime) -> None:
     assert 'atsdbot_alerts_open{status="unacknowledged"} 1.0' in text
     assert "atsdbot_ingest_seconds_bucket" in text
     assert "atsdbot_realtime_reconnects_total" in text
+    # the whole page parses as the Prometheus text format, each family once
+    from prometheus_client.parser import text_string_to_metric_families
+
+    names = [family.name for family in text_string_to_metric_families(text)]
+    assert len(names) == len(set(names)) and "atsdbot_ingest_seconds" in names
 
 
 def test_root_and_ui_over_http(runtime: Runtime) -> None:
