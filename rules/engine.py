@@ -66,6 +66,8 @@ class RuleEngine(RuleLifecycle, AlertViews):
     def process(self, conn: Connection | None, command: MessageCommand,
                 message_id: int | None) -> list[Notification]:
         """Run ``command`` through every rule it can match, inside the caller's transaction."""
+        if conn is None and self.persist:
+            raise ValueError("a persisting engine needs the caller's connection")
         self._enter()
         now = self.clock.now()
         notes: list[Notification] = []

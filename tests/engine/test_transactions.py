@@ -95,3 +95,10 @@ def test_window_copy_keeps_every_field_and_shares_no_container() -> None:
         assert getattr(twin, field.name) == getattr(window, field.name), field.name
     for name in ("entries", "last_repeat_sent", "pending_open"):
         assert getattr(twin, name) is not getattr(window, name)
+
+
+def test_a_persisting_engine_refuses_to_work_without_the_connection(db: Database) -> None:
+    rig = make_rig(db, [rule()])
+    with pytest.raises(ValueError, match="connection"):
+        rig.engine.process(None, cmd("bad"), None)
+    assert rig.texts("bad") == ["open e1 bad"]  # and the lock was not left taken
