@@ -15,12 +15,11 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func, select
-from waitress import wasyncore
-from waitress.server import create_server
 
 from bot.config import Settings
 from bot.errors import ChatRejected
 from bot.health import HealthState
+from bot.http_server import HttpServer, SenderKick
 from bot.metrics_http import MeteredIngestor, ServiceMetrics, engine_store_collector
 from bot.metrics_http import install as install_metrics
 from rules.clock import Clock, SystemClock
@@ -202,24 +201,15 @@ class Runtime:
         self.middleware = install_metrics(app, self.metrics)
         self.app = app
         http = self.settings.http
-        self.server = create_server(app, host=http.host, port=http.port, threads=http.threads,
-                                    ident="atsd-bot", clear_untrusted_proxy_headers=True)
-        port = self.server.effective_port
-        host = http.host if ":" not in http.host else f"[{http.host}]"
-        self.base_url = f"http://{host}:{port}"
-        self._thread("http", self._serve_http)
+        middleware = self.middleware
+        self.server = HttpServer(app, http, in_flight=lambda: middleware.in_flight,
+                                 join_seconds=STOP_JOIN_SECONDS)
+        self.base_url = self.server.base_url
+        self.server.start()
         self.health.mark_webhook_ready(self.base_url)
         log.info("http: webhook %s/api/v1/messages/webhook/..., web UI %s/ui/, %s/healthz, "
                  "%s/metrics (waitress, %d threads)", self.base_url, self.base_url,
                  self.base_url, self.base_url, http.threads)
-
-    def _serve_http(self) -> None:
-        try:
-            self.server.run()
-        except (OSError, ValueError):
-            # Closing the sockets from stop() wakes the select loop with EBADF; expected then.
-            if not self._stopped:
-                raise
 
     def _probe_chat(self) -> None:
         from bot.probe import probe
@@ -285,42 +275,24 @@ class Runtime:
             return
         self._stopped = True
         self.health.stopping = True
+        # Only the engine runner sends (bot/instances.py): a follower leaves the outbox alone.
+        leading = bool(getattr(self, "ingestor", None) and self.ingestor.runs_engine)
         if self.realtime is not None and self._loop is not None:
             self._loop.call_soon_threadsafe(self.realtime.stop)
         if self.server is not None:
-            self._stop_http()
+            self.server.stop()
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=True)
         if self.lease is not None:
             self.lease.stop(release=True)  # a follower takes over at its next renewal
         if getattr(self, "kicker", None) is not None:
             self.kicker.stop()
-        self._drain(drain_seconds)
+        if leading:
+            self._drain(drain_seconds)
         for thread in self._threads:
             thread.join(STOP_JOIN_SECONDS)
         if self.db is not None:
             self.db.dispose()
-
-    def _stop_http(self) -> None:
-        """Stop accepting, let running requests finish and their answers go out (bounded),
-        then close idle keep-alive connections too, so the loop ends instead of waiting.
-        Socket changes run on waitress's own loop thread (through its trigger): closing a
-        socket under a running select() from another thread fails with EBADF."""
-        server = self.server
-        # Only the listening socket: BaseWSGIServer.close() would close the trigger too.
-        server.trigger.pull_trigger(lambda: wasyncore.dispatcher.close(server))
-        deadline = time.monotonic() + STOP_JOIN_SECONDS
-        pause = threading.Event()
-        while time.monotonic() < deadline and not self._http_idle():
-            pause.wait(0.02)
-        server.task_dispatcher.shutdown(timeout=STOP_JOIN_SECONDS)
-        server.trigger.pull_trigger(lambda: server.asyncore.close_all(server._map,
-                                                                      ignore_all=True))
-
-    def _http_idle(self) -> bool:
-        busy = getattr(getattr(self, "middleware", None), "in_flight", 0)
-        channels = list(self.server._map.values())
-        return busy == 0 and all(getattr(c, "total_outbufs_len", 0) == 0 for c in channels)
 
     def _drain(self, seconds: float) -> None:
         if self.sender is None or self.db is None:
@@ -337,34 +309,3 @@ class Runtime:
         left = self._outbox_status()["depth"]
         if left:
             log.warning("%d notifications still pending; they go out at the next start", left)
-
-
-class SenderKick:
-    """Runs an outbox pass as soon as a command made notifications, instead of waiting for
-    the scheduler's next second: a chat reply then follows the message in milliseconds.
-    Passes may overlap with the scheduler's; rows are claimed atomically, so none is sent
-    twice."""
-
-    def __init__(self, sender: OutboxSender | None = None) -> None:
-        self.sender = sender
-        self._event = threading.Event()
-        self._stop = False
-
-    def kick(self) -> None:
-        self._event.set()
-
-    def stop(self) -> None:
-        self._stop = True
-        self._event.set()
-
-    def run(self) -> None:
-        while True:
-            self._event.wait()
-            self._event.clear()
-            if self._stop:
-                return
-            try:
-                if self.sender is not None:
-                    self.sender.run_once()
-            except Exception:  # the scheduler's pass retries a second later
-                log.exception("outbox pass after a command failed")

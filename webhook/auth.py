@@ -33,7 +33,7 @@ from bot.config import Settings, UserSettings
 from rules import wildcard
 from rules.clock import Clock
 from rules.store import Database, diagnostics
-from webhook.capture import full_path
+from webhook.capture import full_path, redact
 from webhook.context import AppContext, current_ctx
 from webhook.errors import ApiError
 from webhook.parse import client_ip
@@ -153,6 +153,8 @@ class Authenticator:
         raise ApiError(status, message, headers=headers, outcome="rejected")
 
     def record_incident(self, addr: str, path: str, user: str | None, reason: str) -> None:
+        # a client may put a secret in the path or query (by mistake or to probe us)
+        path = redact(path, self.settings)
         log.warning("security incident: %s from %s on %s (user %r)", reason, addr,
                     path.split("?")[0], user)
         try:

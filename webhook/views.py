@@ -154,7 +154,9 @@ def process(ctx: AppContext, raw: RawRequest, entry: Entry, *, user: UserSetting
     entry.message_id, entry.status = accepted.message_id, 200
     if accepted.duplicate:
         entry.outcome = "duplicate"
-        body = ({**accepted.command.to_json(), "duplicate": True} if parsed.debug
+        # debug echoes this request's command, never the stored one: the first delivery
+        # may have come from another user, whose data a duplicate id must not reveal
+        body = ({**command.to_json(), "duplicate": True} if parsed.debug
                 else {"status": "duplicate"})
         return Result(200, body)
     entry.outcome = "stored"

@@ -3,7 +3,8 @@
 ``python -m tests.reliability.driver PLAN OUT URL`` reads a JSON list of messages
 (``{"id", "channel", "text"}``), posts each to the service (the seed's URL shape:
 ``?message=<text>&exclude=text``) and retries on connection errors and 5xx until it gets a
-200, as Rocket.Chat retries. Channels are split over threads and each channel's messages go
+200, as Rocket.Chat retries. URL may be a comma-separated list of instances: messages are
+spread over them and a retry goes to the next one, as a load balancer would. Channels are split over threads and each channel's messages go
 in order, so the acknowledged sequence per channel is the plan's. Every 200 is appended to
 OUT as one JSON line (flushed at once), so what was acknowledged survives a kill of the test.
 """
@@ -31,14 +32,17 @@ def body(message: dict[str, Any]) -> dict[str, Any]:
             "user_name": "driver", "text": message["text"], "siteUrl": "http://sim/"}
 
 
-def post_until_ok(session: requests.Session, url: str, message: dict[str, Any]) -> dict[str, Any]:
+def post_until_ok(session: requests.Session, urls: list[str],
+                  message: dict[str, Any]) -> dict[str, Any]:
     import time
 
+    turn = sum(map(ord, message["id"]))
     started = time.monotonic()
     pause = threading.Event()
     attempts = 0
     while True:
         attempts += 1
+        url = urls[(turn + attempts) % len(urls)]
         try:
             answer = session.post(url, params={"message": message["text"], "exclude": "text"},
                                   json=body(message), auth=(HOOK_USER, HOOK_PASSWORD), timeout=10)
@@ -56,7 +60,7 @@ def post_until_ok(session: requests.Session, url: str, message: dict[str, Any]) 
 
 
 def run(plan: list[dict[str, Any]], out: Path, base_url: str) -> None:
-    url = base_url + WEBHOOK_PATH
+    urls = [base + WEBHOOK_PATH for base in base_url.split(",")]
     lock = threading.Lock()
     channels = sorted({m["channel"] for m in plan})
     with open(out, "a") as sink:
@@ -65,7 +69,7 @@ def run(plan: list[dict[str, Any]], out: Path, base_url: str) -> None:
             session = requests.Session()
             for message in plan:
                 if message["channel"] in mine:
-                    result = post_until_ok(session, url, message)
+                    result = post_until_ok(session, urls, message)
                     with lock:
                         sink.write(json.dumps(result) + "\n")
                         sink.flush()

@@ -89,3 +89,14 @@ def room_replies(sim: Any, rooms: list[str]) -> Counter[tuple[str, str]]:
             if (doc.get("u") or {}).get("username") == BOT_USER:
                 found[(rid, str(doc.get("msg")))] += 1
     return found
+
+
+def outbox_texts(db_url: str) -> Counter[tuple[str, str]]:
+    """(room, text) of every outbox row: a command run twice by the engine shows up here."""
+    db = Database(db_url)
+    try:
+        with db.connect() as conn:
+            rows = conn.execute(select(es.outbox.c.target, es.outbox.c.text)).all()
+    finally:
+        db.dispose()
+    return Counter((str((row.target or {}).get("room_id")), str(row.text)) for row in rows)

@@ -80,6 +80,7 @@ def run_with_kills(tmp_path: Path, db_url: str, factory: Callable[..., Simulator
         assert set(stored) == {m["id"] for m in plan}
         wait_until(lambda: expect.unprocessed(db_url) == 0, 60, "the engine to catch up")
         assert expect.open_alert_channels(db_url) == sorted(open_channels)
+        assert expect.outbox_texts(db_url) == replies  # no command ran twice
         wait_until(lambda: sum(expect.room_replies(sim, rooms).values()) >= sum(replies.values()),
                    120, "every reply in the rooms")
         assert expect.room_replies(sim, rooms) == replies
