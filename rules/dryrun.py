@@ -13,13 +13,12 @@ therefore not applied in a dry run.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection
-
+from rules import state
 from rules.command import MessageCommand
 from rules.compiled import CompiledRule, RuleLoadError, _Fault, compile_rule
 from rules.expr import Environment, EvaluationError
@@ -101,19 +100,9 @@ def dry_run(engine: RuleEngine, rule: Rule, commands: Sequence[MessageCommand]
         report.load_errors.append(fault.error)
         return report
     runner = _Runner(engine, compiled)
-    with _reader(engine) as conn:
-        for command in commands:
-            report.steps.append(runner.step(conn, command))
+    for command in commands:
+        report.steps.append(runner.step(command))
     return report
-
-
-@contextmanager
-def _reader(engine: RuleEngine) -> Iterator[Connection | None]:
-    if engine.db is None or not engine.persist:
-        yield None
-        return
-    with engine.db.connect() as conn:
-        yield conn
 
 
 class _Runner:
@@ -123,12 +112,30 @@ class _Runner:
         self.windows: dict[str, Window] = {}
         self.ids = itertools.count(1)
 
-    def step(self, conn: Connection | None, command: MessageCommand) -> StepReport:
+    def _environment(self, fields: Mapping[str, Any], now: datetime,
+                     window: Window | None = None) -> Environment:
+        """The engine's environment; db_message_* read through a short connection each, so a
+        long replay never holds the store (on SQLite a connection may hold the write lock)."""
+        env = self.engine.environment(None, fields, now, window)
+        db = self.engine.db
+        if db is not None and self.engine.persist:
+            def count(*args: Any) -> int:
+                with db.connect() as conn:
+                    return state.message_count(conn, now, *args)
+
+            def last(*args: Any) -> dict[str, Any] | None:
+                with db.connect() as conn:
+                    return state.message_last(conn, now, *args)
+
+            env.db_message_count, env.db_message_last = count, last
+        return env
+
+    def step(self, command: MessageCommand) -> StepReport:
         report = StepReport(command=command.to_json())
         now = command.date
         reason = self.rule.reject_reason(command, now)
         if reason is None and self.rule.filter is not None:
-            env = self.engine.environment(conn, command_fields(command), now)
+            env = self._environment(command_fields(command), now)
             passed = self._test(self.rule.filter, env, report)
             reason = None if passed else ("the filter failed" if passed is None
                                           else f"filter is false: {self.rule.rule.filter}")
@@ -139,14 +146,13 @@ class _Runner:
         window = self.windows.setdefault(key, new_window(self.rule.rule, key, entity, tags))
         add_command(self.rule.rule, window, command, None, now)
         report.window_key, report.count = key, window.count
-        self._evaluate(conn, window, command, report)
+        self._evaluate(window, command, report)
         return report
 
-    def _evaluate(self, conn: Connection | None, window: Window, command: MessageCommand,
+    def _evaluate(self, window: Window, command: MessageCommand,
                   report: StepReport) -> None:
         now = command.date
-        env = self.engine.environment(conn, window_fields(self.rule, window, command, now),
-                                      now, window)
+        env = self._environment(window_fields(self.rule, window, command, now), now, window)
         condition: bool | None = True
         if self.rule.condition is not None:
             condition = self._test(self.rule.condition, env, report)

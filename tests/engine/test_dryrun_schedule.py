@@ -133,3 +133,12 @@ def test_scheduler_heartbeat_starts_and_stops(sqlite_db: Database) -> None:
         assert ran.wait(10)
     finally:
         scheduler.shutdown()
+
+
+def test_dry_run_reads_the_message_store(db: Database) -> None:
+    rig = make_rig(db, [rule("live", source="other")])
+    for _ in range(3):
+        rig.send("x", source="app")
+    test_rule = rule("t", condition="db_message_count('1 hour', 'webhook', 'app') >= 3")
+    [step] = rig.engine.dry_run(test_rule, [cmd("bad", date=rig.clock.now())]).steps
+    assert step.condition is True and step.errors == []

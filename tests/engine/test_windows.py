@@ -132,3 +132,13 @@ def test_template_errors_keep_the_placeholder_and_are_recorded(db: Database) -> 
     assert rig.texts("bad") == ["x=${1 / (length(message) - 3)} m=bad"]
     [error] = rig.engine.rule_errors(10)
     assert error["expression"] and error["command"]["message"] == "bad"
+
+
+def test_conditions_read_the_message_store_in_the_same_transaction(db: Database) -> None:
+    condition = ("db_message_count('10 minute', 'webhook', 'app') >= 2 AND "
+                 "db_message_last('10 minute', 'webhook', 'app').message = 'second'")
+    rig = make_rig(db, [rule(condition=condition)])
+    assert rig.texts("first") == []  # only itself in the store so far
+    rig.advance(1)
+    assert rig.texts("second") == ["open e1 second"]  # the command just stored counts
+    assert rig.engine.rule_errors(10) == []
