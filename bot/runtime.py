@@ -193,6 +193,7 @@ class Runtime:
         install_ui(app, build_ui_services(
             self.settings, self.db, ctx, engine=self.engine, ruleset=self.ruleset,
             sender=self.sender, authenticator=authenticator(ctx), health=self.health.report,
+            runs_engine=lambda: self.ingestor.runs_engine,
         ), secret_key=self.ui_secret)
         self.metrics.add_store_collector(engine_store_collector(self.db))
         from bot import metrics as realtime_metrics

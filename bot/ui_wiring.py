@@ -29,7 +29,7 @@ from webhook.views import replay_request
 def build_ui_services(
     settings: Settings, db: Database, ctx: AppContext, *, engine: RuleEngine,
     ruleset: RuleSet, sender: OutboxSender | None, authenticator: Authenticator,
-    health: Callable[[], Mapping[str, Any]],
+    health: Callable[[], Mapping[str, Any]], runs_engine: Callable[[], bool] = lambda: True,
 ) -> UiServices:
     return UiServices(
         db=db,
@@ -38,6 +38,7 @@ def build_ui_services(
             name, password) is not None,
         replay=_replay(ctx),
         acknowledge=engine.acknowledge,
+        runs_engine=runs_engine,
         list_rules=lambda: [rule_summary(r) for r in ruleset.rules()],
         validate_rules=lambda name, data: validate(ruleset, name, data),
         import_rules=lambda name, data: import_file(ruleset, name, data),

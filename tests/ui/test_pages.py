@@ -338,3 +338,13 @@ def test_acknowledge_on_postgresql(pg_client: FlaskClient, pg_app: Flask) -> Non
     html = pg_client.post(f"/ui/alerts/{alert_id}/acknowledge", data={"csrf_token": token},
                           follow_redirects=True).get_data(as_text=True)
     assert f"Acknowledged alert {alert_id}." in html
+
+
+def test_acknowledge_on_an_instance_without_the_engine_is_refused(
+        client: FlaskClient, ui_app: Flask, calls: Calls) -> None:
+    ui_app.extensions["atsd_ui"].runs_engine = lambda: False
+    token = login(client)
+    alert_id = ui_app.extensions["seed"]["alert"]
+    html = client.post(f"/ui/alerts/{alert_id}/acknowledge", data={"csrf_token": token},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "does not run the rule engine" in html and calls.acked == []

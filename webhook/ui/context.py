@@ -38,6 +38,8 @@ class UiServices:
     replay: Callable[[int], Mapping[str, Any]] | None = None
     # (alert id, acknowledged) -> False when there is no such open alert
     acknowledge: Callable[[int, bool], bool] | None = None
+    # () -> whether this instance runs the engine now (with several instances, one does)
+    runs_engine: Callable[[], bool] = lambda: True
     # () -> loaded rules as dicts with at least name, enabled, origin, and a `text` export
     list_rules: Callable[[], Sequence[Mapping[str, Any]]] | None = None
     # (file name, content) -> check; ``import_rules`` also saves and reloads on success

@@ -37,6 +37,11 @@ def _set_ack(alert_id: int, value: bool) -> Response:
     word = "Acknowledged" if value else "Unacknowledged"
     if svc.acknowledge is None:
         flash("The rule engine is not running here; alerts cannot be changed.", "error")
+    elif not svc.runs_engine():
+        # The engine's windows live in the memory of the instance holding the lease; a change
+        # made here would be overwritten there.
+        flash("This instance does not run the rule engine (another instance holds the lease, "
+              "see /healthz); acknowledge the alert on that instance.", "error")
     elif svc.acknowledge(alert_id, value):
         log.info("ui: %s: %s alert %d", session.get("user"), word.lower(), alert_id)
         flash(f"{word} alert {alert_id}.", "ok")
