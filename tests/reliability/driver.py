@@ -4,9 +4,10 @@
 (``{"id", "channel", "text"}``), posts each to the service (the seed's URL shape:
 ``?message=<text>&exclude=text``) and retries on connection errors and 5xx until it gets a
 200, as Rocket.Chat retries. URL may be a comma-separated list of instances: messages are
-spread over them and a retry goes to the next one, as a load balancer would. Channels are split over threads and each channel's messages go
-in order, so the acknowledged sequence per channel is the plan's. Every 200 is appended to
-OUT as one JSON line (flushed at once), so what was acknowledged survives a kill of the test.
+spread over them and a retry goes to the next one, as a load balancer would. Channels are
+split over threads and each channel's messages go in order, so the acknowledged sequence per
+channel is the plan's. Every 200 is appended to OUT as one JSON line (flushed at once), so
+what was acknowledged survives a kill of the test.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def post_until_ok(session: requests.Session, urls: list[str],
             answer = session.post(url, params={"message": message["text"], "exclude": "text"},
                                   json=body(message), auth=(HOOK_USER, HOOK_PASSWORD), timeout=10)
             if answer.status_code == 200:
-                return {"id": message["id"], "attempts": attempts,
+                return {"id": message["id"], "attempts": attempts, "via": url,
                         "status": answer.json().get("status")}
             if answer.status_code < 500:
                 return {"id": message["id"], "attempts": attempts, "error": answer.status_code,

@@ -25,7 +25,13 @@ import pytest
 from tests.conftest import _fresh_postgres_url, postgres_available
 from tests.reliability import expect
 from tests.reliability.harness import (
-    BOT_PASSWORD, BOT_USER, ROOT, ServiceProcess, free_port, wait_until, write_config,
+    BOT_PASSWORD,
+    BOT_USER,
+    ROOT,
+    ServiceProcess,
+    free_port,
+    wait_until,
+    write_config,
 )  # fmt: skip
 from tests.rocketchat_server.control import Simulator
 

@@ -18,8 +18,14 @@ import pytest
 import requests
 
 from tests.reliability.harness import (
-    BOT_PASSWORD, BOT_USER, HOOK_PASSWORD, HOOK_TOKEN, HOOK_USER, WEBHOOK_PATH, ServiceProcess,
-    free_port, write_config,
+    BOT_PASSWORD,
+    BOT_USER,
+    HOOK_PASSWORD,
+    HOOK_TOKEN,
+    HOOK_USER,
+    ServiceProcess,
+    free_port,
+    write_config,
 )  # fmt: skip
 from tests.rocketchat_server.control import Simulator
 
