@@ -16,7 +16,7 @@ def keeper(db: Database, clock: ManualClock, name: str, events: list[str]) -> Le
 
 
 def test_only_one_instance_holds_the_lease(db: Database) -> None:
-    clock, events = ManualClock(), []
+    clock, events = ManualClock(), list[str]()
     a, b = keeper(db, clock, "a", events), keeper(db, clock, "b", events)
     assert a.step() and not b.step()
     clock.advance(5)
@@ -25,7 +25,7 @@ def test_only_one_instance_holds_the_lease(db: Database) -> None:
 
 
 def test_takeover_after_the_holder_stops_renewing(db: Database) -> None:
-    clock, events = ManualClock(), []
+    clock, events = ManualClock(), list[str]()
     a, b = keeper(db, clock, "a", events), keeper(db, clock, "b", events)
     a.step()
     clock.advance(10.5)  # a died: no renewal within the ttl
@@ -36,7 +36,7 @@ def test_takeover_after_the_holder_stops_renewing(db: Database) -> None:
 
 
 def test_release_lets_another_instance_take_over_at_once(db: Database) -> None:
-    clock, events = ManualClock(), []
+    clock, events = ManualClock(), list[str]()
     a, b = keeper(db, clock, "a", events), keeper(db, clock, "b", events)
     a.step()
     a.stop()
