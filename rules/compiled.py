@@ -76,6 +76,12 @@ class CompiledRule:
         return self.rule.name
 
     @property
+    def timed(self) -> bool:
+        """Whether ``tick`` has anything to do for this rule: time windows or held opens."""
+        return self.rule.window.kind == "time" or any(
+            n.spec.delay_open_seconds > 0 for n in self.notifications)
+
+    @property
     def span(self) -> timedelta:
         return timedelta(seconds=self.rule.window.seconds)
 

@@ -216,7 +216,7 @@ class RuleEngine(RuleLifecycle, AlertViews):
             notes: list[Notification] = []
             for name, windows in list(self._windows.items()):
                 rule = self._active.get(name)
-                if rule is not None:
+                if rule is not None and rule.timed:
                     for window in list(windows.values()):
                         notes += self._tick_window(conn, rule, window, now)
             return notes
@@ -228,13 +228,14 @@ class RuleEngine(RuleLifecycle, AlertViews):
             now = self.clock.now()
             for name, windows in self._windows.items():
                 rule = self._active.get(name)
-                if rule is None:
+                if rule is None or not rule.timed:
                     continue
                 start = now - rule.span
                 for window in windows.values():
                     if window.entries and window.entries[0][0] < start:
                         return True
-                    if any(at <= now for _, at in window.pending_open.values()):
+                    if window.pending_open and any(
+                            at <= now for _, at in window.pending_open.values()):
                         return True
             return False
 
