@@ -26,7 +26,7 @@ Syntax (ATSD's, see spec/rules.md "Templates")::
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -68,17 +68,39 @@ class _Block:
 class Template:
     """A compiled template; :meth:`render` is pure and safe to call from many threads."""
 
-    __slots__ = ("text", "fields", "_parts")
+    __slots__ = ("text", "fields", "_parts", "_flat")
 
     def __init__(self, text: str, parts: list[Any], fields: frozenset[str]) -> None:
         self.text = text
         self.fields = fields
-        self._parts = parts
+        self._parts = tuple(parts)
+        self._flat = all(type(p) is not _Block for p in parts)
 
     def render(self, env: Environment) -> Rendered:
+        if self._flat:
+            return self._render_flat(env)
         out = _Output()
         _render(self._parts, env, out)
         return Rendered("".join(out.parts), out.errors)
+
+    def _render_flat(self, env: Environment) -> Rendered:
+        # Most notification texts have no @if: one pass, one join, the limit checked once.
+        pieces: list[str] = []
+        errors: list[tuple[str, str]] = []
+        for part in self._parts:
+            if type(part) is str:
+                pieces.append(part)
+                continue
+            try:
+                pieces.append(_to_text(part.expression.evaluate(env)))
+            except EvaluationError as exc:
+                errors.append((part.expression.text, exc.reason))
+                pieces.append(part.raw)
+        text = "".join(pieces)
+        if len(text) > MAX_OUTPUT:
+            text = text[:MAX_OUTPUT]
+            errors.append(("", f"rendered text cut at {MAX_OUTPUT} characters"))
+        return Rendered(text, errors)
 
     def __repr__(self) -> str:
         return f"Template({self.text!r})"
@@ -102,7 +124,7 @@ class _Output:
         self.size += len(chunk)
 
 
-def _render(parts: list[Any], env: Environment, out: _Output) -> None:
+def _render(parts: Sequence[Any], env: Environment, out: _Output) -> None:
     for part in parts:
         if type(part) is str:
             out.write(part)

@@ -60,14 +60,16 @@ class Expression:
     :mod:`rules.expr.constraints`); for indexing rules by ``type`` and ``source``.
     """
 
-    __slots__ = ("text", "fields", "constraints", "_fn")
+    __slots__ = ("text", "fields", "constraints", "_fn", "_boolean")
 
     def __init__(self, text: str, fn: Fn, fields: frozenset[str],
-                 constraints: Mapping[str, frozenset[str]] | None = None) -> None:
+                 constraints: Mapping[str, frozenset[str]] | None = None,
+                 boolean: bool = False) -> None:
         self.text = text
         self.fields = fields
         self.constraints: Mapping[str, frozenset[str]] = constraints or {}
         self._fn = fn
+        self._boolean = boolean  # the value is always a bool: test() need not convert it
 
     def evaluate(self, env: Environment) -> Any:
         try:
@@ -81,7 +83,8 @@ class Expression:
                                   self.text) from exc
 
     def test(self, env: Environment) -> bool:
-        return truthy(self.evaluate(env))
+        value = self.evaluate(env)
+        return value if self._boolean else truthy(value)
 
     def __repr__(self) -> str:
         return f"Expression({self.text!r})"
@@ -102,7 +105,8 @@ def _compile(text: str) -> Expression:
     compiler = _Compiler(text)
     tree = parse(text)
     node = compiler.compile(tree)
-    return Expression(text, node.fn, frozenset(compiler.fields), constraints(tree))
+    return Expression(text, node.fn, frozenset(compiler.fields), constraints(tree),
+                      node.boolean)
 
 
 @dataclass(slots=True)
