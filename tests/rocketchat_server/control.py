@@ -233,7 +233,7 @@ class Simulator:
         """The next `count` calls of that route/method get 429 / too-many-requests."""
         self.runtime.limiter.force_next(key, count)
 
-    def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
+    def wait_for(self, predicate: Callable[[], Any], timeout: float = 15.0) -> Any:
         """Wait until `predicate()` is truthy (re-checked on every state change); returns it."""
         deadline = time.monotonic() + timeout
         while True:

@@ -30,7 +30,7 @@ def admin(sim: Simulator) -> dict[str, str]:
 
 
 def wait_hits(sim: Simulator, receiver: Receiver, count: int) -> list[Hit]:
-    sim.wait_for(lambda: len(receiver.hits) >= count, timeout=5)
+    sim.wait_for(lambda: len(receiver.hits) >= count, timeout=20)
     return receiver.hits
 
 
