@@ -25,6 +25,7 @@ from tests.reliability.harness import (
     HOOK_USER,
     ServiceProcess,
     free_port,
+    wait_until,
     write_config,
 )  # fmt: skip
 from tests.rocketchat_server.control import Simulator
@@ -177,6 +178,35 @@ def test_ui_forms_are_csrf_protected(service: Service) -> None:
                               timeout=10, allow_redirects=False)
     assert elsewhere.status_code == 400
     assert session.get(f"{service.url}/ui/", timeout=10).status_code == 200  # still logged in
+
+
+def test_a_deeply_nested_body_is_a_400_and_its_log_entry_still_opens(service: Service) -> None:
+    """The request log keeps the body as sent; the UI detail page must not choke on it."""
+    deep = "[" * 7000 + "]" * 7000
+    answer = requests.post(f"{service.url}/api/v1/messages/webhook/deep", data=deep,
+                           headers={"Content-Type": "application/json",
+                                    "X-Forwarded-For": "10.5.0.1"},
+                           auth=(HOOK_USER, HOOK_PASSWORD), timeout=10)
+    assert answer.status_code == 400 and "nested" in answer.json()["error"]
+    session = ui_login(service)
+
+    def listed() -> list[str]:
+        page = session.get(f"{service.url}/ui/webhooks", timeout=10).text
+        return re.findall(r"/ui/webhooks/(\d+)", page)
+
+    request_id = max(map(int, wait_until(listed, 10, "the request log")))
+    detail = session.get(f"{service.url}/ui/webhooks/{request_id}", timeout=10)
+    assert detail.status_code == 200
+    dry = session.post(f"{service.url}/ui/rules/dry-run", timeout=10, data={
+        "csrf_token": csrf_of(session, service), "command": deep, "source": "paste"})
+    assert dry.status_code < 500
+
+
+def csrf_of(session: requests.Session, service: Service) -> str:
+    page = session.get(f"{service.url}/ui/rules", timeout=10).text
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found
+    return found.group(1)
 
 
 def test_no_secret_in_logs_store_ui_or_errors(service: Service) -> None:

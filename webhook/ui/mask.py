@@ -52,7 +52,7 @@ def mask_body(body: str | None, content_type: str | None, secrets: Iterable[str]
     if "json" in kind or body.lstrip()[:1] in ("{", "["):
         try:
             data = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # too deep for the parser: shown as text
             pass
         else:
             pretty = json.dumps(_mask_json(data, 0), indent=2, ensure_ascii=False)

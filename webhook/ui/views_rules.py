@@ -132,6 +132,8 @@ def _commands(form: dict[str, str]) -> list[MessageCommand]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"The command is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ValueError("The command is nested too deeply.") from None
     items = data if isinstance(data, list) else [data]
     commands = []
     for index, item in enumerate(items[:MAX_REPLAY]):
