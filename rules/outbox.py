@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from rules.clock import Clock
 from rules.command import format_iso_date
@@ -105,6 +105,20 @@ def attempts(conn: Connection, outbox_id: int) -> list[dict[str, Any]]:
     return [{"at": format_iso_date(_aware(r.at) or r.at), "outcome": r.outcome,
              "status_code": r.status_code, "error": r.error, "duration_ms": r.duration_ms}
             for r in rows]
+
+
+FINISHED = ("delivered", "cancelled", "silenced", "response")
+
+
+def prune(db: Database, before: datetime) -> int:
+    """Delete finished rows (and their attempts) created before ``before``; failed and
+    pending rows stay. Returns how many rows went. For a daily job of the service."""
+    with db.begin() as conn:
+        old = select(outbox.c.id).where(outbox.c.status.in_(FINISHED),
+                                        outbox.c.created_at < before)
+        conn.execute(delete(outbox_attempts).where(outbox_attempts.c.outbox_id.in_(old)))
+        return int(conn.execute(delete(outbox).where(outbox.c.status.in_(FINISHED),
+                                                     outbox.c.created_at < before)).rowcount)
 
 
 class OutboxSender:

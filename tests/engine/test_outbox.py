@@ -246,3 +246,20 @@ def test_asyncio_loop_delivers_until_stopped(sqlite_db: Database) -> None:
 
     asyncio.run(main())
     assert outbox_rows(sqlite_db)[0].status == "delivered"
+
+
+def test_prune_deletes_only_old_finished_rows(db: Database) -> None:
+    clock = ManualClock(START)
+    delivered = put(db, clock)
+    failed = put(db, clock, endpoint="gone")
+    put(db, clock, due_in=200_000)  # pending, held
+    sender(db, clock, FakeEndpoint()).run_once()
+    clock.advance(86_400)
+    recent = put(db, clock)
+    sender(db, clock, FakeEndpoint()).run_once()
+    assert outbox.prune(db, clock.now() - timedelta(hours=1)) == 1
+    remaining = {r.id: r.status for r in outbox_rows(db)}
+    assert delivered not in remaining and remaining[failed] == "failed"
+    assert remaining[recent] == "delivered" and len(remaining) == 3
+    with db.connect() as conn:
+        assert outbox.attempts(conn, delivered) == []
