@@ -63,7 +63,7 @@ def _root() -> Response:
 @bp.app_template_filter("utc")
 def time_tag(value: datetime | str | None) -> Markup:
     """``<time datetime=ISO>`` with the UTC text as the no-JavaScript fallback."""
-    if value is None or value == "":
+    if not value:  # None, "", or a missing field (jinja's Undefined)
         return Markup("")
     if isinstance(value, str):
         return Markup('<time datetime="{0}">{0}</time>').format(value)
