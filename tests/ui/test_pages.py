@@ -348,3 +348,45 @@ def test_acknowledge_on_an_instance_without_the_engine_is_refused(
     html = client.post(f"/ui/alerts/{alert_id}/acknowledge", data={"csrf_token": token},
                        follow_redirects=True).get_data(as_text=True)
     assert "does not run the rule engine" in html and calls.acked == []
+
+
+SEARCH_FIELDS = ("type", "source", "entity", "tag", "text", "from", "to", "last", "limit",
+                 "rule", "status")
+
+
+@pytest.mark.parametrize("page", ["/ui/messages", "/ui/alerts/history", "/ui/windows",
+                                  "/ui/notifications", "/ui/webhooks", "/ui/incidents"])
+def test_odd_query_strings_never_fail(client: FlaskClient, page: str) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    login(client)
+
+    @settings(max_examples=40, deadline=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.dictionaries(st.sampled_from(SEARCH_FIELDS), st.text(max_size=40), max_size=5))
+    def check(args: dict[str, str]) -> None:
+        answer = client.get(page, query_string=args)
+        assert answer.status_code == 200, (args, answer.status_code)
+
+    check()
+
+
+@pytest.mark.postgres
+def test_nul_in_a_search_is_not_a_postgresql_error(pg_client: FlaskClient) -> None:
+    login(pg_client)
+    for page in ("/ui/messages?entity=a%00b&text=%00", "/ui/alerts/history?rule=%00",
+                 "/ui/windows?rule=%00", "/ui/notifications?status=%00"):
+        assert pg_client.get(page).status_code == 200, page
+
+
+@pytest.mark.postgres
+def test_failed_login_with_odd_characters_is_recorded_on_postgresql(
+        pg_client: FlaskClient, pg_app: Flask) -> None:
+    page = pg_client.get("/ui/login").get_data(as_text=True)
+    answer = pg_client.post("/ui/login", data={"username": "ev\x00il\U0001f600", "password": "x",
+                                               "csrf_token": csrf_of(page)})
+    assert answer.status_code == 401
+    with pg_app.extensions["atsd_ui"].db.connect() as conn:
+        users = [r.user for r in conn.execute(select(schema.security_incidents))]
+    assert any(u and u.startswith("ev") for u in users)

@@ -22,10 +22,9 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import abort, current_app, g, redirect, request, session, url_for
-from sqlalchemy import insert
 
 from rules.command import utcnow
-from rules.store import schema
+from rules.store import diagnostics
 
 log = logging.getLogger(__name__)
 
@@ -147,10 +146,11 @@ def record_incident(username: str, reason: str) -> None:
     services = current_app.extensions["atsd_ui"]
     try:
         with services.db.begin() as conn:
-            conn.execute(insert(schema.security_incidents).values(
-                at=utcnow(), remote_addr=request.remote_addr or "", path=request.path,
+            # the shared writer: it makes any text storable and keeps the newest N rows
+            diagnostics.record_incident(
+                conn, at=utcnow(), remote_addr=request.remote_addr or "", path=request.path,
                 user=username[:256] or None, reason=f"web UI login: {reason}",
-            ))
+                keep=services.settings.webhook.request_log_size)
     except Exception as exc:  # the login answer must not depend on the log being writable
         log.error("ui: could not record a failed login: %s", exc)
 

@@ -165,15 +165,19 @@ def messages() -> str:
     if start is None and LAST.get(last, 0):
         start = utcnow() - timedelta(seconds=LAST[last])
     search = queries.MessageSearch(
-        type=args.get("type", "").strip(), source=args.get("source", "").strip(),
-        entity=args.get("entity", "").strip(), tag=args.get("tag", "").strip(),
-        text=args.get("text", "").strip(), start=start, end=end, limit=limit_arg())
+        type=text_arg("type"), source=text_arg("source"), entity=text_arg("entity"),
+        tag=text_arg("tag"), text=text_arg("text"), start=start, end=end, limit=limit_arg())
     rows: list[dict[str, Any]] = []
     if error is None:
         with svc.db.connect() as conn:
             rows = queries.messages(conn, search)
     return render_template("ui/messages.html", rows=rows, args=args, last=last,
                            choices=list(LAST), error=error)
+
+
+def text_arg(name: str) -> str:
+    # PostgreSQL refuses NUL in text parameters; no stored value contains one anyway.
+    return request.args.get(name, "").replace("\x00", "").strip()[:512]
 
 
 def _date_arg(name: str) -> datetime | None:

@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 
 from webhook.ui import bp, queries
 from webhook.ui.mask import mask_mapping, mask_text
-from webhook.ui.views import limit_arg, services
+from webhook.ui.views import limit_arg, services, text_arg
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +53,8 @@ def _set_ack(alert_id: int, value: bool) -> Response:
 @bp.get("/alerts/history")
 def alert_history() -> str:
     svc = services()
-    rule = request.args.get("rule", "").strip()
-    entity = request.args.get("entity", "").strip()
+    rule = text_arg("rule")
+    entity = text_arg("entity")
     with svc.db.connect() as conn:
         rows = queries.alert_history(conn, limit_arg(), rule=rule, entity=entity)
     for row in rows:
@@ -75,7 +75,7 @@ def _duration(seconds: float) -> str:
 @bp.get("/windows")
 def windows() -> str:
     svc = services()
-    rule = request.args.get("rule", "").strip()
+    rule = text_arg("rule")
     with svc.db.connect() as conn:
         rows = queries.windows(conn, limit_arg(), rule=rule)
     secrets = svc.secrets()
@@ -87,7 +87,7 @@ def windows() -> str:
 @bp.get("/notifications")
 def notifications() -> str:
     svc = services()
-    status = request.args.get("status", "").strip()
+    status = text_arg("status")
     with svc.db.connect() as conn:
         rows = queries.notifications(conn, limit_arg(), status=status)
         tries = queries.attempts(conn, [int(r["id"]) for r in rows])
