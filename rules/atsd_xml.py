@@ -41,8 +41,10 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 from rules.command import Severity
-from rules.loader import TIMER_METRICS, RuleIssue, parse_duration, parse_window, show
+from rules.durations import parse_duration, parse_window
+from rules.issues import RuleIssue, show
 from rules.model import TRIGGERS, NotificationSpec, RepeatSpec, Rule, TriggerSpec
+from rules.rule_check import TIMER_METRICS
 
 _UNIT_SECONDS = {"SECOND": 1, "MINUTE": 60, "HOUR": 3600, "DAY": 86400, "WEEK": 604800}
 _TRIGGER_TAGS = {"open": "first", "repeat": "repeat", "cancel": "cancel"}

@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from rules.command import MessageCommand, parse_iso_date, utcnow
-from rules.loader import RuleIssue, errors_of, load_file, load_rules, parse_duration
+from rules.durations import parse_duration
+from rules.loader import RuleIssue, errors_of, load_file, load_rules
 from rules.model import Rule
 
 CONFIG_ENV = "ATSD_BOT_CONFIG"

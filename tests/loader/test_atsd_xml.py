@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from rules.atsd_xml import export_xml, parse_xml
-from rules.loader import errors_of, load_bytes, load_file, load_rules, parse_yaml, without_origin
+from rules.loader import errors_of, load_bytes, load_file, load_rules, without_origin
 from rules.model import NotificationSpec, RepeatSpec, Rule, TriggerSpec, WindowSpec
+from rules.yaml_format import parse_yaml
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "atsd-rules"
 ENDPOINTS = {"log", "rocketchat"}

@@ -7,14 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from rules.loader import (
-    RuleIssue,
-    errors_of,
-    load_bytes,
-    load_rules,
-    parse_duration,
-    parse_window,
-)
+from rules.durations import parse_duration, parse_window
+from rules.loader import RuleIssue, errors_of, load_bytes, load_rules
 from rules.model import RepeatSpec, TriggerSpec, WindowSpec
 
 ENDPOINTS = {"log", "rocketchat"}
