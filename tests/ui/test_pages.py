@@ -390,3 +390,18 @@ def test_failed_login_with_odd_characters_is_recorded_on_postgresql(
     with pg_app.extensions["atsd_ui"].db.connect() as conn:
         users = [r.user for r in conn.execute(select(schema.security_incidents))]
     assert any(u and u.startswith("ev") for u in users)
+
+
+def test_a_failing_dry_run_is_explained_not_a_bare_error(client: FlaskClient,
+                                                         ui_app: Flask) -> None:
+    def broken(rule: str, commands: object) -> object:
+        raise RuntimeError("engine bug")
+
+    ui_app.extensions["atsd_ui"].dry_run = broken
+    token = login(client)
+    answer = client.post("/ui/rules/dry-run", data={
+        "csrf_token": token, "rule": "rocketchat-reply", "source": "command",
+        "command": '{"entity": "e"}'})
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 500 and "The dry run failed: RuntimeError" in html
+    assert "engine bug" not in html  # details stay in the log

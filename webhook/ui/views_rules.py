@@ -76,6 +76,10 @@ def rules_import() -> Any:
         check = action(name, content)
     except ValueError as exc:
         check = RuleFileCheck(ok=False, errors=[str(exc)])
+    except Exception as exc:  # an uploaded file reaches the loader: say so, never a bare 500
+        log.exception("ui: checking rule file %r failed", name)
+        check = RuleFileCheck(ok=False, errors=[f"{name}: could not be checked "
+                                                f"({type(exc).__name__}); see the service log"])
     if check.ok and check.imported:
         log.info("ui: %s imported rule file %s (%d rules)", session.get("user"), name,
                  len(check.rules))
@@ -109,6 +113,10 @@ def rules_dry_run() -> Any:
         report = svc.dry_run(rule, commands)
     except (LookupError, ValueError) as exc:
         return _render(dry_error=str(exc), form=form, status=400)
+    except Exception as exc:  # pasted data reaches the engine: say so, never a 500
+        log.exception("ui: dry run of %s failed", rule)
+        return _render(dry_error=f"The dry run failed: {type(exc).__name__}; the service "
+                                 "log has the details.", form=form, status=500)
     return _render(dry=mask_mapping(report, svc.secrets()), form=form)
 
 
