@@ -84,6 +84,7 @@ class RealtimeClient:
         self._rest_factory = rest_factory or (lambda url, uid, tok: RestClient.with_token(
             url, uid, tok))
         self._session_token: str | None = None  # from a password login, for later resumes
+        self._stopping = False
         self._stop = asyncio.Event()
         self._queue: asyncio.Queue[tuple[str, Any, Any]] = asyncio.Queue()
         self._held: list[tuple[str, Any, Any]] | None = None
@@ -99,6 +100,8 @@ class RealtimeClient:
                 else "ws://" + base.removeprefix("http://")) + "/websocket"
 
     def stop(self) -> None:
+        """Ask :meth:`run` to finish (call it on the client's loop, e.g. call_soon_threadsafe)."""
+        self._stopping = True
         self._stop.set()
 
     async def wait_idle(self) -> None:
@@ -108,7 +111,15 @@ class RealtimeClient:
     # -- the outer loop -------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Connect and listen until :meth:`stop`; raises :class:`RealtimeFatal` on bad login."""
+        """Connect and listen until :meth:`stop`; raises :class:`RealtimeFatal` on bad login.
+
+        May be called again after it returned, on the same or another event loop.
+        """
+        # asyncio primitives belong to the loop that first uses them: fresh ones per run
+        self._stop, self._queue = asyncio.Event(), asyncio.Queue()
+        if self._stopping:  # stopped before it started
+            self._stopping = False
+            return
         await asyncio.to_thread(self.cursors.load)
         worker = asyncio.create_task(self._worker(), name="realtime-worker")
         flusher = asyncio.create_task(self._flusher(), name="realtime-cursors")
@@ -143,6 +154,7 @@ class RealtimeClient:
             flusher.cancel()
             await asyncio.gather(worker, flusher, return_exceptions=True)
             await asyncio.to_thread(self.cursors.flush)
+            self._stopping = False
 
     async def _backoff(self, failures: int) -> None:
         # Exponential with "equal jitter": half the delay fixed, half random, so that many

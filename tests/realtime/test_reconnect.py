@@ -124,3 +124,28 @@ def test_a_429_storm_delays_but_loses_no_reply(world: World, sqlite_db: Database
     with sqlite_db.connect() as conn:
         outcomes = Counter(r.outcome for r in conn.execute(select(outbox_attempts)))
     assert outcomes["retry"] > 0 and outcomes["delivered"] == 12 and outcomes["failed"] == 0
+
+
+def test_the_client_runs_again_on_a_new_loop(world: World, sqlite_db: Database,
+                                             runners: list[BotRunner]) -> None:
+    import asyncio
+    import threading
+
+    runner = start(runners, sqlite_db, world)
+    runner.stop()
+    client = runner.client
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_until_complete, args=(client.run(),),
+                              daemon=True)
+    runner.sender_thread = type(runner.sender_thread)(runner.sender, interval=0.05)
+    runner.sender_thread.start()
+    thread.start()
+    try:
+        wait_until(lambda: runner.bot.status.subscribed, what="subscribed again")
+        world.sim.post_message("alice", world.dm, "after the second start")
+        wait_until(lambda: world.bot_replies(), what="a reply")
+    finally:
+        loop.call_soon_threadsafe(client.stop)
+        thread.join(10)
+        runner.sender_thread.stop()
+    assert not thread.is_alive()
