@@ -81,9 +81,9 @@ def _time_window(inner: str) -> WindowSpec:
     if not 0 < seconds <= MAX_TIME_WINDOW:
         raise ValueError(f"time must be more than 0 and at most 30 days, got {inner!r}")
     return WindowSpec(kind="time", seconds=seconds,
-                      text=f"time({_number_text(float(amount.group(1)))} {unit})")
+                      text=f"time({number_text(float(amount.group(1)))} {unit})")
 
 
-def _number_text(value: float) -> str:
+def number_text(value: float) -> str:
     """``5.0`` -> ``"5"``, ``1.5`` -> ``"1.5"``: the window text as a person would write it."""
     return str(int(value)) if value == int(value) else str(value)
