@@ -15,8 +15,10 @@ MAX_LENGTH_WINDOW = 100_000  # commands kept per window
 MAX_TIME_WINDOW = 30 * 86400.0  # seconds
 MAX_DURATION = 366 * 86400.0  # offsets and delays: beyond a year is a typo, not a plan
 
-_UNIT_SECONDS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0,
-                 "week": 604800.0}
+# ATSD's interval unit names (``intervalUnit`` in rule XML, ``unit`` in API intervals)
+ATSD_UNIT_SECONDS = {"SECOND": 1, "MINUTE": 60, "HOUR": 3600, "DAY": 86400, "WEEK": 604800}
+
+_UNIT_SECONDS = {unit.lower(): float(seconds) for unit, seconds in ATSD_UNIT_SECONDS.items()}
 _UNIT_ALIASES = {"s": "second", "sec": "second", "m": "minute", "min": "minute",
                  "h": "hour", "d": "day", "w": "week"}
 _AMOUNT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")

@@ -22,10 +22,9 @@ from rules.atsd_xml.vocabulary import (
     NOTIFICATION_ELEMENTS,
     RULE_ELEMENTS,
     TRIGGER_TAGS,
-    UNIT_SECONDS,
 )
 from rules.command import Severity
-from rules.durations import parse_duration, parse_window
+from rules.durations import ATSD_UNIT_SECONDS, parse_duration, parse_window
 from rules.issues import RuleIssue, show
 from rules.model import NotificationSpec, RepeatSpec, Rule, TriggerSpec
 from rules.rule_check import TIMER_METRICS
@@ -90,11 +89,11 @@ def _interval_seconds(parent: ET.Element, tag: str) -> float:
     if element is None:
         return 0.0
     count, unit = _text(element, "intervalCount", "0"), _text(element, "intervalUnit", "MINUTE")
-    if not count.replace(".", "", 1).isdigit() or unit.upper() not in UNIT_SECONDS:
+    if not count.replace(".", "", 1).isdigit() or unit.upper() not in ATSD_UNIT_SECONDS:
         raise _Invalid(tag, f"expected intervalCount >= 0 and intervalUnit one of "
-                       f"{', '.join(UNIT_SECONDS)}, got {show(count)} {show(unit)}")
+                       f"{', '.join(ATSD_UNIT_SECONDS)}, got {show(count)} {show(unit)}")
     try:
-        return parse_duration(float(count) * UNIT_SECONDS[unit.upper()])
+        return parse_duration(float(count) * ATSD_UNIT_SECONDS[unit.upper()])
     except ValueError as exc:
         raise _Invalid(tag, str(exc)) from None
 

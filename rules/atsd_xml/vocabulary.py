@@ -1,11 +1,9 @@
-"""The ATSD rule XML vocabulary: which elements atsd-bot reads, skips, and how units are named.
+"""The ATSD rule XML vocabulary: which elements atsd-bot reads, skips, and writes.
 
 Shared by :mod:`rules.atsd_xml.read` and :mod:`rules.atsd_xml.write`, so that an element read
 under one name is written back under the same one.
 """
 
-# ATSD intervalUnit names, in seconds
-UNIT_SECONDS = {"SECOND": 1, "MINUTE": 60, "HOUR": 3600, "DAY": 86400, "WEEK": 604800}
 # The element prefix of each trigger: <firstWebConfigParameters>, <first-enabled>, ...
 TRIGGER_TAGS = {"open": "first", "repeat": "repeat", "cancel": "cancel"}
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET  # building only; nothing is parsed here
 from collections.abc import Sequence
 
-from rules.atsd_xml.vocabulary import TRIGGER_TAGS, UNIT_SECONDS
-from rules.durations import number_text
+from rules.atsd_xml.vocabulary import TRIGGER_TAGS
+from rules.durations import ATSD_UNIT_SECONDS, number_text
 from rules.model import TRIGGERS, NotificationSpec, Rule
 
 
@@ -37,8 +37,8 @@ def _interval(parent: ET.Element, tag: str, seconds: float, kind: str | None = N
     if kind is not None:
         _add(element, "type", kind)
     unit = next((u for u in ("WEEK", "DAY", "HOUR", "MINUTE")
-                 if seconds and seconds % UNIT_SECONDS[u] == 0), "SECOND")
-    _add(element, "intervalCount", number_text(seconds / UNIT_SECONDS[unit]))
+                 if seconds and seconds % ATSD_UNIT_SECONDS[u] == 0), "SECOND")
+    _add(element, "intervalCount", number_text(seconds / ATSD_UNIT_SECONDS[unit]))
     _add(element, "intervalUnit", unit)
 
 
