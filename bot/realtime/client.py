@@ -48,6 +48,7 @@ from rules.store import Database
 log = logging.getLogger(__name__)
 
 MY_MESSAGES = "__my_messages__"
+WORKER_BATCH = 100  # queued messages handed to the worker thread at once
 _FATAL_LOGIN_CODES = {"403", "401", "totp-required", "totp-invalid", "totp-max-attempts"}
 
 
@@ -92,6 +93,7 @@ class RealtimeClient:
         self._subs: dict[str, asyncio.Future[ddp.Ready | ddp.NoSub]] = {}
         self._connected: asyncio.Future[ddp.Connected] | None = None
         self._ddp_version: str | None = None
+        self._ws: ClientConnection | None = None  # the current connection, if any
 
     @property
     def ws_url(self) -> str:
@@ -174,6 +176,7 @@ class RealtimeClient:
             raise RealtimeFatal(f"rocketchat.url gives an invalid websocket URL: {exc}") from None
         # Meteor closes the socket after ``failed``: the version it proposed is used next time.
         proto = ddp.DdpProtocol(version=self._ddp_version)
+        self._ws = ws
         async with ws:
             reader = asyncio.create_task(self._reader(ws, proto), name="realtime-reader")
             try:
@@ -183,6 +186,7 @@ class RealtimeClient:
                 reader.cancel()
                 # collected here: its exception (if any) is what ended the session
                 await asyncio.gather(reader, return_exceptions=True)
+                self._ws = None
             if not done:
                 raise _Dropped("the connection closed")
 
@@ -380,24 +384,43 @@ class RealtimeClient:
 
     async def _worker(self) -> None:
         while True:
-            kind, payload, meta = await self._queue.get()
+            # Everything already waiting goes to the thread in one hop (bursts, back-fills).
+            batch = [await self._queue.get()]
+            while len(batch) < WORKER_BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
             try:
-                await asyncio.to_thread(self._handle, kind, payload, meta)
-            except Exception:
-                log.exception("realtime: a message could not be handled")
+                handled = await asyncio.to_thread(self._handle_batch, batch)
             finally:
-                self._queue.task_done()
+                for _ in batch:
+                    self._queue.task_done()
+            if not handled and self._ws is not None:
+                # Start over from the last good cursors: reconnect, then back-fill.
+                await self._ws.close(code=1011, reason="message handling failed")
 
-    def _handle(self, kind: str, payload: Any, meta: Any) -> None:
-        messages = payload if kind == "backfill" else [payload]
-        for msg in messages:
-            if not isinstance(msg, dict) or not msg.get("_id"):
-                continue
-            self.listener.handle(msg, meta, path="realtime" if kind == "live" else "backfill")
-            ts = ddp.ejson_date(msg.get("ts"))
-            if ts is not None and msg.get("rid"):
-                room = self.listener.rooms.get(str(msg["rid"]))
-                self.cursors.advance(str(msg["rid"]), ts, str(msg["_id"]), room.type)
+    def _handle_batch(self, batch: list[tuple[str, Any, Any]]) -> bool:
+        """Handle messages in order; False (and the rest left to a back-fill) on a failure."""
+        for kind, payload, meta in batch:
+            for msg in payload if kind == "backfill" else [payload]:
+                if not isinstance(msg, dict) or not msg.get("_id"):
+                    continue
+                try:
+                    self.listener.handle(msg, meta,
+                                         path="realtime" if kind == "live" else "backfill")
+                except Exception:
+                    # e.g. the store is unreachable: keep the cursors from before this message
+                    # as the back-fill start, so that nothing after it is skipped.
+                    log.exception("realtime: message %s could not be handled; will fetch it "
+                                  "again after a reconnect", msg.get("_id"))
+                    self.cursors.mark_gap()
+                    return False
+                self._advance(msg)
+        return True
+
+    def _advance(self, msg: dict[str, Any]) -> None:
+        ts = ddp.ejson_date(msg.get("ts"))
+        if ts is not None and msg.get("rid"):
+            room = self.listener.rooms.get(str(msg["rid"]))
+            self.cursors.advance(str(msg["rid"]), ts, str(msg["_id"]), room.type)
 
     async def _flusher(self) -> None:
         while True:

@@ -149,3 +149,27 @@ def test_the_client_runs_again_on_a_new_loop(world: World, sqlite_db: Database,
         thread.join(10)
         runner.sender_thread.stop()
     assert not thread.is_alive()
+
+
+def test_a_message_that_fails_is_fetched_again(world: World, sqlite_db: Database,
+                                              runners: list[BotRunner]) -> None:
+    runner = start(runners, sqlite_db, world)
+    listener = runner.bot.listener
+    original = listener.handle
+    failures: list[str] = []
+
+    def flaky(msg: dict, meta: dict | None = None, *, path: str = "realtime") -> object:
+        if msg.get("msg") == "unlucky" and not failures:
+            failures.append(msg["_id"])
+            raise RuntimeError("store unavailable")
+        return original(msg, meta, path=path)
+
+    listener.handle = flaky  # type: ignore[method-assign,assignment]
+    world.sim.post_message("alice", world.dm, "before")
+    wait_until(lambda: runner.command_count() == 1, what="first")
+    world.sim.post_message("alice", world.dm, "unlucky")
+    world.sim.post_message("alice", world.dm, "after")
+    wait_until(lambda: runner.command_count() == 3, timeout=15, what="all three")
+    runner.idle()
+    assert failures and runner.bot.status.reconnects >= 1
+    assert sorted(r.message for r in runner.commands()) == ["after", "before", "unlucky"]
