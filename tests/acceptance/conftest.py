@@ -41,7 +41,8 @@ rules:
 """
 
 
-def config_text(tmp: Path, extra: str = "") -> str:
+def config_text(tmp: Path, extra: str = "", token: bool = True) -> str:
+    tokens = f'[webhook.tokens]\n"rocket.chat" = "{TOKEN}"' if token else ""
     return f"""
 [http]
 port = 0
@@ -66,8 +67,7 @@ name = "{LIMITED[0]}"
 password = "{LIMITED[1]}"
 roles = ["webhook"]
 entities = ["jenkins*"]
-[webhook.tokens]
-"rocket.chat" = "{TOKEN}"
+{tokens}
 [rules]
 paths = ["{tmp / 'rules.d'}"]
 {extra}
@@ -97,12 +97,17 @@ class Served:
     def api(self, path: str, body: Any, auth: Any = API) -> requests.Response:
         return requests.post(self.base + path, json=body, auth=auth, timeout=10)
 
+    def api_get(self, path: str, auth: Any = API) -> Any:
+        response = requests.get(self.base + path, auth=auth, timeout=10)
+        assert response.status_code == 200, response.text
+        return response.json()
 
-def start_serve(tmp: Path, extra: str = "", rules: str = RULES) -> Served:
+
+def start_serve(tmp: Path, extra: str = "", rules: str = RULES, token: bool = True) -> Served:
     (tmp / "rules.d").mkdir(exist_ok=True)
     (tmp / "rules.d" / "acc.yml").write_text(rules)
     config = tmp / "atsd.toml"
-    config.write_text(config_text(tmp, extra))
+    config.write_text(config_text(tmp, extra, token))
     log = tmp / "serve.log"
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "serve", "--config", str(config)], cwd=ROOT,
