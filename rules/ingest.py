@@ -56,6 +56,34 @@ class Accepted:
     notifications: list[Notification] = field(default_factory=list)
 
 
+class _Pending:
+    """One caller's command waiting in the group-commit queue, and what became of it."""
+
+    __slots__ = ("command", "path", "dedupe_key", "persist", "done", "result", "error")
+
+    def __init__(self, command: MessageCommand, path: str, dedupe_key: str | None,
+                 persist: bool) -> None:
+        self.command = command
+        self.path = path
+        self.dedupe_key = dedupe_key
+        self.persist = persist
+        self.done = False
+        self.result: Accepted | None = None
+        self.error: BaseException | None = None
+
+    def finish(self, result: Accepted) -> None:
+        self.result, self.done = result, True
+
+    def fail(self, error: BaseException) -> None:
+        self.error, self.done = error, True
+
+    def outcome(self) -> Accepted:
+        if self.error is not None:
+            raise self.error
+        assert self.result is not None
+        return self.result
+
+
 class Ingestor:
     """Stores commands durably and hands them to the engine, one at a time."""
 
@@ -67,6 +95,9 @@ class Ingestor:
         self.clock = clock or SystemClock()
         # The engine applies commands one at a time; windows then need no locks of their own.
         self._lock = threading.RLock()
+        self._queue_lock = threading.Lock()
+        self._queue: list[_Pending] = []
+        self.max_batch = 256
         self.runs_engine = engine is not None
         # Set when several instances share the database: checked inside each engine
         # transaction, so an instance that lost its lease stores but does not process.
@@ -84,18 +115,45 @@ class Ingestor:
 
         With ``dedupe_key`` a message seen before is not stored or run again; the result then
         has ``duplicate=True`` and the command stored the first time (when there is one).
+
+        Group commit: callers that arrive while a transaction is being committed queue up, and
+        the next one to get the lock commits the whole queue in one transaction (one fsync for
+        all of them). Each caller still returns only after the transaction holding its command
+        has committed, so an answered request is as durable as before.
         """
+        item = _Pending(command, path, dedupe_key, persist)
+        with self._queue_lock:
+            self._queue.append(item)
         with self._lock:
-            try:
-                with self.db.begin() as conn:
-                    accepted = self._accept_in(conn, command, path, dedupe_key, persist)
-            except BaseException:
-                if self.engine is not None and self.runs_engine:
-                    self.engine.after_rollback()
-                raise
-            if accepted.processed and self.engine is not None:
-                self.engine.after_commit()
-            return accepted
+            if not item.done:
+                with self._queue_lock:
+                    batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch:]
+                self._commit(batch)
+        return item.outcome()
+
+    def _commit(self, batch: list[_Pending]) -> None:
+        """Commit ``batch`` in one transaction; if that fails, one transaction each."""
+        try:
+            with self.db.begin() as conn:
+                results = [
+                    self._accept_in(conn, p.command, p.path, p.dedupe_key, p.persist)
+                    for p in batch
+                ]
+        except BaseException as exc:
+            if self.engine is not None:
+                self.engine.after_rollback()
+            if len(batch) > 1 and isinstance(exc, Exception):
+                # One bad command must not fail the others that happened to share its batch.
+                for pending in batch:
+                    self._commit([pending])
+                return
+            for pending in batch:
+                pending.fail(exc)
+            return
+        if self.engine is not None and any(r.processed for r in results):
+            self.engine.after_commit()
+        for pending, result in zip(batch, results, strict=True):
+            pending.finish(result)
 
     def _accept_in(
         self,

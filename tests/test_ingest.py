@@ -77,3 +77,54 @@ def test_fence_refusal_stores_without_processing(db: Database) -> None:
     assert not accepted.processed and engine.seen == []
     ingestor.fence = None
     assert ingestor.process_pending() == 1 and engine.seen[0][0] == "x"
+
+
+class ExplodingEngine(RecordingEngine):
+    """Fails on one message text, like an engine bug that one command happens to trigger."""
+
+    def process(self, conn, command, message_id):  # type: ignore[no-untyped-def]
+        if command.message == "boom":
+            raise RuntimeError("engine bug")
+        return super().process(conn, command, message_id)
+
+
+def accept_concurrently(ingestor: Ingestor, texts: list[str]) -> dict[str, object]:
+    import threading
+
+    outcomes: dict[str, object] = {}
+    start = threading.Barrier(len(texts))
+
+    def run(text: str) -> None:
+        start.wait()
+        try:
+            outcomes[text] = ingestor.accept(
+                MessageCommand(entity="e", message=text), path="webhook", dedupe_key=f"k-{text}"
+            )
+        except Exception as exc:
+            outcomes[text] = exc
+
+    threads = [threading.Thread(target=run, args=(t,)) for t in texts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def test_concurrent_callers_are_each_stored_once(db: Database) -> None:
+    engine = RecordingEngine()
+    texts = [f"m{i}" for i in range(24)]
+    outcomes = accept_concurrently(Ingestor(db, engine), texts)
+    ids = [o.message_id for o in outcomes.values() if not isinstance(o, Exception)]
+    assert len(ids) == 24 and len(set(ids)) == 24
+    assert sorted(m for m, _ in engine.seen) == sorted(texts)
+    assert count_messages(db) == 24
+
+
+def test_one_failing_command_does_not_fail_its_batch_mates(db: Database) -> None:
+    engine = ExplodingEngine()
+    texts = [f"m{i}" for i in range(12)] + ["boom"]
+    outcomes = accept_concurrently(Ingestor(db, engine), texts)
+    assert isinstance(outcomes["boom"], RuntimeError)
+    assert all(not isinstance(outcomes[t], Exception) for t in texts if t != "boom")
+    assert count_messages(db) == 12  # the failed one was rolled back, nothing else was
