@@ -24,6 +24,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from bot.config import UserSettings
 from rules.chatguard import dedupe_key, loop_guard_reason
+from rules.command import MessageCommand
 from rules.store import diagnostics
 from webhook.auth import authenticator, same_secret
 from webhook.capture import capture_body, capture_headers, full_path, redact
@@ -154,10 +155,8 @@ def process(ctx: AppContext, raw: RawRequest, entry: Entry, *, user: UserSetting
     entry.message_id, entry.status = accepted.message_id, 200
     if accepted.duplicate:
         entry.outcome = "duplicate"
-        # debug echoes this request's command, never the stored one: the first delivery
-        # may have come from another user, whose data a duplicate id must not reveal
-        body = ({**command.to_json(), "duplicate": True} if parsed.debug
-                else {"status": "duplicate"})
+        body = ({**_duplicate_echo(command, accepted.command), "duplicate": True}
+                if parsed.debug else {"status": "duplicate"})
         return Result(200, body)
     entry.outcome = "stored"
     payload: dict[str, Any] = command.to_json() if parsed.debug else {"status": "ok"}
@@ -165,6 +164,20 @@ def process(ctx: AppContext, raw: RawRequest, entry: Entry, *, user: UserSetting
     if replies:
         payload["text"] = "\n".join(replies)
     return Result(200, payload)
+
+
+def _duplicate_echo(command: MessageCommand, stored: MessageCommand) -> dict[str, Any]:
+    """What ``debug=true`` shows for a duplicate: the stored command (spec: "the stored
+    command plus duplicate: true"), so a re-delivery sees the first receipt's date.
+
+    Only when this request carries the same content, though: the first delivery may have
+    come from another user, and a request that merely reuses a ``message_id`` must not
+    learn what that user sent; it sees its own command instead.
+    """
+    mine, first = command.to_json(), stored.to_json()
+    same = {k: v for k, v in mine.items() if k != "date"} == {
+        k: v for k, v in first.items() if k != "date"}
+    return first if same else mine
 
 
 def _loop_guard(ctx: AppContext, parsed: Parsed) -> str | None:

@@ -483,3 +483,27 @@ def test_head_and_put_not_500(served: Served) -> None:
     for method in ("PUT", "DELETE", "PATCH", "HEAD"):
         r = requests.request(method, served.url(f"{W}/m"), auth=HOOK, timeout=5)
         assert r.status_code in (405, 404, 400), (method, r.status_code)
+
+
+def test_duplicate_debug_is_the_stored_command(served: Served) -> None:
+    url = f"{W}/rocket.chat?command.message=text&exclude=text&debug=true"
+    body = rc(message_id="dup-stored-1", text="same")
+    first = served.hook(url, json=body).json()
+    second = served.hook(url, json=body).json()
+    assert second.pop("duplicate") is True
+    assert second == first  # the stored command, first receipt's date included
+
+
+def test_duplicate_debug_other_content_not_revealed(served: Served) -> None:
+    url = f"{W}/rocket.chat?command.message=text&exclude=text&debug=true"
+    served.hook(url, json=rc(message_id="dup-priv-1", text="private words"))
+    other = served.hook(url, json=rc(message_id="dup-priv-1", text="guess"))
+    assert other.json()["duplicate"] is True and "private words" not in other.text
+
+
+def test_unencoded_plus_zone_in_url(served: Served) -> None:
+    # requests leaves a literal '+' in the URL as it is; the server decodes it to a space
+    cmd = served.debug(f"{W}/date?date=2016-06-24T20:00:45+0200")
+    assert cmd["date"] == "2016-06-24T18:00:45.000Z"
+    cmd = served.debug(f"{W}/date?date=2016-06-24T20:00:45.003+02:00")
+    assert cmd["date"] == "2016-06-24T18:00:45.003Z"
