@@ -17,6 +17,7 @@ without a server and the request-log replay reuses it. Decisions beyond the spec
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -273,7 +274,14 @@ def _date(picked: tuple[str, str] | None, pattern: str | None) -> datetime | Non
         return bodies.parse_command_date(value, pattern)
     if level == "header":
         return bodies.parse_header_date(value)
-    return bodies.parse_iso(value)
+    # ``?date=2016-06-24T20:00:45+0200`` written into a URL unencoded (as ATSD's examples
+    # are) arrives with a space for the '+': a space right before a numeric zone can only be
+    # that, so it is read as '+'. A space anywhere else (e.g. for 'T') stays an error.
+    return bodies.parse_iso(_PLUS_AS_SPACE.sub(r"\1+\2", value.strip()))
+
+
+_PLUS_AS_SPACE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d{1,9})?) "
+                            r"(\d\d:?\d\d)$")
 
 
 def check_storable(command: MessageCommand) -> None:
