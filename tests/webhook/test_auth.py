@@ -138,3 +138,36 @@ def test_credentials_in_the_url_over_real_http(sqlite_db: Database) -> None:
         big = requests.post(url, data=b"x" * 100_000, timeout=10,
                             headers={"Content-Type": "application/json"})
         assert big.status_code == 413 and "too large" in big.json()["error"]
+
+
+def test_concurrent_requests_over_real_http_are_all_stored_and_logged(
+        sqlite_db: Database) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import func, select
+
+    from rules.store import schema
+    from tests.webhook.conftest import rc_payload
+    from webhook.requestlog import request_log
+
+    hx = make_harness(sqlite_db)
+    with serve(hx.app, threads=8) as base:
+        url = base + "/api/v1/messages/webhook/rocket.chat?command.message=text&exclude=text"
+
+        def post(i: int) -> int:
+            payload = {**rc_payload(), "message_id": f"m-{i % 40}", "text": f"t{i}"}
+            with requests.Session() as session:
+                return session.post(url, json=payload, auth=("hook", "hook-pass"),
+                                    timeout=30).status_code
+
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            statuses = list(pool.map(post, range(60)))  # 20 re-deliveries among them
+    assert statuses == [200] * 60
+    assert request_log(hx.ctx).flush()
+    with sqlite_db.connect() as conn:
+        messages = conn.execute(select(func.count()).select_from(schema.messages)).scalar()
+        rows = conn.execute(select(schema.webhook_requests.c.outcome, func.count())
+                            .group_by(schema.webhook_requests.c.outcome)).all()
+        outcomes = {str(outcome): int(count) for outcome, count in rows}
+    assert messages == 40
+    assert outcomes == {"stored": 40, "duplicate": 20}
