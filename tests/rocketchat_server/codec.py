@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,23 +19,22 @@ def epoch_ms(moment: datetime) -> int:
 
 def to_ejson(value: Any) -> Any:
     """Deep copy with every datetime as `{"$date": ms}` (what Meteor's EJSON sends)."""
-    if isinstance(value, datetime):
-        return {"$date": epoch_ms(value)}
-    if isinstance(value, dict):
-        return {k: to_ejson(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_ejson(v) for v in value]
-    return value
+    return _map_dates(value, lambda moment: {"$date": epoch_ms(moment)})
 
 
 def to_rest(value: Any) -> Any:
     """Deep copy with every datetime as an ISO string (what `JSON.stringify` of a Date gives)."""
+    return _map_dates(value, iso)
+
+
+def _map_dates(value: Any, convert: Callable[[datetime], Any]) -> Any:
+    """Deep copy of dicts, lists and tuples (as lists) with ``convert`` applied to datetimes."""
     if isinstance(value, datetime):
-        return iso(value)
+        return convert(value)
     if isinstance(value, dict):
-        return {k: to_rest(v) for k, v in value.items()}
+        return {k: _map_dates(v, convert) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [to_rest(v) for v in value]
+        return [_map_dates(v, convert) for v in value]
     return value
 
 

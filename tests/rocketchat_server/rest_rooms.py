@@ -195,18 +195,20 @@ def _users(call: Call, usernames: list[str]) -> list[User]:
 
 @route("GET", "groups.info")
 async def groups_info(call: Call) -> dict[str, Any]:
-    room = _room_for_read(call, call.query.get("roomId"), call.query.get("roomName"))
-    if room["t"] != "p":
-        raise MeteorError("error-room-not-found", "The required room is not a private group")
-    return {"group": public_room(room)}
+    return {"group": _info(call, "p", "The required room is not a private group")}
 
 
 @route("GET", "channels.info")
 async def channels_info(call: Call) -> dict[str, Any]:
+    return {"channel": _info(call, "c", "The required room is not a channel")}
+
+
+def _info(call: Call, room_type: str, wrong_type: str) -> dict[str, Any]:
+    """The public view of the room named by roomId/roomName, which must be of ``room_type``."""
     room = _room_for_read(call, call.query.get("roomId"), call.query.get("roomName"))
-    if room["t"] != "c":
-        raise MeteorError("error-room-not-found", "The required room is not a channel")
-    return {"channel": public_room(room)}
+    if room["t"] != room_type:
+        raise MeteorError("error-room-not-found", wrong_type)
+    return public_room(room)
 
 
 @route("POST", "channels.join")

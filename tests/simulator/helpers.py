@@ -18,6 +18,21 @@ from werkzeug.wrappers import Request, Response
 
 from tests.rocketchat_server import Simulator
 
+# The outgoing-webhook script of the seed (seed/rocket.chat-outgoing-webhook.md), as written.
+SEED_SCRIPT = """
+class Script {
+    prepare_outgoing_request({ request }) {
+        return {
+           url: request.url + '?message=' + request.data.text + '&exclude=text',
+           method: 'POST',
+           auth: 'user:password',
+           content: request.data
+        }
+
+    }
+}
+"""
+
 
 def sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
@@ -157,6 +172,13 @@ def receiver_fixture() -> Iterator[Receiver]:
     receiver = Receiver()
     yield receiver
     receiver.stop()
+
+
+def uid(sim: Simulator, username: str) -> str:
+    """The id of an existing user (the test fails at once if there is none)."""
+    user = sim.world.user_by_username(username)
+    assert user is not None
+    return user.id
 
 
 def rest_login(sim: Simulator, user: str, password: str) -> dict[str, str]:

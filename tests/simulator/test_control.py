@@ -16,13 +16,6 @@ from tests.simulator.helpers import DDP, Receiver, outgoing, rest_login
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def sim(rc_server: Simulator) -> Simulator:
-    rc_server.create_user("alice", "alice-pw")
-    rc_server.create_user("bot", "bot-pw", roles=("bot",))
-    return rc_server
-
-
 def control(sim: Simulator, method: str, path: str, password: str = "admin",  # noqa: S107
             **kwargs: object) -> requests.Response:  # fmt: skip
     return requests.request(method, f"{sim.url}/_sim/{path}", headers={"X-Sim-Admin": password},

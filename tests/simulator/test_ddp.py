@@ -9,21 +9,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from tests.rocketchat_server import Simulator
-from tests.simulator.helpers import DDP, sha256
-
-
-@pytest.fixture
-def sim(rc_server: Simulator) -> Simulator:
-    rc_server.create_user("alice", "alice-pw")
-    rc_server.create_user("bot", "bot-pw", roles=("bot",))
-    return rc_server
-
-
-def uid(sim: Simulator, username: str) -> str:
-    user = sim.world.user_by_username(username)
-    assert user is not None
-    return user.id
-
+from tests.simulator.helpers import DDP, sha256, uid
 
 # -- handshake ----------------------------------------------------------------------------
 

@@ -11,11 +11,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
 import requests
 
 from tests.rocketchat_server import Simulator
-from tests.simulator.helpers import DDP, Receiver, outgoing, rest_login
+from tests.simulator.helpers import DDP, Receiver, outgoing, rest_login, uid
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "rocketchat"
 
@@ -49,19 +48,6 @@ def assert_shape(
             )
     elif isinstance(expected, list) and expected and actual:
         assert_shape(expected[0], actual[0], exact=exact, ignore=ignore, path=f"{path}[0]")
-
-
-@pytest.fixture
-def sim(rc_server: Simulator) -> Simulator:
-    rc_server.create_user("alice", "alice-pw")
-    rc_server.create_user("bot", "bot-pw", roles=("bot",))
-    return rc_server
-
-
-def uid(sim: Simulator, name: str) -> str:
-    user = sim.world.user_by_username(name)
-    assert user is not None
-    return user.id
 
 
 def test_ddp_login_results(sim: Simulator) -> None:

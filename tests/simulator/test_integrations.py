@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from tests.rocketchat_server import Simulator
-from tests.simulator.helpers import Hit, Receiver, outgoing, rest_login
+from tests.simulator.helpers import SEED_SCRIPT, Hit, Receiver, outgoing, rest_login
 
 FAST = {"retry_scale": 0.001}
 
@@ -148,20 +148,6 @@ def test_basic_credentials_in_the_url_become_an_authorization_header(
     assert hit.headers["Authorization"] == "Basic " + base64.b64encode(b"hook:p@ss").decode()
     delivery = sim.wait_for(lambda: sim.deliveries)[0]
     assert delivery["auth"] == "hook:p@ss" and "@" not in delivery["url"]
-
-
-SEED_SCRIPT = """
-class Script {
-    prepare_outgoing_request({ request }) {
-        return {
-           url: request.url + '?message=' + request.data.text + '&exclude=text',
-           method: 'POST',
-           auth: 'user:password',
-           content: request.data
-        }
-    }
-}
-"""
 
 
 def test_the_seed_script_rewrites_url_and_adds_basic_auth(sim: Simulator, admin: dict[str, str],

@@ -13,13 +13,6 @@ from tests.rocketchat_server import Simulator
 from tests.simulator.helpers import rest_login, sha256
 
 
-@pytest.fixture
-def sim(rc_server: Simulator) -> Simulator:
-    rc_server.create_user("alice", "alice-pw")
-    rc_server.create_user("bot", "bot-pw", roles=("bot",))
-    return rc_server
-
-
 def api(sim: Simulator, method: str, route: str, headers: dict[str, str] | None = None,
         **kwargs: Any) -> requests.Response:  # fmt: skip
     return requests.request(method, f"{sim.url}/api/v1/{route}", headers=headers, timeout=5,

@@ -12,21 +12,7 @@ from flask import Flask, jsonify, request
 from werkzeug.serving import make_server
 
 from tests.rocketchat_server import Simulator
-from tests.simulator.helpers import rest_login
-
-SEED_SCRIPT = """
-class Script {
-    prepare_outgoing_request({ request }) {
-        return {
-           url: request.url + '?message=' + request.data.text + '&exclude=text',
-           method: 'POST',
-           auth: 'user:password',
-           content: request.data
-        }
-
-    }
-}
-"""
+from tests.simulator.helpers import SEED_SCRIPT, rest_login
 
 
 @pytest.fixture
