@@ -25,7 +25,11 @@ _FORM_TOKEN = re.compile(r"(^|&|\?)(token=)[^&]*", re.IGNORECASE)
 def redact(text: str, settings: Settings) -> str:
     """``text`` with ``token=`` parameters and every configured secret masked."""
     text = _FORM_TOKEN.sub(lambda m: m.group(1) + m.group(2) + MASK, text)
-    for secret in settings.secrets():
+    return _mask_secrets(text, settings.secrets())
+
+
+def _mask_secrets(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
         if secret in text:
             text = text.replace(secret, MASK)
     return text
@@ -53,10 +57,11 @@ def _mask_json(text: str) -> str:
 def capture_headers(headers: tuple[tuple[str, str], ...], settings: Settings
                     ) -> dict[str, str]:
     kept: dict[str, str] = {}
+    secrets = settings.secrets()  # once per request, not once per header
     for name, value in headers:
         lower = name.lower()
         secret = lower in SECRET_HEADERS or any(w in lower for w in SECRET_HEADER_WORDS)
-        kept[name] = MASK if secret else redact(value, settings)
+        kept[name] = MASK if secret else _mask_secrets(value, secrets)
     return kept
 
 
