@@ -238,3 +238,18 @@ def test_alerts_query_malformed_400(served: Served) -> None:
         assert served.api(path, [{"entity": "x"}]).status_code == 400
         assert served.api(path, [ALL]).status_code == 400
         assert served.api(path, "x").status_code == 400
+
+
+def test_messages_default_limit_1000(served: Served) -> None:
+    batch = [{"entity": "deflim", "message": f"m{i}", "date": "2020-01-01T00:00:00Z"}
+             for i in range(1005)]
+    assert insert(served, *batch).status_code == 200
+    assert len(query(served, entity="deflim")) == 1000
+
+
+def test_end_date_now_and_entity_star(served: Served) -> None:
+    insert(served, {"entity": "star-1", "message": "s"})
+    r = served.api("/api/v1/messages/query", [{"entity": "*", "startDate":
+                                              "2000-01-01T00:00:00Z", "endDate": "now",
+                                              "limit": 0}])
+    assert r.status_code == 200 and "star-1" in {m["entity"] for m in r.json()}

@@ -27,6 +27,19 @@ class Script {
 """
 
 
+SYNC_RULE = """
+  - name: sync_answer
+    source: rocket.chat
+    filter: "message LIKE 'sync*'"
+    window: length(1)
+    notifications:
+      - endpoint: rocketchat
+        open: 'sync: ${message}'
+        repeat: 'sync again: ${message}'
+        sync_reply: true
+"""
+
+
 @pytest.fixture
 def stack(rc_server: Simulator, tmp_path: Path) -> Iterator[tuple[Simulator, Served]]:
     rc_server.create_user("atsd_bot", "bot-pw-1", roles=("bot",))
@@ -38,8 +51,8 @@ user = "atsd_bot"
 password = "bot-pw-1"
 realtime = false
 """
-    served = start_serve(tmp_path, extra, rules=(ROOT / "rules.d" / "seed.yml").read_text(),
-                         token=False)
+    rules = (ROOT / "rules.d" / "seed.yml").read_text() + SYNC_RULE
+    served = start_serve(tmp_path, extra, rules=rules, token=False)
     yield rc_server, served
     served.proc.terminate()
     try:
@@ -104,3 +117,13 @@ def test_bot_author_loop_guard(stack: tuple[Simulator, Served]) -> None:
     log = served.api_get("/api/v1/webhooks/requests?limit=5")
     assert log[0]["path"].startswith("/api/v1/messages/webhook/rocket.chat")
     assert "bot" in str(log[0]).lower()
+
+
+def test_sync_reply_in_the_response(stack: tuple[Simulator, Served]) -> None:
+    _sim, served = stack
+    body = {"bot": False, "channel_id": "c1", "message_id": "sync-1", "user_id": "u",
+            "user_name": "bob", "text": "sync please"}
+    r = served.hook("/api/v1/messages/webhook/rocket.chat?command.message=text&exclude=text",
+                    json=body)
+    assert r.status_code == 200
+    assert r.json()["text"] == "sync: sync please"
