@@ -333,3 +333,13 @@ def test_pages_see_every_answered_request(sqlite_db: Database,
     client.post(f"{URL}/x?marker=1", headers=HOOK)
     listed = client.get("/ui/like-a-page").get_json()
     assert listed and listed[0]["path"].endswith("marker=1")
+
+
+def test_configured_secrets_are_masked_in_the_log(hx: Harness) -> None:
+    hx.post(f"{URL}/x?note=a-{RC_TOKEN}-b", json={"text": f"see {RC_TOKEN}"},
+            headers={"X-Note": f"has {RC_TOKEN}", "X-Api-Token": "abc"})
+    log = last_log(hx)
+    assert RC_TOKEN not in json.dumps(log)
+    assert log["headers"]["X-Note"] == "has ***" and log["headers"]["X-Api-Token"] == "***"
+    assert log["headers"]["Authorization"] == "***"
+    assert log["body"] == '{"text": "see ***"}' and log["path"].endswith("note=a-***-b")
