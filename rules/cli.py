@@ -23,20 +23,17 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from rules.command import MessageCommand, parse_iso_date, utcnow
-from rules.durations import parse_duration
+from rules.cli_input import UsageError, parse_commands, replay_commands
+from rules.command import MessageCommand
 from rules.loader import RuleIssue, errors_of, load_file, load_rules
 from rules.model import Rule
 
+__all__ = ["CONFIG_ENV", "UsageError", "add_parser", "main"]
+
 CONFIG_ENV = "ATSD_BOT_CONFIG"
-
-
-class UsageError(Exception):
-    """Bad arguments or configuration: printed as one line, exit code 2."""
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
@@ -107,13 +104,18 @@ def _print_issues(issues: Sequence[RuleIssue]) -> None:
 # -- commands -------------------------------------------------------------------------------
 
 
-def cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
+def _load_rules(args: argparse.Namespace) -> tuple[list[Rule], list[RuleIssue], bool]:
+    """The rules under ``args.paths`` (or the configured folders), their issues printed."""
     settings, configured = _settings(args)
-    endpoints = settings.endpoints.keys() if configured else None
     paths = args.paths or settings.rules.paths
-    rules, issues = load_rules(paths, endpoints=endpoints,
+    rules, issues = load_rules(paths, endpoints=settings.endpoints.keys() if configured else None,
                                base_dir=None if args.paths else settings.base_dir)
     _print_issues(issues)
+    return rules, issues, configured
+
+
+def cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
+    rules, issues, configured = _load_rules(args)
     errors = errors_of(issues)
     note = "" if configured else " (endpoint names not checked: give --config)"
     print(f"{len(rules)} rules valid, {len(errors)} errors, "
@@ -124,11 +126,7 @@ def cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
     from rules.atsd_xml import export_xml
 
-    settings, configured = _settings(args)
-    paths = args.paths or settings.rules.paths
-    rules, issues = load_rules(paths, endpoints=settings.endpoints.keys() if configured else None,
-                               base_dir=None if args.paths else settings.base_dir)
-    _print_issues(issues)
+    rules, issues, _ = _load_rules(args)
     text = export_xml(rules)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
@@ -201,70 +199,7 @@ def cmd_test(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-# -- dry-run helpers ------------------------------------------------------------------------
-
-
-def parse_commands(texts: Sequence[str]) -> list[MessageCommand]:
-    """``--command`` values: JSON objects (or arrays of them) in the API's message shape."""
-    commands: list[MessageCommand] = []
-    for text in texts:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise UsageError(f"--command: not valid JSON ({exc})") from None
-        for item in data if isinstance(data, list) else [data]:
-            commands.append(_command(item))
-    return commands
-
-
-def _command(item: Any) -> MessageCommand:
-    if not isinstance(item, dict):
-        raise UsageError("--command: expected a JSON object like "
-                         '{"entity": "rocket.chat", "message": "hi"}')
-    if not isinstance(item.get("entity"), str) or not item["entity"].strip():
-        raise UsageError("--command: 'entity' is required")
-    try:
-        command = MessageCommand.from_json(item)
-    except (ValueError, TypeError, AttributeError, OverflowError) as exc:
-        raise UsageError(f"--command: {exc}") from None
-    # the same normalisation the webhook applies: names lower-case, values trimmed
-    command.entity = command.entity.strip().lower()
-    command.type = command.type.strip().lower()
-    command.source = command.source.strip().lower()
-    command.tags = {k.strip().lower(): v.strip() for k, v in command.tags.items()}
-    return command
-
-
-def parse_since(text: str, now: datetime) -> datetime:
-    """An ISO date with a zone, or a duration back from ``now`` (``1h``, ``30 minute``)."""
-    try:
-        return parse_iso_date(text)
-    except (ValueError, OverflowError):
-        pass
-    try:
-        return now - timedelta(seconds=parse_duration(text))
-    except (ValueError, OverflowError):
-        raise UsageError(f"--replay: expected an ISO date like 2026-01-31T10:00:00Z or a "
-                         f"duration like 1h, got {text!r}") from None
-
-
-def replay_commands(db_url: str, since_text: str, limit: int) -> list[MessageCommand]:
-    from sqlalchemy import select
-
-    from rules.store import Database, schema
-    from rules.store.messages import row_to_command
-
-    since = parse_since(since_text, utcnow())
-    db = Database(db_url)
-    try:
-        with db.connect() as conn:
-            query = (select(schema.messages).where(schema.messages.c.date >= since)
-                     .order_by(schema.messages.c.date, schema.messages.c.id))
-            if limit > 0:
-                query = query.limit(limit)
-            return [row_to_command(row) for row in conn.execute(query)]
-    finally:
-        db.dispose()
+# -- dry run ------------------------------------------------------------------------------
 
 
 def dry_run(rules: Sequence[Rule], commands: Sequence[MessageCommand], *, db_url: str,
