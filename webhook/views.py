@@ -27,7 +27,7 @@ from rules.chatguard import dedupe_key, loop_guard_reason
 from rules.command import MessageCommand
 from rules.store import diagnostics
 from webhook.auth import authenticator, same_secret
-from webhook.capture import capture_body, capture_headers, full_path, redact
+from webhook.capture import MASK, capture_body, capture_headers, full_path, redact
 from webhook.context import AppContext, current_ctx
 from webhook.errors import ApiError
 from webhook.parse import Parsed, RawRequest, client_ip, parse_query, parse_request
@@ -129,6 +129,7 @@ def process(ctx: AppContext, raw: RawRequest, entry: Entry, *, user: UserSetting
     parsed = parse_request(raw, now=ctx.clock.now(),
                            trusted_proxies=settings.http.trusted_proxies)
     command = parsed.command
+    _mask_secrets(command, settings.secrets())
     entry.command = command.to_json()
     path = raw.webhook_path
     auth = authenticator(ctx)
@@ -178,6 +179,16 @@ def _duplicate_echo(command: MessageCommand, stored: MessageCommand) -> dict[str
     same = {k: v for k, v in mine.items() if k != "date"} == {
         k: v for k, v in first.items() if k != "date"}
     return first if same else mine
+
+
+def _mask_secrets(command: MessageCommand, secrets: list[str]) -> None:
+    """A configured secret (a token, a password) is never stored, wherever a client put it."""
+    for secret in secrets:
+        if secret in command.message:
+            command.message = command.message.replace(secret, MASK)
+        for name, value in command.tags.items():
+            if secret in value:
+                command.tags[name] = value.replace(secret, MASK)
 
 
 def _loop_guard(ctx: AppContext, parsed: Parsed) -> str | None:

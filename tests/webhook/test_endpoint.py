@@ -343,3 +343,6 @@ def test_configured_secrets_are_masked_in_the_log(hx: Harness) -> None:
     assert log["headers"]["X-Note"] == "has ***" and log["headers"]["X-Api-Token"] == "***"
     assert log["headers"]["Authorization"] == "***"
     assert log["body"] == '{"text": "see ***"}' and log["path"].endswith("note=a-***-b")
+    # nor in the stored message: a configured secret is never stored
+    assert stored(hx.ctx.db)[0].tags["text"] == "see ***"
+    assert stored(hx.ctx.db)[0].tags["note"] == "a-***-b"
