@@ -7,6 +7,7 @@ thread (``start()`` returns once the HTTP server listens; ``stop()`` is bounded)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import threading
@@ -279,7 +280,8 @@ class Runtime:
         # Only the engine runner sends (bot/instances.py): a follower leaves the outbox alone.
         leading = bool(getattr(self, "ingestor", None) and self.ingestor.runs_engine)
         if self.realtime is not None and self._loop is not None:
-            self._loop.call_soon_threadsafe(self.realtime.stop)
+            with contextlib.suppress(RuntimeError):  # the loop already ended (fatal login)
+                self._loop.call_soon_threadsafe(self.realtime.stop)
         if self.server is not None:
             self.server.stop()
         if self.scheduler is not None:
