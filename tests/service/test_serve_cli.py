@@ -146,3 +146,25 @@ def test_a_busy_port_is_exit_code_4(tmp_path: Path) -> None:
                               cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 4
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+
+
+def test_refused_rocketchat_credentials_are_exit_code_3(tmp_path: Path) -> None:
+    from tests.rocketchat_server import Simulator
+
+    sim = Simulator().start()
+    try:
+        sim.create_user("atsd_bot", "right-password-1", roles=("bot",))
+        config = write_config(tmp_path, f"""
+[rocketchat]
+url = "{sim.url}"
+user = "atsd_bot"
+password = "wrong-password-1"
+""")
+        done = subprocess.run([sys.executable, "-m", "bot", "serve", "--config", str(config)],
+                              cwd=ROOT, capture_output=True, text=True, timeout=60)
+    finally:
+        sim.stop()
+    assert done.returncode == 3, done.stderr
+    assert "refused the login of atsd_bot; check rocketchat.user and rocketchat.password" \
+        in done.stderr
+    assert "wrong-password-1" not in done.stderr
