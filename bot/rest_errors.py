@@ -85,7 +85,16 @@ def classify(endpoint: str, url: str, status: int, body: Any,
     data = body if isinstance(body, dict) else {}
     error = str(data.get("error") or data.get("message") or "").strip()
     error_type = data.get("errorType") or (error if error == "totp-required" else None)
-    if not data and status != 429 and status < 500:
+    unavailable = _unavailable(endpoint, url, status, bool(data), error, error_type, headers)
+    if unavailable is not None:
+        return unavailable
+    return _rejected(endpoint, status, error, error_type)
+
+
+def _unavailable(endpoint: str, url: str, status: int, is_json: bool, error: str,
+                 error_type: str | None, headers: Any) -> RestUnavailable | None:
+    """The answers worth retrying: not Rocket.Chat's JSON, rate-limited, a server error."""
+    if not is_json and status != 429 and status < 500:
         return RestUnavailable(f"{endpoint}: {url} answered HTTP {status} without Rocket.Chat "
                                "JSON; is this a Rocket.Chat server URL?", status=status)
     if status == 429 or error_type == "error-too-many-requests":
@@ -97,6 +106,11 @@ def classify(endpoint: str, url: str, status: int, body: Any,
         return RestUnavailable(f"{endpoint}: Rocket.Chat server error HTTP {status}"
                                + (f": {error}" if error else "") + "; try again later",
                                status=status)
+    return None
+
+
+def _rejected(endpoint: str, status: int, error: str, error_type: str | None) -> RestRejected:
+    """A refusal, with a hint for the ones an operator can fix (2FA, credentials, rights)."""
     if error_type == "totp-required":
         return RestRejected(
             f"{endpoint}: the account has two-factor authentication on", status=status,

@@ -41,7 +41,6 @@ import requests
 
 from bot.rest import RestClient, iso_ms
 from scripts.common import (
-    EXIT_CONFLICT,
     EXIT_NOT_SEEN,
     EXIT_REJECTED,
     EXIT_UNAVAILABLE,
@@ -49,6 +48,7 @@ from scripts.common import (
     admin_client,
     checked_url,
     parser,
+    require_bot_user,
 )
 from scripts.common import progress as say
 from scripts.common import run as run_script
@@ -125,9 +125,7 @@ def provision(args: argparse.Namespace, client_factory: type[RestClient] = RestC
     atsd = Atsd(args.atsd_url, args.api_user, args.api_password, args.timeout)
     atsd.requests_log()  # credentials and URL checked before anything is posted
     admin = admin_client(args, client_factory)
-    if admin.users_info(username=args.bot_username) is None:
-        raise ProvisionError(f"bot user {args.bot_username!r} does not exist; run "
-                             "atsd-bot-create-user first", EXIT_CONFLICT)
+    require_bot_user(admin, args.bot_username)
     text = f"atsd-bot self-test {secrets.token_hex(4)}"
     if args.dry_run:  # not even the DM is opened
         say(f"would post {text!r} to @{args.bot_username} and wait up to {args.wait:g} s")
@@ -140,8 +138,13 @@ def provision(args: argparse.Namespace, client_factory: type[RestClient] = RestC
     message_id = str(message.get("_id"))
     say(f"posted probe {message_id} to @{args.bot_username}; waiting up to {args.wait:g} s")
     paths = watch(atsd, message_id, sent_at, started, args)
-    report = {"status": "ok", "dry_run": False, "paths": paths,
-              "probe": {"message_id": message_id, "room_id": room_id, "text": text}}
+    _check_seen(paths, args)
+    return {"status": "ok", "dry_run": False, "paths": paths,
+            "probe": {"message_id": message_id, "room_id": room_id, "text": text}}
+
+
+def _check_seen(paths: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
+    """Fail when a required path missed the probe; else say how long each one took."""
     missing = [name for name, seen in paths.items()
                if not seen.get("seen") and (name == "webhook" or args.realtime == "require")]
     if missing:
@@ -150,7 +153,6 @@ def provision(args: argparse.Namespace, client_factory: type[RestClient] = RestC
         timed = seen.get("rtt_ms") is not None
         say(f"{name}: " + (f"arrived in {seen['rtt_ms']:.0f} ms" if timed
                            else seen.get("note") or "not seen"))
-    return report
 
 
 def watch(atsd: Atsd, message_id: str, sent_at: datetime, started: float,

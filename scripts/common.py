@@ -130,6 +130,13 @@ def admin_client(args: argparse.Namespace,
     return client
 
 
+def require_bot_user(admin: RestClient, username: str) -> None:
+    """Refuse to go on (exit code "conflict") when the bot user has not been created yet."""
+    if admin.users_info(username=username) is None:
+        raise ProvisionError(f"bot user {username!r} does not exist; run "
+                             "atsd-bot-create-user first", EXIT_CONFLICT)
+
+
 def checked_url(flag: str, url: str, instead: str) -> str:
     """An http(s) base URL without trailing slash; credentials in it are refused, not echoed."""
     url = url.strip().rstrip("/")

@@ -181,28 +181,34 @@ def _token(args: argparse.Namespace, user: Mapping[str, Any], password: str | No
             raise
         return {**result, "created": True}  # the dry run did not set the password it would
     try:
-        names = {t.get("name") for t in bot.personal_access_tokens()}
-        if args.token_name in names:
-            say(f"the bot already has a token named {args.token_name!r}; its value cannot be "
-                "shown again: remove it (bot's My Account > Personal Access Tokens) or choose "
-                "another --token-name to get a new one")
-            return result
-        result["created"] = True
-        if args.dry_run:
-            say(f"would create personal access token {args.token_name!r}")
-            return result
-        say(f"creating personal access token {args.token_name!r} for {args.bot_username}")
-        try:
-            result["token"] = bot.generate_personal_access_token(args.token_name)
-        except ChatRejected as exc:
-            again = "re-run" if args.bot_password else "re-run with --bot-password"
-            raise ProvisionError(
-                f"the bot may not create its token ({exc}); grant the permission "
-                "'create-personal-access-tokens' to the bot role (Administration > "
-                f"Permissions) and {again}", EXIT_REJECTED) from None
-        return result
+        return _new_token(args, bot, result)
     finally:
         _logout(bot)
+
+
+def _new_token(args: argparse.Namespace, bot: RestClient,
+               result: dict[str, Any]) -> dict[str, Any]:
+    """As the logged-in bot: create the token unless one of that name exists (or dry run)."""
+    names = {t.get("name") for t in bot.personal_access_tokens()}
+    if args.token_name in names:
+        say(f"the bot already has a token named {args.token_name!r}; its value cannot be "
+            "shown again: remove it (bot's My Account > Personal Access Tokens) or choose "
+            "another --token-name to get a new one")
+        return result
+    result["created"] = True
+    if args.dry_run:
+        say(f"would create personal access token {args.token_name!r}")
+        return result
+    say(f"creating personal access token {args.token_name!r} for {args.bot_username}")
+    try:
+        result["token"] = bot.generate_personal_access_token(args.token_name)
+    except ChatRejected as exc:
+        again = "re-run" if args.bot_password else "re-run with --bot-password"
+        raise ProvisionError(
+            f"the bot may not create its token ({exc}); grant the permission "
+            "'create-personal-access-tokens' to the bot role (Administration > "
+            f"Permissions) and {again}", EXIT_REJECTED) from None
+    return result
 
 
 def client_url(args: argparse.Namespace) -> str:

@@ -54,6 +54,7 @@ from scripts.common import (
     admin_client,
     checked_url,
     parser,
+    require_bot_user,
 )
 from scripts.common import progress as say
 from scripts.common import run as run_script
@@ -177,25 +178,11 @@ def provision(args: argparse.Namespace, client_factory: type[RestClient] = RestC
     """Do (or, with ``--dry-run``, plan) the work; return the JSON summary."""
     url = webhook_url(args.webhook_url)  # validate before talking to anyone
     admin = admin_client(args, client_factory)
-    if admin.users_info(username=args.bot_username) is None:
-        raise ProvisionError(f"bot user {args.bot_username!r} does not exist; run "
-                             "atsd-bot-create-user first", EXIT_CONFLICT)
+    require_bot_user(admin, args.bot_username)
     existing = find(admin, args.name)
     token = args.token or (existing or {}).get("token") or secrets.token_urlsafe(32)
     wanted = wanted_fields(args, token)
-    if existing is None:
-        status, changes = "created", [f"create integration {args.name!r}"]
-        integration: dict[str, Any] = {}
-        if not args.dry_run:
-            say(f"creating outgoing integration {args.name!r} -> {url}")
-            integration = admin.integrations_create(**wanted)
-    else:
-        changes = differences(existing, wanted)
-        status = "updated" if changes else "unchanged"
-        integration = existing
-        if changes and not args.dry_run:
-            say(f"updating integration {args.name!r}: {', '.join(changes)}")
-            integration = admin.integrations_update(integrationId=existing["_id"], **wanted)
+    status, changes, integration = _apply(admin, args, existing, wanted, url)
     say(f"integration {args.name!r}: {status}" + (" (dry run: nothing changed)"
                                                   if args.dry_run else ""))
     return {
@@ -204,6 +191,23 @@ def provision(args: argparse.Namespace, client_factory: type[RestClient] = RestC
                         "channel": wanted["channel"], "username": args.bot_username},
         "atsd_bot_config": config_lines(args.webhook_user, args.webhook_password, token),
     }
+
+
+def _apply(admin: RestClient, args: argparse.Namespace, existing: dict[str, Any] | None,
+           wanted: dict[str, Any], url: str) -> tuple[str, list[str], dict[str, Any]]:
+    """Create or update the integration (unless a dry run): (status, changes, integration)."""
+    if existing is None:
+        integration: dict[str, Any] = {}
+        if not args.dry_run:
+            say(f"creating outgoing integration {args.name!r} -> {url}")
+            integration = admin.integrations_create(**wanted)
+        return "created", [f"create integration {args.name!r}"], integration
+    changes = differences(existing, wanted)
+    if changes and not args.dry_run:
+        say(f"updating integration {args.name!r}: {', '.join(changes)}")
+        return "updated", changes, admin.integrations_update(integrationId=existing["_id"],
+                                                             **wanted)
+    return ("updated" if changes else "unchanged"), changes, existing
 
 
 def config_lines(user: str, password: str, token: str) -> dict[str, str]:
