@@ -15,10 +15,11 @@ import logging
 import queue
 import threading
 import time
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 
 from rules.clock import Clock
 from rules.store import Database, diagnostics, schema
@@ -119,7 +120,8 @@ class RequestLog:
 
     def _insert(self, batch: list[dict[str, Any]]) -> bool:
         try:
-            with self.write_lock, self.db.begin() as conn:
+            with self.write_lock, self.db.engine.connect() as conn, _no_fsync(conn), \
+                    conn.begin():
                 diagnostics.record_requests(conn, batch)
                 newest = conn.execute(select(func.max(schema.webhook_requests.c.id))).scalar()
                 if newest is not None:
@@ -130,6 +132,33 @@ class RequestLog:
                 log.exception("could not write a webhook request-log row")
             return False
         return True
+
+
+@contextmanager
+def _no_fsync(conn: Connection) -> Iterator[None]:
+    """SQLite: commit log batches with ``synchronous=NORMAL`` on this connection.
+
+    The batch is written under the ingestor's lock; with ``FULL`` its fsync (several ms)
+    would hold up every ingest for that long. In WAL mode NORMAL still survives a process
+    crash, and the next ingest commit (FULL) syncs these pages with its own. The pragma
+    cannot change inside a transaction, hence the raw connection around ``begin()``; the
+    connection's own level is restored before it returns to the pool (or it is discarded).
+    """
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    level = raw.execute("PRAGMA synchronous").fetchone()[0]
+    raw.execute("PRAGMA synchronous=NORMAL")
+    try:
+        yield
+    finally:
+        try:
+            raw.execute(f"PRAGMA synchronous={int(level)}")
+        except Exception:
+            conn.invalidate()  # never hand a weaker connection to the ingest
+            raise
 
 
 def request_log(ctx: Any) -> RequestLog:

@@ -77,3 +77,12 @@ def test_a_bad_row_is_reported_not_raised(sqlite_db: Database) -> None:
     with sqlite_db.connect() as conn:
         assert sorted(r["size"] for r in d.list_requests(conn, 10)) == [2, 4]
     log.close()
+
+
+def test_log_batches_leave_the_connection_as_durable_as_before(sqlite_db: Database) -> None:
+    log = RequestLog(sqlite_db, ManualClock(T0), keep=50)
+    log._write([row(1), row(2)])
+    with sqlite_db.engine.connect() as conn:  # the pool hands back the connection just used
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    with sqlite_db.connect() as conn:
+        assert len(d.list_requests(conn, 10)) == 2
