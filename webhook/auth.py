@@ -6,7 +6,8 @@
   milliseconds by design; a successful check is remembered as an HMAC under a per-process
   random key so that a busy webhook does not pay it on every request.
 - Every refusal is a security incident (time, address, path, user tried, reason); the
-  password is never recorded. After ``max_failures`` refusals from one address within
+  password is never recorded. After ``max_failures`` guesses (wrong or malformed credentials,
+  a wrong body token) from one address within
   ``window`` seconds, that address gets ``429`` with ``Retry-After`` for ``lockout`` seconds,
   each attempt still recorded.
 """
@@ -121,7 +122,10 @@ class Authenticator:
         try:
             name, password = parse_basic(request.headers.get("Authorization"))
         except ValueError as exc:
-            self.fail(addr, path, None, str(exc), 401, "authentication required: " + str(exc))
+            # a request without credentials is a client's first try (the Basic challenge
+            # follows), not a guess: recorded, but not counted towards the throttle
+            self.fail(addr, path, None, str(exc), 401, "authentication required: " + str(exc),
+                      counts=request.headers.get("Authorization") is not None)
         user = self.verify_password(name, password)
         if user is None:
             reason = "unknown user" if name not in self._users else "wrong password"
@@ -129,7 +133,7 @@ class Authenticator:
         if "admin" not in user.roles and not set(roles) & set(user.roles):
             wanted = " or ".join(roles)
             self.fail(addr, path, name, f"not permitted: needs role {wanted}", 403,
-                      f"user {name!r} does not have role {wanted}")
+                      f"user {name!r} does not have role {wanted}", counts=False)
         return user
 
     def check_limits(self, user: UserSettings, *, addr: str, path: str,
@@ -138,17 +142,24 @@ class Authenticator:
         if webhook_path is not None and user.paths and not wildcard.match_any(
                 user.paths, webhook_path, ignore_case=True):
             self.fail(addr, path, user.name, "not permitted for this path", 403,
-                      "not permitted for this path")
+                      "not permitted for this path", counts=False)
         if entity is not None and user.entities and not wildcard.match_any(
                 user.entities, entity, ignore_case=True):
             self.fail(addr, path, user.name, "not permitted for this entity", 403,
-                      "not permitted for this entity")
+                      "not permitted for this entity", counts=False)
 
     def fail(self, addr: str, path: str, user: str | None, reason: str, status: int,
-             message: str) -> NoReturn:
-        """Record an incident, count the failure, raise the client-facing error."""
+             message: str, *, counts: bool = True) -> NoReturn:
+        """Record an incident, count the failure, raise the client-facing error.
+
+        Only guesses count towards the throttle (``counts``): a wrong password, an unknown
+        user, malformed credentials, a wrong body token. A user who proved its password but
+        lacks a role or may not write an entity is refused and recorded, not throttled:
+        locking its address out would protect no secret and stop its good requests too.
+        """
         self.record_incident(addr, path, user, reason)
-        self._count_failure(addr)
+        if counts:
+            self._count_failure(addr)
         headers = CHALLENGE if status == 401 else {}
         raise ApiError(status, message, headers=headers, outcome="rejected")
 

@@ -507,3 +507,13 @@ def test_unencoded_plus_zone_in_url(served: Served) -> None:
     assert cmd["date"] == "2016-06-24T18:00:45.000Z"
     cmd = served.debug(f"{W}/date?date=2016-06-24T20:00:45.003+02:00")
     assert cmd["date"] == "2016-06-24T18:00:45.003Z"
+
+
+def test_refusals_that_are_not_guesses_do_not_lock_the_address_out(served: Served) -> None:
+    # a client's first try without credentials, a user without the role, an entity the user
+    # may not write: each refused and recorded, none a password guess, so no 429 follows
+    for _ in range(6):
+        assert requests.post(served.url(f"{W}/nocred"), json={}, timeout=5).status_code == 401
+        assert served.hook(f"{W}/other", auth=LIMITED, json={}).status_code == 403
+        assert served.api("/api/v1/messages/query", [], auth=HOOK).status_code == 403
+    assert served.hook(f"{W}/after", json={}).status_code == 200
