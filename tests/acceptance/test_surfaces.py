@@ -257,3 +257,21 @@ def test_provisioning_unreachable_one_line() -> None:
                "--admin-user", "a", "--admin-password", "b", "--bot-username", "atsd_bot")
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1].startswith("error:")
+
+
+def test_request_log_keeps_the_configured_number(tmp_path: Path) -> None:
+    from tests.acceptance.conftest import start_serve
+
+    s = start_serve(tmp_path, extra="[webhook]\nrequest_log_size = 5\n")
+    try:
+        for i in range(8):
+            s.hook(f"{W}/keep-{i}", json={"i": i})
+        for i in range(7):
+            requests.post(s.url(f"{W}/inc-{i}"), json={}, timeout=5)
+        rows = s.api_get("/api/v1/webhooks/requests?limit=100")
+        assert len(rows) == 5
+        assert "inc-6" in json.dumps(rows[0])  # newest first; refused requests are logged too
+        assert len(s.api_get("/api/v1/security/incidents?limit=100")) == 5
+    finally:
+        s.proc.terminate()
+        s.proc.wait(timeout=15)
