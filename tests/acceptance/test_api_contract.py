@@ -254,3 +254,22 @@ def test_end_date_now_and_entity_star(served: Served) -> None:
                                               "2000-01-01T00:00:00Z", "endDate": "now",
                                               "limit": 0}])
     assert r.status_code == 200 and "star-1" in {m["entity"] for m in r.json()}
+
+
+def test_history_tags_text_and_dates(served: Served) -> None:
+    insert(served, {"entity": "ht-1", "source": "acc-src", "message": "go",
+                    "tags": {"b": "2", "a": "1"}})
+    insert(served, {"entity": "ht-1", "source": "acc-src", "message": "stop",
+                    "tags": {"b": "2", "a": "1"}})
+    [h] = served.api("/api/v1/alerts/history/query", [{"entity": "ht-1", **ALL}]).json()
+    pairs = h["tags"].split(";")
+    assert all("=" in p for p in pairs)
+    assert h["alertDuration"] >= 0
+    for field in ("date", "alertOpenDate", "receivedDate"):
+        assert h[field].endswith("Z") and "T" in h[field], (field, h[field])
+
+
+def test_start_date_alone_is_400(served: Served) -> None:
+    r = served.api("/api/v1/messages/query", [{"entity": "x",
+                                              "startDate": "2020-01-01T00:00:00Z"}])
+    assert r.status_code == 400 and r.json()["error"]
