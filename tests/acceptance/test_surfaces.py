@@ -275,3 +275,27 @@ def test_request_log_keeps_the_configured_number(tmp_path: Path) -> None:
     finally:
         s.proc.terminate()
         s.proc.wait(timeout=15)
+
+
+def test_ui_acknowledge_and_unacknowledge(served: Served) -> None:
+    s = login(served)
+    requests.post(served.url("/api/v1/messages/insert"), auth=API, timeout=5,
+                  json=[{"entity": "ui-ack", "source": "acc-src", "message": "x"}])
+    [alert] = served.api("/api/v1/alerts/query", [{"entity": "ui-ack", "startDate":
+                                                   "2000-01-01T00:00:00Z", "endDate": "now"}]
+                         ).json()
+    page = s.get(served.url("/ui/alerts"), timeout=5).text
+    form = re.search(rf'action="[^"]*/ui/alerts/{alert["id"]}/acknowledge".*?name="csrf_token"'
+                     r' value="([^"]+)"', page, re.S)
+    assert form, page[:3000]
+    r = s.post(served.url(f"/ui/alerts/{alert['id']}/acknowledge"),
+               data={"csrf_token": form.group(1)}, timeout=5)
+    assert r.status_code == 200
+    [acked] = served.api("/api/v1/alerts/query", [{"entity": "ui-ack", "startDate":
+                                                   "2000-01-01T00:00:00Z", "endDate": "now"}]
+                         ).json()
+    assert acked["acknowledged"] is True
+    assert "Unacknowledge" in s.get(served.url("/ui/alerts"), timeout=5).text
+    # without the CSRF token the form is refused
+    bad = s.post(served.url(f"/ui/alerts/{alert['id']}/unacknowledge"), data={}, timeout=5)
+    assert bad.status_code in (400, 403)
