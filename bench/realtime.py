@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--burst", type=int, default=300, help="messages in the burst")
     parser.add_argument("--synchronous", default="FULL", choices=("FULL", "NORMAL", "OFF"))
-    parser.add_argument("--sender", default="inline", choices=("inline", "wake"))
+    parser.add_argument("--sender", default="wake", choices=("wake", "inline"))
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
