@@ -181,6 +181,17 @@ def uid(sim: Simulator, username: str) -> str:
     return user.id
 
 
+def bot_sees_a_new_dm(sim: Simulator, ddp: DDP) -> tuple[str, str]:
+    """Log ``ddp`` in as the bot, follow its room and subscription changes, then have alice
+    open a DM with it; returns (the bot's user id, the DM's room id)."""
+    ddp.recv()
+    ddp.login("bot", "bot-pw")
+    me = uid(sim, "bot")
+    ddp.sub("stream-notify-user", f"{me}/rooms-changed", False)
+    ddp.sub("stream-notify-user", f"{me}/subscriptions-changed", False)
+    return me, sim.dm_room("alice", "bot")
+
+
 def rest_login(sim: Simulator, user: str, password: str) -> dict[str, str]:
     response = requests.post(
         f"{sim.url}/api/v1/login", json={"user": user, "password": password}, timeout=5

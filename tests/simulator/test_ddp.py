@@ -9,7 +9,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from tests.rocketchat_server import Simulator
-from tests.simulator.helpers import DDP, sha256, uid
+from tests.simulator.helpers import DDP, bot_sees_a_new_dm, sha256, uid
 
 # -- handshake ----------------------------------------------------------------------------
 
@@ -283,12 +283,7 @@ def test_my_messages_events_with_meta_and_no_self_echo(sim: Simulator) -> None:
 
 def test_room_stream_and_notify_user_on_new_dm(sim: Simulator) -> None:
     with DDP(sim.ws_url) as ddp:
-        ddp.recv()
-        ddp.login("bot", "bot-pw")
-        me = uid(sim, "bot")
-        ddp.sub("stream-notify-user", f"{me}/rooms-changed", False)
-        ddp.sub("stream-notify-user", f"{me}/subscriptions-changed", False)
-        rid = sim.dm_room("alice", "bot")
+        me, rid = bot_sees_a_new_dm(sim, ddp)
         room_event = ddp.changed("stream-notify-user", f"{me}/rooms-changed")
         assert room_event["fields"]["args"][0] == "inserted"
         assert room_event["fields"]["args"][1]["_id"] == rid

@@ -14,7 +14,7 @@ from typing import Any
 import requests
 
 from tests.rocketchat_server import Simulator
-from tests.simulator.helpers import DDP, Receiver, outgoing, rest_login, uid
+from tests.simulator.helpers import DDP, Receiver, bot_sees_a_new_dm, outgoing, rest_login
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "rocketchat"
 
@@ -83,12 +83,7 @@ def test_ddp_send_message_dm_and_subscriptions(sim: Simulator) -> None:
 
 def test_ddp_streams(sim: Simulator) -> None:
     with DDP(sim.ws_url) as ddp:
-        ddp.recv()
-        ddp.login("bot", "bot-pw")
-        me = uid(sim, "bot")
-        ddp.sub("stream-notify-user", f"{me}/rooms-changed", False)
-        ddp.sub("stream-notify-user", f"{me}/subscriptions-changed", False)
-        rid = sim.dm_room("alice", "bot")
+        me, rid = bot_sees_a_new_dm(sim, ddp)
         inserted = ddp.changed("stream-notify-user", f"{me}/rooms-changed")
         assert_shape(fixture("ddp-changed-notify-user-rooms-changed-dm-inserted.json"), inserted)
         sub = ddp.changed("stream-notify-user", f"{me}/subscriptions-changed")
