@@ -228,7 +228,10 @@ class ChatListener:
             return Outcome("duplicate", accepted=accepted)
         metrics.COMMANDS_MADE.labels(path="realtime").inc()
         if accepted.notifications and self.on_notifications is not None:
-            self.on_notifications(accepted)
+            try:
+                self.on_notifications(accepted)
+            except Exception:  # stored and committed: the outbox sender will find it anyway
+                log.exception("notifying the sender about message %s failed", msg.get("_id"))
         return Outcome("stored", accepted=accepted)
 
     def _seen(self, key: str) -> bool:
