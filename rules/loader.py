@@ -42,7 +42,6 @@ MAX_FILE_BYTES = 4 * 1024 * 1024  # a rule file larger than this is refused, not
 RULE_SUFFIXES = (".yml", ".yaml", ".xml")
 
 
-
 def discover(paths: Sequence[str | Path], base_dir: Path | None = None) -> list[Path]:
     """Rule files under ``paths`` (files or folders; relative to ``base_dir``), sorted."""
     found: list[Path] = []
@@ -77,6 +76,7 @@ def load_rules(
 def load_file(
     path: str | Path, *, endpoints: Collection[str] | None = None
 ) -> tuple[list[Rule], list[RuleIssue]]:
+    """Read one rule file (by its suffix: YAML or ATSD XML); unreadable or too large: an issue."""
     file = Path(path)
     origin = str(path)
     if file.suffix.lower() not in RULE_SUFFIXES:
@@ -118,6 +118,7 @@ def load_bytes(
 
 
 def drop_duplicates(rules: Sequence[Rule]) -> tuple[list[Rule], list[RuleIssue]]:
+    """The first rule of each name; every later one is an error naming where the first is."""
     seen: dict[str, Rule] = {}
     issues: list[RuleIssue] = []
     for rule in rules:
@@ -129,7 +130,6 @@ def drop_duplicates(rules: Sequence[Rule]) -> tuple[list[Rule], list[RuleIssue]]
         issues.append(RuleIssue(rule.origin, rule.name, "name",
                                 f"duplicate rule name: already defined {where}"))
     return list(seen.values()), issues
-
 
 
 def without_origin(rule: Rule) -> Rule:

@@ -38,8 +38,6 @@ class _Invalid(ValueError):
         self.element = element
 
 
-
-
 def parse_xml(
     data: bytes | str, origin: str, *, endpoints: Collection[str] | None = None
 ) -> tuple[list[Rule], list[RuleIssue]]:
