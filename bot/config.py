@@ -63,6 +63,10 @@ def apply_environment(raw: dict[str, Any], environ: Mapping[str, str]) -> None:
             continue
         section, _, key = name[len(ENV_PREFIX):].lower().partition("_")
         if not key:
+            # [[users]] is an array of tables, not a table with keys: ATSD_BOT_USERS takes
+            # the whole list as JSON. Other bare names (ATSD_BOT_CONFIG) are not settings.
+            if section == "users":
+                raw["users"] = _env_value(name, value, [])
             continue
         table = raw.setdefault(section, {})
         if not isinstance(table, dict):

@@ -299,3 +299,26 @@ def test_ui_acknowledge_and_unacknowledge(served: Served) -> None:
     # without the CSRF token the form is refused
     bad = s.post(served.url(f"/ui/alerts/{alert['id']}/unacknowledge"), data={}, timeout=5)
     assert bad.status_code in (400, 403)
+
+
+def test_env_overrides_users_and_tokens(tmp_path: Path) -> None:
+    from tests.acceptance.conftest import start_serve
+
+    users = json.dumps([{"name": "envu", "password": "envp", "roles": ["webhook", "api"]}])
+    os.environ["ATSD_BOT_USERS"] = users
+    os.environ["ATSD_BOT_WEBHOOK_TOKENS"] = json.dumps({"rocket.chat": "env-token"})
+    try:
+        s = start_serve(tmp_path)
+    finally:
+        del os.environ["ATSD_BOT_USERS"], os.environ["ATSD_BOT_WEBHOOK_TOKENS"]
+    try:
+        assert s.hook(f"{W}/env", json={}).status_code == 401  # the file's users replaced
+        ok = s.hook(f"{W}/rocket.chat", auth=("envu", "envp"),
+                    json={"token": "env-token", "message_id": "env-1", "text": "x"})
+        assert ok.status_code == 200, ok.text
+        bad = s.hook(f"{W}/rocket.chat", auth=("envu", "envp"),
+                     json={"token": TOKEN, "message_id": "env-2", "text": "x"})
+        assert bad.status_code == 403
+    finally:
+        s.proc.terminate()
+        s.proc.wait(timeout=15)
