@@ -192,6 +192,13 @@ def bot_sees_a_new_dm(sim: Simulator, ddp: DDP) -> tuple[str, str]:
     return me, sim.dm_room("alice", "bot")
 
 
+def api(sim: Simulator, method: str, route: str, headers: dict[str, str] | None = None,
+        **kwargs: Any) -> requests.Response:  # fmt: skip
+    """One REST call to ``/api/v1/{route}`` (a short timeout: the simulator is local)."""
+    return requests.request(method, f"{sim.url}/api/v1/{route}", headers=headers, timeout=5,
+                            **kwargs)  # fmt: skip
+
+
 def rest_login(sim: Simulator, user: str, password: str) -> dict[str, str]:
     response = requests.post(
         f"{sim.url}/api/v1/login", json={"user": user, "password": password}, timeout=5
