@@ -100,3 +100,15 @@ def outbox_texts(db_url: str) -> Counter[tuple[str, str]]:
     finally:
         db.dispose()
     return Counter((str((row.target or {}).get("room_id")), str(row.text)) for row in rows)
+
+
+def stored_order(db_url: str) -> list[str]:
+    """Message ids in the order the service stored (and so processed) them."""
+    db = Database(db_url)
+    try:
+        with db.connect() as conn:
+            rows = conn.execute(select(schema.messages.c.tags)
+                                .order_by(schema.messages.c.id)).all()
+    finally:
+        db.dispose()
+    return [str((row.tags or {}).get("message_id")) for row in rows]
