@@ -12,7 +12,8 @@ One :class:`RealtimeClient` keeps one DDP session alive for as long as the servi
 4. back-fill over REST everything since the last message handled per room
    (:mod:`bot.realtime.backfill`); live messages that arrive meanwhile are held and handled
    after it, so cursors only move forward;
-5. hand each message to :class:`bot.chat.ChatListener` on a worker thread, one at a time;
+5. hand each message to :class:`bot.chat.ChatListener` through the
+   :class:`~bot.realtime.pipeline.MessagePipeline` (a worker thread, in order);
 6. send a DDP ping after ``idle_ping`` seconds of silence and treat ``dead_after`` more
    seconds of silence as a dead connection; reconnect with exponential backoff and jitter.
 
@@ -40,6 +41,7 @@ from bot.errors import ChatRejected, ChatUnavailable, ProtocolError
 from bot.realtime import protocol as ddp
 from bot.realtime.backfill import Backfiller
 from bot.realtime.cursors import CursorBook
+from bot.realtime.pipeline import MessagePipeline
 from bot.realtime.status import RealtimeFatal, RealtimeStatus
 from bot.rest import RestClient
 from rules.chatguard import BotIdentity
@@ -48,7 +50,6 @@ from rules.store import Database
 log = logging.getLogger(__name__)
 
 MY_MESSAGES = "__my_messages__"
-WORKER_BATCH = 100  # queued messages handed to the worker thread at once
 _FATAL_LOGIN_CODES = {"403", "401", "totp-required", "totp-invalid", "totp-max-attempts"}
 
 
@@ -87,8 +88,9 @@ class RealtimeClient:
         self._session_token: str | None = None  # from a password login, for later resumes
         self._stopping = False
         self._stop = asyncio.Event()
-        self._queue: asyncio.Queue[tuple[str, Any, Any]] = asyncio.Queue()
-        self._held: list[tuple[str, Any, Any]] | None = None
+        self.pipeline = MessagePipeline(listener, self.cursors,
+                                        flush_every=self.options.cursor_flush)
+        self.pipeline.on_failure = self._restart_session
         self._calls: dict[str, asyncio.Future[ddp.Result]] = {}
         self._subs: dict[str, asyncio.Future[ddp.Ready | ddp.NoSub]] = {}
         self._connected: asyncio.Future[ddp.Connected] | None = None
@@ -108,7 +110,12 @@ class RealtimeClient:
 
     async def wait_idle(self) -> None:
         """Return once every message received so far has been handled (for tests, bench)."""
-        await self._queue.join()
+        await self.pipeline.join()
+
+    async def _restart_session(self) -> None:
+        """A message could not be handled: reconnect, so that a back-fill fetches it again."""
+        if self._ws is not None:
+            await self._ws.close(code=1011, reason="message handling failed")
 
     # -- the outer loop -------------------------------------------------------------------
 
@@ -118,13 +125,12 @@ class RealtimeClient:
         May be called again after it returned, on the same or another event loop.
         """
         # asyncio primitives belong to the loop that first uses them: fresh ones per run
-        self._stop, self._queue = asyncio.Event(), asyncio.Queue()
+        self._stop = asyncio.Event()
         if self._stopping:  # stopped before it started
             self._stopping = False
             return
         await asyncio.to_thread(self.cursors.load)
-        worker = asyncio.create_task(self._worker(), name="realtime-worker")
-        flusher = asyncio.create_task(self._flusher(), name="realtime-cursors")
+        self.pipeline.start()
         failures = 0
         try:
             while not self._stop.is_set():
@@ -148,14 +154,9 @@ class RealtimeClient:
                 if not self._stop.is_set():
                     await self._backoff(failures)
         finally:
-            # Messages already received are handled before stopping (the worker is quick);
-            # then the cursors are saved for the next start.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._queue.join(), self.options.drain_timeout)
-            worker.cancel()
-            flusher.cancel()
-            await asyncio.gather(worker, flusher, return_exceptions=True)
-            await asyncio.to_thread(self.cursors.flush)
+            # Messages already received are handled before stopping (bounded); then the
+            # cursors are saved for the next start.
+            await self.pipeline.stop(self.options.drain_timeout)
             self._stopping = False
 
     async def _backoff(self, failures: int) -> None:
@@ -207,7 +208,7 @@ class RealtimeClient:
         await self._wait(connected, reader)
         self.status.connected = True
         uid = await self._login(ws, proto, reader)
-        self._held = []
+        self.pipeline.hold()  # live messages wait for the back-fill
         await self._subscribe(ws, proto, reader, uid)
         self.status.sessions += 1
         if self.status.sessions > 1:
@@ -297,16 +298,11 @@ class RealtimeClient:
         rest = self.rest
         assert rest is not None
         backfiller = Backfiller(rest, self.listener.rooms, self.cursors)
-        try:
-            batch = await asyncio.to_thread(backfiller.collect)
-            self.cursors.clear_gap()
-        finally:
-            held, self._held = self._held or [], None
+        batch = await asyncio.to_thread(backfiller.collect)
+        self.cursors.clear_gap()
         if batch:
             log.info("realtime: back-filling %d message(s)", len(batch))
-            self._queue.put_nowait(("backfill", batch, None))
-        for item in held:
-            self._queue.put_nowait(item)
+        self.pipeline.release(batch)
 
     # -- frames in ------------------------------------------------------------------------
 
@@ -365,11 +361,7 @@ class RealtimeClient:
         if event.collection == "stream-room-messages" and event.args:
             meta = event.args[1] if len(event.args) > 1 and isinstance(event.args[1], dict) \
                 else None
-            item = ("live", event.args[0], meta)
-            if self._held is not None:
-                self._held.append(item)
-            else:
-                self._queue.put_nowait(item)
+            self.pipeline.live(event.args[0], meta)
         elif event.collection == "stream-notify-user" and len(event.args) >= 2:
             action, doc = event.args[0], event.args[1]
             if isinstance(doc, dict) and event.event_name.endswith("/rooms-changed"):
@@ -379,56 +371,6 @@ class RealtimeClient:
                     self.listener.rooms.learn_room(doc)
             elif isinstance(doc, dict) and action != "removed":
                 self.listener.rooms.learn_room(doc)  # a subscription: rid, t, name
-
-    # -- the worker -----------------------------------------------------------------------
-
-    async def _worker(self) -> None:
-        while True:
-            # Everything already waiting goes to the thread in one hop (bursts, back-fills).
-            batch = [await self._queue.get()]
-            while len(batch) < WORKER_BATCH and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            try:
-                handled = await asyncio.to_thread(self._handle_batch, batch)
-            finally:
-                for _ in batch:
-                    self._queue.task_done()
-            if not handled and self._ws is not None:
-                # Start over from the last good cursors: reconnect, then back-fill.
-                await self._ws.close(code=1011, reason="message handling failed")
-
-    def _handle_batch(self, batch: list[tuple[str, Any, Any]]) -> bool:
-        """Handle messages in order; False (and the rest left to a back-fill) on a failure."""
-        for kind, payload, meta in batch:
-            for msg in payload if kind == "backfill" else [payload]:
-                if not isinstance(msg, dict) or not msg.get("_id"):
-                    continue
-                try:
-                    self.listener.handle(msg, meta,
-                                         path="realtime" if kind == "live" else "backfill")
-                except Exception:
-                    # e.g. the store is unreachable: keep the cursors from before this message
-                    # as the back-fill start, so that nothing after it is skipped.
-                    log.exception("realtime: message %s could not be handled; will fetch it "
-                                  "again after a reconnect", msg.get("_id"))
-                    self.cursors.mark_gap()
-                    return False
-                self._advance(msg)
-        return True
-
-    def _advance(self, msg: dict[str, Any]) -> None:
-        ts = ddp.ejson_date(msg.get("ts"))
-        if ts is not None and msg.get("rid"):
-            room = self.listener.rooms.get(str(msg["rid"]))
-            self.cursors.advance(str(msg["rid"]), ts, str(msg["_id"]), room.type)
-
-    async def _flusher(self) -> None:
-        while True:
-            await asyncio.sleep(self.options.cursor_flush)
-            try:
-                await asyncio.to_thread(self.cursors.flush)
-            except Exception:
-                log.exception("realtime: cursors could not be saved (will retry)")
 
     # -- frames out -----------------------------------------------------------------------
 
@@ -443,10 +385,7 @@ class RealtimeClient:
                 future.cancel()
         self._calls.clear()
         self._subs.clear()
-        if self._held:
-            for item in self._held:
-                self._queue.put_nowait(item)
-        self._held = None
+        self.pipeline.release()  # live messages held for a back-fill that did not happen
 
 
 def _login_failure(error: ddp.MethodError, how: str) -> Exception:
