@@ -26,11 +26,16 @@ bench: $(STAMP)
 	$(BIN)/python bench/webhook.py
 	$(BIN)/python bench/rules.py
 
+# a few minutes at a steady rate: RSS, open fds and latency per interval (RELIABILITY.md)
 soak: $(STAMP)
-	$(BIN)/python -m pytest -q -m slow -k soak -p no:cacheprovider
+	$(BIN)/python bench/soak.py --seconds 180 --rate 40 --interval 15
 
+# the long reliability variants (3000 requests and 8 SIGKILLs per store, REST down a minute)
+# and every fuzz suite with ten times the examples (tens of thousands of inputs)
 chaos: $(STAMP)
-	$(BIN)/python -m pytest -q -m slow -k chaos -p no:cacheprovider
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q -p no:cacheprovider -m "slow or not slow" \
+		-k "chaos or fuzz" tests/reliability tests/fuzz tests/webhook/test_fuzz.py \
+		tests/loader/test_fuzz.py tests/api_rules/test_fuzz_api.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info tests/artifacts
