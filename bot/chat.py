@@ -93,6 +93,20 @@ class RoomDirectory:
         with self._lock:
             self._rooms.pop(room_id, None)
 
+    def apply_user_event(self, event_name: str, args: tuple[Any, ...]) -> None:
+        """``stream-notify-user`` ``<uid>/rooms-changed`` or ``subscriptions-changed``:
+        ``[action, room or subscription]`` with action inserted / updated / removed."""
+        if len(args) < 2 or not isinstance(args[1], dict):
+            return
+        action, doc = args[0], args[1]
+        if event_name.endswith("/rooms-changed"):
+            if action == "removed" and isinstance(doc.get("_id"), str):
+                self.forget(doc["_id"])
+            else:
+                self.learn_room(doc)
+        elif event_name.endswith("/subscriptions-changed") and action != "removed":
+            self.learn_room(doc)  # a subscription: rid, t, name
+
 
 def edit_stamp(msg: dict[str, Any]) -> str | None:
     """``editedAt`` as epoch ms text, or None for a message never edited."""

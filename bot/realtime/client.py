@@ -42,7 +42,7 @@ from bot.realtime import protocol as ddp
 from bot.realtime.backfill import Backfiller
 from bot.realtime.cursors import CursorBook
 from bot.realtime.pipeline import MessagePipeline
-from bot.realtime.status import RealtimeFatal, RealtimeStatus
+from bot.realtime.status import RealtimeFatal, RealtimeStatus, login_failure
 from bot.rest import RestClient
 from rules.chatguard import BotIdentity
 from rules.store import Database
@@ -50,7 +50,6 @@ from rules.store import Database
 log = logging.getLogger(__name__)
 
 MY_MESSAGES = "__my_messages__"
-_FATAL_LOGIN_CODES = {"403", "401", "totp-required", "totp-invalid", "totp-max-attempts"}
 
 
 @dataclass(frozen=True)
@@ -252,7 +251,9 @@ class RealtimeClient:
             result = await self._call(ws, proto, reader, "login",
                                       ddp.password_params(s.user, s.password))
         if result.error is not None:
-            raise _login_failure(result.error, "token" if s.token else "password")
+            fatal = login_failure(result.error, "token" if s.token else "password")
+            raise fatal or _Dropped(f"login failed: {result.error.error} "
+                                    f"{result.error.reason}")
         uid = str(result.result.get("id"))
         login_token = s.token or str(result.result.get("token"))
         if not s.token:
@@ -362,15 +363,8 @@ class RealtimeClient:
             meta = event.args[1] if len(event.args) > 1 and isinstance(event.args[1], dict) \
                 else None
             self.pipeline.live(event.args[0], meta)
-        elif event.collection == "stream-notify-user" and len(event.args) >= 2:
-            action, doc = event.args[0], event.args[1]
-            if isinstance(doc, dict) and event.event_name.endswith("/rooms-changed"):
-                if action == "removed" and isinstance(doc.get("_id"), str):
-                    self.listener.rooms.forget(doc["_id"])
-                else:
-                    self.listener.rooms.learn_room(doc)
-            elif isinstance(doc, dict) and action != "removed":
-                self.listener.rooms.learn_room(doc)  # a subscription: rid, t, name
+        elif event.collection == "stream-notify-user":
+            self.listener.rooms.apply_user_event(event.event_name, event.args)
 
     # -- frames out -----------------------------------------------------------------------
 
@@ -386,19 +380,3 @@ class RealtimeClient:
         self._calls.clear()
         self._subs.clear()
         self.pipeline.release()  # live messages held for a back-fill that did not happen
-
-
-def _login_failure(error: ddp.MethodError, how: str) -> Exception:
-    if error.error == "too-many-requests":
-        return _Dropped(f"login rate-limited; waiting {error.retry_after or 1:.0f} s")
-    if error.error.startswith("totp"):
-        return RealtimeFatal(
-            "the bot account has two-factor authentication on; use a personal access token "
-            "(rocketchat.user_id + rocketchat.token) created with 'Ignore Two Factor "
-            "Authentication'")
-    if error.error in _FATAL_LOGIN_CODES or "password" in error.reason.lower() \
-            or "not found" in error.reason.lower():
-        hint = ("check rocketchat.user_id and rocketchat.token" if how == "token"
-                else "check rocketchat.user and rocketchat.password")
-        return RealtimeFatal(f"Rocket.Chat refused the login ({error.reason}); {hint}")
-    return _Dropped(f"login failed: {error.error} {error.reason}")

@@ -7,11 +7,33 @@ from datetime import datetime
 from typing import Any
 
 from bot.errors import ChatRejected
+from bot.realtime.protocol import MethodError
 from rules.command import format_iso_date
+
+_FATAL_LOGIN_CODES = {"403", "401", "totp-required", "totp-invalid", "totp-max-attempts"}
 
 
 class RealtimeFatal(ChatRejected):
     """The realtime login can never succeed as configured (bad credentials, 2FA required)."""
+
+
+def login_failure(error: MethodError, how: str) -> RealtimeFatal | None:
+    """The fatal error for a refused DDP login, or None when trying again may help.
+
+    Current servers answer any bad login with 401 "Incorrect login or password", older ones
+    with 403 "User not found" / "Incorrect password"; two-factor errors start with ``totp``.
+    """
+    if error.error.startswith("totp"):
+        return RealtimeFatal(
+            "the bot account has two-factor authentication on; use a personal access token "
+            "(rocketchat.user_id + rocketchat.token) created with 'Ignore Two Factor "
+            "Authentication'")
+    reason = error.reason.lower()
+    if error.error in _FATAL_LOGIN_CODES or "password" in reason or "not found" in reason:
+        hint = ("check rocketchat.user_id and rocketchat.token" if how == "token"
+                else "check rocketchat.user and rocketchat.password")
+        return RealtimeFatal(f"Rocket.Chat refused the login ({error.reason}); {hint}")
+    return None  # e.g. too-many-requests: the reconnect backoff waits
 
 
 @dataclass

@@ -198,3 +198,29 @@ def test_command_after_webhook_copy_still_answered(sqlite_db: Database) -> None:
                                dedupe_key=message_key(msg))
     assert listener.handle(msg, meta).kind == "command"
     assert commands.handled == ["help"]
+
+
+@pytest.mark.parametrize(("name", "room_id", "room_type"), [
+    ("ddp-changed-notify-user-rooms-changed-dm-inserted.json",
+     "JoxbibGnXizRb4ef4hZKg86uJavE6jYLya", "d"),
+    ("ddp-changed-notify-user-rooms-changed-updated.json", "ocwXv7EvCJ69d3AdG", "p"),
+    ("ddp-changed-notify-user-subscriptions-changed-inserted.json", "ipm7yudHF8A4yRHcN", "c"),
+])
+def test_rooms_learned_from_user_events(name: str, room_id: str, room_type: str) -> None:
+    fields = json.loads((FIXTURES / name).read_text(encoding="utf-8"))["fields"]
+    rooms = RoomDirectory()
+    rooms.apply_user_event(fields["eventName"], tuple(fields["args"]))
+    assert rooms.get(room_id).type == room_type
+    if room_type == "d":
+        assert rooms.get(room_id).name is None
+
+
+def test_removed_room_is_forgotten_and_removed_subscription_ignored() -> None:
+    rooms = RoomDirectory()
+    rooms.learn_room({"_id": "r1", "t": "c", "name": "ops"})
+    removed = json.loads((FIXTURES / "ddp-changed-notify-user-subscriptions-changed-removed"
+                                     ".json").read_text(encoding="utf-8"))["fields"]
+    rooms.apply_user_event(removed["eventName"], tuple(removed["args"]))
+    assert rooms.get("r1").name == "ops"
+    rooms.apply_user_event("u/rooms-changed", ("removed", {"_id": "r1"}))
+    assert rooms.get("r1").type is None

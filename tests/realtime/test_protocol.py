@@ -215,3 +215,19 @@ def test_a_version_learned_from_failed_is_used_first() -> None:
     proto.connect()
     assert sent(proto)[0]["version"] == "pre2"
     assert ddp.DdpProtocol(version="nope").version == "1"
+
+
+@pytest.mark.parametrize(("name", "fatal"), [
+    ("ddp-result-login-error-incorrect-password.json", "check rocketchat.user and"),
+    ("ddp-result-error-totp-required.json", "personal access token"),
+    ("ddp-result-error-too-many-requests.json", None),
+])
+def test_login_failures(name: str, fatal: str | None) -> None:
+    from bot.realtime.status import login_failure
+
+    [event] = ddp.DdpProtocol().receive(fixture_text(name))
+    assert isinstance(event, ddp.Result) and event.error is not None
+    error = login_failure(event.error, "password")
+    assert (error is None) if fatal is None else (error is not None and fatal in str(error))
+    current = ddp.MethodError("401", "Incorrect login or password")
+    assert "user_id" in str(login_failure(current, "token"))
