@@ -44,6 +44,17 @@ def integer(t: Mapping[str, Any], key: str, name: str, default: int, low: int, h
     return value
 
 
+def number(t: Mapping[str, Any], key: str, name: str, default: float, low: float,
+           high: float) -> float:
+    """A positive duration or limit: an integer or a float within [low, high]."""
+    value = t.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{key}: expected a number, got {value!r}")
+    if not low <= value <= high:
+        raise ConfigError(f"{key}: {value} is out of range {low:g}-{high:g}")
+    return float(value)
+
+
 def boolean(t: Mapping[str, Any], key: str, name: str, default: bool) -> bool:
     value = t.get(name, default)
     if not isinstance(value, bool):

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from bot.config_read import boolean, choice, integer, only, str_list, table, text
+from bot.config_read import boolean, choice, integer, number, only, str_list, table, text
 from bot.config_types import (
     ROLES,
     DatabaseSettings,
@@ -188,7 +188,7 @@ def _endpoint(name: str, entry: Any, rc: RocketChatSettings | None) -> EndpointS
     return EndpointSettings(
         name=name, kind=kind, url=entry.get("url"), room=entry.get("room"),
         headers={str(k): str(v) for k, v in headers.items()},
-        timeout=float(entry.get("timeout", 10.0)),
+        timeout=number(entry, f"{where}.timeout", "timeout", 10.0, 0.1, 600.0),
     )
 
 
@@ -196,6 +196,7 @@ def _delivery(t: Mapping[str, Any]) -> DeliverySettings:
     only(t, "delivery", {"max_attempts", "backoff_seconds", "max_backoff_seconds"})
     return DeliverySettings(
         max_attempts=integer(t, "delivery.max_attempts", "max_attempts", 5, 1, 100),
-        backoff_seconds=float(t.get("backoff_seconds", 1.0)),
-        max_backoff_seconds=float(t.get("max_backoff_seconds", 300.0)),
+        backoff_seconds=number(t, "delivery.backoff_seconds", "backoff_seconds", 1.0, 0.0, 3600.0),
+        max_backoff_seconds=number(t, "delivery.max_backoff_seconds", "max_backoff_seconds",
+                                   300.0, 0.0, 86400.0),
     )

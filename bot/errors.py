@@ -16,7 +16,10 @@ class ChatUnavailable(AtsdBotError):
 
 
 class ChatRejected(AtsdBotError):
-    """Rocket.Chat refused the request (credentials, permission, validation); retrying won't help."""
+    """Rocket.Chat refused the request (credentials, permission, validation).
+
+    Retrying the same request won't help; the text says what to fix.
+    """
 
 
 class ProtocolError(AtsdBotError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from rules.command import MessageCommand
-from rules.ingest import Ingestor
+from rules.ingest import Accepted, Ingestor
 from rules.store import Database, schema
 
 
@@ -47,7 +47,7 @@ class RecordingEngine:
         self.commits = 0
         self.rollbacks = 0
 
-    def process(self, conn, command, message_id):  # type: ignore[no-untyped-def]
+    def process(self, conn, command, message_id):  # type: ignore[no-untyped-def,unused-ignore]
         self.seen.append((command.message, message_id))
         return []
 
@@ -82,7 +82,7 @@ def test_fence_refusal_stores_without_processing(db: Database) -> None:
 class ExplodingEngine(RecordingEngine):
     """Fails on one message text, like an engine bug that one command happens to trigger."""
 
-    def process(self, conn, command, message_id):  # type: ignore[no-untyped-def]
+    def process(self, conn, command, message_id):  # type: ignore[no-untyped-def,unused-ignore]
         if command.message == "boom":
             raise RuntimeError("engine bug")
         return super().process(conn, command, message_id)
@@ -115,7 +115,7 @@ def test_concurrent_callers_are_each_stored_once(db: Database) -> None:
     engine = RecordingEngine()
     texts = [f"m{i}" for i in range(24)]
     outcomes = accept_concurrently(Ingestor(db, engine), texts)
-    ids = [o.message_id for o in outcomes.values() if not isinstance(o, Exception)]
+    ids = [o.message_id for o in outcomes.values() if isinstance(o, Accepted)]
     assert len(ids) == 24 and len(set(ids)) == 24
     assert sorted(m for m, _ in engine.seen) == sorted(texts)
     assert count_messages(db) == 24

@@ -113,3 +113,14 @@ def test_load_settings_reads_toml_relative_to_its_folder(tmp_path: Path) -> None
         load_settings(path, environ={})
     with pytest.raises(ConfigError, match="not found"):
         load_settings(tmp_path / "missing.toml", environ={})
+
+
+@pytest.mark.parametrize("raw,key", [
+    ({"endpoints": {"hook": {"kind": "http", "url": "http://x", "timeout": "soon"}}},
+     "endpoints.hook.timeout"),
+    ({"delivery": {"backoff_seconds": "1s"}}, "delivery.backoff_seconds"),
+    ({"delivery": {"max_backoff_seconds": -1}}, "delivery.max_backoff_seconds"),
+])
+def test_non_numeric_durations_name_the_key(raw: dict, key: str) -> None:
+    with pytest.raises(ConfigError, match=key):
+        build_settings(raw)
