@@ -6,7 +6,10 @@ its outcome, is written to the request log (``rules.store.diagnostics``, through
 writer in ``webhook.requestlog``) with the body capped and the Rocket.Chat ``token`` replaced
 by ``***``.
 
-Rocket.Chat paths (``settings.webhook.rocketchat_paths``) get two extra rules: once-only by
+Rocket.Chat requests (the path is one of ``settings.webhook.rocketchat_paths``, or the
+command's source is ``rocket.chat`` or one of those names, as the spec says "webhook requests
+whose source is rocket.chat, or another path configured as Rocket.Chat") get two extra
+rules: once-only by
 ``message_id`` (plus the edit stamp ``edited`` when ``isEdited`` is true: the outgoing webhook
 carries no ``editedAt``, so all edits of one message share one key and only the first edit is
 processed), and the loop guard (``bot`` set, or written by the bot itself).
@@ -141,7 +144,8 @@ def process(ctx: AppContext, raw: RawRequest, entry: Entry, *, user: UserSetting
     if user is not None:
         auth.check_limits(user, addr=entry.remote_addr, path=entry.path, entity=command.entity)
     key = None
-    if path in settings.webhook.rocketchat_paths:
+    rc_names = settings.webhook.rocketchat_paths
+    if path in rc_names or command.source in rc_names or command.source == "rocket.chat":
         reason = _loop_guard(ctx, parsed)
         if reason is not None:
             entry.outcome, entry.status, entry.error = "ignored", 200, reason

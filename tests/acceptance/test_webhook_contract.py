@@ -517,3 +517,18 @@ def test_refusals_that_are_not_guesses_do_not_lock_the_address_out(served: Serve
         assert served.hook(f"{W}/other", auth=LIMITED, json={}).status_code == 403
         assert served.api("/api/v1/messages/query", [], auth=HOOK).status_code == 403
     assert served.hook(f"{W}/after", json={}).status_code == 200
+
+
+def test_source_rocket_chat_on_another_path_gets_the_rocket_chat_rules(served: Served) -> None:
+    # spec: "webhook requests whose source is rocket.chat, or another path configured as
+    # Rocket.Chat": the source alone makes it a Rocket.Chat message
+    url = f"{W}/chat-relay?source=rocket.chat&command.message=text"
+    body = {"bot": False, "message_id": "relay-1", "user_name": "amy", "text": "hi"}
+    assert served.hook(url, json=body).json() == {"status": "ok"}
+    assert served.hook(url, json=body).json() == {"status": "duplicate"}
+    looped = served.hook(url, json={**body, "message_id": "relay-2", "bot": True}).json()
+    assert looped["status"] == "ignored"
+    # a path that is not Rocket.Chat's, with another source, is not deduplicated
+    other = f"{W}/plain?command.message=text"
+    assert served.hook(other, json=body).json() == {"status": "ok"}
+    assert served.hook(other, json=body).json() == {"status": "ok"}
