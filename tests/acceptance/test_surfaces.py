@@ -322,3 +322,35 @@ def test_env_overrides_users_and_tokens(tmp_path: Path) -> None:
     finally:
         s.proc.terminate()
         s.proc.wait(timeout=15)
+
+
+def test_ui_retry_now_for_a_failed_notification(tmp_path: Path) -> None:
+    import socket
+
+    from tests.acceptance.conftest import start_serve
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = sock.getsockname()[1]  # closed again: nothing listens there
+    extra = (f'[endpoints.down]\nkind = "http"\nurl = "http://127.0.0.1:{dead}/hook"\n'
+             "[delivery]\nmax_attempts = 1\nbackoff_seconds = 0.1\n")
+    rules = ("rules:\n  - name: to_down\n    source: down\n    window: length(1)\n"
+             "    notifications:\n      - endpoint: down\n        open: 'x'\n")
+    s = start_serve(tmp_path, extra=extra, rules=rules)
+    try:
+        s.hook(f"{W}/down-1?source=down", json={})
+        deadline = time.monotonic() + 20
+        rows: list = []
+        while time.monotonic() < deadline:
+            rows = [r for r in s.api_get("/api/v1/notifications?limit=10")
+                    if r["status"] == "failed"]
+            if rows:
+                break
+            time.sleep(0.1)  # polling a condition with a deadline
+        assert rows and rows[0]["attempt_log"] and rows[0]["last_error"]
+        assert "Retry now" in login(s).get(s.url("/ui/notifications"), timeout=5).text
+        health = requests.get(s.url("/healthz"), timeout=5).json()
+        assert health["outbox"]["failed"] >= 1
+    finally:
+        s.proc.terminate()
+        s.proc.wait(timeout=15)
