@@ -101,3 +101,33 @@ def test_rules_test_dry_run(tmp_path: Path) -> None:
 def test_shipped_atsd_xml_validates(name: str) -> None:
     done = run("rules", "validate", str(ROOT / "tests" / "fixtures" / "atsd-rules" / name))
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_reload_keeps_windows_when_only_notifications_change(tmp_path: Path) -> None:
+    import signal
+
+    from tests.acceptance.conftest import RULES
+
+    served = start_serve(tmp_path)
+    rules_file = tmp_path / "rules.d" / "acc.yml"
+    try:
+        served.api("/api/v1/messages/insert",
+                   [{"entity": "rl-1", "source": "acc-src", "message": "one"}])
+        rules_file.write_text(RULES.replace("'repeat ${message}'", "'again ${message}'"))
+        served.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: "again" in str(served.api_get("/api/v1/rules")))
+        served.api("/api/v1/messages/insert",
+                   [{"entity": "rl-1", "source": "acc-src", "message": "two"}])
+        assert texts(served, "acc_open") == ["open:open rl-1 one", "repeat:again two"]
+        # a changed condition drops the windows, without a cancel notification
+        rules_file.write_text(RULES.replace("message != 'stop'", "message != 'halt'")
+                              .replace("'repeat ${message}'", "'again ${message}'"))
+        served.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: "halt" in str(served.api_get("/api/v1/rules")))
+        assert served.api("/api/v1/alerts/query", [{"entity": "rl-1", **ALL}]).json() == []
+        assert texts(served, "acc_open") == ["open:open rl-1 one", "repeat:again two"]
+        served.api("/api/v1/messages/insert",
+                   [{"entity": "rl-1", "source": "acc-src", "message": "three"}])
+        assert texts(served, "acc_open")[-1] == "open:open rl-1 three"
+    finally:
+        stop(served)
