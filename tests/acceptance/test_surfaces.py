@@ -354,3 +354,19 @@ def test_ui_retry_now_for_a_failed_notification(tmp_path: Path) -> None:
     finally:
         s.proc.terminate()
         s.proc.wait(timeout=15)
+
+
+def test_port_in_use_exit_4(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        config = tmp_path / "c.toml"
+        config.write_text(f'[http]\nhost = "127.0.0.1"\nport = {port}\n[database]\n'
+                          f'url = "sqlite:///{tmp_path / "x.db"}"\n[rules]\n'
+                          f'paths = ["{tmp_path}"]\n')
+        done = run("-m", "bot", "serve", "--config", str(config))
+    assert done.returncode == 4, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
