@@ -532,3 +532,20 @@ def test_source_rocket_chat_on_another_path_gets_the_rocket_chat_rules(served: S
     other = f"{W}/plain?command.message=text"
     assert served.hook(other, json=body).json() == {"status": "ok"}
     assert served.hook(other, json=body).json() == {"status": "ok"}
+
+
+def test_real_fixtures_through_both_url_forms(served: Served) -> None:
+    from pathlib import Path
+
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "rocketchat"
+    for name in ("outgoing-webhook-sendmessage.json",
+                 "outgoing-webhook-sendmessage-media-message.json"):
+        body = json.loads((fixtures / name).read_text())
+        text = body["text"]
+        a = served.debug(f"{W}/rocket.chat?command.message=text&exclude=text", json=body)
+        b = served.debug(f"{W}/rocket.chat?exclude=text", params={"message": text},
+                         json={**body, "message_id": body["message_id"] + "-b"})
+        assert a["message"] == b["message"] == text
+        assert a["entity"] == "rocket.chat" and "token" not in a["tags"]
+        assert a["tags"]["siteurl"] == body["siteUrl"]
+        assert a["tags"]["timestamp"] == body["timestamp"]
