@@ -22,7 +22,7 @@ from typing import Any
 import requests
 
 from bot.config import RocketChatSettings
-from bot.errors import ChatRejected
+from bot.errors import ChatRejected, ChatUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,9 @@ def probe(settings: RocketChatSettings, session: requests.Session | None = None)
     report.reachable = True
     report.version = str(info.get("version") or "") or None
     headers = _login(http, settings)
-    me = _json(http.get(f"{settings.url}/api/v1/me", headers=headers, timeout=TIMEOUT))
+    me_answer = http.get(f"{settings.url}/api/v1/me", headers=headers, timeout=TIMEOUT)
+    _not_now(me_answer, settings.url, "me")
+    me = _json(me_answer)
     if not isinstance(me, dict) or not me.get("_id"):
         raise ChatRejected(f"Rocket.Chat at {settings.url} refused the bot's token "
                            "(GET /api/v1/me); check rocketchat.user_id and rocketchat.token")
@@ -89,11 +91,21 @@ def probe(settings: RocketChatSettings, session: requests.Session | None = None)
     return report
 
 
+def _not_now(answer: requests.Response, url: str, what: str) -> None:
+    """A rate-limited (429) or failing (5xx) server has not refused the credentials: after a
+    few quick restarts Rocket.Chat rate-limits the login, and exiting with "refused" (code 3)
+    would stop a supervised service for good. The caller logs it and starts anyway."""
+    if answer.status_code == 429 or answer.status_code >= 500:
+        raise ChatUnavailable(f"Rocket.Chat at {url} answered {answer.status_code} to {what}; "
+                              "credentials not checked now")
+
+
 def _login(http: requests.Session, settings: RocketChatSettings) -> dict[str, str]:
     if settings.token and settings.user_id:
         return {"X-User-Id": settings.user_id, "X-Auth-Token": settings.token}
     body = {"username": settings.user, "password": settings.password}
     answer = http.post(f"{settings.url}/api/v1/login", json=body, timeout=TIMEOUT)
+    _not_now(answer, settings.url, "login")
     data = _json(answer)
     inner = data.get("data") if isinstance(data, dict) else None
     if answer.status_code == 401 or not isinstance(inner, dict):

@@ -173,3 +173,20 @@ def test_outgoing_webhook_retries_and_duplicates_change_nothing(
         check_exactly_once(sim, dm, db_url, plan)
     finally:
         service.terminate()
+
+
+def test_a_rate_limited_login_at_start_is_not_a_refusal(
+        rc_server_factory: Callable[..., Simulator]) -> None:
+    """Found by the crash test: after a few quick restarts Rocket.Chat rate-limits the login;
+    the start-up probe took that 429 for refused credentials and serve exited with code 3."""
+    from bot.config import RocketChatSettings
+    from bot.errors import ChatUnavailable
+    from bot.probe import probe
+
+    sim = rc_server_factory()
+    sim.create_user(BOT_USER, BOT_PASSWORD, roles=("user", "bot"))
+    settings = RocketChatSettings(url=sim.url, user=BOT_USER, password=BOT_PASSWORD)
+    sim.force_rate_limit("login", 1)
+    with pytest.raises(ChatUnavailable, match="429"):
+        probe(settings)
+    assert probe(settings).username == BOT_USER  # and the next start checks them
