@@ -549,3 +549,13 @@ def test_real_fixtures_through_both_url_forms(served: Served) -> None:
         assert a["entity"] == "rocket.chat" and "token" not in a["tags"]
         assert a["tags"]["siteurl"] == body["siteUrl"]
         assert a["tags"]["timestamp"] == body["timestamp"]
+
+
+def test_rejected_requests_create_no_message(served: Served) -> None:
+    requests.post(served.url(f"{W}/rejected-ent"), json={"a": 1}, timeout=5)
+    served.hook(f"{W}/rejected-ent", auth=LIMITED, json={"a": 1})
+    served.hook(f"{W}/rejected-ent?severity=loud", json={"a": 1})
+    found = served.api("/api/v1/messages/query",
+                       [{"entity": "rejected-ent", "startDate": "2000-01-01T00:00:00Z",
+                         "endDate": "now"}])
+    assert found.status_code == 200 and found.json() == []
