@@ -16,21 +16,30 @@ from sqlalchemy.exc import IntegrityError
 from rules import wildcard
 from rules.command import MessageCommand, Severity
 from rules.store import schema
+from rules.store.db import Prepared
 
-# Statements built once: building one per call costs SQLAlchemy a cache-key walk each time,
-# a large share of a webhook request (bench/webhook.py).
+# Statements built once, and the three on every inbound message (claim the once-only key,
+# insert, attach) compiled once and run on the DBAPI cursor: SQLAlchemy's execute path cost
+# about 90 us per statement on SQLite, more than SQLite itself (bench/webhook.py).
+_MESSAGE_KEYS = ("received_at", "date", "entity", "type", "source", "severity", "message",
+                 "tags", "path", "processed")
 _INSERT_MESSAGE = insert(schema.messages)
+_INSERT_MESSAGE_FAST = {
+    # PostgreSQL hands the new id back through RETURNING; SQLite through lastrowid.
+    "postgresql": Prepared(_INSERT_MESSAGE.returning(schema.messages.c.id), _MESSAGE_KEYS),
+    "sqlite": Prepared(_INSERT_MESSAGE, _MESSAGE_KEYS),
+}
 _INSERT_KEY = insert(schema.processed_keys)
-_ATTACH_KEY = (schema.processed_keys.update()
-               .where(schema.processed_keys.c.key == bindparam("k"))
-               .values(message_id=bindparam("m")))
+_ATTACH_KEY = Prepared(schema.processed_keys.update()
+                       .where(schema.processed_keys.c.key == bindparam("k"))
+                       .values(message_id=bindparam("m")), ("k", "m"))
 
 
 def insert_message(
     conn: Connection, command: MessageCommand, *, path: str, received_at: datetime,
     processed: bool = False,
 ) -> int:
-    result = conn.execute(_INSERT_MESSAGE, {
+    values = {
         "received_at": received_at,
         "date": command.date,
         "entity": command.entity,
@@ -41,10 +50,16 @@ def insert_message(
         "tags": command.tags,
         "path": path,
         "processed": processed,
-    })
-    key = result.inserted_primary_key
-    assert key is not None
-    return int(key[0])
+    }
+    fast = _INSERT_MESSAGE_FAST.get(conn.dialect.name)
+    if fast is None:
+        key = conn.execute(_INSERT_MESSAGE, values).inserted_primary_key
+        assert key is not None
+        return int(key[0])
+    cursor = fast.run(conn, values)
+    if conn.dialect.name == "sqlite":
+        return int(cursor.lastrowid)
+    return int(cursor.fetchone()[0])
 
 
 def row_to_command(row: Any) -> MessageCommand:
@@ -74,7 +89,7 @@ def claim_key(conn: Connection, key: str, *, path: str, now: datetime) -> bool:
     statement = _CLAIM_KEY.get(conn.dialect.name)
     if statement is not None:
         # RETURNING rather than rowcount: drivers disagree on rowcount with RETURNING.
-        return conn.execute(statement, values).first() is not None
+        return statement.run(conn, values).fetchone() is not None
     try:
         with conn.begin_nested():
             conn.execute(_INSERT_KEY, values)
@@ -83,19 +98,23 @@ def claim_key(conn: Connection, key: str, *, path: str, now: datetime) -> bool:
     return True
 
 
-_CLAIM_KEY: dict[str, Any] = {
-    "postgresql": postgresql_insert(schema.processed_keys)
-    .on_conflict_do_nothing(index_elements=["key"])
-    .returning(schema.processed_keys.c.key),
+_KEY_KEYS = ("key", "path", "first_seen_at")
+_CLAIM_KEY: dict[str, Prepared] = {
+    "postgresql": Prepared(postgresql_insert(schema.processed_keys)
+                           .on_conflict_do_nothing(index_elements=["key"])
+                           .returning(schema.processed_keys.c.key), _KEY_KEYS),
 }
 if sqlite3.sqlite_version_info >= (3, 35):  # RETURNING; older SQLite takes the savepoint path
-    _CLAIM_KEY["sqlite"] = (sqlite_insert(schema.processed_keys)
-                            .on_conflict_do_nothing(index_elements=["key"])
-                            .returning(schema.processed_keys.c.key))
+    _CLAIM_KEY["sqlite"] = Prepared(sqlite_insert(schema.processed_keys)
+                                    .on_conflict_do_nothing(index_elements=["key"])
+                                    .returning(schema.processed_keys.c.key), _KEY_KEYS)
 
 
 def attach_key(conn: Connection, key: str, message_id: int) -> None:
-    conn.execute(_ATTACH_KEY, {"k": key, "m": message_id})
+    if conn.dialect.name in ("sqlite", "postgresql"):
+        _ATTACH_KEY.run(conn, {"k": key, "m": message_id})
+    else:
+        conn.execute(_ATTACH_KEY.statement, {"k": key, "m": message_id})
 
 
 def key_message_id(conn: Connection, key: str) -> int | None:
