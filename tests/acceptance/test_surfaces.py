@@ -370,3 +370,16 @@ def test_port_in_use_exit_4(tmp_path: Path) -> None:
         done = run("-m", "bot", "serve", "--config", str(config))
     assert done.returncode == 4, done.stderr[-2000:]
     assert "Traceback" not in done.stderr
+
+
+def test_ui_login_needs_admin_role(served: Served) -> None:
+    s = requests.Session()
+    page = s.get(served.url("/ui/login"), timeout=5)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    data = {"username": API[0], "password": API[1]}
+    if csrf:
+        data["csrf_token"] = csrf.group(1)
+    r = s.post(served.url("/ui/login"), data=data, timeout=5)
+    assert "logout" not in r.text.lower()
+    assert s.get(served.url("/ui/alerts"), allow_redirects=False, timeout=5).status_code in (
+        302, 303, 401, 403)
