@@ -82,6 +82,13 @@ class Runtime:
         self._thread("outbox-kick", self.kicker.run)
         self.ingestor = ingestor = MeteredIngestor(db, engine, self.clock, metrics=self.metrics,
                                                    on_notifications=self.kicker.kick)
+        from bot import instances
+
+        if instances.uses_lease(s, db):
+            # store only until the lease is ours: HTTP starts before the lease is tried, and a
+            # request in between must not run the engine beside the holder (or overtake the
+            # commands waiting for it)
+            ingestor.runs_engine = False
         if s.rocketchat is not None:
             from bot.realtime.wiring import build_realtime_bot
 
@@ -102,8 +109,6 @@ class Runtime:
                           "reason": "another instance holds the lease"})
                 if s.rocketchat.realtime else
                 (lambda: {"configured": False, "reason": "rocketchat.realtime = false"}))
-        from bot import instances
-
         if instances.uses_lease(s, db):
             self._follow_lease()
         else:
