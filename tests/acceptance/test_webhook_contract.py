@@ -559,3 +559,30 @@ def test_rejected_requests_create_no_message(served: Served) -> None:
                        [{"entity": "rejected-ent", "startDate": "2000-01-01T00:00:00Z",
                          "endDate": "now"}])
     assert found.status_code == 200 and found.json() == []
+
+
+def test_concurrent_requests_once_only_and_all_stored(served: Served) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = f"{W}/rocket.chat?command.message=text&exclude=text"
+
+    def same(_: int) -> dict[str, Any]:
+        r = served.hook(url, json=rc(message_id="conc-same", text="c"))
+        assert r.status_code == 200, r.text
+        result: dict[str, Any] = r.json()
+        return result
+
+    def distinct(i: int) -> int:
+        r = served.hook(f"{W}/conc-ent?i={i}", json={"n": i})
+        return r.status_code
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(same, range(24)))
+        codes = list(pool.map(distinct, range(120)))
+    assert sum(a.get("status") == "ok" for a in answers) == 1
+    assert sum(a.get("status") == "duplicate" for a in answers) == 23
+    assert codes == [200] * 120
+    rows = served.api("/api/v1/messages/query", [{"entity": "conc-ent", "startDate":
+                                                  "2000-01-01T00:00:00Z", "endDate": "now",
+                                                  "limit": 0}]).json()
+    assert sorted(int(m["tags"]["i"]) for m in rows) == list(range(120))
