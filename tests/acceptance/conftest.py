@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 import requests
 
+# ATSD_ACC_DB_URL runs the served processes on another store, e.g. a PostgreSQL database of
+# their own (each module's process then shares it with the modules before it).
 # The tree whose ``atsd-bot serve`` is tested: this checkout, or another one (e.g. a clean
 # export of the last commit while files are being edited) named by ATSD_ACC_ROOT.
 ROOT = Path(os.environ.get("ATSD_ACC_ROOT") or Path(__file__).resolve().parents[2])
@@ -49,7 +51,7 @@ port = 0
 trusted_proxies = ["10.0.0.0/8"]
 max_body_bytes = 65536
 [database]
-url = "sqlite:///{tmp / 'atsd.db'}"
+url = "{os.environ.get('ATSD_ACC_DB_URL') or f"sqlite:///{tmp / 'atsd.db'}"}"
 [[users]]
 name = "{HOOK[0]}"
 password = "{HOOK[1]}"
