@@ -28,11 +28,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, exists, insert, or_, select, update
 
 from rules.clock import Clock
 from rules.command import format_iso_date
-from rules.notify import DeliveryError, DeliveryResult, Endpoint, Notification
+from rules.notify import DeliveryError, Endpoint, Notification
 from rules.store import Database
 from rules.store.engine_schema import outbox, outbox_attempts
 
@@ -122,7 +122,17 @@ def prune(db: Database, before: datetime) -> int:
 
 
 class OutboxSender:
-    """Delivers due outbox rows; ``run_once`` is one pass, the loops below repeat it."""
+    """Delivers due outbox rows; ``run_once`` is one pass, the loops below repeat it.
+
+    A pass is a few rounds of: one query for the due rows (each flagged when an earlier row
+    of its alert is still active and not part of this round), one ``UPDATE ... RETURNING``
+    that claims the ready ones, the deliveries in id order, then one transaction that records
+    every outcome and attempt of the round. A row whose earlier row of the same alert did not
+    go out is put back at once, as is every claim of a round that fails half-way (the store
+    went away, say), so no reply waits for the stale-claim timeout. A row put back after it
+    was in fact delivered is sent again: the Rocket.Chat endpoint's stable ``_id`` makes that
+    a no-op in the room; an ``http`` endpoint may see it twice (at least once).
+    """
 
     def __init__(self, db: Database, endpoints: Mapping[str, Endpoint], clock: Clock,
                  settings: Any, *, instance: str | None = None, batch: int = 50,
@@ -139,27 +149,33 @@ class OutboxSender:
         self.claim_timeout = timedelta(seconds=claim_seconds)
         self.rng = rng or random.Random()
         self._next_release: datetime | None = None  # stale claims are looked for now and then
+        # claims of a failed round whose release failed too: put back at the next pass
+        self._unreleased: set[int] = set()
 
     def run_once(self) -> int:
         """Deliver every due row this instance can claim; returns how many were attempted."""
+        return self.run_pass()[0]
+
+    def run_pass(self) -> tuple[int, int]:
+        """:meth:`run_once`, returning (rows attempted, rows delivered)."""
         now = self.clock.now()
+        if self._unreleased:
+            self._release(set(self._unreleased))
         if self._next_release is None or now >= self._next_release:
             self._release_stale(now)
             self._next_release = now + self.claim_timeout / 10
-        done = 0
-        # A row held back behind an earlier one of its alert may go once that one is out:
-        # look again after a round that sent something (bounded, so a flood cannot pin us).
+        done = delivered = 0
+        # Bounded, so a flood cannot pin one pass; the thread loops while passes deliver.
         for _ in range(MAX_ROUNDS):
-            sent = 0
-            for row_id in self._due_ids(now):
-                row = self._claim(row_id, now)
-                if row is not None:
-                    self._deliver(row)
-                    sent += 1
-            done += sent
-            if not sent:
+            due = self._due(now)
+            ready = [row for row in due if not row.held]
+            sent, ok = self._round(ready, now) if ready else (0, 0)
+            done, delivered = done + sent, delivered + ok
+            # look again only when this round may have let a held row go, or left some out
+            if not sent or (len(due) < self.batch and len(ready) == len(due)):
                 break
-        return done
+            now = self.clock.now()
+        return done, delivered
 
     def retry_now(self, outbox_id: int) -> bool:
         """Send a failed (or backing-off) row at the next pass, with a fresh set of attempts."""
@@ -176,36 +192,67 @@ class OutboxSender:
                 outbox.c.status == "sending", outbox.c.claimed_at < now - self.claim_timeout
             ).values(status="pending", claimed_by=None))
 
-    def _due_ids(self, now: datetime) -> list[int]:
+    def _due(self, now: datetime) -> list[Any]:
         with self.db.connect() as conn:
-            rows = conn.execute(
-                select(outbox.c.id, outbox.c.alert_id, outbox.c.endpoint)
-                .where(outbox.c.status == "pending", outbox.c.next_attempt_at <= now)
-                .order_by(outbox.c.id).limit(self.batch)
-            ).all()
-            alert_ids = {r.alert_id for r in rows if r.alert_id is not None}
-            first: dict[tuple[int, str], int] = {}
-            if alert_ids:
-                for r in conn.execute(
-                    select(outbox.c.alert_id, outbox.c.endpoint, func.min(outbox.c.id))
-                    .where(outbox.c.alert_id.in_(alert_ids), outbox.c.status.in_(ACTIVE))
-                    .group_by(outbox.c.alert_id, outbox.c.endpoint)
-                ):
-                    first[(r[0], r[1])] = int(r[2])
-        return [int(r.id) for r in rows
-                if r.alert_id is None or first.get((r.alert_id, r.endpoint), r.id) == r.id]
+            return list(conn.execute(_DUE, {"now": now, "limit": self.batch}))
 
     def _claim(self, row_id: int, now: datetime) -> Any:
-        with self.db.begin() as conn:
-            claimed = conn.execute(
-                update(outbox).where(outbox.c.id == row_id, outbox.c.status == "pending")
-                .values(status="sending", claimed_by=self.instance, claimed_at=now)
-            ).rowcount
-            if not claimed:
-                return None  # another sender got it first
-            return conn.execute(select(outbox).where(outbox.c.id == row_id)).first()
+        """Claim one row (None when another sender has it)."""
+        rows = self._claim_rows([row_id], now)
+        return rows[0] if rows else None
 
-    def _deliver(self, row: Any) -> None:
+    def _claim_rows(self, ids: list[int], now: datetime) -> list[Any]:
+        """Claim the rows still pending among ``ids``; the claimed rows in id order."""
+        params = {"ids": ids, "me": self.instance, "at": now}
+        with self.db.begin() as conn:
+            if conn.dialect.update_returning:
+                rows = list(conn.execute(_CLAIM_RETURNING, params))
+            else:  # an old SQLite: claim, then read what this claim got
+                conn.execute(_CLAIM, params)
+                rows = list(conn.execute(_CLAIMED, params))
+        return sorted(rows, key=lambda row: int(row.id))
+
+    def _round(self, ready: list[Any], now: datetime) -> tuple[int, int]:
+        """Claim and deliver ``ready``; every claim not finished is released before return."""
+        rows = self._claim_rows([int(row.id) for row in ready], now)
+        claimed = {int(row.id) for row in rows}
+        finished: set[int] = set()
+        delivered = 0
+        try:
+            outcomes = self._deliver_in_order(_in_order(ready, rows))
+            self._record(outcomes)
+            finished = {o.note_id for o in outcomes}
+            delivered = sum(o.status == "delivered" for o in outcomes)
+        finally:
+            if claimed - finished:
+                self._release(claimed - finished)
+        return len(finished), delivered
+
+    def _deliver_in_order(self, rows: list[Any]) -> list[_Outcome]:
+        outcomes: list[_Outcome] = []
+        stopped: set[tuple[int, str]] = set()  # alerts whose earlier row did not go out
+        for row in rows:
+            key = (row.alert_id, row.endpoint)
+            if row.alert_id is not None and key in stopped:
+                continue  # released below; it goes after its predecessor
+            outcome = self._deliver(row)
+            outcomes.append(outcome)
+            if outcome.status != "delivered" and row.alert_id is not None:
+                stopped.add(key)
+        return outcomes
+
+    def _release(self, ids: set[int]) -> None:
+        try:
+            with self.db.begin() as conn:
+                conn.execute(_RELEASE, {"ids": sorted(ids), "me": self.instance})
+        except Exception:  # the store is away: keep them and try again at the next pass
+            log.exception("outbox: %d claim(s) could not be released; retried next pass",
+                          len(ids))
+            self._unreleased.update(ids)
+        else:
+            self._unreleased.difference_update(ids)
+
+    def _deliver(self, row: Any) -> _Outcome:
         note = row_to_notification(row)
         attempt = int(row.attempts) + 1
         endpoint = self.endpoints.get(note.endpoint)
@@ -216,44 +263,30 @@ class OutboxSender:
                                     retryable=False)
             result = endpoint.deliver(note)
         except DeliveryError as exc:
-            self._failed(note, attempt, exc, started)
+            return self._failed(row, note, attempt, exc, started)
         except Exception as exc:  # an endpoint bug must not stop the sender
             log.exception("endpoint %s raised on notification %s", note.endpoint, note.id)
-            self._failed(note, attempt, DeliveryError(f"{type(exc).__name__}: {exc}"), started)
-        else:
-            self._delivered(note, attempt, result, started)
-
-    def _delivered(self, note: Notification, attempt: int, result: DeliveryResult,
-                   started: float) -> None:
-        now = self.clock.now()
-        with self.db.begin() as conn:
-            self._finish(conn, note, now, status="delivered", attempts=attempt,
-                         delivered_at=now, last_status_code=result.status,
-                         detail=result.detail or None, last_error=None)
-            self._attempt(conn, note, now, "delivered", result.status, None, started)
+            return self._failed(row, note, attempt,
+                                DeliveryError(f"{type(exc).__name__}: {exc}"), started)
         log.info("notification %s delivered: rule=%s endpoint=%s trigger=%s alert=%s "
                  "attempt=%d status=%s", note.id, note.rule, note.endpoint, note.trigger,
                  note.alert_id, attempt, result.status)
+        now = self.clock.now()
+        return _Outcome(row, "delivered", attempt, now, started, code=result.status,
+                        delivered_at=now, detail=result.detail or None)
 
-    def _failed(self, note: Notification, attempt: int, error: DeliveryError,
-                started: float) -> None:
+    def _failed(self, row: Any, note: Notification, attempt: int, error: DeliveryError,
+                started: float) -> _Outcome:
         now = self.clock.now()
         final = not error.retryable or attempt >= self.max_attempts
-        retry_at = now + timedelta(seconds=self.delay(attempt, error.retry_after))
-        with self.db.begin() as conn:
-            values: dict[str, Any] = {"attempts": attempt, "last_error": error.reason,
-                                      "last_status_code": error.status}
-            if final:
-                self._finish(conn, note, now, status="failed", **values)
-            else:
-                self._finish(conn, note, now, status="pending", next_attempt_at=retry_at,
-                             **values)
-            self._attempt(conn, note, now, "failed" if final else "retry", error.status,
-                          error.reason, started)
         log.warning("notification %s %s: rule=%s endpoint=%s trigger=%s alert=%s attempt=%d/%d "
                     "status=%s error=%s", note.id, "failed" if final else "will be retried",
                     note.rule, note.endpoint, note.trigger, note.alert_id, attempt,
                     self.max_attempts, error.status, error.reason)
+        retry_at = None if final else now + timedelta(
+            seconds=self.delay(attempt, error.retry_after))
+        return _Outcome(row, "failed" if final else "pending", attempt, now, started,
+                        code=error.status, error=error.reason, next_at=retry_at)
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds before attempt ``attempt + 1``: the server's word, else backoff with jitter."""
@@ -263,21 +296,105 @@ class OutboxSender:
         # "equal jitter": at least half the backoff, so retries never bunch up at zero
         return ceiling / 2 + self.rng.random() * ceiling / 2
 
-    def _finish(self, conn: Connection, note: Notification, now: datetime, *, status: str,
-                **values: Any) -> None:
-        conn.execute(update(outbox).where(outbox.c.id == note.id, outbox.c.status == "sending",
-                                          outbox.c.claimed_by == self.instance)
-                     .values(status=status, claimed_by=None, **values))
+    def _record(self, outcomes: list[_Outcome]) -> None:
+        """Every outcome and attempt of a round in one transaction (one commit, not two per
+        row); only rows still claimed by this instance change."""
+        if not outcomes:
+            return
+        with self.db.begin() as conn:
+            conn.execute(_FINISH, [o.finish(self.instance) for o in outcomes])
+            conn.execute(_INSERT_ATTEMPT, [o.attempt() for o in outcomes])
 
-    def _attempt(self, conn: Connection, note: Notification, now: datetime, outcome: str,
-                 status: int | None, error: str | None, started: float) -> None:
-        conn.execute(insert(outbox_attempts).values(
-            outbox_id=note.id, at=now, outcome=outcome, status_code=status, error=error,
-            duration_ms=int((time.monotonic() - started) * 1000)))
+
+class _Outcome:
+    """What one delivery attempt did to its row, written by :meth:`OutboxSender._record`."""
+
+    __slots__ = ("row", "status", "attempt_no", "at", "duration_ms", "code", "error",
+                 "delivered_at", "detail", "next_at")
+
+    def __init__(self, row: Any, status: str, attempt: int, at: datetime, started: float, *,
+                 code: int | None = None, error: str | None = None,
+                 delivered_at: datetime | None = None, detail: str | None = None,
+                 next_at: datetime | None = None) -> None:
+        self.row, self.status, self.attempt_no, self.at = row, status, attempt, at
+        self.duration_ms = int((time.monotonic() - started) * 1000)
+        self.code, self.error, self.delivered_at = code, error, delivered_at
+        # columns an outcome does not set keep the row's value
+        self.detail = detail if status == "delivered" else row.detail
+        self.next_at = next_at or row.next_attempt_at
+
+    @property
+    def note_id(self) -> int:
+        return int(self.row.id)
+
+    @property
+    def outcome(self) -> str:
+        return {"delivered": "delivered", "pending": "retry"}.get(self.status, "failed")
+
+    def finish(self, instance: str) -> dict[str, Any]:
+        return {"oid": self.note_id, "me": instance, "new_status": self.status,
+                "n": self.attempt_no, "err": self.error, "code": self.code,
+                "done_at": self.delivered_at or self.row.delivered_at, "det": self.detail,
+                "next_at": self.next_at}
+
+    def attempt(self) -> dict[str, Any]:
+        return {"outbox_id": self.note_id, "at": self.at, "outcome": self.outcome,
+                "status_code": self.code, "error": self.error, "duration_ms": self.duration_ms}
+
+
+def _in_order(ready: list[Any], claimed: list[Any]) -> list[Any]:
+    """The claimed rows that may go now: when another sender took a ready row between our
+    query and our claim, the later rows of its alert must wait for it (they are released)."""
+    got = {int(row.id) for row in claimed}
+    missing = {(r.alert_id, r.endpoint) for r in ready
+               if r.alert_id is not None and int(r.id) not in got}
+    return [row for row in claimed
+            if row.alert_id is None or (row.alert_id, row.endpoint) not in missing]
+
+
+# -- statements, built once (compiled once per dialect by SQLAlchemy's cache) -----------------
+
+def _time(name: str) -> Any:
+    return bindparam(name, type_=outbox.c.next_attempt_at.type)
+
+
+_earlier = outbox.alias("earlier")
+# an earlier row of the same alert and endpoint that is active and not due with this one
+_HELD = exists().where(
+    _earlier.c.alert_id == outbox.c.alert_id, _earlier.c.endpoint == outbox.c.endpoint,
+    _earlier.c.id < outbox.c.id,
+    or_(_earlier.c.status == "sending",
+        and_(_earlier.c.status == "pending", _earlier.c.next_attempt_at > _time("now"))),
+).correlate(outbox)
+_DUE = (select(outbox.c.id, outbox.c.alert_id, outbox.c.endpoint, _HELD.label("held"))
+        .where(outbox.c.status == "pending", outbox.c.next_attempt_at <= _time("now"))
+        .order_by(outbox.c.id).limit(bindparam("limit")))
+_IDS: Any = bindparam("ids", expanding=True)
+_CLAIM = (update(outbox).where(outbox.c.id.in_(_IDS), outbox.c.status == "pending")
+          .values(status="sending", claimed_by=bindparam("me"), claimed_at=_time("at")))
+_CLAIM_RETURNING = _CLAIM.returning(*outbox.c)
+_CLAIMED = select(outbox).where(outbox.c.id.in_(_IDS), outbox.c.status == "sending",
+                                outbox.c.claimed_by == bindparam("me"),
+                                outbox.c.claimed_at == _time("at"))
+_RELEASE = (update(outbox).where(outbox.c.id.in_(_IDS), outbox.c.status == "sending",
+                                 outbox.c.claimed_by == bindparam("me"))
+            .values(status="pending", claimed_by=None))
+_FINISH = (update(outbox).where(outbox.c.id == bindparam("oid"), outbox.c.status == "sending",
+                                outbox.c.claimed_by == bindparam("me"))
+           .values(status=bindparam("new_status"), claimed_by=None, attempts=bindparam("n"),
+                   last_error=bindparam("err"), last_status_code=bindparam("code"),
+                   delivered_at=_time("done_at"), detail=bindparam("det"),
+                   next_attempt_at=_time("next_at")))
+_INSERT_ATTEMPT = insert(outbox_attempts)
 
 
 class SenderThread:
-    """Runs ``sender.run_once`` every ``interval`` seconds on a daemon thread until stopped."""
+    """Runs ``sender.run_once`` on a daemon thread: at once after :meth:`wake`, again at once
+    while passes still deliver (a backlog drains at full speed), else every ``interval``.
+
+    The wake-up flag is cleared *before* each pass, so a wake that arrives during a pass
+    makes another pass: it cannot be lost between a pass and the wait.
+    """
 
     def __init__(self, sender: OutboxSender, interval: float = 1.0) -> None:
         self.sender = sender
@@ -300,20 +417,26 @@ class SenderThread:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            self._wake.clear()
             try:
-                self.sender.run_once()
+                sent = self.sender.run_pass()[1]
             except Exception:  # the store may be briefly unavailable; try again next round
                 log.exception("outbox pass failed")
-            self._wake.wait(self.interval)
-            self._wake.clear()
+                sent = 0
+            # a pass that delivered may have left more behind; one that only failed waits
+            # (an endpoint saying "retry after 0" must not make this a busy loop)
+            if not sent:
+                self._wake.wait(self.interval)
 
 
 async def run_forever(sender: OutboxSender, stop: asyncio.Event, interval: float = 1.0) -> None:
     """The asyncio form of :class:`SenderThread`: passes run in a worker thread."""
     while not stop.is_set():
         try:
-            await asyncio.to_thread(sender.run_once)
+            sent = (await asyncio.to_thread(sender.run_pass))[1]
         except Exception:
             log.exception("outbox pass failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), interval)
+            sent = 0
+        if not sent:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval)
