@@ -193,6 +193,10 @@ class Runtime:
             # the realtime login learns the bot's name and id; the webhook's loop guard
             # must recognise the same bot
             ctx.bot_identity = lambda: chat.listener.bot
+            from bot.edits import webhook_edit_stamp
+
+            # an edit's once-only key as the realtime path makes it (editedAt from REST)
+            ctx.extras["edit_stamp"] = webhook_edit_stamp(lambda: chat.endpoint.rest)
         ctx.extras.update(health=self.health.report, ruleset=self.ruleset,
                           outbox=self.sender, metrics=self.metrics)
         app = create_app(ctx, [rules_api])

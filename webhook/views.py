@@ -150,7 +150,7 @@ def process(ctx: AppContext, raw: RawRequest, entry: Entry, *, user: UserSetting
         if reason is not None:
             entry.outcome, entry.status, entry.error = "ignored", 200, reason
             return Result(200, {"status": "ignored", "reason": reason})
-        key = _dedupe_key(parsed.top)
+        key = _dedupe_key(parsed.top, ctx.extras.get("edit_stamp"))
     try:
         accepted = ctx.ingestor.accept(command, path="webhook", dedupe_key=key)
     except DBAPIError as exc:
@@ -203,12 +203,15 @@ def _loop_guard(ctx: AppContext, parsed: Parsed) -> str | None:
                              ctx.bot_identity())
 
 
-def _dedupe_key(top: dict[str, Any]) -> str | None:
+def _dedupe_key(top: dict[str, Any], stamp: Any = None) -> str | None:
     message_id = top.get("message_id")
     if not isinstance(message_id, str) or not message_id.strip():
         return None
-    edited = top.get("isEdited") in (True, "true", "True")
-    return dedupe_key(message_id.strip()[:200], "edited" if edited else None)
+    if top.get("isEdited") not in (True, "true", "True"):
+        return dedupe_key(message_id.strip()[:200])
+    # with [rocketchat] configured, ``stamp`` (bot.edits) reads editedAt as realtime keys it
+    edited = stamp(message_id.strip()[:200]) if callable(stamp) else "edited"
+    return dedupe_key(message_id.strip()[:200], edited)
 
 
 def _write_log(ctx: AppContext, entry: Entry) -> None:
