@@ -383,3 +383,18 @@ def test_ui_login_needs_admin_role(served: Served) -> None:
     assert "logout" not in r.text.lower()
     assert s.get(served.url("/ui/alerts"), allow_redirects=False, timeout=5).status_code in (
         302, 303, 401, 403)
+
+
+def test_request_detail_masks_secrets(served: Served) -> None:
+    served.hook(f"{W}/rocket.chat?command.message=text", json={
+        "token": TOKEN, "message_id": "detail-1", "text": "see me", "bot": False})
+    rows = served.api_get("/api/v1/webhooks/requests?limit=10")
+    mine = next(r for r in rows if "detail-1" in json.dumps(r))
+    detail = served.api_get(f"/api/v1/webhooks/requests/{mine['id']}")
+    text = json.dumps(detail)
+    assert "see me" in text and detail["status"] == 200
+    assert TOKEN not in text and HOOK[1] not in text
+    assert detail["command"]["message"] == "see me"
+    missing = requests.get(served.url("/api/v1/webhooks/requests/99999999"), auth=API,
+                           timeout=5)
+    assert missing.status_code == 404 and "error" in missing.json()
