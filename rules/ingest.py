@@ -103,6 +103,13 @@ class Ingestor:
         # transaction, so an instance that lost its lease stores but does not process.
         self.fence: Callable[[Connection], bool] | None = None
 
+    @property
+    def write_lock(self) -> threading.RLock:
+        """Held while this ingestor writes. Another writer on the same SQLite store (the
+        webhook request log) takes it too, so that the two never meet in SQLite's busy
+        handler, which sleeps milliseconds at a time."""
+        return self._lock
+
     def accept(
         self,
         command: MessageCommand,
