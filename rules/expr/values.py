@@ -12,8 +12,9 @@ and mappings (``tags``, a ``db_message_last`` record). Choices, made for ATSD us
   epoch milliseconds.
 * **Ordering** (``<``, ``<=``, ``>``, ``>=``): false when either side is null or ``''`` (an
   empty tag has no value to compare, and should not flood rule errors); numbers and
-  number-like texts compare as numbers, also when both sides are number-like texts; other texts
-  compare by code point; dates compare with dates, ISO texts and epoch milliseconds. Anything
+  number-like texts compare as numbers, also when both sides are number-like texts; severity
+  names (and aliases) compare by rank, with each other and with codes (``'MAJOR' > 'MINOR'``);
+  other texts compare by code point; dates compare with dates, ISO texts and epoch milliseconds. Anything
   else (``'abc' > 5``, a list with a number) is an :class:`EvaluationError`.
 * **Arithmetic**: ``+`` concatenates when either side is text (null adds nothing), else adds
   numbers; ``- * / %`` need numbers or number-like texts; ``/`` is true division (``7 / 2`` is
@@ -32,7 +33,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from rules.command import format_iso_date, parse_iso_date
+from rules.command import Severity, format_iso_date, parse_iso_date
 from rules.expr.errors import EvaluationError
 
 MAX_TEXT = 1024 * 1024  # characters in any text an expression produces
@@ -213,14 +214,32 @@ def _comparable(left: Any, right: Any) -> tuple[Any, Any]:
         if a is not None and b is not None:
             return a, b
     elif not isinstance(left, bool) and not isinstance(right, bool):
-        if isinstance(left, str) and isinstance(right, str):
-            x, y = number(left), number(right)
-            return (x, y) if x is not None and y is not None else (left, right)
         x, y = number(left), number(right)
         if x is not None and y is not None:
             return x, y
+        # Severity names order by rank (WARNING < CRITICAL), also against a code: ATSD rules
+        # write `severity >= 'WARNING'`, which alphabetical order would get wrong.
+        s, t = _rank(left, x), _rank(right, y)
+        if s is not None and t is not None:
+            return s, t
+        if isinstance(left, str) and isinstance(right, str):
+            return left, right
     raise EvaluationError(f"cannot compare {describe(left)} {_short(left)} "
                           f"with {describe(right)} {_short(right)}")
+
+
+def _rank(value: Any, as_number: float | int | None) -> float | int | None:
+    """A severity's code: from its name (or alias), or the number itself."""
+    if as_number is not None:
+        return as_number
+    if isinstance(value, str):
+        return SEVERITY_CODES.get(value.strip().upper())
+    return None
+
+
+SEVERITY_CODES: dict[str, int] = {s.name: int(s) for s in Severity} | {
+    "INFO": int(Severity.NORMAL), "WARN": int(Severity.WARNING), "ERROR": int(Severity.CRITICAL),
+}
 
 
 def _short(value: Any) -> str:
