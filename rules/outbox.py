@@ -24,7 +24,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -204,7 +204,7 @@ class OutboxSender:
     def _claim_rows(self, ids: list[int], now: datetime) -> list[Any]:
         """Claim the rows still pending among ``ids``; the claimed rows in id order."""
         params = {"ids": ids, "me": self.instance, "at": now}
-        with self.db.begin() as conn:
+        with _light_transaction(self.db) as conn:
             if conn.dialect.update_returning:
                 rows = list(conn.execute(_CLAIM_RETURNING, params))
             else:  # an old SQLite: claim, then read what this claim got
@@ -301,7 +301,7 @@ class OutboxSender:
         row); only rows still claimed by this instance change."""
         if not outcomes:
             return
-        with self.db.begin() as conn:
+        with _light_transaction(self.db) as conn:
             conn.execute(_FINISH, [o.finish(self.instance) for o in outcomes])
             conn.execute(_INSERT_ATTEMPT, [o.attempt() for o in outcomes])
 
@@ -340,6 +340,38 @@ class _Outcome:
     def attempt(self) -> dict[str, Any]:
         return {"outbox_id": self.note_id, "at": self.at, "outcome": self.outcome,
                 "status_code": self.code, "error": self.error, "duration_ms": self.duration_ms}
+
+
+@contextlib.contextmanager
+def _light_transaction(db: Database) -> Iterator[Connection]:
+    """A transaction of the sender's own bookkeeping (claims, outcomes), not fsync'd on SQLite.
+
+    Why: the claim's commit sits between a user's message and the bot's reply, and with
+    ``synchronous = FULL`` its fsync was the slowest step at p99. Losing the claim or the
+    outcome costs nothing that matters: in WAL mode NORMAL survives a crash of the process,
+    a power cut loses at most the last such commits (never a notification, which is written
+    with FULL in the command's transaction; the next FULL commit syncs these too), and the
+    row is then sent again, a no-op in Rocket.Chat (stable ``_id``).
+    """
+    if db.dialect != "sqlite":
+        with db.begin() as conn:
+            yield conn
+        return
+    with db.engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        mode = int(raw.execute("PRAGMA synchronous").fetchone()[0])
+        if mode > _NORMAL:
+            raw.execute(f"PRAGMA synchronous={_NORMAL}")
+        try:
+            with conn.begin():
+                yield conn
+        finally:
+            if mode > _NORMAL:  # the pooled connection goes back as durable as it came
+                raw.execute(f"PRAGMA synchronous={mode}")
+
+
+_NORMAL = 1  # SQLite's number for synchronous = NORMAL
 
 
 def _in_order(ready: list[Any], claimed: list[Any]) -> list[Any]:

@@ -181,3 +181,17 @@ def test_one_delivery_costs_four_statements(db: Database) -> None:
         event.remove(db.engine, "before_cursor_execute", count)
     # due query, claim (UPDATE ... RETURNING), outcome, attempt: no second due query
     assert statements == ["SELECT", "UPDATE", "UPDATE", "INSERT"]
+
+
+def test_sender_bookkeeping_skips_the_fsync_and_hands_the_connection_back_durable(
+        sqlite_db: Database) -> None:
+    if sqlite_db.dialect != "sqlite":
+        pytest.skip("SQLite only")
+
+    def synchronous(raw: Any) -> int:
+        return int(raw.execute("PRAGMA synchronous").fetchone()[0])
+
+    with outbox._light_transaction(sqlite_db) as conn:
+        raw = conn.connection.driver_connection
+        during = synchronous(raw)
+    assert (during, synchronous(raw)) == (1, 2)  # NORMAL inside, FULL (the default) after
