@@ -16,6 +16,7 @@ from sqlalchemy import Connection, bindparam, delete, func, insert, select, upda
 
 from rules.command import MessageCommand, Severity, format_iso_date, parse_iso_date
 from rules.status import Status
+from rules.store.db import Prepared, PreparedInsert
 from rules.store.engine_schema import alerts, rule_errors, rule_silences, rule_windows
 from rules.store.messages import row_to_command
 from rules.store.schema import messages
@@ -24,8 +25,15 @@ from rules.windows import Window
 MAX_SCAN = 10_000  # rows a tag-filtered db_message_* lookup reads at most
 MAX_STORED_ENTRIES = 200  # time-window entries kept in the window row; more: replay at restore
 # built once: a statement with literal values is re-compiled on every call
-_UPDATE_WINDOW = update(rule_windows).where(rule_windows.c.id == bindparam("wid"))
-_INSERT_WINDOW = insert(rule_windows)
+# The window's UPDATE runs for every command a rule takes: compiled once and run on the
+# DBAPI cursor (rules.store.db.Prepared), as SQLAlchemy's execute path cost more than SQLite.
+_WINDOW_KEYS = ("status", "count", "repeat_count", "alert_id", "severity", "open_time",
+                "last_event_time", "acknowledged", "last_text", "last_command", "entries",
+                "counters", "updated_at")
+_UPDATE_WINDOW = Prepared(update(rule_windows).where(rule_windows.c.id == bindparam("wid")),
+                          ("wid", *_WINDOW_KEYS))
+_INSERT_WINDOW = PreparedInsert(rule_windows,
+                                ("rule", "key", "fingerprint", "entity", "tags", *_WINDOW_KEYS))
 _INSERT_ALERT = insert(alerts)
 
 
@@ -79,15 +87,14 @@ def save_window(conn: Connection, window: Window, fingerprint: str, now: datetim
     """Write ``window``: an UPDATE of its row, or an INSERT for a window new to the store."""
     values = _window_values(window, now)
     if window.db_id is not None:
-        conn.execute(_UPDATE_WINDOW, {"wid": window.db_id, **values})
+        _UPDATE_WINDOW.run(conn, {"wid": window.db_id, **values})
         return
     # A row left by an engine that was never restored must not block the new window.
     conn.execute(delete(rule_windows).where(rule_windows.c.rule == window.rule,
                                             rule_windows.c.key == window.key))
-    result = conn.execute(_INSERT_WINDOW, {
+    window.db_id = _INSERT_WINDOW.run(conn, {
         "rule": window.rule, "key": window.key, "fingerprint": fingerprint,
         "entity": window.entity, "tags": window.tags, **values})
-    window.db_id = int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
 def delete_window(conn: Connection, window: Window) -> None:

@@ -18,6 +18,7 @@ from rules.store import schema
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
+FAST_DIALECTS = ("sqlite", "postgresql")  # where Prepared runs on the DBAPI cursor
 
 # Upgrades from version N to N+1, run in order inside one transaction at start.
 # create_all() adds new tables; columns added to existing tables need an entry here.
@@ -101,12 +102,18 @@ class Prepared:
             processors = compiled._bind_processors  # noqa: SLF001 - the types' own converters
             positional = bool(compiled.positional)
             order = compiled.positiontup if positional else list(compiled.binds)
+            missing = set(order) - set(self.keys)
+            if missing:  # e.g. a column default SQLAlchemy would have filled in
+                raise ValueError(f"Prepared statement needs values for {sorted(missing)}")
             binds = tuple((name, processors.get(name)) for name in order)
             found = self._compiled[dialect.name] = (compiled.string, binds, positional)
         return found
 
     def run(self, conn: Connection, values: dict[str, Any]) -> Any:
-        """Execute with ``values`` inside ``conn``'s transaction; returns the DBAPI cursor."""
+        """Execute with ``values`` inside ``conn``'s transaction; returns the DBAPI cursor
+        (SQLAlchemy's result on a dialect other than SQLite and PostgreSQL)."""
+        if conn.dialect.name not in FAST_DIALECTS:
+            return conn.execute(self.statement, values)
         sql, binds, positional = self._compile(conn.dialect)
         params: Any
         if positional:
@@ -116,6 +123,27 @@ class Prepared:
         cursor = conn.connection.cursor()
         cursor.execute(sql, params)
         return cursor
+
+
+class PreparedInsert:
+    """``INSERT`` of one row into ``table`` (a Prepared statement) that returns the new id."""
+
+    __slots__ = ("_plain", "_returning")
+
+    def __init__(self, table: Any, keys: tuple[str, ...]) -> None:
+        self._plain = Prepared(insert(table), keys)
+        # PostgreSQL hands the new id back through RETURNING; SQLite through lastrowid.
+        self._returning = Prepared(insert(table).returning(table.c.id), keys)
+
+    def run(self, conn: Connection, values: dict[str, Any]) -> int:
+        name = conn.dialect.name
+        if name == "sqlite":
+            return int(self._plain.run(conn, values).lastrowid)
+        if name == "postgresql":
+            return int(self._returning.run(conn, values).fetchone()[0])
+        key = conn.execute(self._plain.statement, values).inserted_primary_key
+        assert key is not None
+        return int(key[0])
 
 
 def _make_engine(url: str, *, synchronous: str, echo: bool) -> Engine:

@@ -16,19 +16,14 @@ from sqlalchemy.exc import IntegrityError
 from rules import wildcard
 from rules.command import MessageCommand, Severity
 from rules.store import schema
-from rules.store.db import Prepared
+from rules.store.db import Prepared, PreparedInsert
 
 # Statements built once, and the three on every inbound message (claim the once-only key,
 # insert, attach) compiled once and run on the DBAPI cursor: SQLAlchemy's execute path cost
 # about 90 us per statement on SQLite, more than SQLite itself (bench/webhook.py).
 _MESSAGE_KEYS = ("received_at", "date", "entity", "type", "source", "severity", "message",
                  "tags", "path", "processed")
-_INSERT_MESSAGE = insert(schema.messages)
-_INSERT_MESSAGE_FAST = {
-    # PostgreSQL hands the new id back through RETURNING; SQLite through lastrowid.
-    "postgresql": Prepared(_INSERT_MESSAGE.returning(schema.messages.c.id), _MESSAGE_KEYS),
-    "sqlite": Prepared(_INSERT_MESSAGE, _MESSAGE_KEYS),
-}
+_INSERT_MESSAGE = PreparedInsert(schema.messages, _MESSAGE_KEYS)
 _INSERT_KEY = insert(schema.processed_keys)
 _ATTACH_KEY = Prepared(schema.processed_keys.update()
                        .where(schema.processed_keys.c.key == bindparam("k"))
@@ -51,15 +46,7 @@ def insert_message(
         "path": path,
         "processed": processed,
     }
-    fast = _INSERT_MESSAGE_FAST.get(conn.dialect.name)
-    if fast is None:
-        key = conn.execute(_INSERT_MESSAGE, values).inserted_primary_key
-        assert key is not None
-        return int(key[0])
-    cursor = fast.run(conn, values)
-    if conn.dialect.name == "sqlite":
-        return int(cursor.lastrowid)
-    return int(cursor.fetchone()[0])
+    return _INSERT_MESSAGE.run(conn, values)
 
 
 def row_to_command(row: Any) -> MessageCommand:
@@ -111,10 +98,7 @@ if sqlite3.sqlite_version_info >= (3, 35):  # RETURNING; older SQLite takes the 
 
 
 def attach_key(conn: Connection, key: str, message_id: int) -> None:
-    if conn.dialect.name in ("sqlite", "postgresql"):
-        _ATTACH_KEY.run(conn, {"k": key, "m": message_id})
-    else:
-        conn.execute(_ATTACH_KEY.statement, {"k": key, "m": message_id})
+    _ATTACH_KEY.run(conn, {"k": key, "m": message_id})
 
 
 def key_message_id(conn: Connection, key: str) -> int | None:
