@@ -8,6 +8,7 @@ decoder itself cannot nest that deep is caught too, so no input ends in a Recurs
 from __future__ import annotations
 
 import codecs
+import functools
 import json
 import re
 from datetime import UTC, datetime
@@ -24,8 +25,13 @@ JSON_TYPES = ("application/json", "text/json")
 FORM_TYPE = "application/x-www-form-urlencoded"
 
 
+@functools.lru_cache(maxsize=4096)
 def normalize_name(name: str) -> str:
-    """Lower-case; whitespace and other non-printable characters become ``_``."""
+    """Lower-case; whitespace and other non-printable characters become ``_``.
+
+    Cached: a sender posts the same field names every time, and this ran once per tag and
+    character on every request (bench/webhook.py).
+    """
     name = name.strip().lower()
     if name.isprintable() and not any(ch.isspace() for ch in name):
         return name

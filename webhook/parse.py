@@ -285,6 +285,15 @@ _PLUS_AS_SPACE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d{1,9})?) 
 
 
 def check_storable(command: MessageCommand) -> None:
+    # One pass over all the text first; the labelled search below runs only on a failure.
+    blob = "".join((command.entity, command.type, command.source, command.message,
+                    *command.tags, *command.tags.values()))
+    if "\x00" not in blob:
+        try:
+            blob.encode("utf-8")
+            return
+        except UnicodeEncodeError:
+            pass
     texts = [("entity", command.entity), ("type", command.type), ("source", command.source),
              ("message", command.message)]
     texts += [(f"tag {k!r}", k) for k in command.tags]
