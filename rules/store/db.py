@@ -117,7 +117,7 @@ class Prepared:
         sql, binds, positional = self._compile(conn.dialect)
         params: Any
         if positional:
-            params = tuple(values[n] if p is None else p(values[n]) for n, p in binds)
+            params = [values[n] if p is None else p(values[n]) for n, p in binds]
         else:
             params = {n: values[n] if p is None else p(values[n]) for n, p in binds}
         cursor = conn.connection.cursor()
