@@ -125,8 +125,10 @@ def provision_and_start(p: DemoProcesses, *, bot: str, user: str) -> DemoState:
     p.dir.mkdir(parents=True, exist_ok=True)
     for old in p.dir.glob("atsd-bot.db*"):
         old.unlink()  # a fresh store for a fresh simulator
-    admin_pw, bot_pw, hook_pw = (secrets.token_urlsafe(12) for _ in range(3))
-    ui_pw, user_pw = secrets.token_urlsafe(9), secrets.token_urlsafe(12)
+    # Hex: a demo password is typed and passed on command lines, where a leading "-" (possible
+    # in token_urlsafe) reads as an option.
+    admin_pw, bot_pw, hook_pw = (secrets.token_hex(12) for _ in range(3))
+    ui_pw, user_pw = secrets.token_hex(8), secrets.token_hex(12)
     sim_port, atsd_port = free_port(), free_port()
     sim_url, atsd_url = f"http://127.0.0.1:{sim_port}", f"http://127.0.0.1:{atsd_port}"
 
