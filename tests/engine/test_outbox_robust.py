@@ -12,6 +12,7 @@ from sqlalchemy import event, text
 from rules import outbox
 from rules.clock import ManualClock
 from rules.notify import DeliveryError, Notification
+from rules.outbox import delivery, statements
 from rules.store import Database
 from tests.engine.helpers import START, outbox_rows
 from tests.engine.test_outbox import FakeEndpoint, attempt_outcomes, put, sender
@@ -32,7 +33,7 @@ def test_a_pass_failing_after_its_claim_releases_it_at_once(
             raise RuntimeError("the store went away mid-pass")
         return real(row)
 
-    monkeypatch.setattr(outbox, "row_to_notification", broken_once)
+    monkeypatch.setattr(delivery, "row_to_notification", broken_once)
     endpoint = FakeEndpoint()
     worker = sender(db, clock, endpoint)
     with pytest.raises(RuntimeError):
@@ -50,7 +51,7 @@ def test_claims_whose_release_failed_are_released_at_the_next_pass(
     put(db, clock)
     worker = sender(db, clock, FakeEndpoint())
     monkeypatch.setattr(worker, "_record", _raise)
-    monkeypatch.setattr(outbox, "_RELEASE", text("UPDATE no_such_table SET x = 1"))
+    monkeypatch.setattr(statements, "RELEASE", text("UPDATE no_such_table SET x = 1"))
     with pytest.raises(RuntimeError):
         worker.run_once()
     assert outbox_rows(db)[0].status == "sending"  # the store refused the release too
