@@ -14,8 +14,9 @@ and mappings (``tags``, a ``db_message_last`` record). Choices, made for ATSD us
   empty tag has no value to compare, and should not flood rule errors); numbers and
   number-like texts compare as numbers, also when both sides are number-like texts; severity
   names (and aliases) compare by rank, with each other and with codes (``'MAJOR' > 'MINOR'``);
-  other texts compare by code point; dates compare with dates, ISO texts and epoch milliseconds. Anything
-  else (``'abc' > 5``, a list with a number) is an :class:`EvaluationError`.
+  other texts compare by code point; dates compare with dates, ISO texts and epoch
+  milliseconds. Anything else (``'abc' > 5``, a list with a number) is an
+  :class:`EvaluationError`.
 * **Arithmetic**: ``+`` concatenates when either side is text (null adds nothing), else adds
   numbers; ``- * / %`` need numbers or number-like texts; ``/`` is true division (``7 / 2`` is
   ``3.5``); a division by zero, or null in arithmetic, is an :class:`EvaluationError`.
