@@ -76,6 +76,17 @@ paths = ["{tmp / 'rules.d'}"]
 """
 
 
+def wait_for(predicate: Any, seconds: float = 20.0) -> Any:
+    """Poll ``predicate`` until it returns something truthy, or fail after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)  # polling a condition with a deadline
+    raise AssertionError("condition not met")
+
+
 @dataclass
 class Served:
     proc: subprocess.Popen[str]

@@ -6,13 +6,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.acceptance.conftest import ROOT, Served, start_serve
+from tests.acceptance.conftest import ROOT, Served, start_serve, wait_for
 
 ALL = {"startDate": "2000-01-01T00:00:00Z", "endDate": "now"}
 
@@ -49,16 +47,6 @@ def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=timeout,
                           env={**os.environ})
-
-
-def wait_for(predicate: Any, seconds: float = 20.0) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)  # polling a condition with a deadline
-    raise AssertionError("condition not met")
 
 
 def test_rules_import_with_pid_reloads(tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.acceptance.conftest import API, HOOK, ROOT, Served, start_serve
+from tests.acceptance.conftest import API, HOOK, ROOT, Served, start_serve, wait_for
 
 W = "/api/v1/messages/webhook"
 ALL = {"startDate": "2000-01-01T00:00:00Z", "endDate": "2100-01-01T00:00:00Z"}
@@ -109,16 +108,6 @@ def post(served: Served, source: str, message: str = "m", **query: str) -> None:
     assert r.status_code == 200, r.text
 
 
-def wait_for(predicate: Any, seconds: float = 15.0) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)  # polling a condition with a deadline
-    raise AssertionError("condition not met")
-
-
 def test_all_rules_load(rserved: Served) -> None:
     errors = rserved.api_get("/api/v1/rules/errors")
     assert errors["load"]["issues"] == [], errors
@@ -157,7 +146,8 @@ def test_delay_open_then_cancel_sends_nothing(rserved: Served) -> None:
 
 def test_time_window_check_on_exit_cancels(rserved: Served) -> None:
     post(rserved, "timewin", "t")
-    wait_for(lambda: [n for n in notifications(rserved, "r_time") if n["trigger"] == "cancel"])
+    wait_for(lambda: [n for n in notifications(rserved, "r_time") if n["trigger"] == "cancel"],
+             15.0)
     texts = [n["text"] for n in notifications(rserved, "r_time")]
     assert texts == ["time open", "time cancel 0"]
 
