@@ -12,20 +12,7 @@ import requests
 
 from tests.acceptance.conftest import HOOK, ROOT, Served, start_serve
 from tests.rocketchat_server import Simulator
-
-SEED_SCRIPT = """
-class Script {
-    prepare_outgoing_request({ request }) {
-        return {
-           url: request.url + '?message=' + request.data.text + '&exclude=text',
-           method: 'POST',
-           auth: '%s',
-           content: request.data
-        }
-    }
-}
-"""
-
+from tests.simulator.helpers import SEED_SCRIPT
 
 SYNC_RULE = """
   - name: sync_answer
@@ -74,7 +61,7 @@ def test_seed_integration_reply_in_the_same_room(stack: tuple[Simulator, Served]
         "type": "webhook-outgoing", "name": "ATSD", "event": "sendMessage", "enabled": True,
         "channel": "@atsd_bot", "username": "atsd_bot", "scriptEnabled": True,
         "urls": [served.url("/api/v1/messages/webhook/rocket.chat")],
-        "script": SEED_SCRIPT % f"{HOOK[0]}:{HOOK[1]}",
+        "script": SEED_SCRIPT.replace("user:password", f"{HOOK[0]}:{HOOK[1]}"),
     }
     r = requests.post(f"{sim.url}/api/v1/integrations.create", json=integration,
                       headers=admin_headers(sim), timeout=5)
