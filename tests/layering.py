@@ -1,0 +1,223 @@
+"""The shape of the shipped code, checked: import circles, layers, SQL, folder sizes.
+
+Run it from the checkout's root to see the findings::
+
+    python -m tests.layering          # exit 0 when the tree keeps its shape, 1 otherwise
+
+``tests/test_layering.py`` runs the same checks in ``make test``. Every ``import`` statement
+counts, wherever it is: at module level, inside a function, under ``if TYPE_CHECKING:``. A
+module importing ``pkg.sub`` depends on ``pkg.sub`` (and Python runs ``pkg/__init__`` first),
+so a submodule that imports its own package's ``__init__`` while that ``__init__`` imports
+the submodule is a circle too.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = ("rules", "webhook", "bot", "scripts")
+
+# (importer prefix, imported prefix): imports the layering forbids. Layers, top down:
+# bot/cli, bot/service, bot/demo (composition) > scripts > bot adapters > webhook > rules.
+FORBIDDEN = (
+    ("rules", "webhook"), ("rules", "bot"), ("rules", "scripts"),
+    ("webhook", "bot"), ("webhook", "scripts"),
+    ("bot.chat", "bot.service"), ("bot.chat", "bot.cli"), ("bot.chat", "bot.demo"),
+    ("bot.realtime", "bot.service"), ("bot.realtime", "bot.cli"), ("bot.realtime", "bot.demo"),
+    ("bot.rest", "bot.service"), ("bot.rest", "bot.cli"), ("bot.rest", "bot.demo"),
+    ("bot.rest", "bot.chat"), ("bot.rest", "bot.realtime"),
+    ("bot.config", "bot.service"), ("bot.config", "bot.cli"), ("bot.config", "bot.chat"),
+    ("bot.config", "bot.realtime"), ("bot.config", "bot.rest"),
+    ("bot.service", "bot.cli"), ("bot.service", "bot.demo"),
+    ("scripts", "bot.cli"), ("scripts", "bot.service"), ("scripts", "bot.demo"),
+)
+# Names that build SQL: only rules/store may use them.
+SQL_NAMES = frozenset({"select", "insert", "update", "delete", "text", "func", "and_", "or_",
+                       "not_", "case", "literal", "bindparam", "exists", "union", "join"})
+SQL_HOME = "rules.store"
+MAX_TOP_LEVEL = {"rules": 8, "bot": 5}
+
+
+@dataclass(frozen=True)
+class Module:
+    name: str
+    path: Path
+
+    @property
+    def is_package(self) -> bool:
+        return self.path.name == "__init__.py"
+
+
+def shipped_modules(root: Path = ROOT) -> dict[str, Module]:
+    found: dict[str, Module] = {}
+    for package in SHIPPED:
+        for path in sorted((root / package).rglob("*.py")):
+            parts = list(path.relative_to(root).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+            found[".".join(parts)] = Module(".".join(parts), path)
+    return found
+
+
+def _absolute(module: Module, node: ast.ImportFrom) -> str:
+    if not node.level:
+        return node.module or ""
+    base = module.name.split(".")
+    if not module.is_package:
+        base.pop()
+    base = base[: len(base) - (node.level - 1)]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
+def imported_names(module: Module) -> Iterator[tuple[str, int]]:
+    """Every dotted name ``module`` imports (``from a import b`` gives ``a`` and ``a.b``)."""
+    tree = ast.parse(module.path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name, node.lineno
+        elif isinstance(node, ast.ImportFrom):
+            base = _absolute(module, node)
+            yield base, node.lineno
+            for alias in node.names:
+                yield f"{base}.{alias.name}", node.lineno
+
+
+def _owner(name: str, modules: dict[str, Module]) -> str | None:
+    while name and name not in modules:
+        name = name.rpartition(".")[0]
+    return name or None
+
+
+def import_graph(modules: dict[str, Module]) -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, module in modules.items():
+        for imported, _ in imported_names(module):
+            owner = _owner(imported, modules)
+            if owner is not None and owner != name:
+                graph[name].add(owner)
+    return graph
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    for start in sorted(graph):
+        if start in index:
+            continue
+        work = [(start, iter(sorted(graph[start])))]
+        index[start] = low[start] = len(index)
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph[child]))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
+    return found
+
+
+def _within(name: str, prefix: str) -> bool:
+    return name == prefix or name.startswith(prefix + ".")
+
+
+def layer_violations(modules: dict[str, Module]) -> list[str]:
+    problems = []
+    for name, module in modules.items():
+        for imported, line in imported_names(module):
+            where = f"{module.path.relative_to(ROOT)}:{line}"
+            if _within(imported, "tests"):
+                problems.append(f"{where}: shipped code imports {imported}")
+            for low, high in FORBIDDEN:
+                if _within(name, low) and _within(imported, high):
+                    problems.append(f"{where}: {name} imports {imported} ({low} -> {high})")
+    return sorted(set(problems))
+
+
+def sql_outside_store(modules: dict[str, Module]) -> list[str]:
+    problems = []
+    for name, module in modules.items():
+        if _within(name, SQL_HOME):
+            continue
+        for imported, line in imported_names(module):
+            head, _, leaf = imported.rpartition(".")
+            if _within(head, "sqlalchemy") and leaf in SQL_NAMES:
+                problems.append(f"{module.path.relative_to(ROOT)}:{line}: {name} builds SQL "
+                                f"({imported}); SQL on the store's tables lives in rules/store")
+    return sorted(set(problems))
+
+
+def oversized_folders(root: Path = ROOT) -> list[str]:
+    problems = []
+    for package, limit in MAX_TOP_LEVEL.items():
+        modules = sorted(p.name for p in (root / package).glob("*.py"))
+        if len(modules) > limit:
+            problems.append(f"{package}/ has {len(modules)} top-level modules (at most "
+                            f"{limit}): {', '.join(modules)}")
+    return problems
+
+
+def undocumented_packages(modules: dict[str, Module]) -> list[str]:
+    problems = []
+    for module in modules.values():
+        if not module.is_package:
+            continue
+        tree = ast.parse(module.path.read_text(encoding="utf-8"))
+        if not ast.get_docstring(tree):
+            problems.append(f"{module.path.relative_to(ROOT)}: no docstring saying what "
+                            "the package is for")
+    return problems
+
+
+def findings(root: Path = ROOT) -> dict[str, list[str]]:
+    modules = shipped_modules(root)
+    return {
+        "import circles": [" <-> ".join(c) for c in circles(import_graph(modules))],
+        "layering": layer_violations(modules),
+        "SQL outside rules/store": sql_outside_store(modules),
+        "folder size": oversized_folders(root),
+        "package docstrings": undocumented_packages(modules),
+    }
+
+
+def main() -> int:
+    failed = False
+    for title, problems in findings().items():
+        print(f"{title}: {'ok' if not problems else f'{len(problems)} problem(s)'}")
+        for problem in problems:
+            print(f"  {problem}")
+        failed = failed or bool(problems)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

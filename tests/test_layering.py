@@ -1,0 +1,65 @@
+"""The checks of ``tests/layering.py``: first that they catch what they should on small
+made-up trees."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+from tests import layering
+
+
+def _tree(root: Path, files: dict[str, str]) -> Path:
+    for name, body in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(body, encoding="utf-8")
+    return root
+
+
+def _modules(root: Path) -> dict[str, layering.Module]:
+    return {
+        name: module for name, module in (
+            (".".join(p.relative_to(root).with_suffix("").parts).removesuffix(".__init__"),
+             layering.Module(
+                 ".".join(p.relative_to(root).with_suffix("").parts).removesuffix(".__init__"),
+                 p))
+            for p in sorted(root.rglob("*.py")))
+    }
+
+
+def test_a_circle_through_a_function_level_import_is_found(tmp_path: Path) -> None:
+    root = _tree(tmp_path, {
+        "rules/__init__.py": '"""r"""\n',
+        "rules/a.py": "from rules.b import x\n",
+        "rules/b.py": "def f():\n    from rules import a\n",
+        "rules/c.py": "import rules.a\n",
+    })
+    found = layering.circles(layering.import_graph(_modules(root)))
+    assert found == [["rules.a", "rules.b"]]
+
+
+def test_a_type_checking_import_counts_and_a_package_init_joins_the_circle(
+        tmp_path: Path) -> None:
+    root = _tree(tmp_path, {
+        "rules/__init__.py": '"""r"""\nfrom rules.outbox import Sender\n',
+        "rules/outbox/__init__.py": '"""o"""\nfrom rules.outbox.delivery import Sender\n',
+        "rules/outbox/delivery.py": (
+            "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+            "    from rules.outbox import Other\nclass Sender: ...\n"),
+    })
+    found = layering.circles(layering.import_graph(_modules(root)))
+    assert found == [["rules.outbox", "rules.outbox.delivery"]]
+
+
+def test_relative_imports_resolve_like_python(tmp_path: Path) -> None:
+    root = _tree(tmp_path, {
+        "rules/__init__.py": '"""r"""\n',
+        "rules/engine/__init__.py": '"""e"""\nfrom .core import Engine\n',
+        "rules/engine/core.py": "from ..store import db\nclass Engine: ...\n",
+        "rules/store/__init__.py": '"""s"""\n',
+        "rules/store/db.py": "",
+    })
+    graph = layering.import_graph(_modules(root))
+    assert graph["rules.engine"] == {"rules.engine.core"}
+    assert graph["rules.engine.core"] == {"rules.store", "rules.store.db"}
