@@ -1,10 +1,8 @@
-"""The checks of ``tests/layering.py``: first that they catch what they should on small
-made-up trees."""
+"""The checks of ``tests/layering.py`` catch what they should, on small made-up trees."""
 
 from __future__ import annotations
 
 from pathlib import Path
-
 
 from tests import layering
 
