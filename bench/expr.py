@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rules.expr import Environment, compile_expression  # noqa: E402
 from rules.expr.safe_regex import MAX_INPUT  # noqa: E402
-from rules.template import compile_template  # noqa: E402
+from rules.expr.template import compile_template  # noqa: E402
 
 FIELDS = {
     "entity": "rocketchat-bot", "type": "webhook", "source": "rocket.chat",

@@ -18,8 +18,8 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.demo import BOT, USER  # noqa: E402
-from bot.demo_setup import DemoProcesses, provision_and_start  # noqa: E402
+from bot.demo.run import BOT, USER  # noqa: E402
+from bot.demo.setup import DemoProcesses, provision_and_start  # noqa: E402
 
 
 def main(count: int) -> None:

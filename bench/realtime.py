@@ -101,7 +101,7 @@ def serve_bot(url: str, user_id: str, token: str, db_url: str, synchronous: str,
     """Child process: atsd-bot's Rocket.Chat side until stdin closes, in its own process as
     the service runs it. ``sender``: ``wake`` (a commit wakes the outbox sender thread) or
     ``inline`` (the worker delivers right after the commit)."""
-    from bot.config import RocketChatSettings
+    from bot.config.load import RocketChatSettings
 
     db = Database(db_url, synchronous=synchronous)
     db.create_schema()
@@ -141,7 +141,7 @@ def run_atsd_bot(sim: Simulator, args: argparse.Namespace, workdir: Path) -> dic
 def stored_commands(db: Database) -> int:
     from sqlalchemy import func, select
 
-    from rules.store import schema
+    from rules.store.tables import base as schema
 
     with db.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(schema.messages))

@@ -30,8 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rules.clock import ManualClock  # noqa: E402
 from rules.command import MessageCommand  # noqa: E402
-from rules.engine import RuleEngine  # noqa: E402
-from rules.model import NotificationSpec, Rule, TriggerSpec, WindowSpec  # noqa: E402
+from rules.definitions.model import NotificationSpec, Rule, TriggerSpec, WindowSpec  # noqa: E402
+from rules.engine.rule_engine import RuleEngine  # noqa: E402
 from rules.store import Database  # noqa: E402
 
 START = datetime(2026, 3, 1, tzinfo=UTC)

@@ -36,11 +36,11 @@ sys.path.insert(0, str(ROOT))
 from flask import Flask, jsonify, request  # noqa: E402
 from waitress.server import create_server  # noqa: E402
 
-from bot.config import build_settings  # noqa: E402
+from bot.config.load import build_settings  # noqa: E402
 from rules.clock import SystemClock  # noqa: E402
-from rules.engine import RuleEngine  # noqa: E402
+from rules.definitions.loader import load_rules  # noqa: E402
+from rules.engine.rule_engine import RuleEngine  # noqa: E402
 from rules.ingest import Ingestor  # noqa: E402
-from rules.loader import load_rules  # noqa: E402
 from rules.store import Database  # noqa: E402
 from webhook.app import create_app  # noqa: E402
 from webhook.context import AppContext  # noqa: E402

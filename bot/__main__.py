@@ -1,8 +1,8 @@
 """``atsd-bot``: the command line. Each group of sub-commands lives beside the code it drives.
 
-- ``serve``: run the service (bot/service.py)
-- ``rules``: import, export, validate and dry-run rules (rules/cli.py)
-- ``demo``: the whole loop against the Rocket.Chat simulator (bot/demo.py)
+- ``serve``: run the service (bot/cli/serve.py)
+- ``rules``: import, export, validate and dry-run rules (bot/cli/rules.py)
+- ``demo``: the whole loop against the Rocket.Chat simulator (bot/demo/run.py)
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from bot import __version__
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from bot import demo, service
-    from rules import cli as rules_cli
+    from bot.cli import rules as rules_cli
+    from bot.cli import serve as service
+    from bot.demo import run as demo
 
     parser = argparse.ArgumentParser(
         prog="atsd-bot",

@@ -21,9 +21,10 @@ from sqlalchemy import Connection, select, update
 
 from rules.clock import Clock, SystemClock
 from rules.command import MessageCommand
-from rules.notify import Notification
-from rules.store import Database, schema
+from rules.outbox.contract import Notification
+from rules.store import Database
 from rules.store import messages as message_store
+from rules.store.tables import base as schema
 
 log = logging.getLogger(__name__)
 

@@ -39,7 +39,7 @@ from typing import Any
 
 import requests
 
-from bot.rest import RestClient, iso_ms
+from bot.rest.client import RestClient, iso_ms
 from scripts.common import (
     EXIT_NOT_SEEN,
     EXIT_REJECTED,

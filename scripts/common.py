@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NoReturn
 
 from bot.errors import AtsdBotError, ChatRejected, ChatUnavailable
-from bot.rest import DEFAULT_TIMEOUT, RestClient
+from bot.rest.client import DEFAULT_TIMEOUT, RestClient
 
 ENV_PREFIX = "ATSD_BOT_PROVISION_"
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_REJECTED, EXIT_UNAVAILABLE = 0, 1, 2, 3, 4

@@ -31,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.errors import ChatRejected
-from bot.rest import RestClient, RestRejected
+from bot.rest.client import RestClient, RestRejected
 from scripts.common import EXIT_CONFLICT, EXIT_REJECTED, ProvisionError, admin_client, parser
 from scripts.common import progress as say
 from scripts.common import run as run_script

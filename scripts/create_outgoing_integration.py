@@ -46,7 +46,7 @@ from typing import Any
 
 from werkzeug.security import generate_password_hash
 
-from bot.rest import RestClient
+from bot.rest.client import RestClient
 from scripts.common import (
     EXIT_CONFLICT,
     EXIT_USAGE,

@@ -6,7 +6,8 @@ from sqlalchemy import func, select
 
 from rules.command import MessageCommand
 from rules.ingest import Accepted, Ingestor
-from rules.store import Database, schema
+from rules.store import Database
+from rules.store.tables import base as schema
 
 
 def count_messages(db: Database) -> int:

@@ -32,8 +32,8 @@ def healthz() -> tuple[Response, int]:
 
 
 def create_app(ctx: AppContext, blueprints: Sequence[Blueprint] = ()) -> Flask:
-    from webhook.api_messages import api
-    from webhook.views import webhook
+    from webhook.api.messages import api
+    from webhook.receiver import webhook
 
     app = Flask("webhook")
     app.extensions["atsd"] = ctx

@@ -30,9 +30,9 @@ from typing import Any, NoReturn, TypeVar
 from flask import request as flask_request
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from bot.config import Settings, UserSettings
-from rules import wildcard
+from bot.config.load import Settings, UserSettings
 from rules.clock import Clock
+from rules.expr import wildcard
 from rules.store import Database, diagnostics
 from webhook.capture import full_path, redact
 from webhook.context import AppContext, current_ctx

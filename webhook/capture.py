@@ -10,7 +10,7 @@ import json
 import re
 from typing import Any
 
-from bot.config import Settings
+from bot.config.load import Settings
 from webhook.body import FORM_TYPE, looks_like_json, split_content_type
 
 MASK = "***"

@@ -11,10 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.config import Settings
-from rules.chatguard import BotIdentity
+from bot.config.load import Settings
 from rules.clock import Clock, SystemClock
 from rules.ingest import Ingestor
+from rules.message_keys import BotIdentity
 from rules.store import Database
 
 

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from rules import wildcard
 from rules.command import MAX_TAGS, MessageCommand, Severity
+from rules.expr import wildcard
 from webhook import body as bodies
 from webhook.errors import bad_request
 

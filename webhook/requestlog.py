@@ -22,7 +22,8 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from rules.clock import Clock
-from rules.store import Database, diagnostics, schema
+from rules.store import Database, diagnostics
+from rules.store.tables import base as schema
 
 log = logging.getLogger(__name__)
 BATCH = 200

@@ -15,11 +15,11 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.chat import DIRECT, RoomDirectory
+from bot.chat.messages import DIRECT, RoomDirectory
 from bot.errors import ChatRejected
 from bot.realtime.cursors import CursorBook
 from bot.realtime.protocol import ejson_date
-from bot.rest import RestClient
+from bot.rest.client import RestClient
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ One :class:`RealtimeClient` keeps one DDP session alive for as long as the servi
 3. back-fill over REST everything since the last message handled per room
    (:mod:`bot.realtime.backfill`); live messages that arrive meanwhile are held and handled
    after it, so cursors only move forward;
-4. hand each message to :class:`bot.chat.ChatListener` through the
+4. hand each message to :class:`bot.chat.messages.ChatListener` through the
    :class:`~bot.realtime.pipeline.MessagePipeline` (a worker thread, in order);
 5. on a drop (closed socket, silence, refused subscription), reconnect with exponential
    backoff and jitter; bad credentials end :meth:`RealtimeClient.run` with
@@ -30,9 +30,8 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
-from bot import metrics
-from bot.chat import ChatListener
-from bot.config import RocketChatSettings
+from bot.chat.messages import ChatListener
+from bot.config.load import RocketChatSettings
 from bot.errors import ChatUnavailable, ProtocolError
 from bot.realtime import protocol as ddp
 from bot.realtime.backfill import Backfiller
@@ -40,6 +39,7 @@ from bot.realtime.connection import DdpLink, Dropped, RealtimeOptions, RestFacto
 from bot.realtime.cursors import CursorBook
 from bot.realtime.pipeline import MessagePipeline
 from bot.realtime.status import RealtimeFatal, RealtimeStatus
+from bot.service import metrics
 from rules.store import Database
 
 __all__ = ["MY_MESSAGES", "RealtimeClient", "RealtimeFatal", "RealtimeOptions",

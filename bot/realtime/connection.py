@@ -27,13 +27,13 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection
 
-from bot.chat import ChatListener
-from bot.config import RocketChatSettings
+from bot.chat.messages import ChatListener
+from bot.config.load import RocketChatSettings
 from bot.errors import ChatRejected, ProtocolError
 from bot.realtime import protocol as ddp
 from bot.realtime.status import RealtimeFatal, RealtimeStatus, login_failure
-from bot.rest import RestClient
-from rules.chatguard import BotIdentity
+from bot.rest.client import RestClient
+from rules.message_keys import BotIdentity
 
 log = logging.getLogger("bot.realtime.client")  # one logger name for the whole client
 

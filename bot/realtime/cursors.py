@@ -15,7 +15,7 @@ from sqlalchemy import insert, select, update
 
 from rules.clock import Clock, SystemClock
 from rules.store import Database
-from rules.store.realtime_schema import realtime_cursors
+from rules.store.tables.realtime import realtime_cursors
 
 # Back-fill starts a little before the cursor: messages sharing the cursor's millisecond and
 # small server clock steps are fetched again and dropped as duplicates instead of lost.

@@ -1,7 +1,7 @@
 """Messages from the stream and from back-fills, handled in order on a worker thread.
 
 The connection loop (:mod:`bot.realtime.client`) only reads frames; every chat message goes
-into this pipeline's queue and one worker hands it to :meth:`bot.chat.ChatListener.handle`
+into this pipeline's queue and one worker hands it to :meth:`bot.chat.messages.ChatListener.handle`
 through ``asyncio.to_thread`` (the store is synchronous), so pings are answered while a commit
 waits for the disk. Whatever is already queued goes to the thread in one hop.
 
@@ -19,7 +19,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.chat import ChatListener
+from bot.chat.messages import ChatListener
 from bot.realtime.cursors import CursorBook
 from bot.realtime.protocol import ejson_date
 

@@ -1,6 +1,6 @@
 """Assemble the Rocket.Chat side for the service: listener, commands, client, endpoint.
 
-The service (``bot/service.py``) calls :func:`build_realtime_bot` once, runs
+The service (``bot/cli/serve.py``) calls :func:`build_realtime_bot` once, runs
 ``bot.client.run()`` on its asyncio loop when ``rocketchat.realtime`` is true, registers
 ``bot.endpoint`` with the outbox sender under the name ``rocketchat``, and puts
 ``bot.status.as_dict`` into ``/healthz``. With realtime off (outgoing webhooks only) the
@@ -15,17 +15,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.chat import ChatListener, RoomDirectory
-from bot.commands import ChatCommands, EngineApi
-from bot.commands_text import store_status
-from bot.config import RocketChatSettings
+from bot.chat.commands import ChatCommands, EngineApi
+from bot.chat.messages import ChatListener, RoomDirectory
+from bot.chat.replies import store_status
+from bot.config.load import RocketChatSettings
 from bot.realtime.client import RealtimeClient, RealtimeOptions
 from bot.realtime.status import RealtimeStatus
-from bot.rest import RestClient
-from bot.sender import RocketChatEndpoint
-from rules.chatguard import BotIdentity
+from bot.rest.client import RestClient
+from bot.rest.endpoint import RocketChatEndpoint
 from rules.clock import Clock
 from rules.ingest import Accepted, Ingestor
+from rules.message_keys import BotIdentity
 
 
 class LazyRest:

@@ -16,20 +16,19 @@ cancel before its open.
 
 The package is split by concern; every name callers use is re-exported here:
 
-- :mod:`rules.outbox.store`: write, cancel_held, recent, attempts, prune (engine and API side);
+- :mod:`rules.store.outbox`: write, cancel_held, recent, attempts, prune (engine and API side);
 - :mod:`rules.outbox.delivery`: :class:`OutboxSender`, one pass of claims and deliveries;
-- :mod:`rules.outbox.statements`: the sender's SQL and its light (not fsync'd) transaction;
-- :mod:`rules.outbox.loops`: :class:`SenderThread` and :func:`run_forever`.
+- :mod:`rules.store.outbox_sql`: the sender's SQL and its light (not fsync'd) transaction;
+- :mod:`rules.outbox.loop`: :class:`SenderThread` and :func:`run_forever`.
 
 To patch what the sender looks up (in a test), patch the submodule that uses it, e.g.
-``rules.outbox.delivery.row_to_notification`` or ``rules.outbox.statements.RELEASE``: the
+``rules.outbox.delivery.row_to_notification`` or ``rules.store.outbox_sql.RELEASE``: the
 re-exports below are copies of the names, so patching them here changes nothing.
 """
 
 from rules.outbox.delivery import MAX_ROUNDS, OutboxSender
-from rules.outbox.loops import SenderThread, run_forever
-from rules.outbox.statements import light_transaction as _light_transaction
-from rules.outbox.store import (
+from rules.outbox.loop import SenderThread, run_forever
+from rules.store.outbox import (
     ACTIVE,
     FINISHED,
     attempts,
@@ -39,6 +38,7 @@ from rules.outbox.store import (
     row_to_notification,
     write,
 )
+from rules.store.outbox_sql import light_transaction as _light_transaction
 
 __all__ = [
     "ACTIVE", "FINISHED", "MAX_ROUNDS", "OutboxSender", "SenderThread", "_light_transaction",

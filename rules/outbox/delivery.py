@@ -5,7 +5,7 @@ delivered through its endpoint, and every attempt is recorded in ``outbox_attemp
 is then marked delivered, scheduled for a retry (exponential backoff with jitter, or the
 endpoint's ``retry_after``), or after ``max_attempts`` marked ``failed`` with the error, where
 the diagnostics API shows it and :meth:`OutboxSender.retry_now` can revive it. The loops that
-repeat passes are in :mod:`rules.outbox.loops`, the SQL in :mod:`rules.outbox.statements`.
+repeat passes are in :mod:`rules.outbox.loop`, the SQL in :mod:`rules.store.outbox_sql`.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from typing import Any
 from sqlalchemy import update
 
 from rules.clock import Clock
-from rules.notify import DeliveryError, Endpoint, Notification
-from rules.outbox import statements as sql
-from rules.outbox.store import row_to_notification
+from rules.outbox.contract import DeliveryError, Endpoint, Notification
 from rules.store import Database
-from rules.store.engine_schema import outbox
+from rules.store import outbox_sql as sql
+from rules.store.outbox import row_to_notification
+from rules.store.tables.engine import outbox
 
 log = logging.getLogger("atsd_bot.outbox")
 

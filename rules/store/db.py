@@ -13,7 +13,7 @@ from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.pool import StaticPool
 
 from rules.command import utcnow
-from rules.store import schema
+from rules.store.tables import base as schema
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, desc, insert, select
 
 from rules.command import format_iso_date
-from rules.store import schema
+from rules.store.tables import base as schema
 
 REQUEST_FIELDS = (
     "received_at", "method", "path", "remote_addr", "user", "content_type", "size", "body",

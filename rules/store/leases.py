@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Connection, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from rules.store import schema
+from rules.store.tables import base as schema
 
 
 @dataclass(frozen=True)

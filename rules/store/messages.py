@@ -13,10 +13,10 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from rules import wildcard
 from rules.command import MessageCommand, Severity
-from rules.store import schema
+from rules.expr import wildcard
 from rules.store.db import Prepared, PreparedInsert
+from rules.store.tables import base as schema
 
 # Statements built once, and the three on every inbound message (claim the once-only key,
 # insert, attach) compiled once and run on the DBAPI cursor: SQLAlchemy's execute path cost

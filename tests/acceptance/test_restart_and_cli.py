@@ -17,7 +17,8 @@ ALL = {"startDate": "2000-01-01T00:00:00Z", "endDate": "now"}
 
 def stop(served: Served) -> None:
     served.proc.terminate()
-    assert served.proc.wait(timeout=20) == 0
+    code = served.proc.wait(timeout=20)
+    assert code == 0, f"serve exited {code}:\n{served.log.read_text()[-4000:]}"
 
 
 def texts(served: Served, rule: str) -> list[str]:

@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from bot.config import build_settings
+from bot.config.load import build_settings
 from rules.clock import ManualClock
 from rules.command import MessageCommand
-from rules.engine import RuleEngine
+from rules.definitions.rule_set import RuleSet
+from rules.engine.rule_engine import RuleEngine
 from rules.ingest import Accepted, Ingestor
-from rules.reload import RuleSet
 from rules.store import Database
-from webhook import api_rules
+from webhook.api import rules as api_rules
 from webhook.app import create_app
 from webhook.context import AppContext
 

@@ -8,7 +8,7 @@ import pytest
 
 from rules.command import format_iso_date
 from tests.api_rules.conftest import API, HOOK, START, Service
-from webhook.api_rules import HISTORY_FIELDS, OPEN_FIELDS
+from webhook.api.rules import HISTORY_FIELDS, OPEN_FIELDS
 
 RANGE = {"startDate": "2026-01-01T00:00:00Z", "endDate": "2026-01-03T00:00:00Z"}
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from bot.demo import BOT, FIRST_MESSAGE, USER, run_demo
+from bot.demo.run import BOT, FIRST_MESSAGE, USER, run_demo
 
 ROOT = Path(__file__).resolve().parents[2]
 REPLY = f'User /@{USER} said "{FIRST_MESSAGE}"'

@@ -10,11 +10,11 @@ from sqlalchemy import select
 
 from rules.clock import ManualClock
 from rules.command import MessageCommand, Severity
-from rules.engine import RuleEngine
+from rules.definitions.model import NotificationSpec, RepeatSpec, Rule, TriggerSpec, WindowSpec
+from rules.engine.rule_engine import RuleEngine
 from rules.ingest import Accepted, Ingestor
-from rules.model import NotificationSpec, RepeatSpec, Rule, TriggerSpec, WindowSpec
 from rules.store import Database
-from rules.store.engine_schema import alerts, outbox, rule_windows
+from rules.store.tables.engine import alerts, outbox, rule_windows
 
 START = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 ENDPOINTS = ("log", "rocketchat", "hook")

@@ -53,7 +53,7 @@ def test_rule_errors_newest_first_with_limit(db: Database) -> None:
 
 def test_in_memory_engine_keeps_errors_and_alerts_too() -> None:
     from rules.clock import ManualClock
-    from rules.engine import RuleEngine
+    from rules.engine.rule_engine import RuleEngine
     from tests.engine.helpers import ENDPOINTS, cmd
 
     engine = RuleEngine(None, ManualClock(START), endpoints=ENDPOINTS)

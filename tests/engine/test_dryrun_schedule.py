@@ -6,10 +6,10 @@ from datetime import timedelta
 
 from rules.clock import ManualClock
 from rules.command import MessageCommand
-from rules.engine import RuleEngine
+from rules.engine.rule_engine import RuleEngine
+from rules.engine.schedule import EngineScheduler, next_boundary
 from rules.ingest import Ingestor
 from rules.outbox import OutboxSender
-from rules.schedule import EngineScheduler, next_boundary
 from rules.store import Database
 from tests.engine.helpers import (
     ENDPOINTS,

@@ -8,9 +8,9 @@ import pytest
 import requests
 import responses
 
-from bot.config import EndpointSettings
-from rules.endpoints import HttpEndpoint, LogEndpoint, build_endpoints, endpoint_targets
-from rules.notify import DeliveryError, Notification
+from bot.config.load import EndpointSettings
+from rules.outbox.contract import DeliveryError, Notification
+from rules.outbox.endpoints import HttpEndpoint, LogEndpoint, build_endpoints, endpoint_targets
 from rules.store import Database
 from tests.engine.helpers import make_rig, note, outbox_rows, rule
 

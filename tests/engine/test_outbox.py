@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from bot.config import DeliverySettings
+from bot.config.load import DeliverySettings
 from rules import outbox
 from rules.clock import ManualClock
-from rules.notify import DeliveryError, DeliveryResult, Notification
+from rules.outbox.contract import DeliveryError, DeliveryResult, Notification
 from rules.store import Database
-from rules.store.engine_schema import outbox as outbox_table
-from rules.store.engine_schema import outbox_attempts
+from rules.store.tables.engine import outbox as outbox_table
+from rules.store.tables.engine import outbox_attempts
 from tests.engine.helpers import START, outbox_rows
 
 SETTINGS = DeliverySettings(max_attempts=3, backoff_seconds=10, max_backoff_seconds=60)

@@ -11,9 +11,10 @@ from sqlalchemy import event, text
 
 from rules import outbox
 from rules.clock import ManualClock
-from rules.notify import DeliveryError, Notification
-from rules.outbox import delivery, statements
+from rules.outbox import delivery
+from rules.outbox.contract import DeliveryError, Notification
 from rules.store import Database
+from rules.store import outbox_sql as statements
 from tests.engine.helpers import START, outbox_rows
 from tests.engine.test_outbox import FakeEndpoint, attempt_outcomes, put, sender
 from tests.realtime.harness import wait_until

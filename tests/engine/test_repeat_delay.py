@@ -74,7 +74,7 @@ def test_cancel_after_the_delay_sends_the_cancel(db: Database) -> None:
 def test_a_held_open_already_claimed_by_the_sender_still_gets_its_cancel(db: Database) -> None:
     from sqlalchemy import update
 
-    from rules.store.engine_schema import outbox
+    from rules.store.tables.engine import outbox
 
     rig = make_rig(db, [rule(notifications=(note(delay_open_seconds=60),))])
     rig.send("bad")

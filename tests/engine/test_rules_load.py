@@ -7,10 +7,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rules.clock import ManualClock
-from rules.compiled import compile_rules
-from rules.engine import RuleEngine
-from rules.index import RuleIndex, required_value
-from rules.model import Rule, WindowSpec
+from rules.definitions.model import Rule, WindowSpec
+from rules.engine.compiled import compile_rules
+from rules.engine.index import RuleIndex, required_value
+from rules.engine.rule_engine import RuleEngine
 from rules.store import Database
 from tests.engine.helpers import ENDPOINTS, START, cmd, make_rig, note, outbox_texts, rule
 

@@ -11,11 +11,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bot.config import build_settings
+from bot.config.load import build_settings
 from rules.clock import ManualClock
-from rules.engine import RuleEngine
+from rules.definitions.loader import load_rules
+from rules.engine.rule_engine import RuleEngine
 from rules.ingest import Ingestor
-from rules.loader import load_rules
 from rules.store import Database
 from tests.engine.helpers import START, make_rig, outbox_rows
 from webhook.app import create_app

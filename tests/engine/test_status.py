@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rules.status import Status, transition
+from rules.engine.status import Status, transition
 from rules.store import Database
 from tests.engine.helpers import alert_rows, make_rig, outbox_texts, rule
 

@@ -81,8 +81,8 @@ def test_window_copy_keeps_every_field_and_shares_no_container() -> None:
     import dataclasses
 
     from rules.command import Severity
-    from rules.status import Status
-    from rules.windows import Window
+    from rules.engine.status import Status
+    from rules.engine.windows import Window
     from tests.engine.helpers import START
 
     window = Window("r", "k", "e", {"a": "1"}, Status.REPEAT, Status.OPEN, 3,

@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rules import wildcard
-from rules.expr import dates, safe_regex
+from rules.expr import dates, safe_regex, wildcard
 from rules.expr.like import compile_like
 
 

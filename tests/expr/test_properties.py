@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from rules.expr import Environment, EvaluationError, ExpressionError, compile_expression
 from rules.expr.functions import FUNCTIONS
-from rules.template import compile_template
+from rules.expr.template import compile_template
 
 # EXPR_EXAMPLES=5000 for a deeper search than the default run affords.
 SETTINGS = settings(max_examples=int(os.environ.get("EXPR_EXAMPLES", "200")), deadline=None,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from rules.expr import Environment, ExpressionError
-from rules.template import MAX_OUTPUT, Rendered, compile_template
+from rules.expr.template import MAX_OUTPUT, Rendered, compile_template
 from tests.expr.helpers import command_fields, env
 
 SEED = 'User ${tags.alias}/@${tags.user_name} said "${message}"'

@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rules.expr import Environment, EvaluationError, ExpressionError, compile_expression
-from rules.template import compile_template
+from rules.expr.template import compile_template
 from tests.fuzz.budget import bounded, fuzz
 
 WRAPPERS = [("(", ")"), ("NOT ", ""), ("!", ""), ("-", ""), ("[", "]"), ("upper(", ")"),

@@ -13,8 +13,7 @@ from functools import cache
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rules import wildcard
-from rules.expr import Environment, compile_expression
+from rules.expr import Environment, compile_expression, wildcard
 from rules.expr.like import compile_like
 from tests.fuzz.budget import bounded, fuzz
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rules.atsd_xml import export_xml, parse_xml
-from rules.loader import load_bytes
+from rules.definitions.atsd_xml import export_xml, parse_xml
+from rules.definitions.loader import load_bytes
 from tests.fuzz.budget import bounded, fuzz
 
 VALID = """<rules><rule><name>r1</name><enabled>true</enabled><metric>message</metric>

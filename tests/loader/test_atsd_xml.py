@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from rules.atsd_xml import export_xml, parse_xml
-from rules.loader import errors_of, load_bytes, load_file, load_rules, without_origin
-from rules.model import NotificationSpec, RepeatSpec, Rule, TriggerSpec, WindowSpec
-from rules.yaml_format import parse_yaml
+from rules.definitions.atsd_xml import export_xml, parse_xml
+from rules.definitions.loader import errors_of, load_bytes, load_file, load_rules, without_origin
+from rules.definitions.model import NotificationSpec, RepeatSpec, Rule, TriggerSpec, WindowSpec
+from rules.definitions.yaml_format import parse_yaml
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "atsd-rules"
 ENDPOINTS = {"log", "rocketchat"}

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import main
-from rules.atsd_xml import parse_xml
 from rules.command import MessageCommand, utcnow
+from rules.definitions.atsd_xml import parse_xml
 from rules.store import Database
 from rules.store.messages import insert_message
 

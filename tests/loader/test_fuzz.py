@@ -8,8 +8,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rules.loader import load_bytes
-from rules.yaml_format import RULE_KEYS
+from rules.definitions.loader import load_bytes
+from rules.definitions.yaml_format import RULE_KEYS
 
 EXAMPLES = 400 if os.environ.get("HYPOTHESIS_PROFILE") == "fuzz" else 40
 FUZZ = settings(max_examples=EXAMPLES, deadline=None,

@@ -11,9 +11,9 @@ import pytest
 
 from rules.clock import ManualClock
 from rules.command import MessageCommand
-from rules.engine import RuleEngine
+from rules.definitions.rule_set import ReloadResult, RuleSet, install_sighup
+from rules.engine.rule_engine import RuleEngine
 from rules.ingest import Ingestor
-from rules.reload import ReloadResult, RuleSet, install_sighup
 from rules.store import Database
 
 ENDPOINTS = ("log",)

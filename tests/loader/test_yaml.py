@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from rules.durations import parse_duration, parse_window
-from rules.loader import RuleIssue, errors_of, load_bytes, load_rules
-from rules.model import RepeatSpec, TriggerSpec, WindowSpec
+from rules.definitions.durations import parse_duration, parse_window
+from rules.definitions.loader import RuleIssue, errors_of, load_bytes, load_rules
+from rules.definitions.model import RepeatSpec, TriggerSpec, WindowSpec
 
 ENDPOINTS = {"log", "rocketchat"}
 SEED = Path(__file__).resolve().parents[2] / "rules.d" / "seed.yml"

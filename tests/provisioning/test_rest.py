@@ -12,7 +12,7 @@ import requests
 import responses
 
 from bot.errors import ChatRejected, ChatUnavailable
-from bot.rest import RestClient, RestRejected, RestUnavailable, iso_ms, retry_after
+from bot.rest.client import RestClient, RestRejected, RestUnavailable, iso_ms, retry_after
 
 URL = "http://rc.test"
 LOGIN_OK = {"status": "success", "data": {"userId": "uid1", "authToken": "tok1",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.demo_setup import DemoProcesses, DemoState, provision_and_start
+from bot.demo.setup import DemoProcesses, DemoState, provision_and_start
 from scripts import check_integration
 from tests.provisioning.conftest import Outcome
 

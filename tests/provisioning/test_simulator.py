@@ -19,10 +19,11 @@ import pytest
 from sqlalchemy import select
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from bot.config import build_settings
-from bot.rest import RestClient
+from bot.config.load import build_settings
+from bot.rest.client import RestClient
 from rules.ingest import Ingestor
-from rules.store import Database, schema
+from rules.store import Database
+from rules.store.tables import base as schema
 from scripts import check_integration, create_bot_user, create_outgoing_integration
 from tests.provisioning.conftest import Outcome
 from tests.rocketchat_server.control import Simulator

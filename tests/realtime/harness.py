@@ -16,16 +16,17 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bot.config import DeliverySettings, RocketChatSettings
+from bot.config.load import DeliverySettings, RocketChatSettings
 from bot.realtime.client import RealtimeOptions
 from bot.realtime.status import RealtimeFatal
 from bot.realtime.wiring import RealtimeBot, build_realtime_bot
 from rules.clock import SystemClock
-from rules.engine import RuleEngine
+from rules.definitions.loader import load_rules
+from rules.engine.rule_engine import RuleEngine
 from rules.ingest import Ingestor
-from rules.loader import load_rules
 from rules.outbox import OutboxSender, SenderThread
-from rules.store import Database, schema
+from rules.store import Database
+from rules.store.tables import base as schema
 
 SEED = Path(__file__).resolve().parents[2] / "rules.d"
 FAST = RealtimeOptions(idle_ping=1.0, dead_after=1.0, call_timeout=5.0, backoff_initial=0.02,

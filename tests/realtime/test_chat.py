@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from bot.chat import ChatListener, RoomDirectory, RoomInfo, message_key, to_command
-from bot.config import RocketChatSettings
-from rules.chatguard import BotIdentity
+from bot.chat.messages import ChatListener, RoomDirectory, RoomInfo, message_key, to_command
+from bot.config.load import RocketChatSettings
 from rules.clock import ManualClock
 from rules.ingest import Ingestor
+from rules.message_keys import BotIdentity
 from rules.store import Database
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "rocketchat"

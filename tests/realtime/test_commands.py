@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from bot.chat import RoomInfo
-from bot.commands import ChatCommands, parse_duration
-from bot.config import RocketChatSettings
+from bot.chat.commands import ChatCommands, parse_duration
+from bot.chat.messages import RoomInfo
+from bot.config.load import RocketChatSettings
 from bot.errors import ChatUnavailable
 from rules.clock import ManualClock
 from rules.command import MessageCommand

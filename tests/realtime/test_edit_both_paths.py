@@ -1,7 +1,7 @@
 """An edit heard on both paths (outgoing webhook and realtime stream) runs once.
 
 The webhook body has ``isEdited`` but no ``editedAt``; with ``[rocketchat]`` configured the
-webhook path reads ``editedAt`` over REST (:mod:`bot.edits`) and keys the edit exactly as the
+webhook path reads ``editedAt`` over REST (:mod:`bot.chat.edits`) and keys the edit exactly as the
 realtime path does. When Rocket.Chat cannot be asked it falls back to ``@edited``.
 """
 
@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.chat import ChatListener
-from bot.edits import FALLBACK, webhook_edit_stamp
+from bot.chat.edits import FALLBACK, webhook_edit_stamp
+from bot.chat.messages import ChatListener
 from rules.store import Database
-from rules.store.schema import messages
+from rules.store.tables.base import messages
 from tests.realtime.test_chat import BOT, dm, settings
 from tests.webhook.conftest import Harness, make_harness, rc_payload
 from tests.webhook.conftest import _close as close_harness

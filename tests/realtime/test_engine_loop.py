@@ -8,15 +8,15 @@ from typing import Any
 
 import pytest
 
-from bot.chat import ChatListener
-from bot.commands import ChatCommands
-from bot.config import DeliverySettings, RocketChatSettings
-from bot.sender import RocketChatEndpoint
-from rules.chatguard import BotIdentity
+from bot.chat.commands import ChatCommands
+from bot.chat.messages import ChatListener
+from bot.config.load import DeliverySettings, RocketChatSettings
+from bot.rest.endpoint import RocketChatEndpoint
 from rules.clock import ManualClock
-from rules.engine import RuleEngine
+from rules.definitions.loader import load_rules
+from rules.engine.rule_engine import RuleEngine
 from rules.ingest import Ingestor
-from rules.loader import load_rules
+from rules.message_keys import BotIdentity
 from rules.outbox import OutboxSender
 from rules.store import Database
 

@@ -37,7 +37,7 @@ def test_login_by_token_learns_username_from_me(world: World, sqlite_db: Databas
 
 def test_login_by_personal_access_token(world: World, sqlite_db: Database,
                                         runners: list[BotRunner]) -> None:
-    from bot.rest import RestClient
+    from bot.rest.client import RestClient
     # the "user" role holds create-personal-access-tokens; "bot" alone does not
     created = world.sim.create_user("patbot", "patbot-pw-1", roles=("user", "bot"))
     rest = RestClient.with_password(world.sim.url, "patbot", "patbot-pw-1")

@@ -8,7 +8,7 @@ from functools import partial
 
 import pytest
 
-from bot import metrics
+from bot.service import metrics
 from rules.store import Database
 from tests.realtime.conftest import World
 from tests.realtime.harness import BotRunner, wait_until
@@ -120,7 +120,7 @@ def test_a_429_storm_delays_but_loses_no_reply(world: World, sqlite_db: Database
     assert_exactly_once(runner, world, texts)
     from sqlalchemy import select
 
-    from rules.store.engine_schema import outbox_attempts
+    from rules.store.tables.engine import outbox_attempts
     with sqlite_db.connect() as conn:
         outcomes = Counter(r.outcome for r in conn.execute(select(outbox_attempts)))
     assert outcomes["retry"] > 0 and outcomes["delivered"] == 12 and outcomes["failed"] == 0

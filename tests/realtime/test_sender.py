@@ -9,9 +9,9 @@ import pytest
 import requests
 import responses
 
-from bot.rest import RestClient
-from bot.sender import RocketChatEndpoint, outbox_message_id
-from rules.notify import DeliveryError, Notification
+from bot.rest.client import RestClient
+from bot.rest.endpoint import RocketChatEndpoint, outbox_message_id
+from rules.outbox.contract import DeliveryError, Notification
 
 URL = "http://rc.test"
 SEND = URL + "/api/v1/chat.sendMessage"

@@ -16,8 +16,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from rules.store import Database, schema
-from rules.store import engine_schema as es
+from rules.store import Database
+from rules.store.tables import base as schema
+from rules.store.tables import engine as es
 from tests.reliability.harness import BOT_USER
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from bot.service.lease import LeaseKeeper
 from rules.clock import ManualClock
-from rules.lease import LeaseKeeper
 from rules.store import Database
 
 

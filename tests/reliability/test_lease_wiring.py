@@ -1,4 +1,4 @@
-"""bot/instances.py: when the lease applies, the fence, orphaned claims, queueing behind
+"""bot/service/instances.py: when the lease applies, the fence, orphaned claims, queueing behind
 pending commands. Fast, on SQLite and PostgreSQL (the ``db`` fixture)."""
 
 from __future__ import annotations
@@ -8,15 +8,15 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
-from bot import instances
-from bot.config import build_settings
+from bot.config.load import build_settings
+from bot.service import instances
+from bot.service.lease import LeaseKeeper
 from rules.clock import ManualClock
 from rules.command import MessageCommand
 from rules.ingest import Ingestor
-from rules.lease import LeaseKeeper
-from rules.notify import Notification
+from rules.outbox.contract import Notification
 from rules.store import Database
-from rules.store import engine_schema as es
+from rules.store.tables import engine as es
 
 
 class Recorder:

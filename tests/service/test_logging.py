@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.logging_setup import RedactingFilter, configure_logging
+from bot.service.log_setup import RedactingFilter, configure_logging
 
 SECRET = "s3cret-Token-value"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import responses
 
-from bot.config import RocketChatSettings
+from bot.config.load import RocketChatSettings
 from bot.errors import ChatRejected
-from bot.probe import probe
+from bot.rest.probe import probe
 
 URL = "http://chat.test"
 TOKEN = RocketChatSettings(url=URL, user_id="uid1", token="tok-123")

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import requests
 
-from bot.config import build_settings
-from bot.runtime import Runtime
+from bot.config.load import build_settings
+from bot.service.runtime import Runtime
 
 SEED_RULE = """
 rules:
@@ -191,7 +191,7 @@ def test_two_instances_share_one_postgresql_database(tmp_path: Path, postgres_ur
 
 
 def test_health_report_degraded_and_states() -> None:
-    from bot.health import HealthState
+    from bot.service.health import HealthState
 
     state = HealthState()
     assert state.report()["status"] == "starting"

@@ -14,10 +14,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import insert, select, update
 
-from bot.config import build_settings
+from bot.config.load import build_settings
 from rules.command import MessageCommand, utcnow
-from rules.store import Database, schema
-from rules.store import engine_schema as es
+from rules.store import Database
+from rules.store.tables import base as schema
+from rules.store.tables import engine as es
 from webhook.ui import RuleFileCheck, UiServices, install
 
 ADMIN = ("operator", "op-secret-pass")

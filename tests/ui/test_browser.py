@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import requests
 
-from bot.config import build_settings
-from bot.runtime import Runtime
+from bot.config.load import build_settings
+from bot.service.runtime import Runtime
 
 pytestmark = pytest.mark.browser
 

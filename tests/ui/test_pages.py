@@ -10,8 +10,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from rules.store import engine_schema as es
-from rules.store import schema
+from rules.store.tables import base as schema
+from rules.store.tables import engine as es
 from tests.ui.conftest import ADMIN, SECRET_TOKEN, Calls, csrf_of, login
 
 PAGES = ["/ui/", "/ui/webhooks", "/ui/incidents", "/ui/messages", "/ui/alerts",

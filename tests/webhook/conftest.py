@@ -16,11 +16,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import Connection
 from werkzeug.security import generate_password_hash
 
-from bot.config import Settings, build_settings
+from bot.config.load import Settings, build_settings
 from rules.clock import ManualClock
 from rules.command import MessageCommand
 from rules.ingest import Ingestor
-from rules.notify import Notification
+from rules.outbox.contract import Notification
 from rules.store import Database
 from webhook.app import create_app
 from webhook.context import AppContext

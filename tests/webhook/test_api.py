@@ -9,7 +9,7 @@ import pytest
 
 from rules.store import Database
 from tests.webhook.conftest import ADMIN, API, HOOK, Harness, make_harness, rc_payload
-from webhook.views import replay_request
+from webhook.receiver import replay_request
 
 RC = "/api/v1/messages/webhook/rocket.chat?command.message=text&exclude=text"
 INSERT = "/api/v1/messages/insert"

@@ -146,7 +146,7 @@ def test_concurrent_requests_over_real_http_are_all_stored_and_logged(
 
     from sqlalchemy import func, select
 
-    from rules.store import schema
+    from rules.store.tables import base as schema
     from tests.webhook.conftest import rc_payload
     from webhook.requestlog import request_log
 

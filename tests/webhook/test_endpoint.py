@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from rules.store import Database, schema
+from rules.store import Database
 from rules.store.diagnostics import list_requests
+from rules.store.tables import base as schema
 from tests.webhook.conftest import (
     HOOK,
     RC_TOKEN,
@@ -121,7 +122,7 @@ def test_loop_guard(hx: Harness, change: dict[str, Any]) -> None:
 
 def test_loop_guard_by_user_id(sqlite_db: Database) -> None:
     hx = make_harness(sqlite_db)
-    from rules.chatguard import BotIdentity
+    from rules.message_keys import BotIdentity
 
     hx.ctx.bot_identity = lambda: BotIdentity(user_id="zk8ei6fZYTxnNdbWg")
     assert hx.post(RC, json=rc_payload()).get_json()["status"] == "ignored"

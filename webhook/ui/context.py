@@ -1,6 +1,6 @@
 """What the web UI needs from the running service, as plain callables.
 
-The UI never reaches into the engine's internals: the service (bot/service.py) builds a
+The UI never reaches into the engine's internals: the service (bot/cli/serve.py) builds a
 :class:`UiServices` from whatever parts it runs and hands it to :func:`webhook.ui.install`.
 A ``None`` callable means the part is not running; the page then says so instead of failing.
 Tests give fakes.
@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.config import Settings
+from bot.config.load import Settings
 from rules.command import MessageCommand
 from rules.store import Database
 

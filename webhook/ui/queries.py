@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import Connection, and_, desc, func, select
 
 from rules.command import Severity
-from rules.store import engine_schema as es
-from rules.store import schema
+from rules.store.tables import base as schema
+from rules.store.tables import engine as es
 
 PAGE = 100
 
@@ -138,7 +138,7 @@ def messages(conn: Connection, search: MessageSearch) -> list[dict[str, Any]]:
 
 
 def _matches(pattern: str, value: str) -> bool:
-    from rules.wildcard import match
+    from rules.expr.wildcard import match
 
     return match(pattern, value)
 

@@ -1,0 +1,136 @@
+"""The texts chat commands answer with, and the facts behind ``status``.
+
+Kept apart from :mod:`bot.chat.commands` so the wording can change without touching the logic.
+Inputs are the engine's plain records (the ATSD API shapes: ``id``, ``rule``, ``entity``,
+``severity``, ``repeatCount``, ``textValue``, ``openDate``, ``acknowledged`` ...); missing keys
+are shown as blanks rather than failing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+
+from rules.command import format_iso_date
+from rules.store import Database
+from rules.store.tables import base as schema
+
+MAX_LINES = 20
+
+
+def format_alerts(alerts: Sequence[Mapping[str, Any]]) -> str:
+    if not alerts:
+        return "No open alerts."
+    newest = sorted(alerts, key=lambda a: (str(a.get("openDate") or ""), a.get("id") or 0),
+                    reverse=True)
+    lines = [f"{len(alerts)} open alert(s), newest first:"]
+    for alert in newest[:MAX_LINES]:
+        ack = " (acknowledged)" if alert.get("acknowledged") else ""
+        text = str(alert.get("textValue") or alert.get("message") or "").strip()
+        lines.append(f"• #{alert.get('id')} [{alert.get('severity') or '-'}] "
+                     f"{alert.get('rule')} / {alert.get('entity')}: {_short(text)} "
+                     f"(since {alert.get('openDate') or '?'}, "
+                     f"repeats {alert.get('repeatCount', 0)}){ack}")
+    if len(alerts) > MAX_LINES:
+        lines.append(f"… and {len(alerts) - MAX_LINES} more (see the Open Alerts page).")
+    return "\n".join(lines)
+
+
+def format_rules(rules: Sequence[Any]) -> str:
+    if not rules:
+        return "No rules are loaded."
+    lines = [f"{len(rules)} rule(s):"]
+    for rule in rules[:MAX_LINES * 2]:
+        state = "" if getattr(rule, "enabled", True) else " (disabled)"
+        about = getattr(rule, "description", "") or ""
+        lines.append(f"• `{getattr(rule, 'name', rule)}`{state}"
+                     + (f": {_short(about)}" if about else ""))
+    if len(rules) > MAX_LINES * 2:
+        lines.append(f"… and {len(rules) - MAX_LINES * 2} more.")
+    return "\n".join(lines)
+
+
+def format_status(status: Mapping[str, Any]) -> str:
+    uptime = int(status.get("uptime_seconds") or 0)
+    lines = [f"Up {uptime // 86400}d {uptime % 86400 // 3600}h {uptime % 3600 // 60}m."]
+    last = status.get("last_message") or {}
+    realtime = status.get("realtime") or {}
+    if realtime:
+        live = "live" if realtime.get("connected") and realtime.get("subscribed") else "down"
+        lines.append(f"• realtime: {live}, {realtime.get('reconnects', 0)} reconnect(s), "
+                     f"last event {realtime.get('last_event') or 'never'}")
+    for path in ("webhook", "realtime", "api"):
+        if path in last:
+            lines.append(f"• last message via {path}: {last[path]}")
+    outbox = status.get("outbox") or {}
+    if outbox:
+        lines.append(f"• outbox: {outbox.get('depth', 0)} waiting, "
+                     f"{outbox.get('failed', 0)} failed")
+    return "\n".join(lines)
+
+
+def format_dry_run(rule: str, report: Any) -> str:
+    """The engine's dry-run report as chat text; tolerant of the report's exact shape."""
+    for attribute in ("format", "to_text", "text"):
+        value = getattr(report, attribute, None)
+        if callable(value):
+            value = value()
+        if isinstance(value, str) and value:
+            return f"Dry run of `{rule}` (nothing sent):\n```\n{value}\n```"
+    data = dataclasses.asdict(report) if dataclasses.is_dataclass(report) and not isinstance(
+        report, type) else report
+    return f"Dry run of `{rule}` (nothing sent):\n{_lines(data)}"
+
+
+def _lines(data: Any, indent: str = "") -> str:
+    if isinstance(data, Mapping):
+        return "\n".join(f"{indent}{k}: {_lines(v, indent + '  ').lstrip()}"
+                         if not isinstance(v, (Mapping, list)) or not v
+                         else f"{indent}{k}:\n{_lines(v, indent + '  ')}"
+                         for k, v in data.items())
+    if isinstance(data, (list, tuple)):
+        return "\n".join(_lines(v, indent) if isinstance(v, Mapping) else f"{indent}- {v}"
+                         for v in data)
+    return f"{indent}{data}"
+
+
+def _short(text: str, limit: int = 120) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def store_status(db: Database, started: float,
+                 realtime: Callable[[], Mapping[str, Any]] | None = None
+                 ) -> Callable[[], dict[str, Any]]:
+    """A ``status`` provider reading the store: last message per path and outbox depth."""
+
+    def collect() -> dict[str, Any]:
+        with db.connect() as conn:
+            last = {row[0]: format_iso_date(_aware(row[1])) for row in conn.execute(
+                select(schema.messages.c.path, func.max(schema.messages.c.received_at))
+                .group_by(schema.messages.c.path))}
+            outbox = _outbox_counts(conn)
+        return {"uptime_seconds": time.monotonic() - started, "last_message": last,
+                "outbox": outbox, "realtime": dict(realtime()) if realtime else {}}
+
+    return collect
+
+
+def _outbox_counts(conn: Any) -> dict[str, int]:
+    table = schema.metadata.tables.get("outbox")
+    if table is None:
+        return {}
+    counts = dict(conn.execute(select(table.c.status, func.count())
+                               .group_by(table.c.status)).all())
+    return {"depth": int(counts.get("pending", 0)) + int(counts.get("sending", 0)),
+            "failed": int(counts.get("failed", 0))}
+
+
+def _aware(value: Any) -> Any:
+    from datetime import UTC
+
+    return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)

@@ -1,0 +1,82 @@
+"""The inputs of ``atsd-bot rules test``: ``--command`` JSON and the ``--replay`` messages.
+
+Bad input is a :class:`UsageError` (one line, exit code 2), never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from rules.command import MessageCommand, parse_iso_date, utcnow
+from rules.definitions.durations import parse_duration
+
+
+class UsageError(Exception):
+    """Bad arguments or configuration: printed as one line, exit code 2."""
+
+
+def parse_commands(texts: Sequence[str]) -> list[MessageCommand]:
+    """``--command`` values: JSON objects (or arrays of them) in the API's message shape."""
+    commands: list[MessageCommand] = []
+    for text in texts:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"--command: not valid JSON ({exc})") from None
+        for item in data if isinstance(data, list) else [data]:
+            commands.append(_command(item))
+    return commands
+
+
+def _command(item: Any) -> MessageCommand:
+    if not isinstance(item, dict):
+        raise UsageError("--command: expected a JSON object like "
+                         '{"entity": "rocket.chat", "message": "hi"}')
+    if not isinstance(item.get("entity"), str) or not item["entity"].strip():
+        raise UsageError("--command: 'entity' is required")
+    try:
+        command = MessageCommand.from_json(item)
+    except (ValueError, TypeError, AttributeError, OverflowError) as exc:
+        raise UsageError(f"--command: {exc}") from None
+    # the same normalisation the webhook applies: names lower-case, values trimmed
+    command.entity = command.entity.strip().lower()
+    command.type = command.type.strip().lower()
+    command.source = command.source.strip().lower()
+    command.tags = {k.strip().lower(): v.strip() for k, v in command.tags.items()}
+    return command
+
+
+def parse_since(text: str, now: datetime) -> datetime:
+    """An ISO date with a zone, or a duration back from ``now`` (``1h``, ``30 minute``)."""
+    try:
+        return parse_iso_date(text)
+    except (ValueError, OverflowError):
+        pass
+    try:
+        return now - timedelta(seconds=parse_duration(text))
+    except (ValueError, OverflowError):
+        raise UsageError(f"--replay: expected an ISO date like 2026-01-31T10:00:00Z or a "
+                         f"duration like 1h, got {text!r}") from None
+
+
+def replay_commands(db_url: str, since_text: str, limit: int) -> list[MessageCommand]:
+    from sqlalchemy import select
+
+    from rules.store import Database
+    from rules.store.messages import row_to_command
+    from rules.store.tables import base as schema
+
+    since = parse_since(since_text, utcnow())
+    db = Database(db_url)
+    try:
+        with db.connect() as conn:
+            query = (select(schema.messages).where(schema.messages.c.date >= since)
+                     .order_by(schema.messages.c.date, schema.messages.c.id))
+            if limit > 0:
+                query = query.limit(limit)
+            return [row_to_command(row) for row in conn.execute(query)]
+    finally:
+        db.dispose()

@@ -1,0 +1,114 @@
+"""The typed settings (frozen dataclasses), one per section of the TOML configuration.
+
+Built and validated by :mod:`bot.config.sections`; import them from :mod:`bot.config.load`.
+Secrets are fields with ``repr=False`` so that a logged settings object never shows them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROLES = ("webhook", "api", "admin")
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    host: str = "127.0.0.1"
+    port: int = 8088
+    max_body_bytes: int = 1048576
+    trusted_proxies: tuple[str, ...] = ()
+    threads: int = 8
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = "sqlite:///var/atsd-bot.db"
+    # SQLite only: FULL survives a power cut, NORMAL a process crash.
+    synchronous: str = "FULL"
+    # PostgreSQL: instances sharing the database elect the engine runner through a lease
+    # (bot/service/instances.py); single_instance = true skips the lease altogether.
+    single_instance: bool = False
+    lease_ttl: int = 10  # seconds; a dead holder is replaced within about this long
+
+
+@dataclass(frozen=True)
+class UserSettings:
+    name: str
+    password: str | None = field(default=None, repr=False)
+    password_hash: str | None = field(default=None, repr=False)
+    roles: tuple[str, ...] = ("webhook",)
+    # optional limits: entity names/patterns and webhook paths this user may write
+    entities: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    tokens: Mapping[str, str] = field(default_factory=dict, repr=False)
+    # webhook paths (after /webhook/) whose bodies are Rocket.Chat outgoing-webhook payloads
+    rocketchat_paths: tuple[str, ...] = ("rocket.chat",)
+    request_log_size: int = 100
+    body_capture_bytes: int = 16384
+
+
+@dataclass(frozen=True)
+class RulesSettings:
+    paths: tuple[str, ...] = ("rules.d",)
+
+
+@dataclass(frozen=True)
+class RocketChatSettings:
+    url: str
+    user_id: str | None = None
+    token: str | None = field(default=None, repr=False)
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    realtime: bool = True
+    ignore_bots: bool = True  # drop messages with ``bot`` set (integrations, other bots)
+    edits: str = "ignore"  # ignore | process
+    # channels: "mention" (only messages that mention the bot) or "all"; DMs are always heard
+    channel_messages: str = "mention"
+    admins: tuple[str, ...] = ()  # usernames allowed to run state-changing chat commands
+    admin_roles: tuple[str, ...] = ("admin",)
+
+
+@dataclass(frozen=True)
+class EndpointSettings:
+    name: str
+    kind: str  # rocketchat | http | log
+    url: str | None = None
+    room: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    max_attempts: int = 5
+    backoff_seconds: float = 1.0
+    max_backoff_seconds: float = 300.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    http: HttpSettings = field(default_factory=HttpSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    users: tuple[UserSettings, ...] = ()
+    webhook: WebhookSettings = field(default_factory=WebhookSettings)
+    rules: RulesSettings = field(default_factory=RulesSettings)
+    rocketchat: RocketChatSettings | None = None
+    endpoints: Mapping[str, EndpointSettings] = field(default_factory=dict)
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    base_dir: Path = field(default_factory=Path.cwd)
+
+    def secrets(self) -> list[str]:
+        """Every secret value in the configuration (for redaction and for tests that grep)."""
+        found = [u.password for u in self.users if u.password]
+        found += list(self.webhook.tokens.values())
+        if self.rocketchat is not None:
+            found += [s for s in (self.rocketchat.token, self.rocketchat.password) if s]
+        for endpoint in self.endpoints.values():
+            found += list(endpoint.headers.values())
+        return [s for s in found if s]

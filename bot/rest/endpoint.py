@@ -1,0 +1,120 @@
+"""The Rocket.Chat endpoint: delivers one outbox notification as a chat message over REST.
+
+Implements :class:`rules.outbox.contract.Endpoint` for the outbox sender
+(:mod:`rules.outbox.delivery`), which
+owns retries, backoff and the attempt log; this module decides what one attempt does and how
+each failure is classified:
+
+- the message goes out with ``chat.sendMessage`` into ``target["room_id"]`` (and the thread
+  ``target["tmid"]`` when the triggering message was in a thread), with ``_id`` derived from the
+  outbox row id (:func:`outbox_message_id`), so a resend after a crash or a lost answer is a
+  no-op on the server: ``error-message-already-exists`` counts as delivered, and any other
+  refusal is checked with ``chat.getMessage`` (delivered when our message is already there);
+- ``429`` (and Rocket.Chat's ``too-many-requests``) -> retryable, ``retry_after`` from
+  ``X-RateLimit-Reset``; 5xx, timeouts and refused connections -> retryable; any other 4xx
+  (validation, permission, unknown room) -> not retryable, the row is marked failed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from bot.errors import ChatRejected, ChatUnavailable
+from bot.service import metrics
+from rules.outbox.contract import DeliveryError, DeliveryResult, Notification
+
+log = logging.getLogger(__name__)
+
+ID_PREFIX = "atsdbot"
+ID_LENGTH = 17  # the length of a Meteor random id, which every Rocket.Chat accepts
+
+
+def outbox_message_id(outbox_id: int) -> str:
+    """``atsdbot0000000042``: a stable chat message id for outbox row 42 (17 characters)."""
+    return ID_PREFIX + str(int(outbox_id)).zfill(ID_LENGTH - len(ID_PREFIX))
+
+
+class ChatApi(Protocol):
+    """The part of :class:`bot.rest.client.RestClient` the endpoint uses."""
+
+    def chat_send_message(self, message: dict[str, Any]) -> dict[str, Any]: ...
+
+    def chat_post_message(self, *, room_id: str | None = None, text: str = "",
+                          tmid: str | None = None, **extra: Any) -> dict[str, Any]: ...
+
+    def chat_get_message(self, message_id: str) -> dict[str, Any] | None: ...
+
+
+class RocketChatEndpoint:
+    """``rules.outbox.contract.Endpoint`` for Rocket.Chat; ``rest`` is a client or a getter of one
+    (the realtime client replaces its REST client after a re-login)."""
+
+    def __init__(self, rest: ChatApi | Callable[[], ChatApi], name: str = "rocketchat",
+                 *, default_room: str | None = None) -> None:
+        self._rest = rest
+        self.name = name
+        self.default_room = default_room
+
+    @property
+    def rest(self) -> ChatApi:
+        return self._rest() if callable(self._rest) else self._rest
+
+    def deliver(self, notification: Notification) -> DeliveryResult:
+        target = notification.target or {}
+        room_id = target.get("room_id") or self.default_room
+        if not room_id:
+            raise DeliveryError("no room to post to: the notification has no target room_id "
+                                "and the endpoint no default room", retryable=False)
+        message: dict[str, Any] = {"rid": str(room_id), "msg": notification.text}
+        if target.get("tmid"):
+            message["tmid"] = str(target["tmid"])
+        if notification.id is not None:
+            message["_id"] = outbox_message_id(notification.id)
+        try:
+            posted = self._send(message)
+        except DeliveryError as exc:
+            metrics.NOTIFICATIONS.labels(endpoint=self.name,
+                                         result="retry" if exc.retryable else "failed").inc()
+            raise
+        metrics.NOTIFICATIONS.labels(endpoint=self.name, result="sent").inc()
+        return DeliveryResult(status=200, detail=str(posted.get("_id") or message.get("_id")))
+
+    def _send(self, message: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return self.rest.chat_send_message(message)
+        except ChatUnavailable as exc:
+            raise _unavailable(exc) from None
+        except ChatRejected as exc:
+            if getattr(exc, "error_type", None) == "error-message-already-exists":
+                log.info("message %s was already delivered", message.get("_id"))
+                return {"_id": message.get("_id")}
+            existing = self._already_there(message)
+            if existing is not None:
+                log.info("message %s was already delivered", message["_id"])
+                return existing
+            status = getattr(exc, "status", None)
+            raise DeliveryError(f"Rocket.Chat refused the message: {exc}", retryable=False,
+                                status=status) from None
+
+    def _already_there(self, message: dict[str, Any]) -> dict[str, Any] | None:
+        """Our own id is already stored: an earlier attempt got through (idempotent resend)."""
+        if "_id" not in message:
+            return None
+        try:
+            found = self.rest.chat_get_message(message["_id"])
+        except (ChatRejected, ChatUnavailable):
+            return None
+        if found and found.get("rid") == message["rid"]:
+            return found
+        return None
+
+
+def _unavailable(exc: ChatUnavailable) -> DeliveryError:
+    status = getattr(exc, "status", None)
+    wait = getattr(exc, "retry_after", None)
+    if status == 429 or wait is not None:
+        return DeliveryError(f"rate-limited by Rocket.Chat: {exc}", retryable=True,
+                             retry_after=wait, status=429)
+    return DeliveryError(f"Rocket.Chat unavailable: {exc}", retryable=True, status=status)

@@ -1,0 +1,143 @@
+"""The start-up probe of the Rocket.Chat server: version, login, the permissions the bot needs.
+
+``atsd-bot serve`` runs it once before it starts the realtime client, and logs one line per
+finding, so an operator reads what is missing instead of guessing from a reconnect loop:
+
+- the server does not answer, or is not Rocket.Chat (``/api/info``): a warning; the service
+  starts anyway (the webhook path works, the realtime client keeps retrying);
+- Rocket.Chat refuses the bot's credentials: an error; :func:`probe` raises
+  :class:`bot.errors.ChatRejected` and the service refuses to start (fix the configuration);
+- the bot lacks the ``bot`` role or a permission it needs: a warning naming the permission
+  and where to grant it.
+
+Plain ``requests`` calls, so that the probe depends on nothing but the server's REST API.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from bot.config.load import RocketChatSettings
+from bot.errors import ChatRejected, ChatUnavailable
+
+log = logging.getLogger(__name__)
+
+TIMEOUT = 5.0
+# permission id -> why the bot needs it (Administration > Permissions in Rocket.Chat)
+NEEDED = {
+    "view-d-room": "to read its direct messages",
+    "create-d": "to open a direct message with a user",
+    "view-c-room": "to read public channels it is mentioned in",
+}
+USEFUL = {
+    "api-bypass-rate-limit": "to reply without hitting the REST rate limiter",
+}
+
+
+@dataclass
+class ProbeReport:
+    url: str
+    reachable: bool = False
+    version: str | None = None
+    user_id: str | None = None
+    username: str | None = None
+    roles: tuple[str, ...] = ()
+    warnings: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        if not self.reachable:
+            return self.warnings
+        head = (f"Rocket.Chat {self.version or '(version unknown)'} at {self.url}: logged in as "
+                f"{self.username or self.user_id} (roles: {', '.join(self.roles) or 'none'})")
+        return [head, *self.warnings]
+
+
+def probe(settings: RocketChatSettings, session: requests.Session | None = None) -> ProbeReport:
+    """Check the server; raises ``ChatRejected`` when the credentials are refused."""
+    http = session or requests.Session()
+    report = ProbeReport(url=settings.url)
+    try:
+        info = _json(http.get(f"{settings.url}/api/info", timeout=TIMEOUT))
+    except requests.RequestException as exc:
+        report.warnings.append(f"Rocket.Chat at {settings.url} does not answer "
+                               f"({type(exc).__name__}); starting anyway, the realtime "
+                               "client will keep trying")
+        return report
+    if not isinstance(info, dict) or info.get("success") is not True:
+        report.warnings.append(f"{settings.url} does not look like Rocket.Chat (/api/info did "
+                               "not answer success); check rocketchat.url")
+        return report
+    report.reachable = True
+    report.version = str(info.get("version") or "") or None
+    headers = _login(http, settings)
+    me_answer = http.get(f"{settings.url}/api/v1/me", headers=headers, timeout=TIMEOUT)
+    _not_now(me_answer, settings.url, "me")
+    me = _json(me_answer)
+    if not isinstance(me, dict) or not me.get("_id"):
+        raise ChatRejected(f"Rocket.Chat at {settings.url} refused the bot's token "
+                           "(GET /api/v1/me); check rocketchat.user_id and rocketchat.token")
+    report.user_id = str(me["_id"])
+    report.username = me.get("username")
+    report.roles = tuple(str(r) for r in me.get("roles") or ())
+    if "bot" not in report.roles:
+        report.warnings.append(f"user {report.username} has no 'bot' role: Rocket.Chat marks "
+                               "its messages as a person's and rate-limits its REST calls; "
+                               "add the role in Administration > Users")
+    report.warnings += _permissions(http, settings.url, headers, set(report.roles))
+    return report
+
+
+def _not_now(answer: requests.Response, url: str, what: str) -> None:
+    """A rate-limited (429) or failing (5xx) server has not refused the credentials: after a
+    few quick restarts Rocket.Chat rate-limits the login, and exiting with "refused" (code 3)
+    would stop a supervised service for good. The caller logs it and starts anyway."""
+    if answer.status_code == 429 or answer.status_code >= 500:
+        raise ChatUnavailable(f"Rocket.Chat at {url} answered {answer.status_code} to {what}; "
+                              "credentials not checked now")
+
+
+def _login(http: requests.Session, settings: RocketChatSettings) -> dict[str, str]:
+    if settings.token and settings.user_id:
+        return {"X-User-Id": settings.user_id, "X-Auth-Token": settings.token}
+    body = {"username": settings.user, "password": settings.password}
+    answer = http.post(f"{settings.url}/api/v1/login", json=body, timeout=TIMEOUT)
+    _not_now(answer, settings.url, "login")
+    data = _json(answer)
+    inner = data.get("data") if isinstance(data, dict) else None
+    if answer.status_code == 401 or not isinstance(inner, dict):
+        raise ChatRejected(f"Rocket.Chat at {settings.url} refused the login of "
+                           f"{settings.user}; check rocketchat.user and rocketchat.password")
+    return {"X-User-Id": str(inner.get("userId")), "X-Auth-Token": str(inner.get("authToken"))}
+
+
+def _permissions(http: requests.Session, url: str, headers: dict[str, str],
+                 roles: set[str]) -> list[str]:
+    try:
+        answer = http.get(f"{url}/api/v1/permissions.listAll", headers=headers, timeout=TIMEOUT)
+    except requests.RequestException:
+        return ["could not read the server's permissions; not checked"]
+    data = _json(answer)
+    found = data.get("update") if isinstance(data, dict) else None
+    if answer.status_code != 200 or not isinstance(found, list):
+        return ["could not read the server's permissions (permissions.listAll answered "
+                f"HTTP {answer.status_code}); not checked"]
+    granted = {str(p.get("_id")): set(p.get("roles") or ()) for p in found if isinstance(p, dict)}
+    out = []
+    for table, kind in ((NEEDED, "missing permission"), (USEFUL, "without permission")):
+        for permission, why in table.items():
+            holders = granted.get(permission)
+            if holders is not None and not holders & roles:
+                out.append(f"{kind} {permission!r} ({why}); grant it to one of the bot's "
+                           "roles in Administration > Permissions")
+    return out
+
+
+def _json(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None

@@ -1,0 +1,324 @@
+"""The running service: builds every part from settings, starts them in order, stops them.
+
+:class:`Runtime` is what ``atsd-bot serve`` (bot/cli/serve.py) runs and what tests start in a
+thread (``start()`` returns once the HTTP server listens; ``stop()`` is bounded).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bot.config.load import Settings
+from bot.errors import ChatRejected
+from bot.service.health import HealthState
+from bot.service.http_server import HttpServer, SenderKick
+from bot.service.metrics_http import MeteredIngestor, ServiceMetrics, engine_store_collector
+from bot.service.metrics_http import install as install_metrics
+from rules.clock import Clock, SystemClock
+from rules.definitions.rule_set import RuleSet
+from rules.engine.rule_engine import RuleEngine
+from rules.engine.schedule import EngineScheduler
+from rules.outbox import OutboxSender
+from rules.outbox.contract import Endpoint
+from rules.outbox.endpoints import build_endpoints, endpoint_targets
+from rules.store import Database
+from rules.store.tables import engine as es
+
+log = logging.getLogger("atsd_bot.service")
+
+DRAIN_SECONDS = 5.0
+EXIT_LEASE_LOST = 5
+STOP_JOIN_SECONDS = 2.0
+
+
+class Runtime:
+    def __init__(self, settings: Settings, *, clock: Clock | None = None,
+                 ui_secret: str | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.metrics = ServiceMetrics()
+        self.health = HealthState()
+        self.ui_secret = ui_secret or secrets.token_urlsafe(32)
+        self.db: Database | None = None
+        self.engine: RuleEngine | None = None
+        self.ruleset: RuleSet | None = None
+        self.sender: OutboxSender | None = None
+        self.scheduler: EngineScheduler | None = None
+        self.server: Any = None
+        self.realtime: Any = None
+        self.chat: Any = None  # bot.realtime.wiring.RealtimeBot when [rocketchat] is set
+        self.lease: Any = None  # bot.service.lease.LeaseKeeper on PostgreSQL
+        # called with an exit code when the service must stop on its own (lease lost)
+        self.on_fatal: Callable[[int], None] | None = None
+        self.base_url = ""
+        self._threads: list[threading.Thread] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopped = False
+
+    # -- start --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        s = self.settings
+        self.db = db = Database(s.database.url, synchronous=s.database.synchronous)
+        self.health.db = db
+        version = db.create_schema()
+        log.info("store: %s (schema version %d)", db.safe_url(), version)
+        self.engine = engine = RuleEngine(db, self.clock, endpoints=s.endpoints.keys(),
+                                          default_endpoint_targets=endpoint_targets(s.endpoints))
+        self.ruleset = RuleSet.from_settings(s, engine)
+        result = self.ruleset.reload()
+        engine.restore()
+        log.info("rules: %d in force from %s", len(result.rules), ", ".join(s.rules.paths))
+        self.kicker = SenderKick()
+        self._thread("outbox-kick", self.kicker.run)
+        self.ingestor = ingestor = MeteredIngestor(db, engine, self.clock, metrics=self.metrics,
+                                                   on_notifications=self.kicker.kick)
+        from bot.service import instances
+
+        if instances.uses_lease(s, db):
+            # store only until the lease is ours: HTTP starts before the lease is tried, and a
+            # request in between must not run the engine beside the holder (or overtake the
+            # commands waiting for it)
+            ingestor.runs_engine = False
+        if s.rocketchat is not None:
+            from bot.realtime.wiring import build_realtime_bot
+
+            self.chat = build_realtime_bot(s.rocketchat, ingestor, engine=engine,
+                                           clock=self.clock)
+        self.sender = OutboxSender(db, self._endpoints(), self.clock, s.delivery)
+        self.kicker.sender = self.sender
+        self.health.outbox_status = self._outbox_status
+        self.scheduler = EngineScheduler(
+            engine, self.clock, sender=self.sender, also=[ingestor.process_pending],
+            inject=lambda command: ingestor.accept(command, path="timer", persist=False))
+        self._start_http()
+        if s.rocketchat is not None:
+            self._probe_chat()
+            # until this instance starts the realtime client (it may never: a follower)
+            self.health.realtime_status = (
+                (lambda: {"configured": True, "active": False,
+                          "reason": "another instance holds the lease"})
+                if s.rocketchat.realtime else
+                (lambda: {"configured": False, "reason": "rocketchat.realtime = false"}))
+        if instances.uses_lease(s, db):
+            self._follow_lease()
+        else:
+            self._lead(None)
+
+    def _follow_lease(self) -> None:
+        """PostgreSQL may be shared by several instances: only the holder of the database
+        lease runs the engine, the scheduler and the realtime client; the others store what
+        they receive and the holder processes it (``process_pending``, every second)."""
+        from bot.service import instances
+
+        assert self.db is not None
+        keeper = instances.make_keeper(self.db, self.settings, self.clock,
+                                       on_acquired=self._lead, on_lost=self._lost_lease)
+        self.lease = keeper
+        self.ingestor.runs_engine = False
+        self.ingestor.fence = instances.fence_for(keeper)
+        if not keeper.step():
+            log.info("lease: held by another instance; this one stores what it receives "
+                     "and takes over when the holder stops")
+        keeper.start()
+
+    def _lead(self, epoch: int | None) -> None:
+        """This instance runs the engine, the scheduler and the realtime client from now."""
+        assert self.engine is not None and self.scheduler is not None
+        if epoch is not None:
+            self.engine.restore()  # another holder may have changed windows meanwhile
+            log.info("lease: this instance now runs the engine (epoch %d)", epoch)
+        self.ingestor.runs_engine = True
+        from bot.service import instances
+
+        assert self.db is not None and self.sender is not None
+        instances.release_orphan_claims(self.db, self.sender.instance)
+        if epoch is not None:
+            # what the other instances stored meanwhile, at once rather than at the first tick
+            self._thread("pending", self.ingestor.process_pending)
+        self.scheduler.start()
+        log.info("scheduler: engine ticks, timer commands and outbox passes every second")
+        rc = self.settings.rocketchat
+        if rc is not None and rc.realtime:
+            self._start_realtime()
+        elif rc is not None:
+            log.info("realtime: off (rocketchat.realtime = false); replies go out over REST")
+
+    def _lost_lease(self) -> None:
+        # Engine work stops at once (the fence fails inside every transaction). Rather than
+        # tear down and rebuild the realtime client and scheduler in place, the process
+        # exits so that its supervisor restarts it as a follower.
+        self.ingestor.runs_engine = False
+        log.error("lease: lost to another instance; stopping (exit code %d) so that this "
+                  "instance restarts as a follower", EXIT_LEASE_LOST)
+        if self.on_fatal is not None:
+            self.on_fatal(EXIT_LEASE_LOST)
+
+    def _endpoints(self) -> dict[str, Endpoint]:
+        endpoints = build_endpoints(self.settings.endpoints)
+        if self.chat is not None:
+            from bot.rest.endpoint import RocketChatEndpoint
+
+            chat = self.chat
+            for name, spec in self.settings.endpoints.items():
+                if spec.kind == "rocketchat":
+                    endpoints[name] = (chat.endpoint if name == "rocketchat" and not spec.room
+                                       else RocketChatEndpoint(lambda: chat.endpoint.rest, name,
+                                                               default_room=spec.room))
+        log.info("outbox endpoints: %s", ", ".join(sorted(endpoints)))
+        return endpoints
+
+    def _start_http(self) -> None:
+        from bot.service.ui_wiring import build_ui_services
+        from webhook.api.rules import bp as rules_api
+        from webhook.app import create_app
+        from webhook.auth import authenticator
+        from webhook.context import AppContext
+        from webhook.ui import install as install_ui
+
+        assert self.db is not None and self.engine is not None and self.ruleset is not None
+        ctx = AppContext(settings=self.settings, db=self.db, ingestor=self.ingestor,
+                         clock=self.clock, engine=self.engine)
+        if self.chat is not None:
+            chat = self.chat
+            # the realtime login learns the bot's name and id; the webhook's loop guard
+            # must recognise the same bot
+            ctx.bot_identity = lambda: chat.listener.bot
+            from bot.chat.edits import webhook_edit_stamp
+
+            # an edit's once-only key as the realtime path makes it (editedAt from REST)
+            ctx.extras["edit_stamp"] = webhook_edit_stamp(lambda: chat.endpoint.rest)
+        ctx.extras.update(health=self.health.report, ruleset=self.ruleset,
+                          outbox=self.sender, metrics=self.metrics)
+        app = create_app(ctx, [rules_api])
+        install_ui(app, build_ui_services(
+            self.settings, self.db, ctx, engine=self.engine, ruleset=self.ruleset,
+            sender=self.sender, authenticator=authenticator(ctx), health=self.health.report,
+            runs_engine=lambda: self.ingestor.runs_engine,
+        ), secret_key=self.ui_secret)
+        self.metrics.add_store_collector(engine_store_collector(self.db))
+        from bot.service import metrics as realtime_metrics
+
+        self.metrics.extra_registries.append(realtime_metrics.REGISTRY)
+        self.middleware = install_metrics(app, self.metrics)
+        self.app = app
+        http = self.settings.http
+        middleware = self.middleware
+        self.server = HttpServer(app, http, in_flight=lambda: middleware.in_flight,
+                                 join_seconds=STOP_JOIN_SECONDS)
+        self.base_url = self.server.base_url
+        self.server.start()
+        self.health.mark_webhook_ready(self.base_url)
+        log.info("http: webhook %s/api/v1/messages/webhook/..., web UI %s/ui/, %s/healthz, "
+                 "%s/metrics (waitress, %d threads)", self.base_url, self.base_url,
+                 self.base_url, self.base_url, http.threads)
+
+    def _probe_chat(self) -> None:
+        from bot.rest.probe import probe
+
+        rc = self.settings.rocketchat
+        assert rc is not None
+        try:
+            report = probe(rc)
+        except ChatRejected:
+            raise
+        except Exception as exc:  # the probe informs; only refused credentials stop us
+            log.warning("Rocket.Chat probe failed: %s", exc)
+        else:
+            for number, line in enumerate(report.lines()):
+                (log.info if number == 0 and report.reachable else log.warning)("%s", line)
+
+    def _start_realtime(self) -> None:
+        rc = self.settings.rocketchat
+        assert rc is not None and self.chat is not None
+        self.realtime = self.chat.client
+        self.health.realtime_status = self.chat.status.as_dict
+        self._thread("realtime", self._run_realtime)
+        log.info("realtime: listening to %s/websocket", rc.url)
+
+    def _run_realtime(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self.realtime.run())
+        except Exception as exc:  # a fatal login error: the webhook path keeps working
+            log.error("realtime client stopped: %s", exc)
+            self.realtime.status.last_error = str(exc)
+        finally:
+            loop.close()
+
+    def _thread(self, name: str, target: Any) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    # -- operations ---------------------------------------------------------------------
+
+    def reload_rules(self) -> None:
+        if self.ruleset is not None:
+            log.info("reloading rules (SIGHUP)")
+            self.ruleset.reload()
+
+    def _outbox_status(self) -> dict[str, Any]:
+        assert self.db is not None
+        with self.db.connect() as conn:
+            rows: dict[str, int] = dict(conn.execute(
+                select(es.outbox.c.status, func.count()).where(
+                    es.outbox.c.status.in_(("pending", "sending", "failed")))
+                .group_by(es.outbox.c.status)).all())
+        return {"depth": int(rows.get("pending", 0) + rows.get("sending", 0)),
+                "failed": int(rows.get("failed", 0))}
+
+    # -- stop ---------------------------------------------------------------------------
+
+    def stop(self, drain_seconds: float = DRAIN_SECONDS) -> None:
+        """Stop taking work, drain the outbox for at most ``drain_seconds``, close the store."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self.health.stopping = True
+        # Only the engine runner sends (bot/service/instances.py): a follower leaves the outbox
+        # alone.
+        leading = bool(getattr(self, "ingestor", None) and self.ingestor.runs_engine)
+        if self.realtime is not None and self._loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop already ended (fatal login)
+                self._loop.call_soon_threadsafe(self.realtime.stop)
+        if self.server is not None:
+            self.server.stop()
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=True)
+        if self.lease is not None:
+            self.lease.stop(release=True)  # a follower takes over at its next renewal
+        if getattr(self, "kicker", None) is not None:
+            self.kicker.stop()
+        if leading:
+            self._drain(drain_seconds)
+        for thread in self._threads:
+            thread.join(STOP_JOIN_SECONDS)
+        if self.db is not None:
+            self.db.dispose()
+
+    def _drain(self, seconds: float) -> None:
+        if self.sender is None or self.db is None:
+            return
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                depth = self._outbox_status()["depth"]
+                if depth == 0 or self.sender.run_once() == 0:
+                    break
+            except Exception as exc:
+                log.warning("outbox drain stopped: %s", exc)
+                break
+        left = self._outbox_status()["depth"]
+        if left:
+            log.warning("%d notifications still pending; they go out at the next start", left)

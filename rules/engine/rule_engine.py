@@ -1,0 +1,276 @@
+"""The rule engine: command -> filter -> window -> condition -> status -> notifications.
+
+:class:`RuleEngine` implements :class:`rules.ingest.CommandEngine`. ``process`` runs inside
+the caller's transaction and writes window rows, alert rows, rule errors and outbox rows
+through the caller's connection only; its in-memory changes are kept in an undo log until
+``after_commit`` (or rolled back by ``after_rollback``); see :mod:`rules.engine.txn` for the lock
+order that keeps ticks and commands from deadlocking. Loading rules and restoring state are in
+:mod:`rules.engine.lifecycle`; diagnostics and operator actions in :mod:`rules.engine.alerts`.
+
+With ``persist=False`` the engine keeps everything in memory (benchmarks); the dry run in
+:mod:`rules.engine.dryrun` uses the same stages without any engine state.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection
+
+from rules import outbox
+from rules.clock import Clock
+from rules.command import MessageCommand, format_iso_date
+from rules.definitions.model import Rule
+from rules.engine import state
+from rules.engine.alerts import AlertViews
+from rules.engine.compiled import CompiledRule
+from rules.engine.index import RuleIndex
+from rules.engine.lifecycle import RuleLifecycle
+from rules.engine.status import (
+    Status,
+    alert_severity,
+    apply_transition,
+    command_fields,
+    transition,
+    window_fields,
+)
+from rules.engine.triggers import Outgoing, decide
+from rules.engine.windows import Window, add_command, expire, new_window, window_key
+from rules.expr import Environment, EvaluationError
+from rules.outbox.contract import Notification
+from rules.store import Database
+
+log = logging.getLogger("atsd_bot.rules")
+T = TypeVar("T")
+
+
+class RuleEngine(RuleLifecycle, AlertViews):
+    """Applies message commands to rules; see the module docstring for the transaction rules."""
+
+    def __init__(self, db: Database | None, clock: Clock, *,
+                 endpoints: Collection[str] = ("log",),
+                 default_endpoint_targets: Mapping[str, Mapping[str, Any]] | None = None,
+                 persist: bool = True) -> None:
+        super().__init__(db, clock, persist)
+        self.endpoint_names = frozenset(endpoints)
+        self.targets: Mapping[str, Mapping[str, Any]] = dict(default_endpoint_targets or {})
+        self._rules: list[Rule] = []
+        self._index = RuleIndex([])
+        self._ids = itertools.count(1)  # alert and notification ids when not persisting
+
+    # -- the hot path -------------------------------------------------------------------
+
+    def process(self, conn: Connection | None, command: MessageCommand,
+                message_id: int | None) -> list[Notification]:
+        """Run ``command`` through every rule it can match, inside the caller's transaction."""
+        if conn is None and self.persist:
+            raise ValueError("a persisting engine needs the caller's connection")
+        self._enter()
+        now = self.clock.now()
+        notes: list[Notification] = []
+        filter_env: Environment | None = None
+        for rule in self._index.candidates(command):
+            if rule.reject_reason(command, now) is not None:
+                continue
+            if rule.filter is not None:
+                if filter_env is None:
+                    filter_env = self.environment(conn, command_fields(command), now)
+                if not self._test(conn, rule, rule.filter, filter_env, command, now):
+                    continue
+            notes += self._apply(conn, rule, command, message_id, now)
+        return notes
+
+    def _apply(self, conn: Connection | None, rule: CompiledRule, command: MessageCommand,
+               message_id: int | None, now: datetime) -> list[Notification]:
+        key, entity, tags = window_key(rule.rule, command)
+        windows = self._windows.setdefault(rule.name, {})
+        window = windows.get(key)
+        self._touch(rule.name, key, window)
+        if window is None:
+            window = windows[key] = new_window(rule.rule, key, entity, tags)
+        add_command(rule.rule, window, command, message_id, now)
+        return self._evaluate(conn, rule, window, command, now)
+
+    def _evaluate(self, conn: Connection | None, rule: CompiledRule, window: Window,
+                  command: MessageCommand, now: datetime) -> list[Notification]:
+        env = self.environment(conn, window_fields(rule, window, command, now), now, window)
+        condition: bool | None = True
+        if rule.condition is not None:
+            condition = self._test(conn, rule, rule.condition, env, command, now, fail=None)
+        notes: list[Notification] = []
+        if condition is not None:
+            after, trigger = transition(window.status, condition)
+            apply_transition(window, after, command, alert_severity(rule, command), now)
+            if trigger == "open":
+                window.alert_id = self._open_alert(conn, rule, window, now)
+            if trigger is not None:
+                env.fields = window_fields(rule, window, command, now)
+                notes = self._notify(conn, rule, window, trigger, command, env, now)
+            if trigger == "cancel":
+                if conn is not None:
+                    state.close_alert(conn, window, now, "CANCEL")
+                window.alert_id = None
+        self._save(conn, rule, window, now)
+        return notes
+
+    def _test(self, conn: Connection | None, rule: CompiledRule, expression: Any,
+              env: Environment, command: MessageCommand, now: datetime,
+              fail: bool | None = False) -> bool | None:
+        try:
+            return bool(expression.test(env))
+        except EvaluationError as exc:
+            self.record_error(conn, rule.name, exc.text or expression.text, exc.reason,
+                              command, now)
+            return fail
+
+    def _open_alert(self, conn: Connection | None, rule: CompiledRule, window: Window,
+                    now: datetime) -> int:
+        if conn is None:
+            return next(self._ids)
+        return state.open_alert(conn, window, metric=rule.rule.metric,
+                                expression=rule.rule.condition, filter_text=rule.rule.filter or "",
+                                window_text=rule.rule.window.text, now=now)
+
+    def _notify(self, conn: Connection | None, rule: CompiledRule, window: Window, trigger: Any,
+                command: MessageCommand, env: Environment, now: datetime) -> list[Notification]:
+        until = self._silences.get(rule.name)
+
+        def cancel_held(outbox_id: int | None) -> bool:
+            if conn is None or outbox_id is None:
+                return conn is None
+            return outbox.cancel_held(conn, outbox_id, now)
+
+        items = decide(rule, window, trigger, command, env, now,
+                       silenced=until is not None and until > now, targets=self.targets,
+                       cancel_held=cancel_held)
+        return self._store(conn, rule, window, items, command, now)
+
+    def _store(self, conn: Connection | None, rule: CompiledRule, window: Window,
+               items: list[Outgoing], command: MessageCommand, now: datetime
+               ) -> list[Notification]:
+        notes: list[Notification] = []
+        for item in items:
+            if item.skipped is not None:
+                continue
+            for expression, reason in item.errors:
+                self.record_error(conn, rule.name, expression, reason, command, now)
+            due = item.due_at if item.due_at is not None and item.due_at > now else None
+            note = Notification(rule=rule.name, endpoint=item.endpoint, trigger=item.trigger,
+                                text=item.text, alert_id=window.alert_id, target=item.target,
+                                due_at=due)
+            if conn is not None:
+                outbox.write(conn, note, status=item.status, now=now)
+            else:
+                note.id = next(self._ids)
+            index = item.notification.index
+            if due is not None and index in window.pending_open:
+                window.pending_open[index] = (note.id, due)
+            window.last_text = item.text
+            if item.status != "silenced":
+                notes.append(note)
+        return notes
+
+    def _save(self, conn: Connection | None, rule: CompiledRule, window: Window,
+              now: datetime) -> None:
+        if conn is not None:
+            state.save_window(conn, window, rule.fingerprint, now)
+
+    def environment(self, conn: Connection | None, fields: Mapping[str, Any], now: datetime,
+                    window: Window | None = None) -> Environment:
+        """What expressions see; the db_message_* functions read through ``conn``."""
+        env = Environment(fields=fields, now=now, rule_open=self.rule_open)
+        if window is not None:
+            env.count = lambda: window.count
+        if conn is not None:
+            env.db_message_count = lambda *a: state.message_count(conn, now, *a)
+            env.db_message_last = lambda *a: state.message_last(conn, now, *a)
+        return env
+
+    def rule_open(self, name: str) -> bool:
+        return any(w.status.is_open for w in self._windows.get(name, {}).values())
+
+    def record_error(self, conn: Connection | None, rule: str, expression: str, reason: str,
+                     command: MessageCommand | None, now: datetime) -> None:
+        """A rule error: kept (in the store when persisting) and logged, never raised."""
+        log.warning("rule %s: %s in %s", rule, reason, expression)
+        if conn is not None:
+            state.record_rule_error(conn, rule=rule, expression=expression, reason=reason,
+                                    command=command, now=now)
+        else:
+            self._errors.appendleft({"time": format_iso_date(now), "rule": rule,
+                                     "expression": expression, "reason": reason,
+                                     "command": command.to_json() if command else None})
+
+    # -- time ---------------------------------------------------------------------------
+
+    def tick(self) -> list[Notification]:
+        """Expire time windows (re-evaluating with check-on-exit), settle due delays."""
+        if not self._anything_due():
+            return []  # the usual second: no write transaction at all
+
+        def work(conn: Connection | None) -> list[Notification]:
+            now = self.clock.now()
+            notes: list[Notification] = []
+            for name, windows in list(self._windows.items()):
+                rule = self._active.get(name)
+                if rule is not None and rule.timed:
+                    for window in list(windows.values()):
+                        notes += self._tick_window(conn, rule, window, now)
+            return notes
+        return self._run(work)
+
+    def _anything_due(self) -> bool:
+        # Only the engine lock, no database wait inside it: the lock order stays intact.
+        with self._lock:
+            now = self.clock.now()
+            for name, windows in self._windows.items():
+                rule = self._active.get(name)
+                if rule is None or not rule.timed:
+                    continue
+                start = now - rule.span
+                for window in windows.values():
+                    if window.entries and window.entries[0][0] < start:
+                        return True
+                    if window.pending_open and any(
+                            at <= now for _, at in window.pending_open.values()):
+                        return True
+            return False
+
+    def _tick_window(self, conn: Connection | None, rule: CompiledRule, window: Window,
+                     now: datetime) -> list[Notification]:
+        due = [i for i, (_, at) in window.pending_open.items() if at <= now]
+        entries = window.entries
+        leaving = bool(entries) and entries is not None and entries[0][0] < now - rule.span
+        if not due and not leaving:
+            return []
+        self._touch(rule.name, window.key, window)
+        for index in due:
+            del window.pending_open[index]  # the held open is the sender's now
+        notes: list[Notification] = []
+        evaluated = False
+        if leaving:
+            expire(rule.rule, window, now)
+            if rule.rule.check_on_exit and window.last_command is not None:
+                notes = self._evaluate(conn, rule, window, window.last_command, now)
+                evaluated = True
+            if not window.entries and window.status is Status.CANCEL:
+                # nothing left to remember: an empty, cancelled time window costs nothing
+                if conn is not None:
+                    state.delete_window(conn, window)
+                del self._windows[rule.name][window.key]
+                return notes
+        if not evaluated:
+            self._save(conn, rule, window, now)
+        return notes
+
+    # -- dry run ------------------------------------------------------------------------
+
+    def dry_run(self, rule: Rule, commands: Sequence[MessageCommand]) -> Any:
+        """What ``rule`` would do with ``commands``; sends nothing and touches no state."""
+        from rules.engine.dryrun import dry_run
+
+        return dry_run(self, rule, commands)

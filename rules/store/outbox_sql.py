@@ -1,0 +1,87 @@
+"""The sender's SQL, built once, and the light (not fsync'd) transaction its bookkeeping uses.
+
+SQLAlchemy compiles each statement once per dialect and caches it, so building them at import
+keeps the delivery path to parameter binding. :mod:`rules.outbox.delivery` looks them up as
+attributes of this module (``sql.RELEASE``), which is also what a test patches.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, exists, insert, or_, select, update
+
+from rules.store import Database
+from rules.store.tables.engine import outbox, outbox_attempts
+
+NORMAL = 1  # SQLite's number for synchronous = NORMAL
+
+
+def _time(name: str) -> Any:
+    return bindparam(name, type_=outbox.c.next_attempt_at.type)
+
+
+_earlier = outbox.alias("earlier")
+# an earlier row of the same alert and endpoint that is active and not due with this one
+_HELD = exists().where(
+    _earlier.c.alert_id == outbox.c.alert_id, _earlier.c.endpoint == outbox.c.endpoint,
+    _earlier.c.id < outbox.c.id,
+    or_(_earlier.c.status == "sending",
+        and_(_earlier.c.status == "pending", _earlier.c.next_attempt_at > _time("now"))),
+).correlate(outbox)
+_IDS: Any = bindparam("ids", expanding=True)
+
+# the due rows, each flagged ``held`` when an earlier row of its alert must go first
+DUE = (select(outbox.c.id, outbox.c.alert_id, outbox.c.endpoint, _HELD.label("held"))
+       .where(outbox.c.status == "pending", outbox.c.next_attempt_at <= _time("now"))
+       .order_by(outbox.c.id).limit(bindparam("limit")))
+# conditional, so two senders never both get a row
+CLAIM = (update(outbox).where(outbox.c.id.in_(_IDS), outbox.c.status == "pending")
+         .values(status="sending", claimed_by=bindparam("me"), claimed_at=_time("at")))
+CLAIM_RETURNING = CLAIM.returning(*outbox.c)
+# what a claim got, where the dialect has no UPDATE ... RETURNING (an old SQLite)
+CLAIMED = select(outbox).where(outbox.c.id.in_(_IDS), outbox.c.status == "sending",
+                               outbox.c.claimed_by == bindparam("me"),
+                               outbox.c.claimed_at == _time("at"))
+RELEASE = (update(outbox).where(outbox.c.id.in_(_IDS), outbox.c.status == "sending",
+                                outbox.c.claimed_by == bindparam("me"))
+           .values(status="pending", claimed_by=None))
+# one outcome; only a row this instance still holds changes
+FINISH = (update(outbox).where(outbox.c.id == bindparam("oid"), outbox.c.status == "sending",
+                               outbox.c.claimed_by == bindparam("me"))
+          .values(status=bindparam("new_status"), claimed_by=None, attempts=bindparam("n"),
+                  last_error=bindparam("err"), last_status_code=bindparam("code"),
+                  delivered_at=_time("done_at"), detail=bindparam("det"),
+                  next_attempt_at=_time("next_at")))
+INSERT_ATTEMPT = insert(outbox_attempts)
+
+
+@contextlib.contextmanager
+def light_transaction(db: Database) -> Iterator[Connection]:
+    """A transaction of the sender's own bookkeeping (claims, outcomes), not fsync'd on SQLite.
+
+    Why: the claim's commit sits between a user's message and the bot's reply, and with
+    ``synchronous = FULL`` its fsync was the slowest step at p99. Losing the claim or the
+    outcome costs nothing that matters: in WAL mode NORMAL survives a crash of the process,
+    a power cut loses at most the last such commits (never a notification, which is written
+    with FULL in the command's transaction; the next FULL commit syncs these too), and the
+    row is then sent again, a no-op in Rocket.Chat (stable ``_id``).
+    """
+    if db.dialect != "sqlite":
+        with db.begin() as conn:
+            yield conn
+        return
+    with db.engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        mode = int(raw.execute("PRAGMA synchronous").fetchone()[0])
+        if mode > NORMAL:
+            raw.execute(f"PRAGMA synchronous={NORMAL}")
+        try:
+            with conn.begin():
+                yield conn
+        finally:
+            if mode > NORMAL:  # the pooled connection goes back as durable as it came
+                raw.execute(f"PRAGMA synchronous={mode}")

@@ -1,0 +1,11 @@
+"""Every table of the store, on one shared ``MetaData``.
+
+``base`` holds the messages, the request logs, the leases and the column types; ``engine`` the
+rule engine's tables; ``realtime`` the realtime client's cursors. Importing this package
+registers all of them on ``metadata``.
+"""
+
+from rules.store.tables import engine, realtime
+from rules.store.tables.base import Id, Time, metadata
+
+__all__ = ["Id", "Time", "engine", "metadata", "realtime"]

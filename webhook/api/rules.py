@@ -1,0 +1,191 @@
+"""The alerts and rules API: ATSD's alert paths plus rule diagnostics (Blueprint ``bp``).
+
+ATSD-compatible (``spec/api.md``), each a ``POST`` with a JSON array of queries whose results
+are concatenated in order: ``/api/v1/alerts/query`` (open alerts), ``/api/v1/alerts/update``
+(acknowledge), ``/api/v1/alerts/history/query`` (closed alerts). Diagnostics: ``GET
+/api/v1/rules``, ``/api/v1/rules/windows``, ``/api/v1/rules/errors``,
+``/api/v1/notifications?limit=N``. All need role ``api`` (or ``admin``).
+
+Decisions where ATSD leaves a choice:
+- The date range of an open-alert query applies to ``lastEventDate`` (an alert that is still
+  firing in the range); of a history query to ``date`` (when the alert closed). ``endDate``
+  may be ``now``.
+- Query objects are parsed and checked by :mod:`webhook.api.alert_query` (decisions there).
+- ``/alerts/update`` checks every item before changing anything and answers
+  ``{"updated": [ids], "unknown": [ids]}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from rules import outbox as outbox_store
+from rules.command import format_iso_date
+from rules.definitions.model import NotificationSpec, Rule
+from webhook.api.alert_query import json_body, parse_queries
+from webhook.auth import require_role
+from webhook.context import current_ctx
+from webhook.errors import ApiError, bad_request
+
+bp = Blueprint("api_rules", __name__)
+
+OPEN_FIELDS = ("id", "rule", "entity", "metric", "tags", "severity", "repeatCount", "textValue",
+               "openDate", "lastEventDate", "acknowledged")
+HISTORY_FIELDS = ("entity", "metric", "rule", "ruleExpression", "ruleFilter", "severity", "tags",
+                  "repeatCount", "alert", "window", "type", "date", "alertOpenDate",
+                  "alertDuration", "receivedDate")
+MAX_LIMIT = 10_000
+
+
+def _engine() -> Any:
+    engine = current_ctx().engine
+    if engine is None:
+        raise ApiError(503, "the rule engine is not running in this instance")
+    return engine
+
+
+@bp.post("/api/v1/alerts/query")
+@require_role("api")
+def alerts_query() -> Response:
+    queries = parse_queries(request, history=False)
+    alerts = _engine().open_alerts()
+    found: list[dict[str, Any]] = []
+    for query in queries:
+        found += query.select(alerts, date_field="lastEventDate", fields=OPEN_FIELDS)
+    return jsonify(found)
+
+
+@bp.post("/api/v1/alerts/history/query")
+@require_role("api")
+def alerts_history_query() -> Response:
+    queries = parse_queries(request, history=True)
+    engine = _engine()
+    found: list[dict[str, Any]] = []
+    for query in queries:
+        rows = engine.alert_history(rules=query.rule_names(), since=query.start,
+                                    until=query.end, limit=0)
+        found += query.select(rows, date_field="date", fields=HISTORY_FIELDS)
+    return jsonify(found)
+
+
+@bp.post("/api/v1/alerts/update")
+@require_role("api")
+def alerts_update() -> Response:
+    body = json_body(request)
+    if not isinstance(body, list):
+        raise bad_request('expected a JSON array of {"id": N, "acknowledged": true|false}')
+    changes: list[tuple[int, bool]] = []
+    for index, item in enumerate(body):
+        if not isinstance(item, dict):
+            raise bad_request(f"item {index}: expected an object")
+        unknown = sorted(set(item) - {"id", "acknowledged"})
+        if unknown:
+            raise bad_request(f"item {index}: unknown field {unknown[0]!r}; known: id, "
+                              "acknowledged")
+        alert_id, ack = item.get("id"), item.get("acknowledged", False)
+        if isinstance(alert_id, bool) or not isinstance(alert_id, int):
+            raise bad_request(f"item {index}: 'id' must be an integer alert id")
+        if not isinstance(ack, bool):
+            raise bad_request(f"item {index}: 'acknowledged' must be true or false")
+        changes.append((alert_id, ack))
+    engine = _engine()
+    updated = [i for i, ack in changes if engine.acknowledge(i, ack)]
+    unknown_ids = [i for i, _ in changes if i not in updated]
+    return jsonify({"updated": updated, "unknown": unknown_ids})
+
+
+# -- rule diagnostics -------------------------------------------------------------------
+
+
+@bp.get("/api/v1/rules")
+@require_role("api")
+def rules_list() -> Response:
+    ctx = current_ctx()
+    ruleset = ctx.extras.get("ruleset")
+    engine = ctx.engine
+    loaded: Iterable[Rule] = (ruleset.rules() if ruleset is not None
+                              else (engine.rules() if engine is not None else ()))
+    # running: enabled, compiled and in force in the engine (a disabled rule is listed only)
+    return jsonify([rule_to_dict(r) | {"running": engine is not None
+                                       and engine.compiled(r.name) is not None}
+                    for r in loaded])
+
+
+@bp.get("/api/v1/rules/windows")
+@require_role("api")
+def rules_windows() -> Response:
+    windows = _engine().windows()
+    rule = request.args.get("rule")
+    return jsonify([w for w in windows if rule is None or w.get("rule") == rule])
+
+
+@bp.get("/api/v1/rules/errors")
+@require_role("api")
+def rules_errors() -> Response:
+    ctx = current_ctx()
+    ruleset = ctx.extras.get("ruleset")
+    last = ruleset.last() if ruleset is not None else None
+    load = {
+        "at": format_iso_date(last.at) if last is not None else None,
+        "ok": last.ok if last is not None else None,
+        "summary": last.summary() if last is not None else None,
+        "issues": [i.to_json() for i in last.issues] if last is not None else [],
+    }
+    runtime = _engine().rule_errors(_limit(100))
+    return jsonify({"load": load, "runtime": runtime})
+
+
+@bp.get("/api/v1/notifications")
+@require_role("api")
+def notifications() -> Response:
+    limit = _limit(100)
+    with current_ctx().db.connect() as conn:
+        rows = outbox_store.recent(conn, limit)
+        for row in rows:
+            row["attempt_log"] = outbox_store.attempts(conn, row["id"])
+    return jsonify(rows)
+
+
+def _limit(default: int) -> int:
+    raw = request.args.get("limit", str(default))
+    try:
+        value = int(raw)
+    except ValueError:
+        raise bad_request(f"limit: expected a whole number, got {raw!r}") from None
+    if not 1 <= value <= MAX_LIMIT:
+        raise bad_request(f"limit: expected 1 to {MAX_LIMIT}, got {value}")
+    return value
+
+
+# -- rules as JSON (the native YAML shape) ------------------------------------------------
+
+
+def rule_to_dict(rule: Rule) -> dict[str, Any]:
+    """The rule in the field names of the YAML format, plus the file it came from."""
+    return {
+        "name": rule.name, "description": rule.description, "enabled": rule.enabled,
+        "metric": rule.metric, "type": list(rule.types), "source": list(rule.sources),
+        "entities": list(rule.entities), "filter": rule.filter, "window": rule.window.text,
+        "check_on_exit": rule.check_on_exit, "group_by_entity": rule.group_by_entity,
+        "group_by_tags": (rule.group_by_tags if isinstance(rule.group_by_tags, str)
+                          else list(rule.group_by_tags)),
+        "condition": rule.condition, "severity": rule.severity,
+        "time_offset": rule.time_offset_seconds,
+        "notifications": [_notification(n) for n in rule.notifications],
+        "file": rule.origin,
+    }
+
+
+def _notification(spec: NotificationSpec) -> dict[str, Any]:
+    every = spec.repeat_every
+    return {
+        "endpoint": spec.endpoint, "name": spec.name, "enabled": spec.enabled,
+        **{t: {"enabled": spec.trigger(t).enabled, "text": spec.trigger(t).text}
+           for t in ("open", "repeat", "cancel")},
+        "repeat_every": "all" if every.kind == "all" else {every.kind: every.every},
+        "delay_open": spec.delay_open_seconds, "room": spec.room, "sync_reply": spec.sync_reply,
+    }
+

@@ -1,0 +1,253 @@
+"""The webhook endpoint: authenticate, parse, guard, store, answer, and log every request.
+
+``POST|GET /api/v1/messages/webhook[/<path>]``. ``200`` comes only after
+``ctx.ingestor.accept`` returned, i.e. after the command is committed. Every request, whatever
+its outcome, is written to the request log (``rules.store.diagnostics``, through the batching
+writer in ``webhook.requestlog``) with the body capped and the Rocket.Chat ``token`` replaced
+by ``***``.
+
+Rocket.Chat requests (the path is one of ``settings.webhook.rocketchat_paths``, or the
+command's source is ``rocket.chat`` or one of those names, as the spec says "webhook requests
+whose source is rocket.chat, or another path configured as Rocket.Chat") get two extra
+rules: once-only by
+``message_id`` (plus the edit stamp ``edited`` when ``isEdited`` is true: the outgoing webhook
+carries no ``editedAt``, so all edits of one message share one key and only the first edit is
+processed), and the loop guard (``bot`` set, or written by the bot itself).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+from sqlalchemy.exc import DBAPIError
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from bot.config.load import UserSettings
+from rules.command import MessageCommand
+from rules.message_keys import dedupe_key, loop_guard_reason
+from rules.store import diagnostics
+from webhook.auth import authenticator, same_secret
+from webhook.capture import MASK, capture_body, capture_headers, full_path, redact
+from webhook.context import AppContext, current_ctx
+from webhook.errors import ApiError
+from webhook.parse import Parsed, RawRequest, client_ip, parse_query, parse_request
+from webhook.requestlog import request_log
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/api/v1/messages/webhook"
+webhook = Blueprint("webhook", __name__)
+
+
+@dataclass
+class Entry:
+    """One request-log row in the making."""
+
+    method: str
+    path: str
+    remote_addr: str
+    content_type: str | None
+    size: int
+    user: str | None = None
+    body: str | None = None
+    headers: dict[str, str] | None = None
+    command: dict[str, Any] | None = None
+    message_id: int | None = None
+    outcome: str = "invalid"
+    error: str | None = None
+    status: int = 400
+
+
+@dataclass
+class Result:
+    status: int
+    payload: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@webhook.route(PREFIX, methods=["GET", "POST"], defaults={"rest": ""}, strict_slashes=False)
+@webhook.route(f"{PREFIX}/<path:rest>", methods=["GET", "POST"])
+def receive(rest: str) -> tuple[Response, int, dict[str, str]]:
+    if request.method == "HEAD":
+        # Flask adds HEAD to GET routes; a probe must not create a message.
+        return jsonify({"error": "use GET or POST"}), 405, {"Allow": "GET, POST"}
+    ctx = current_ctx()
+    settings = ctx.settings
+    addr = client_ip(request.remote_addr or "", request.headers.get("X-Forwarded-For"),
+                     settings.http.trusted_proxies)
+    path_and_query = full_path(request)
+    entry = Entry(method=request.method, path=redact(path_and_query, settings), remote_addr=addr,
+                  content_type=request.content_type, size=request.content_length or 0)
+    try:
+        auth = authenticator(ctx)
+        user = auth.check_basic(request, "webhook")
+        entry.user = user.name
+        auth.check_limits(user, addr=addr, path=path_and_query,
+                          webhook_path=rest.strip("/").lower())
+        raw = _raw_request(rest, entry)
+        entry.body = capture_body(raw.body, raw.content_type, settings)
+        entry.headers = capture_headers(raw.headers, settings)
+        result = process(ctx, raw, entry, user=user, check_token=True)
+    except ApiError as exc:
+        result = _failed(entry, exc)
+    except Exception:
+        log.exception("webhook request %s %s from %s failed", request.method,
+                      entry.path.split("?")[0], addr)
+        entry.outcome, entry.status, entry.error = "error", 500, "internal error"
+        result = Result(500, {"error": "internal error"})
+    _write_log(ctx, entry)
+    return jsonify(result.payload), result.status, result.headers
+
+
+def _raw_request(rest: str, entry: Entry) -> RawRequest:
+    try:
+        body = request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        limit = current_ctx().settings.http.max_body_bytes
+        raise ApiError(413, f"request body too large: the limit is {limit} bytes") from None
+    entry.size = len(body)
+    return RawRequest(
+        method=request.method,
+        path=rest,
+        query=parse_query(request.query_string),
+        headers=tuple(request.headers.items()),
+        content_type=request.content_type,
+        body=body,
+        remote_addr=request.remote_addr or "",
+    )
+
+
+def _failed(entry: Entry, exc: ApiError) -> Result:
+    entry.outcome, entry.status, entry.error = exc.outcome, exc.status, exc.message
+    return Result(exc.status, {"error": exc.message}, exc.headers)
+
+
+def process(ctx: AppContext, raw: RawRequest, entry: Entry, *, user: UserSettings | None,
+            check_token: bool) -> Result:
+    """Parse ``raw``, apply token, limits and Rocket.Chat rules, ingest; fill ``entry``."""
+    settings = ctx.settings
+    parsed = parse_request(raw, now=ctx.clock.now(),
+                           trusted_proxies=settings.http.trusted_proxies)
+    command = parsed.command
+    _mask_secrets(command, settings.secrets())
+    entry.command = command.to_json()
+    path = raw.webhook_path
+    auth = authenticator(ctx)
+    if check_token and path in settings.webhook.tokens:
+        given = parsed.top.get("token")
+        if not isinstance(given, str) or not same_secret(given, settings.webhook.tokens[path]):
+            auth.fail(entry.remote_addr, entry.path, entry.user, "token mismatch", 403,
+                      "token mismatch")
+    if user is not None:
+        auth.check_limits(user, addr=entry.remote_addr, path=entry.path, entity=command.entity)
+    key = None
+    rc_names = settings.webhook.rocketchat_paths
+    if path in rc_names or command.source in rc_names or command.source == "rocket.chat":
+        reason = _loop_guard(ctx, parsed)
+        if reason is not None:
+            entry.outcome, entry.status, entry.error = "ignored", 200, reason
+            return Result(200, {"status": "ignored", "reason": reason})
+        key = _dedupe_key(parsed.top, ctx.extras.get("edit_stamp"))
+    try:
+        accepted = ctx.ingestor.accept(command, path="webhook", dedupe_key=key)
+    except DBAPIError as exc:
+        log.error("store unavailable for webhook request: %s", type(exc).__name__)
+        raise ApiError(503, "storage unavailable; retry later",
+                       headers={"Retry-After": "5"}, outcome="error") from None
+    entry.message_id, entry.status = accepted.message_id, 200
+    if accepted.duplicate:
+        entry.outcome = "duplicate"
+        body = ({**_duplicate_echo(command, accepted.command), "duplicate": True}
+                if parsed.debug else {"status": "duplicate"})
+        return Result(200, body)
+    entry.outcome = "stored"
+    payload: dict[str, Any] = command.to_json() if parsed.debug else {"status": "ok"}
+    replies = [n.text for n in accepted.notifications if n.target.get("sync_reply")]
+    if replies:
+        payload["text"] = "\n".join(replies)
+    return Result(200, payload)
+
+
+def _duplicate_echo(command: MessageCommand, stored: MessageCommand) -> dict[str, Any]:
+    """What ``debug=true`` shows for a duplicate: the stored command (spec: "the stored
+    command plus duplicate: true"), so a re-delivery sees the first receipt's date.
+
+    Only when this request carries the same content, though: the first delivery may have
+    come from another user, and a request that merely reuses a ``message_id`` must not
+    learn what that user sent; it sees its own command instead.
+    """
+    mine, first = command.to_json(), stored.to_json()
+    same = {k: v for k, v in mine.items() if k != "date"} == {
+        k: v for k, v in first.items() if k != "date"}
+    return first if same else mine
+
+
+def _mask_secrets(command: MessageCommand, secrets: list[str]) -> None:
+    """A configured secret (a token, a password) is never stored, wherever a client put it."""
+    for secret in secrets:
+        if secret in command.message:
+            command.message = command.message.replace(secret, MASK)
+        for name, value in command.tags.items():
+            if secret in value:
+                command.tags[name] = value.replace(secret, MASK)
+
+
+def _loop_guard(ctx: AppContext, parsed: Parsed) -> str | None:
+    top = parsed.top
+    user_id, user_name = top.get("user_id"), top.get("user_name")
+    return loop_guard_reason(top.get("bot"), user_id if isinstance(user_id, str) else None,
+                             user_name if isinstance(user_name, str) else None,
+                             ctx.bot_identity())
+
+
+def _dedupe_key(top: dict[str, Any], stamp: Any = None) -> str | None:
+    message_id = top.get("message_id")
+    if not isinstance(message_id, str) or not message_id.strip():
+        return None
+    if top.get("isEdited") not in (True, "true", "True"):
+        return dedupe_key(message_id.strip()[:200])
+    # with [rocketchat] configured, ``stamp`` (bot.chat.edits) reads editedAt as realtime keys it
+    edited = stamp(message_id.strip()[:200]) if callable(stamp) else "edited"
+    return dedupe_key(message_id.strip()[:200], edited)
+
+
+def _write_log(ctx: AppContext, entry: Entry) -> None:
+    request_log(ctx).submit(**entry.__dict__)
+
+
+def replay_request(ctx: AppContext, request_id: int) -> int:
+    """Resubmit logged request ``request_id`` through parse and ingest; the new log id.
+
+    An admin action: authentication and the body token are not checked. Raises
+    ``LookupError`` for an unknown id and ``ValueError`` when the request cannot be replayed
+    (not a webhook request, or its body was cut in the log). A Rocket.Chat message that was
+    stored before is answered as a duplicate, as any re-delivery is.
+    """
+    request_log(ctx).flush()
+    with ctx.db.connect() as conn:
+        row = diagnostics.get_request(conn, request_id)
+    if row is None:
+        raise LookupError(f"no logged request {request_id}")
+    path, _, query = str(row["path"]).partition("?")
+    if path != PREFIX and not path.startswith(PREFIX + "/"):
+        raise ValueError(f"request {request_id} was not a webhook request")
+    if int(row["size"]) > ctx.settings.webhook.body_capture_bytes:
+        raise ValueError(f"request {request_id}: its body was cut in the log; cannot replay")
+    headers = tuple((str(k), str(v)) for k, v in (row["headers"] or {}).items()
+                    if str(k).lower() != "x-forwarded-for")
+    body = (row["body"] or "").encode("utf-8")
+    entry = Entry(method=row["method"], path=row["path"], remote_addr=row["remote_addr"],
+                  content_type=row["content_type"], size=len(body),
+                  user=f"replay of #{request_id}", body=row["body"], headers=dict(headers))
+    try:
+        raw = RawRequest(method=row["method"], path=path[len(PREFIX):].lstrip("/"),
+                         query=parse_query(query), headers=headers,
+                         content_type=row["content_type"], body=body,
+                         remote_addr=row["remote_addr"])
+        process(ctx, raw, entry, user=None, check_token=False)
+    except ApiError as exc:
+        _failed(entry, exc)
+    return request_log(ctx).write_now(**entry.__dict__)
