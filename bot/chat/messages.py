@@ -37,7 +37,7 @@ from typing import Any, Protocol
 
 from bot.config.load import RocketChatSettings
 from bot.realtime.protocol import ejson_date
-from bot.service import metrics
+from bot.rest import metrics
 from rules.clock import Clock, SystemClock
 from rules.command import MessageCommand, format_iso_date
 from rules.ingest import Accepted, Ingestor

@@ -10,12 +10,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.errors import UsageError
 from rules.command import MessageCommand, parse_iso_date, utcnow
 from rules.definitions.durations import parse_duration
-
-
-class UsageError(Exception):
-    """Bad arguments or configuration: printed as one line, exit code 2."""
 
 
 def parse_commands(texts: Sequence[str]) -> list[MessageCommand]:

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from bot.errors import ChatRejected, ChatUnavailable
-from bot.service import metrics
+from bot.rest import metrics
 from rules.outbox.contract import DeliveryError, DeliveryResult, Notification
 
 log = logging.getLogger(__name__)

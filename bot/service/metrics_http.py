@@ -8,7 +8,7 @@ Three kinds of figures:
 - read from the store at scrape time (:class:`StoreCollector`): open alerts by acknowledged
   flag, closed alerts by final status, notifications by result, outbox depth. Reading the store
   means every instance reports the same truth and a restart does not reset them;
-- the realtime client's own registry (``bot.service.metrics``: reconnects, messages in), appended
+- the realtime client's own registry (``bot.rest.metrics``: reconnects, messages in), appended
   when that module is present.
 
 Every instance owns its registry, so tests may build as many services as they like.

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from bot.config.load import Settings
 from bot.errors import ChatRejected
+from bot.exit_codes import EXIT_LEASE_LOST
 from bot.service.health import HealthState
 from bot.service.http_server import HttpServer, SenderKick
 from bot.service.metrics_http import MeteredIngestor, ServiceMetrics, engine_store_collector
@@ -36,7 +37,6 @@ from rules.store.tables import engine as es
 log = logging.getLogger("atsd_bot.service")
 
 DRAIN_SECONDS = 5.0
-EXIT_LEASE_LOST = 5
 STOP_JOIN_SECONDS = 2.0
 
 
@@ -206,7 +206,7 @@ class Runtime:
             runs_engine=lambda: self.ingestor.runs_engine,
         ), secret_key=self.ui_secret)
         self.metrics.add_store_collector(engine_store_collector(self.db))
-        from bot.service import metrics as realtime_metrics
+        from bot.rest import metrics as realtime_metrics
 
         self.metrics.extra_registries.append(realtime_metrics.REGISTRY)
         self.middleware = install_metrics(app, self.metrics)

@@ -8,7 +8,7 @@ from functools import partial
 
 import pytest
 
-from bot.service import metrics
+from bot.rest import metrics
 from rules.store import Database
 from tests.realtime.conftest import World
 from tests.realtime.harness import BotRunner, wait_until
