@@ -21,14 +21,15 @@ from bot.config.load import Settings
 from bot.errors import ChatRejected
 from bot.exit_codes import EXIT_LEASE_LOST
 from bot.service.health import HealthState
-from bot.service.http_server import HttpServer, SenderKick
-from bot.service.metrics_http import MeteredIngestor, ServiceMetrics, engine_store_collector
+from bot.service.http_server import HttpServer
+from bot.service.metrics_http import ServiceMetrics, accept_observer, engine_store_collector
 from bot.service.metrics_http import install as install_metrics
 from rules.clock import Clock, SystemClock
 from rules.definitions.rule_set import RuleSet
 from rules.engine.rule_engine import RuleEngine
 from rules.engine.schedule import EngineScheduler
-from rules.outbox import OutboxSender
+from rules.ingest import Ingestor, wake_on_notifications
+from rules.outbox import OutboxSender, SenderLoop
 from rules.outbox.contract import Endpoint
 from rules.outbox.endpoints import build_endpoints, endpoint_targets
 from rules.store import Database
@@ -52,6 +53,7 @@ class Runtime:
         self.engine: RuleEngine | None = None
         self.ruleset: RuleSet | None = None
         self.sender: OutboxSender | None = None
+        self.sender_loop: SenderLoop | None = None
         self.scheduler: EngineScheduler | None = None
         self.server: Any = None
         self.realtime: Any = None
@@ -78,10 +80,8 @@ class Runtime:
         result = self.ruleset.reload()
         engine.restore()
         log.info("rules: %d in force from %s", len(result.rules), ", ".join(s.rules.paths))
-        self.kicker = SenderKick()
-        self._thread("outbox-kick", self.kicker.run)
-        self.ingestor = ingestor = MeteredIngestor(db, engine, self.clock, metrics=self.metrics,
-                                                   on_notifications=self.kicker.kick)
+        self.ingestor = ingestor = Ingestor(db, engine, self.clock,
+                                            hooks=[accept_observer(self.metrics)])
         from bot.service import instances
 
         if instances.uses_lease(s, db):
@@ -95,10 +95,11 @@ class Runtime:
             self.chat = build_realtime_bot(s.rocketchat, ingestor, engine=engine,
                                            clock=self.clock)
         self.sender = OutboxSender(db, self._endpoints(), self.clock, s.delivery)
-        self.kicker.sender = self.sender
+        self.sender_loop = SenderLoop(self.sender)
+        ingestor.hooks.append(wake_on_notifications(self.sender_loop.wake))
         self.health.outbox_status = self._outbox_status
         self.scheduler = EngineScheduler(
-            engine, self.clock, sender=self.sender, also=[ingestor.process_pending],
+            engine, self.clock, wake=self.sender_loop.wake, also=[ingestor.process_pending],
             inject=lambda command: ingestor.accept(command, path="timer", persist=False))
         self._start_http()
         if s.rocketchat is not None:
@@ -146,7 +147,10 @@ class Runtime:
             # what the other instances stored meanwhile, at once rather than at the first tick
             self._thread("pending", self.ingestor.process_pending)
         self.scheduler.start()
-        log.info("scheduler: engine ticks, timer commands and outbox passes every second")
+        assert self.sender_loop is not None
+        self.sender_loop.start()
+        log.info("scheduler: engine ticks and timer commands every second; the outbox "
+                 "sender delivers at once after each commit and retries every second")
         rc = self.settings.rocketchat
         if rc is not None and rc.realtime:
             self._start_realtime()
@@ -298,8 +302,8 @@ class Runtime:
             self.scheduler.shutdown(wait=True)
         if self.lease is not None:
             self.lease.stop(release=True)  # a follower takes over at its next renewal
-        if getattr(self, "kicker", None) is not None:
-            self.kicker.stop()
+        if self.sender_loop is not None:
+            self.sender_loop.stop()
         if leading:
             self._drain(drain_seconds)
         for thread in self._threads:

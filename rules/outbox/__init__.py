@@ -19,7 +19,7 @@ The package is split by concern; every name callers use is re-exported here:
 - :mod:`rules.store.outbox`: write, cancel_held, recent, attempts, prune (engine and API side);
 - :mod:`rules.outbox.delivery`: :class:`OutboxSender`, one pass of claims and deliveries;
 - :mod:`rules.store.outbox_sql`: the sender's SQL and its light (not fsync'd) transaction;
-- :mod:`rules.outbox.loop`: :class:`SenderThread` and :func:`run_forever`.
+- :mod:`rules.outbox.loop`: :class:`SenderLoop`, the one loop that delivers, with ``wake()``.
 
 To patch what the sender looks up (in a test), patch the submodule that uses it, e.g.
 ``rules.outbox.delivery.row_to_notification`` or ``rules.store.outbox_sql.RELEASE``: the
@@ -27,7 +27,7 @@ re-exports below are copies of the names, so patching them here changes nothing.
 """
 
 from rules.outbox.delivery import MAX_ROUNDS, OutboxSender
-from rules.outbox.loop import SenderThread, run_forever
+from rules.outbox.loop import SenderLoop
 from rules.store.outbox import (
     ACTIVE,
     FINISHED,
@@ -41,7 +41,6 @@ from rules.store.outbox import (
 from rules.store.outbox_sql import light_transaction as _light_transaction
 
 __all__ = [
-    "ACTIVE", "FINISHED", "MAX_ROUNDS", "OutboxSender", "SenderThread", "_light_transaction",
-    "attempts", "cancel_held", "prune", "recent", "row_to_notification", "run_forever",
-    "write",
+    "ACTIVE", "FINISHED", "MAX_ROUNDS", "OutboxSender", "SenderLoop", "_light_transaction",
+    "attempts", "cancel_held", "prune", "recent", "row_to_notification", "write",
 ]

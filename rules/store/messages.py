@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, desc, insert, or_, select
+from sqlalchemy import Connection, bindparam, desc, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -106,6 +106,30 @@ def key_message_id(conn: Connection, key: str) -> int | None:
         select(schema.processed_keys.c.message_id).where(schema.processed_keys.c.key == key)
     ).first()
     return int(row.message_id) if row is not None and row.message_id is not None else None
+
+
+def has_unprocessed(conn: Connection) -> bool:
+    """Whether any stored command still waits for the engine."""
+    table = schema.messages
+    return conn.execute(
+        select(table.c.id).where(table.c.processed.is_(False)).limit(1)).first() is not None
+
+
+def unprocessed_ids(conn: Connection, limit: int) -> list[int]:
+    """The oldest stored commands that still wait for the engine, in id order."""
+    table = schema.messages
+    return [int(row.id) for row in conn.execute(
+        select(table.c.id).where(table.c.processed.is_(False)).order_by(table.c.id).limit(limit))]
+
+
+def mark_processed(conn: Connection, message_id: int, *, claim: bool = True) -> bool:
+    """Mark a stored command processed; with ``claim`` only if it was not (a conditional
+    ``UPDATE``, so two instances never process the same row). True when this call did it."""
+    table = schema.messages
+    where = [table.c.id == message_id]
+    if claim:
+        where.append(table.c.processed.is_(False))
+    return bool(conn.execute(update(table).where(*where).values(processed=True)).rowcount)
 
 
 def _aware(value: datetime) -> datetime:

@@ -22,7 +22,8 @@ def test_a_tree_without_the_simulator_is_refused(tmp_path: Path) -> None:
 
 
 def test_demo_run_outside_a_checkout_exits_2_with_one_line(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(demo_setup, "ROOT", tmp_path)
     monkeypatch.setattr(demo_setup.require_checkout, "__defaults__", (tmp_path,))
     args = argparse.Namespace(dir=str(tmp_path / "demo"), once=True, timeout=1.0)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
 import threading
 from datetime import timedelta
@@ -217,10 +216,10 @@ class Signalling(FakeEndpoint):
         return result
 
 
-def test_sender_thread_delivers_on_wake(sqlite_db: Database) -> None:
+def test_sender_loop_delivers_on_wake(sqlite_db: Database) -> None:
     clock = ManualClock(START)
     endpoint = Signalling()
-    thread = outbox.SenderThread(sender(sqlite_db, clock, endpoint), interval=3600)
+    thread = outbox.SenderLoop(sender(sqlite_db, clock, endpoint), interval=3600)
     thread.start()
     try:
         put(sqlite_db, clock)
@@ -228,23 +227,6 @@ def test_sender_thread_delivers_on_wake(sqlite_db: Database) -> None:
         assert endpoint.delivered.wait(10)
     finally:
         thread.stop()
-    assert outbox_rows(sqlite_db)[0].status == "delivered"
-
-
-def test_asyncio_loop_delivers_until_stopped(sqlite_db: Database) -> None:
-    clock = ManualClock(START)
-    put(sqlite_db, clock)
-    endpoint = Signalling()
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        task = asyncio.create_task(outbox.run_forever(sender(sqlite_db, clock, endpoint), stop,
-                                                      interval=0.01))
-        await asyncio.to_thread(endpoint.delivered.wait, 10)
-        stop.set()
-        await asyncio.wait_for(task, 10)
-
-    asyncio.run(main())
     assert outbox_rows(sqlite_db)[0].status == "delivered"
 
 
