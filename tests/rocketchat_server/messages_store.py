@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from tests.rocketchat_server.model import Doc, User, now, random_id
@@ -108,6 +108,16 @@ class MessageStore:
             message["_updatedAt"] = now()
         # notifyOnMessageChange: the same message is streamed again (not a new message).
         self.emit("message-updated", {"message": message, "room": room, "origin": None})
+
+    def age_message(self, message_id: str, minutes: float) -> Doc:
+        """Move a message's `ts` into the past (a test aid: nothing is streamed)."""
+        with self.lock:
+            found = self.message_index.get(message_id)
+            if found is None:
+                raise KeyError(f"no message with id {message_id!r}")
+            found["ts"] = found["ts"] - timedelta(minutes=minutes)
+        self.bump()
+        return found
 
     def _thread_counters(self, message: Doc, room: Doc, moment: datetime) -> Doc | None:
         """`processThreads` + `reply` (an afterSaveMessage callback, only with Threads_enabled)."""
