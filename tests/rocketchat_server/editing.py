@@ -95,7 +95,8 @@ def update_message(
     _check_keys(change, original)
     text = change.get("msg", original.get("msg", ""))
     custom = change.get("customFields")
-    if _current_text(original) == text and not preview_urls and not custom:
+    # JavaScript truthiness: `[]` and `{}` count as given, so only absence (or null) is "none".
+    if _current_text(original) == text and preview_urls is None and custom is None:
         return False
     room = world.rooms.get(change.get("rid") or "")
     check_may_edit(world, user, original, room, exact_block_error)

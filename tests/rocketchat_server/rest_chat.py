@@ -32,7 +32,7 @@ async def chat_update(call: Call) -> dict[str, Any]:
     if body["roomId"] != message["rid"]:
         raise failure("The room id provided does not match where the message is from.")
     change: dict[str, Any] = {"_id": message["_id"], "rid": message["rid"], "msg": body["text"]}
-    if body.get("customFields"):
+    if "customFields" in body:  # an object, even `{}`, is truthy in JavaScript
         change["customFields"] = body["customFields"]
     editing.update_message(
         world, call.me, change, preview_urls=body.get("previewUrls"),
