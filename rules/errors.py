@@ -11,7 +11,7 @@ The tree (each error's text is meant for a person and says what to change)::
     ├── ChatRejected         bot/errors.py: Rocket.Chat refused; retrying will not help
     ├── ProtocolError        bot/errors.py: the server spoke a protocol we did not expect
     ├── ApiError             webhook/errors.py: an HTTP request to the data API is wrong
-    ├── DeliveryError        rules/outbox/contract.py: one delivery attempt failed
+    ├── DeliveryError        rules/notification.py: one delivery attempt failed
     └── ExpressionError, EvaluationError   rules/expr/errors.py: rule syntax vs evaluation
 """
 

@@ -28,7 +28,7 @@ from sqlalchemy import Connection
 
 from rules.clock import Clock, SystemClock
 from rules.command import MessageCommand
-from rules.outbox.contract import Notification
+from rules.notification import Notification
 from rules.store import Database
 from rules.store import messages as message_store
 

@@ -37,7 +37,7 @@ from bot.errors import ChatRejected, ConfigError
 from bot.exit_codes import EXIT_ADDRESS, EXIT_REJECTED, EXIT_USAGE
 from bot.service.log_setup import FORMATS, LEVELS, configure_logging
 
-log = logging.getLogger("atsd_bot.service")
+log = logging.getLogger(__name__)
 
 
 

@@ -20,7 +20,7 @@ from waitress.server import create_server
 
 from bot.config.load import HttpSettings
 
-log = logging.getLogger("atsd_bot.service")
+log = logging.getLogger(__name__)
 
 
 class HttpServer:

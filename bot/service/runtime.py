@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from bot.config.load import Settings
 from bot.errors import ChatRejected
 from bot.exit_codes import EXIT_LEASE_LOST
+from bot.service import lease
 from bot.service.health import HealthState
 from bot.service.http_server import HttpServer
 from bot.service.metrics_http import ServiceMetrics, accept_observer, engine_store_collector
@@ -29,13 +30,13 @@ from rules.definitions.rule_set import RuleSet
 from rules.engine.rule_engine import RuleEngine
 from rules.engine.schedule import EngineScheduler
 from rules.ingest import Ingestor, wake_on_notifications
+from rules.notification import Endpoint
 from rules.outbox import OutboxSender, SenderLoop
-from rules.outbox.contract import Endpoint
 from rules.outbox.endpoints import build_endpoints, endpoint_targets
 from rules.store import Database
 from rules.store.tables import engine as es
 
-log = logging.getLogger("atsd_bot.service")
+log = logging.getLogger(__name__)
 
 DRAIN_SECONDS = 5.0
 STOP_JOIN_SECONDS = 2.0
@@ -82,9 +83,7 @@ class Runtime:
         log.info("rules: %d in force from %s", len(result.rules), ", ".join(s.rules.paths))
         self.ingestor = ingestor = Ingestor(db, engine, self.clock,
                                             hooks=[accept_observer(self.metrics)])
-        from bot.service import instances
-
-        if instances.uses_lease(s, db):
+        if lease.uses_lease(s, db):
             # store only until the lease is ours: HTTP starts before the lease is tried, and a
             # request in between must not run the engine beside the holder (or overtake the
             # commands waiting for it)
@@ -110,7 +109,7 @@ class Runtime:
                           "reason": "another instance holds the lease"})
                 if s.rocketchat.realtime else
                 (lambda: {"configured": False, "reason": "rocketchat.realtime = false"}))
-        if instances.uses_lease(s, db):
+        if lease.uses_lease(s, db):
             self._follow_lease()
         else:
             self._lead(None)
@@ -119,14 +118,12 @@ class Runtime:
         """PostgreSQL may be shared by several instances: only the holder of the database
         lease runs the engine, the scheduler and the realtime client; the others store what
         they receive and the holder processes it (``process_pending``, every second)."""
-        from bot.service import instances
-
         assert self.db is not None
-        keeper = instances.make_keeper(self.db, self.settings, self.clock,
+        keeper = lease.make_keeper(self.db, self.settings, self.clock,
                                        on_acquired=self._lead, on_lost=self._lost_lease)
         self.lease = keeper
         self.ingestor.runs_engine = False
-        self.ingestor.fence = instances.fence_for(keeper)
+        self.ingestor.fence = lease.fence_for(keeper)
         if not keeper.step():
             log.info("lease: held by another instance; this one stores what it receives "
                      "and takes over when the holder stops")
@@ -139,10 +136,8 @@ class Runtime:
             self.engine.restore()  # another holder may have changed windows meanwhile
             log.info("lease: this instance now runs the engine (epoch %d)", epoch)
         self.ingestor.runs_engine = True
-        from bot.service import instances
-
         assert self.db is not None and self.sender is not None
-        instances.release_orphan_claims(self.db, self.sender.instance)
+        lease.release_orphan_claims(self.db, self.sender.instance)
         if epoch is not None:
             # what the other instances stored meanwhile, at once rather than at the first tick
             self._thread("pending", self.ingestor.process_pending)
@@ -290,7 +285,7 @@ class Runtime:
             return
         self._stopped = True
         self.health.stopping = True
-        # Only the engine runner sends (bot/service/instances.py): a follower leaves the outbox
+        # Only the engine runner sends (bot/service/lease.py): a follower leaves the outbox
         # alone.
         leading = bool(getattr(self, "ingestor", None) and self.ingestor.runs_engine)
         if self.realtime is not None and self._loop is not None:

@@ -14,7 +14,7 @@ import threading
 
 from rules.outbox.delivery import OutboxSender
 
-log = logging.getLogger("atsd_bot.outbox")
+log = logging.getLogger(__name__)
 
 
 class SenderLoop:

@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, desc, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, desc, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
+from rules.clock import aware
 from rules.command import MessageCommand, Severity
 from rules.expr import wildcard
 from rules.store.db import Prepared, PreparedInsert
@@ -55,7 +56,7 @@ def row_to_command(row: Any) -> MessageCommand:
         type=row.type,
         source=row.source,
         severity=Severity(row.severity) if row.severity is not None else None,
-        date=_aware(row.date),
+        date=aware(row.date),
         message=row.message,
         tags=dict(row.tags or {}),
     )
@@ -132,11 +133,22 @@ def mark_processed(conn: Connection, message_id: int, *, claim: bool = True) -> 
     return bool(conn.execute(update(table).where(*where).values(processed=True)).rowcount)
 
 
-def _aware(value: datetime) -> datetime:
-    from datetime import UTC
+def messages_since(conn: Connection, since: datetime, limit: int = 0) -> list[MessageCommand]:
+    """Stored commands dated ``since`` or later, oldest first (at most ``limit`` if > 0)."""
+    table = schema.messages
+    query = select(table).where(table.c.date >= since).order_by(table.c.date, table.c.id)
+    if limit > 0:
+        query = query.limit(limit)
+    return [row_to_command(row) for row in conn.execute(query)]
 
-    # SQLite hands back naive datetimes; every stored time is UTC.
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+def last_received_by_path(conn: Connection) -> dict[str, datetime]:
+    """When the newest command of each inbound path arrived."""
+    table = schema.messages
+    return {str(path): aware(when) for path, when in conn.execute(
+        select(table.c.path, func.max(table.c.received_at)).group_by(table.c.path))}
+
+
 
 
 # -- queries (the data API) ----------------------------------------------------------------

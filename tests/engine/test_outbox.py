@@ -13,8 +13,9 @@ from sqlalchemy import select, update
 from bot.config.load import DeliverySettings
 from rules import outbox
 from rules.clock import ManualClock
-from rules.outbox.contract import DeliveryError, DeliveryResult, Notification
+from rules.notification import DeliveryError, DeliveryResult, Notification
 from rules.store import Database
+from rules.store import outbox as outbox_store
 from rules.store.tables.engine import outbox as outbox_table
 from rules.store.tables.engine import outbox_attempts
 from tests.engine.helpers import START, outbox_rows
@@ -44,7 +45,7 @@ def put(db: Database, clock: ManualClock, *, alert_id: int | None = None, trigge
                         alert_id=alert_id,
                         due_at=clock.now() + timedelta(seconds=due_in) if due_in else None)
     with db.begin() as conn:
-        return outbox.write(conn, note, status="pending", now=clock.now())
+        return outbox_store.write(conn, note, status="pending", now=clock.now())
 
 
 def sender(db: Database, clock: ManualClock, endpoint: Any, **kwargs: Any) -> outbox.OutboxSender:
@@ -199,10 +200,10 @@ def test_notification_log_lists_newest_first_with_attempts(db: Database) -> None
                      .values(status="failed", last_error="x"))
     sender(db, clock, FakeEndpoint()).run_once()
     with db.connect() as conn:
-        log = outbox.recent(conn, 10)
+        log = outbox_store.recent(conn, 10)
         assert [(r["id"], r["status"]) for r in log] == [(first + 1, "delivered"),
                                                         (first, "failed")]
-        assert outbox.attempts(conn, first + 1)[0]["outcome"] == "delivered"
+        assert outbox_store.attempts(conn, first + 1)[0]["outcome"] == "delivered"
 
 
 class Signalling(FakeEndpoint):
@@ -239,9 +240,9 @@ def test_prune_deletes_only_old_finished_rows(db: Database) -> None:
     clock.advance(86_400)
     recent = put(db, clock)
     sender(db, clock, FakeEndpoint()).run_once()
-    assert outbox.prune(db, clock.now() - timedelta(hours=1)) == 1
+    assert outbox_store.prune(db, clock.now() - timedelta(hours=1)) == 1
     remaining = {r.id: r.status for r in outbox_rows(db)}
     assert delivered not in remaining and remaining[failed] == "failed"
     assert remaining[recent] == "delivered" and len(remaining) == 3
     with db.connect() as conn:
-        assert outbox.attempts(conn, delivered) == []
+        assert outbox_store.attempts(conn, delivered) == []

@@ -11,9 +11,10 @@ from sqlalchemy import event, text
 
 from rules import outbox
 from rules.clock import ManualClock
+from rules.notification import DeliveryError, Notification
 from rules.outbox import delivery
-from rules.outbox.contract import DeliveryError, Notification
 from rules.store import Database
+from rules.store import outbox as outbox_store
 from rules.store import outbox_sql as statements
 from tests.engine.helpers import START, outbox_rows
 from tests.engine.test_outbox import FakeEndpoint, attempt_outcomes, put, sender
@@ -25,7 +26,7 @@ def test_a_pass_failing_after_its_claim_releases_it_at_once(
     clock = ManualClock(START)
     first = put(db, clock, alert_id=7, trigger="open")
     second = put(db, clock, alert_id=7, trigger="cancel")
-    real = outbox.row_to_notification
+    real = outbox_store.row_to_notification
     calls = {"n": 0}
 
     def broken_once(row: Any) -> Notification:
@@ -193,7 +194,7 @@ def test_sender_bookkeeping_skips_the_fsync_and_hands_the_connection_back_durabl
     def synchronous(raw: Any) -> int:
         return int(raw.execute("PRAGMA synchronous").fetchone()[0])
 
-    with outbox._light_transaction(sqlite_db) as conn:
+    with statements.light_transaction(sqlite_db) as conn:
         raw = conn.connection.driver_connection
         during = synchronous(raw)
     assert (during, synchronous(raw)) == (1, 2)  # NORMAL inside, FULL (the default) after

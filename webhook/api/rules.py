@@ -22,7 +22,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from rules import outbox as outbox_store
+from rules.store import outbox as outbox_store
 from rules.command import format_iso_date
 from rules.definitions.model import NotificationSpec, Rule
 from webhook.api.alert_query import json_body, parse_queries
