@@ -19,8 +19,8 @@ from rules import outbox
 from rules.definitions.model import Rule
 from rules.engine import state
 from rules.engine.compiled import CompiledRule, RuleLoadError, compile_rules
+from rules.engine.fields import command_fields
 from rules.engine.index import RuleIndex
-from rules.engine.status import command_fields
 from rules.engine.txn import EngineState
 from rules.engine.windows import Window, window_key
 from rules.expr import EvaluationError
@@ -31,7 +31,7 @@ log = logging.getLogger("atsd_bot.rules")
 class RuleLifecycle(EngineState):
     endpoint_names: Collection[str]
     _rules: list[Rule]
-    _index: RuleIndex
+    _index: RuleIndex[CompiledRule]
 
     def load(self, rules: Sequence[Rule]) -> list[RuleLoadError]:
         """Compile ``rules`` and make them current; windows of changed rules are dropped."""

@@ -28,18 +28,20 @@ from rules.definitions.model import Rule
 from rules.engine import state
 from rules.engine.alerts import AlertViews
 from rules.engine.compiled import CompiledRule
+from rules.engine.dryrun import DryRunReport, dry_run
+from rules.engine.fields import alert_severity, command_fields, window_fields
 from rules.engine.index import RuleIndex
 from rules.engine.lifecycle import RuleLifecycle
-from rules.engine.status import (
-    Status,
-    alert_severity,
-    apply_transition,
-    command_fields,
-    transition,
-    window_fields,
-)
+from rules.engine.status import Status, transition
 from rules.engine.triggers import Outgoing, decide
-from rules.engine.windows import Window, add_command, expire, new_window, window_key
+from rules.engine.windows import (
+    Window,
+    add_command,
+    apply_transition,
+    expire,
+    new_window,
+    window_key,
+)
 from rules.expr import Environment, EvaluationError
 from rules.outbox.contract import Notification
 from rules.store import Database
@@ -104,7 +106,7 @@ class RuleEngine(RuleLifecycle, AlertViews):
         notes: list[Notification] = []
         if condition is not None:
             after, trigger = transition(window.status, condition)
-            apply_transition(window, after, command, alert_severity(rule, command), now)
+            apply_transition(window, after, alert_severity(rule, command), now)
             if trigger == "open":
                 window.alert_id = self._open_alert(conn, rule, window, now)
             if trigger is not None:
@@ -269,8 +271,6 @@ class RuleEngine(RuleLifecycle, AlertViews):
 
     # -- dry run ------------------------------------------------------------------------
 
-    def dry_run(self, rule: Rule, commands: Sequence[MessageCommand]) -> Any:
+    def dry_run(self, rule: Rule, commands: Sequence[MessageCommand]) -> DryRunReport:
         """What ``rule`` would do with ``commands``; sends nothing and touches no state."""
-        from rules.engine.dryrun import dry_run
-
         return dry_run(self, rule, commands)
