@@ -22,7 +22,6 @@ from sqlalchemy import Connection
 
 from rules.command import MessageCommand
 from rules.definitions.model import Rule
-from rules.engine import state
 from rules.engine.compiled import CompiledRule, RuleFault, RuleLoadError, compile_rule
 from rules.engine.fields import alert_severity, command_fields, window_fields
 from rules.engine.status import transition
@@ -30,6 +29,7 @@ from rules.engine.triggers import Outgoing, decide
 from rules.engine.windows import Window, add_command, apply_transition, new_window, window_key
 from rules.expr import Environment, EvaluationError
 from rules.store import Database
+from rules.store.engine_state import message_count, message_last
 
 
 class DryRunHost(Protocol):
@@ -137,11 +137,11 @@ class _Runner:
         if db is not None and self.engine.persist:
             def count(*args: Any) -> int:
                 with db.connect() as conn:
-                    return state.message_count(conn, now, *args)
+                    return message_count(conn, now, *args)
 
             def last(*args: Any) -> dict[str, Any] | None:
                 with db.connect() as conn:
-                    return state.message_last(conn, now, *args)
+                    return message_last(conn, now, *args)
 
             env.db_message_count, env.db_message_last = count, last
         return env
