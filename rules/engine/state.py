@@ -19,7 +19,7 @@ from rules.command import MessageCommand, Severity, format_iso_date, parse_iso_d
 from rules.engine.status import Status
 from rules.engine.windows import Window
 from rules.store import engine_state as rows
-from rules.store.outbox import aware
+from rules.store.engine_state import aware
 
 MAX_STORED_ENTRIES = 200  # time-window entries kept in the window row; more: replay at restore
 

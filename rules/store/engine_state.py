@@ -9,7 +9,7 @@ turning a window into a row and back is the engine's business (:mod:`rules.engin
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
@@ -17,7 +17,6 @@ from sqlalchemy import Connection, bindparam, delete, func, insert, select, upda
 from rules.command import MessageCommand, Severity, format_iso_date
 from rules.store.db import Prepared, PreparedInsert
 from rules.store.messages import row_to_command
-from rules.store.outbox import aware
 from rules.store.tables.base import messages
 from rules.store.tables.engine import alerts, rule_errors, rule_silences, rule_windows
 
@@ -34,6 +33,11 @@ _INSERT_WINDOW = PreparedInsert(rule_windows,
                                 ("rule", "key", "fingerprint", "entity", "tags", *WINDOW_KEYS))
 # built once: a statement with literal values is re-compiled on every call
 _INSERT_ALERT = insert(alerts)
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """``value`` with UTC attached when the driver returned it naive (SQLite does)."""
+    return value if value is None or value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 # -- windows -----------------------------------------------------------------------------
