@@ -95,12 +95,19 @@ def _owner(name: str, modules: dict[str, Module]) -> str | None:
 
 
 def import_graph(modules: dict[str, Module]) -> dict[str, set[str]]:
+    """Who imports whom. Importing ``a.b.c`` runs ``a/__init__`` and ``a/b/__init__`` first,
+    so those packages count too, except the importer's own ancestors (already running)."""
     graph: dict[str, set[str]] = {name: set() for name in modules}
     for name, module in modules.items():
         for imported, _ in imported_names(module):
             owner = _owner(imported, modules)
-            if owner is not None and owner != name:
-                graph[name].add(owner)
+            if owner is None or owner == name:
+                continue
+            graph[name].add(owner)  # what is named is needed, even an ancestor's __init__
+            parent = _owner(owner.rpartition(".")[0], modules)
+            while parent is not None and not _within(name, parent):
+                graph[name].add(parent)
+                parent = _owner(parent.rpartition(".")[0], modules)
     return graph
 
 

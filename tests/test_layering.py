@@ -61,3 +61,29 @@ def test_relative_imports_resolve_like_python(tmp_path: Path) -> None:
     graph = layering.import_graph(_modules(root))
     assert graph["rules.engine"] == {"rules.engine.core"}
     assert graph["rules.engine.core"] == {"rules.store", "rules.store.db"}
+
+
+def test_a_package_init_run_on_the_way_to_a_submodule_closes_a_circle(tmp_path: Path) -> None:
+    # rules.store.outbox needs rules.outbox.contract; Python runs rules/outbox/__init__ first,
+    # which imports delivery, which needs rules.store.outbox: a loop at import time.
+    root = _tree(tmp_path, {
+        "rules/__init__.py": '"""r"""\n',
+        "rules/outbox/__init__.py": '"""o"""\nfrom rules.outbox.delivery import Sender\n',
+        "rules/outbox/contract.py": "class Note: ...\n",
+        "rules/outbox/delivery.py": "from rules.store.outbox import write\nclass Sender: ...\n",
+        "rules/store/__init__.py": '"""s"""\n',
+        "rules/store/outbox.py": "from rules.outbox.contract import Note\ndef write(): ...\n",
+    })
+    found = layering.circles(layering.import_graph(_modules(root)))
+    assert found == [["rules.outbox", "rules.outbox.delivery", "rules.store.outbox"]]
+
+
+def test_a_submodule_importing_a_sibling_does_not_loop_through_its_own_package(
+        tmp_path: Path) -> None:
+    root = _tree(tmp_path, {
+        "rules/__init__.py": '"""r"""\n',
+        "rules/expr/__init__.py": '"""e"""\nfrom rules.expr.compiler import compile\n',
+        "rules/expr/compiler.py": "from rules.expr.values import text\ndef compile(): ...\n",
+        "rules/expr/values.py": "def text(): ...\n",
+    })
+    assert layering.circles(layering.import_graph(_modules(root))) == []

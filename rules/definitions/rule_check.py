@@ -17,7 +17,7 @@ from rules.definitions.model import TRIGGERS, NotificationSpec, Rule
 # The metrics a rule can watch: message commands, and the ticks of the built-in timers.
 TIMER_METRICS = ("timer_15s", "timer_1m", "timer_15m", "timer_1h")
 
-# What rules.engine.status gives a filter (the command) and a condition or text (plus the window).
+# What rules.engine.fields gives a filter (the command) and a condition or text (plus the window).
 COMMAND_FIELDS = frozenset({"entity", "type", "source", "message", "severity", "tags",
                             "command_time", "metric"})
 WINDOW_FIELDS = frozenset({

@@ -14,9 +14,10 @@ from typing import Any
 from sqlalchemy import Connection
 
 from rules.command import format_iso_date
-from rules.engine import state
+from rules.engine.state import set_acknowledged
 from rules.engine.txn import EngineState
 from rules.engine.windows import Window, describe
+from rules.store.engine_state import delete_silence, history, recent_rule_errors, save_silence
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -65,7 +66,7 @@ class AlertViews(EngineState):
         if self.db is None or not self.persist:
             return []
         with self.db.connect() as conn:
-            return state.history(conn, rules=rules, since=since, until=until, limit=limit)
+            return history(conn, rules=rules, since=since, until=until, limit=limit)
 
     def acknowledge(self, alert_id: int, acknowledged: bool) -> bool:
         """Set an open alert's acknowledged flag; False when no open alert has that id."""
@@ -76,7 +77,7 @@ class AlertViews(EngineState):
             self._touch(window.rule, window.key, window)
             window.acknowledged = acknowledged
             if conn is not None:
-                state.set_acknowledged(conn, window, acknowledged)
+                set_acknowledged(conn, window, acknowledged)
             return True
         return self._run(work)
 
@@ -91,13 +92,13 @@ class AlertViews(EngineState):
         """Until ``until`` the rule's notifications are stored as ``silenced``, not sent."""
         def work(conn: Connection | None) -> None:
             if conn is not None:
-                state.save_silence(conn, rule, until, self.clock.now())
+                save_silence(conn, rule, until, self.clock.now())
             self._silences[rule] = until
         self._run(work)
 
     def unsilence(self, rule: str) -> bool:
         def work(conn: Connection | None) -> bool:
-            stored = state.delete_silence(conn, rule) if conn is not None else False
+            stored = delete_silence(conn, rule) if conn is not None else False
             return self._silences.pop(rule, None) is not None or stored
         return self._run(work)
 
@@ -119,4 +120,4 @@ class AlertViews(EngineState):
         if self.db is None or not self.persist:
             return list(self._errors)[:limit] if limit > 0 else list(self._errors)
         with self.db.connect() as conn:
-            return state.recent_rule_errors(conn, limit)
+            return recent_rule_errors(conn, limit)

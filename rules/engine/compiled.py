@@ -4,7 +4,8 @@
 :class:`CompiledRule` objects: expressions and templates compiled once, patterns lower-cased,
 the severity parsed, and a *fingerprint* of everything that decides window membership and
 status (filters, grouping, window, condition), so a reload can tell which rules keep their
-windows. A rule that fails to compile is skipped and reported as a :class:`RuleLoadError`.
+windows. A rule that fails to compile is skipped and reported as a :class:`RuleLoadError`
+(:func:`compile_rule` alone raises it inside a :class:`RuleFault`).
 
 Each compiled rule also carries the exact types and sources it requires, under which
 :class:`rules.engine.index.RuleIndex` files it.
@@ -133,23 +134,25 @@ def compile_rules(
         seen.add(rule.name)
         try:
             compiled.append(compile_rule(rule, endpoints, order=len(compiled)))
-        except _Fault as fault:
+        except RuleFault as fault:
             errors.append(fault.error)
     return compiled, errors
 
 
-class _Fault(Exception):
+class RuleFault(Exception):
+    """Raised by :func:`compile_rule` on a rule's first fault; ``error`` says which and why."""
+
     def __init__(self, rule: Rule, where: str, message: str) -> None:
         super().__init__(message)
         self.error = RuleLoadError(rule.name, where, message)
 
 
 def compile_rule(rule: Rule, endpoints: Collection[str], *, order: int = 0) -> CompiledRule:
-    """Compile one rule; raises ``_Fault`` (wrapping a RuleLoadError) on the first fault."""
+    """Compile one rule; :class:`RuleFault` (wrapping a RuleLoadError) on the first fault."""
     _check_window(rule)
     is_timer = rule.metric in TIMER_TYPES
     if rule.metric != "message" and not is_timer:
-        raise _Fault(rule, "metric", f"{rule.metric!r}: expected message or a timer_* type")
+        raise RuleFault(rule, "metric", f"{rule.metric!r}: expected message or a timer_* type")
     types = tuple(t.lower() for t in rule.types) or ((rule.metric,) if is_timer else ())
     sources = tuple(s.lower() for s in rule.sources)
     entities = tuple(e.lower() for e in rule.entities)
@@ -175,25 +178,25 @@ def _exact(values: tuple[str, ...]) -> frozenset[str]:
 def _check_window(rule: Rule) -> None:
     window = rule.window
     if window.kind == "length" and window.count < 1:
-        raise _Fault(rule, "window", f"{window.text}: a length window holds at least 1 command")
+        raise RuleFault(rule, "window", f"{window.text}: a length window holds at least 1 command")
     if window.kind == "time" and window.seconds <= 0:
-        raise _Fault(rule, "window", f"{window.text}: a time window must be longer than 0")
+        raise RuleFault(rule, "window", f"{window.text}: a time window must be longer than 0")
     if rule.time_offset_seconds < 0:
-        raise _Fault(rule, "time_offset", "must not be negative")
+        raise RuleFault(rule, "time_offset", "must not be negative")
 
 
 def _expression(rule: Rule, where: str, text: str) -> Expression:
     try:
         return compile_expression(text)
     except ExpressionError as exc:
-        raise _Fault(rule, where, str(exc)) from None
+        raise RuleFault(rule, where, str(exc)) from None
 
 
 def _severity(rule: Rule) -> Severity | None:
     try:
         severity = Severity.parse(rule.severity)
     except ValueError as exc:
-        raise _Fault(rule, "severity", str(exc)) from None
+        raise RuleFault(rule, "severity", str(exc)) from None
     return None if severity == Severity.UNKNOWN else severity
 
 
@@ -203,12 +206,12 @@ def _notifications(rule: Rule, endpoints: Collection[str]) -> tuple[CompiledNoti
         where = f"notifications[{index}]"
         if spec.endpoint not in endpoints:
             known = ", ".join(sorted(endpoints)) or "none"
-            raise _Fault(rule, f"{where}.endpoint",
+            raise RuleFault(rule, f"{where}.endpoint",
                          f"no endpoint named {spec.endpoint!r} (configured: {known})")
         if spec.repeat_every.every < 1:
-            raise _Fault(rule, f"{where}.repeat", "the repeat interval must be at least 1")
+            raise RuleFault(rule, f"{where}.repeat", "the repeat interval must be at least 1")
         if spec.delay_open_seconds < 0:
-            raise _Fault(rule, f"{where}.delay", "the open delay must not be negative")
+            raise RuleFault(rule, f"{where}.delay", "the open delay must not be negative")
         templates: dict[Trigger, Template] = {}
         for trigger in TRIGGERS:
             spec_trigger = spec.trigger(trigger)
@@ -216,6 +219,6 @@ def _notifications(rule: Rule, endpoints: Collection[str]) -> tuple[CompiledNoti
                 try:
                     templates[trigger] = compile_template(spec_trigger.text)
                 except ExpressionError as exc:
-                    raise _Fault(rule, f"{where}.{trigger}", str(exc)) from None
+                    raise RuleFault(rule, f"{where}.{trigger}", str(exc)) from None
         out.append(CompiledNotification(index=index, spec=spec, templates=templates))
     return tuple(out)

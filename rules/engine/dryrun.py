@@ -13,28 +13,44 @@ therefore not applied in a dry run.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
+
+from sqlalchemy import Connection
 
 from rules.command import MessageCommand
 from rules.definitions.model import Rule
-from rules.engine import state
-from rules.engine.compiled import CompiledRule, RuleLoadError, _Fault, compile_rule
-from rules.engine.status import (
-    alert_severity,
-    apply_transition,
-    command_fields,
-    transition,
-    window_fields,
-)
+from rules.engine.compiled import CompiledRule, RuleFault, RuleLoadError, compile_rule
+from rules.engine.fields import alert_severity, command_fields, window_fields
+from rules.engine.status import transition
 from rules.engine.triggers import Outgoing, decide
-from rules.engine.windows import Window, add_command, new_window, window_key
+from rules.engine.windows import Window, add_command, apply_transition, new_window, window_key
 from rules.expr import Environment, EvaluationError
+from rules.store import Database
+from rules.store.engine_state import message_count, message_last
 
-if TYPE_CHECKING:
-    from rules.engine.rule_engine import RuleEngine
+
+class DryRunHost(Protocol):
+    """What a dry run reads of the engine (a :class:`rules.engine.rule_engine.RuleEngine`)."""
+
+    @property
+    def endpoint_names(self) -> Collection[str]: ...
+
+    @property
+    def targets(self) -> Mapping[str, Mapping[str, Any]]: ...
+
+    @property
+    def db(self) -> Database | None: ...
+
+    @property
+    def persist(self) -> bool: ...
+
+    def environment(self, conn: Connection | None, fields: Mapping[str, Any], now: datetime,
+                    window: Window | None = None) -> Environment: ...
+
+    def silences(self) -> Mapping[str, datetime]: ...
 
 
 @dataclass
@@ -91,12 +107,12 @@ def _word(value: bool | None) -> str:
     return "error" if value is None else str(value).lower()
 
 
-def dry_run(engine: RuleEngine, rule: Rule, commands: Sequence[MessageCommand]
+def dry_run(engine: DryRunHost, rule: Rule, commands: Sequence[MessageCommand]
             ) -> DryRunReport:
     report = DryRunReport(rule=rule.name)
     try:
         compiled = compile_rule(rule, engine.endpoint_names)
-    except _Fault as fault:
+    except RuleFault as fault:
         report.load_errors.append(fault.error)
         return report
     runner = _Runner(engine, compiled)
@@ -106,7 +122,7 @@ def dry_run(engine: RuleEngine, rule: Rule, commands: Sequence[MessageCommand]
 
 
 class _Runner:
-    def __init__(self, engine: RuleEngine, rule: CompiledRule) -> None:
+    def __init__(self, engine: DryRunHost, rule: CompiledRule) -> None:
         self.engine = engine
         self.rule = rule
         self.windows: dict[str, Window] = {}
@@ -121,11 +137,11 @@ class _Runner:
         if db is not None and self.engine.persist:
             def count(*args: Any) -> int:
                 with db.connect() as conn:
-                    return state.message_count(conn, now, *args)
+                    return message_count(conn, now, *args)
 
             def last(*args: Any) -> dict[str, Any] | None:
                 with db.connect() as conn:
-                    return state.message_last(conn, now, *args)
+                    return message_last(conn, now, *args)
 
             env.db_message_count, env.db_message_last = count, last
         return env
@@ -161,7 +177,7 @@ class _Runner:
             report.after = window.status.value
             return
         after, trigger = transition(window.status, condition)
-        apply_transition(window, after, command, alert_severity(self.rule, command), now)
+        apply_transition(window, after, alert_severity(self.rule, command), now)
         report.after, report.trigger = after.value, trigger
         if trigger == "open":
             window.alert_id = next(self.ids)

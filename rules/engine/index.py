@@ -12,13 +12,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Generic, Protocol, TypeVar
 
 from rules.command import MessageCommand
 from rules.expr import wildcard
-
-if TYPE_CHECKING:
-    from rules.engine.compiled import CompiledRule
 
 _STRING = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 _OR = re.compile(r"\|\||\bor\b", re.IGNORECASE)
@@ -122,18 +119,34 @@ def _values(field_name: str, numbers: list[str], name: str, literals: list[str]
     return tuple(t.lower() for t in texts)
 
 
-class RuleIndex:
+class Indexed(Protocol):
+    """What the index needs of a rule (a :class:`rules.engine.compiled.R`)."""
+
+    @property
+    def order(self) -> int: ...
+
+    @property
+    def index_types(self) -> tuple[str, ...]: ...
+
+    @property
+    def index_sources(self) -> tuple[str, ...]: ...
+
+
+R = TypeVar("R", bound=Indexed)
+
+
+class RuleIndex(Generic[R]):
     """Rules filed by exact (type, source); the candidates of a command in rule order."""
 
-    def __init__(self, rules: Sequence[CompiledRule]) -> None:
-        self._buckets: dict[tuple[str | None, str | None], list[CompiledRule]] = {}
+    def __init__(self, rules: Sequence[R]) -> None:
+        self._buckets: dict[tuple[str | None, str | None], list[R]] = {}
         for rule in rules:
             for type_key in rule.index_types or (None,):
                 for source_key in rule.index_sources or (None,):
                     self._buckets.setdefault((type_key, source_key), []).append(rule)
-        self._cache: dict[tuple[str, str], tuple[CompiledRule, ...]] = {}
+        self._cache: dict[tuple[str, str], tuple[R, ...]] = {}
 
-    def candidates(self, command: MessageCommand) -> tuple[CompiledRule, ...]:
+    def candidates(self, command: MessageCommand) -> tuple[R, ...]:
         key = (command.type, command.source)
         found = self._cache.get(key)
         if found is None:
@@ -143,8 +156,8 @@ class RuleIndex:
             self._cache[key] = found
         return found
 
-    def _lookup(self, type_: str, source: str) -> tuple[CompiledRule, ...]:
-        seen: dict[int, CompiledRule] = {}
+    def _lookup(self, type_: str, source: str) -> tuple[R, ...]:
+        seen: dict[int, R] = {}
         for key in ((type_, source), (type_, None), (None, source), (None, None)):
             for rule in self._buckets.get(key, ()):
                 seen[rule.order] = rule

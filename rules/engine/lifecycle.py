@@ -16,22 +16,23 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from rules.definitions.model import Rule
-from rules.engine import state
 from rules.engine.compiled import CompiledRule, RuleLoadError, compile_rules
+from rules.engine.fields import command_fields
 from rules.engine.index import RuleIndex
-from rules.engine.status import command_fields
+from rules.engine.state import close_alert, delete_window, load_windows
 from rules.engine.txn import EngineState
 from rules.engine.windows import Window, window_key
 from rules.expr import EvaluationError
 from rules.store import outbox
+from rules.store.engine_state import load_silences, messages_since
 
-log = logging.getLogger("atsd_bot.rules")
+log = logging.getLogger(__name__)
 
 
 class RuleLifecycle(EngineState):
     endpoint_names: Collection[str]
     _rules: list[Rule]
-    _index: RuleIndex
+    _index: RuleIndex[CompiledRule]
 
     def load(self, rules: Sequence[Rule]) -> list[RuleLoadError]:
         """Compile ``rules`` and make them current; windows of changed rules are dropped."""
@@ -63,11 +64,11 @@ class RuleLifecycle(EngineState):
             self._touch(name, key, window)
             if conn is not None:
                 if window.status.is_open:
-                    state.close_alert(conn, window, now, reason)
+                    close_alert(conn, window, now, reason)
                 for outbox_id, _ in window.pending_open.values():
                     if outbox_id is not None:  # an alert that no longer exists is not announced
                         outbox.cancel_held(conn, outbox_id, now)
-                state.delete_window(conn, window)
+                delete_window(conn, window)
             del self._windows[name][key]
 
     def rules(self) -> list[Rule]:
@@ -84,13 +85,13 @@ class RuleLifecycle(EngineState):
             now = self.clock.now()
             self._windows.clear()
             replay: dict[str, dict[str, Window]] = {}
-            for fingerprint, window, big in state.load_windows(conn):
+            for fingerprint, window, big in load_windows(conn):
                 rule = self._active.get(window.rule)
                 if rule is None or rule.fingerprint != fingerprint:
                     if window.status.is_open:
-                        state.close_alert(conn, window, now,
+                        close_alert(conn, window, now,
                                           "rule changed" if rule else "rule removed")
-                    state.delete_window(conn, window)
+                    delete_window(conn, window)
                     continue
                 if rule.rule.window.kind != "time":
                     window.entries = None
@@ -99,7 +100,7 @@ class RuleLifecycle(EngineState):
                 self._windows.setdefault(window.rule, {})[window.key] = window
             for name, windows in replay.items():
                 self._replay(conn, self._active[name], windows, now)
-            self._silences = state.load_silences(conn)
+            self._silences = load_silences(conn)
         self._run(work)
         log.info("restored %d windows", sum(len(w) for w in self._windows.values()))
 
@@ -110,7 +111,7 @@ class RuleLifecycle(EngineState):
         Commands that were not stored (``persist=false``) cannot come back; the window then
         holds fewer commands than before the restart.
         """
-        for message_id, command in state.messages_since(conn, now - rule.span):
+        for message_id, command in messages_since(conn, now - rule.span):
             if rule.reject_reason(command, command.date) is not None:
                 continue
             if rule.filter is not None:

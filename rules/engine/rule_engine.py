@@ -24,26 +24,29 @@ from sqlalchemy import Connection
 from rules.clock import Clock
 from rules.command import MessageCommand, format_iso_date
 from rules.definitions.model import Rule
-from rules.engine import state
 from rules.engine.alerts import AlertViews
 from rules.engine.compiled import CompiledRule
+from rules.engine.dryrun import DryRunReport, dry_run
+from rules.engine.fields import alert_severity, command_fields, window_fields
 from rules.engine.index import RuleIndex
 from rules.engine.lifecycle import RuleLifecycle
-from rules.engine.status import (
-    Status,
-    alert_severity,
-    apply_transition,
-    command_fields,
-    transition,
-    window_fields,
-)
+from rules.engine.state import close_alert, delete_window, open_alert, save_window
+from rules.engine.status import Status, transition
 from rules.engine.triggers import Outgoing, decide
-from rules.engine.windows import Window, add_command, expire, new_window, window_key
+from rules.engine.windows import (
+    Window,
+    add_command,
+    apply_transition,
+    expire,
+    new_window,
+    window_key,
+)
 from rules.expr import Environment, EvaluationError
 from rules.notification import Notification
 from rules.store import Database, outbox
+from rules.store.engine_state import message_count, message_last, record_rule_error
 
-log = logging.getLogger("atsd_bot.rules")
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
@@ -103,7 +106,7 @@ class RuleEngine(RuleLifecycle, AlertViews):
         notes: list[Notification] = []
         if condition is not None:
             after, trigger = transition(window.status, condition)
-            apply_transition(window, after, command, alert_severity(rule, command), now)
+            apply_transition(window, after, alert_severity(rule, command), now)
             if trigger == "open":
                 window.alert_id = self._open_alert(conn, rule, window, now)
             if trigger is not None:
@@ -111,7 +114,7 @@ class RuleEngine(RuleLifecycle, AlertViews):
                 notes = self._notify(conn, rule, window, trigger, command, env, now)
             if trigger == "cancel":
                 if conn is not None:
-                    state.close_alert(conn, window, now, "CANCEL")
+                    close_alert(conn, window, now, "CANCEL")
                 window.alert_id = None
         self._save(conn, rule, window, now)
         return notes
@@ -130,7 +133,7 @@ class RuleEngine(RuleLifecycle, AlertViews):
                     now: datetime) -> int:
         if conn is None:
             return next(self._ids)
-        return state.open_alert(conn, window, metric=rule.rule.metric,
+        return open_alert(conn, window, metric=rule.rule.metric,
                                 expression=rule.rule.condition, filter_text=rule.rule.filter or "",
                                 window_text=rule.rule.window.text, now=now)
 
@@ -176,7 +179,7 @@ class RuleEngine(RuleLifecycle, AlertViews):
     def _save(self, conn: Connection | None, rule: CompiledRule, window: Window,
               now: datetime) -> None:
         if conn is not None:
-            state.save_window(conn, window, rule.fingerprint, now)
+            save_window(conn, window, rule.fingerprint, now)
 
     def environment(self, conn: Connection | None, fields: Mapping[str, Any], now: datetime,
                     window: Window | None = None) -> Environment:
@@ -185,8 +188,8 @@ class RuleEngine(RuleLifecycle, AlertViews):
         if window is not None:
             env.count = lambda: window.count
         if conn is not None:
-            env.db_message_count = lambda *a: state.message_count(conn, now, *a)
-            env.db_message_last = lambda *a: state.message_last(conn, now, *a)
+            env.db_message_count = lambda *a: message_count(conn, now, *a)
+            env.db_message_last = lambda *a: message_last(conn, now, *a)
         return env
 
     def rule_open(self, name: str) -> bool:
@@ -197,7 +200,7 @@ class RuleEngine(RuleLifecycle, AlertViews):
         """A rule error: kept (in the store when persisting) and logged, never raised."""
         log.warning("rule %s: %s in %s", rule, reason, expression)
         if conn is not None:
-            state.record_rule_error(conn, rule=rule, expression=expression, reason=reason,
+            record_rule_error(conn, rule=rule, expression=expression, reason=reason,
                                     command=command, now=now)
         else:
             self._errors.appendleft({"time": format_iso_date(now), "rule": rule,
@@ -259,7 +262,7 @@ class RuleEngine(RuleLifecycle, AlertViews):
             if not window.entries and window.status is Status.CANCEL:
                 # nothing left to remember: an empty, cancelled time window costs nothing
                 if conn is not None:
-                    state.delete_window(conn, window)
+                    delete_window(conn, window)
                 del self._windows[rule.name][window.key]
                 return notes
         if not evaluated:
@@ -268,8 +271,6 @@ class RuleEngine(RuleLifecycle, AlertViews):
 
     # -- dry run ------------------------------------------------------------------------
 
-    def dry_run(self, rule: Rule, commands: Sequence[MessageCommand]) -> Any:
+    def dry_run(self, rule: Rule, commands: Sequence[MessageCommand]) -> DryRunReport:
         """What ``rule`` would do with ``commands``; sends nothing and touches no state."""
-        from rules.engine.dryrun import dry_run
-
         return dry_run(self, rule, commands)

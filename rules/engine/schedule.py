@@ -30,7 +30,7 @@ from rules.clock import Clock
 from rules.command import MessageCommand
 from rules.engine.compiled import TIMER_SOURCE
 
-log = logging.getLogger("atsd_bot.schedule")
+log = logging.getLogger(__name__)
 
 TIMERS: tuple[tuple[str, int], ...] = (
     ("timer_15s", 15), ("timer_1m", 60), ("timer_15m", 900), ("timer_1h", 3600))

@@ -9,6 +9,9 @@ inside, sorted by date, so that commands leave it on time and a restart can rebu
 view: an event belongs to the interval it happened in). A command dated earlier than the
 window's start is still evaluated when it arrives (its count includes it) and leaves at the
 next expiry; ``time_offset`` is the tool for discarding old commands altogether.
+
+:func:`apply_transition` moves a window to the status the table in :mod:`rules.engine.status`
+gives and keeps its alert fields (times, counts, severity) up to date.
 """
 
 from __future__ import annotations
@@ -128,6 +131,30 @@ def next_expiry(rule: Rule, window: Window) -> datetime | None:
     if not window.entries:
         return None
     return window.entries[0][0] + timedelta(seconds=rule.window.seconds)
+
+
+def apply_transition(window: Window, after: Status, severity: Severity | None,
+                     now: datetime) -> None:
+    """Move ``window`` to ``after`` and keep its alert fields (times, counts) up to date."""
+    before = window.status
+    window.before_status = before
+    window.status = after
+    if after is Status.OPEN:
+        window.open_time = now
+        window.repeat_count = 0
+        window.acknowledged = False
+        window.cancel_time = None
+        window.severity = severity
+        window.last_repeat_sent.clear()
+    elif after is Status.REPEAT:
+        window.repeat_count += 1
+        window.repeat_time = now
+        # an inherited severity follows the newest message while the alert is open
+        window.severity = severity
+    elif before.is_open:
+        window.cancel_time = now
+    if after.is_open:
+        window.last_event_time = now
 
 
 def describe(window: Window) -> dict[str, Any]:

@@ -10,46 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from lark import Token, Tree
 
 from rules.command import utcnow
-from rules.expr import operators
 from rules.expr.access import index, member
 from rules.expr.constraints import constraints
 from rules.expr.errors import UNKNOWN, EvaluationError, ExpressionError, LiteralArgumentError
 from rules.expr.functions import lookup
+from rules.expr.operators import HANDLERS as OPERATOR_HANDLERS
 from rules.expr.parser import parse, parse_number, position, unquote
+from rules.expr.types import Environment, Fn, Node, constant
 from rules.expr.values import MAX_LIST, check_list, truthy
-
-Fn = Callable[["Environment"], Any]
-
-
-@dataclass(slots=True)
-class Environment:
-    """What an expression can see: command and window fields, the clock, engine callbacks."""
-
-    fields: Mapping[str, Any]
-    now: datetime | None = None
-    count: Callable[[], int] | None = None
-    db_message_count: Callable[..., int] | None = None
-    db_message_last: Callable[..., Mapping[str, Any] | None] | None = None
-    rule_open: Callable[[str], bool] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Node:
-    fn: Fn
-    const: bool = False
-    value: Any = None
-    boolean: bool = False  # fn always returns a bool: logic can skip truthy()
-
-
-def constant(value: Any) -> Node:
-    return Node(lambda env: value, True, value, isinstance(value, bool))
 
 
 class Expression:
@@ -264,5 +238,5 @@ _HANDLERS: dict[str, Callable[[_Compiler, Tree], Node]] = {
     "false": _Compiler.false, "null": _Compiler.null, "list": _Compiler.list_,
     "field": _Compiler.field, "member": _Compiler.member, "index": _Compiler.index,
     "call": _Compiler.call,
-    **operators.HANDLERS,
+    **OPERATOR_HANDLERS,
 }

@@ -1,7 +1,7 @@
 """Functions that ask the engine: ``count()``, ``rule_open()``, ``db_message_count()``,
 ``db_message_last()``.
 
-They call the callbacks of the :class:`~rules.expr.Environment`; a missing callback, or one
+They call the callbacks of the :class:`~rules.expr.types.Environment`; a missing callback, or one
 that raises, is an :class:`EvaluationError` naming the function. The ``db_message_*``
 arguments follow ATSD: ``(interval, type, source[, tags[, entity]])`` where a null or ``''``
 type or source matches all, tags are a map or ``'a=1,b=2'`` (``;`` also separates), and the
@@ -13,14 +13,12 @@ tags: Mapping[str, str], entity: str | None)``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from rules.expr import dates
+from rules.expr.dates import parse_interval
 from rules.expr.errors import UNKNOWN, EvaluationError, LiteralArgumentError
+from rules.expr.types import Environment
 from rules.expr.values import text
-
-if TYPE_CHECKING:
-    from rules.expr.compiler import Environment
 
 
 def _opt_text(value: Any) -> str | None:
@@ -52,7 +50,7 @@ def _db_args(env: Environment, name: str, args: tuple[Any, ...]) -> tuple[Any, .
     tags = args[3] if len(args) > 3 else None
     entity = args[4] if len(args) > 4 else env.fields.get("entity")
     try:
-        span = dates.parse_interval(text(interval))
+        span = parse_interval(text(interval))
         tag_filter = _tag_filter(tags)
     except ValueError as exc:
         raise EvaluationError(f"{name}: {exc}") from None
@@ -77,7 +75,7 @@ def _tag_filter(tags: Any) -> Mapping[str, str]:
 
 def check_db(args: tuple[Any, ...]) -> None:
     checks: tuple[tuple[int, Callable[[Any], Any]], ...] = (
-        (0, lambda v: dates.parse_interval(text(v))), (3, _tag_filter))
+        (0, lambda v: parse_interval(text(v))), (3, _tag_filter))
     for index, validate in checks:
         if index < len(args) and args[index] is not UNKNOWN:
             try:

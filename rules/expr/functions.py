@@ -15,18 +15,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import rules.expr.engine_functions as engine
+import rules.expr.text_functions as tf
 from rules.command import utcnow
-from rules.expr import dates
-from rules.expr import engine_functions as engine
-from rules.expr import text_functions as tf
+from rules.expr.dates import compile_pattern, format_date
+from rules.expr.dates import zone as time_zone
 from rules.expr.errors import EvaluationError, LiteralArgumentError
+from rules.expr.types import Environment
 from rules.expr.values import describe, number, text, to_date
-
-if TYPE_CHECKING:
-    from rules.expr.compiler import Environment
-
 
 Check = Callable[[tuple[Any, ...]], None]
 
@@ -58,13 +56,13 @@ def _date_format(env: Environment, value: Any, pattern: Any, zone: Any = None) -
     if moment is None:
         return None
     try:
-        return dates.format_date(moment, text(pattern), _opt_text(zone))
+        return format_date(moment, text(pattern), _opt_text(zone))
     except ValueError as exc:
         raise EvaluationError(f"date_format: {exc}") from None
 
 
 def _check_date_format(args: tuple[Any, ...]) -> None:
-    for index, validate in ((1, dates.compile_pattern), (2, dates.zone)):
+    for index, validate in ((1, compile_pattern), (2, time_zone)):
         if index < len(args) and isinstance(args[index], str):
             try:
                 validate(args[index])

@@ -10,20 +10,30 @@ case-sensitive, as ``=`` is; ``*`` matches any run of characters and ``?`` one c
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lark import Token, Tree
 
-from rules.expr import values
 from rules.expr.errors import EvaluationError
 from rules.expr.like import compile_like
-from rules.expr.values import equals, number, order, text, truthy
+from rules.expr.types import Environment, Fn, Node, NodeCompiler
+from rules.expr.values import (
+    add,
+    describe,
+    divide,
+    equals,
+    modulo,
+    multiply,
+    negate,
+    number,
+    order,
+    subtract,
+    text,
+    truthy,
+)
 
-if TYPE_CHECKING:
-    from rules.expr.compiler import Environment, Fn, Node, _Compiler
 
-
-def _compile_all(c: _Compiler, node: Tree) -> list[Node]:
+def _compile_all(c: NodeCompiler, node: Tree) -> list[Node]:
     return [c.compile(child) for child in node.children if isinstance(child, Tree)]
 
 
@@ -35,14 +45,14 @@ def truth(part: Node) -> Fn:
     return lambda env: truthy(fn(env))
 
 
-def ternary(c: _Compiler, node: Tree) -> Node:
+def ternary(c: NodeCompiler, node: Tree) -> Node:
     parts = _compile_all(c, node)
     cond, yes, no = truth(parts[0]), parts[1].fn, parts[2].fn
     return c.fold(node, lambda env: yes(env) if cond(env) else no(env), parts,
                   parts[1].boolean and parts[2].boolean)
 
 
-def or_expr(c: _Compiler, node: Tree) -> Node:
+def or_expr(c: NodeCompiler, node: Tree) -> Node:
     parts = _compile_all(c, node)
     fns = tuple(truth(p) for p in parts)
     if len(fns) == 2:
@@ -51,7 +61,7 @@ def or_expr(c: _Compiler, node: Tree) -> Node:
     return c.fold(node, lambda env: any(f(env) for f in fns), parts, True)
 
 
-def and_expr(c: _Compiler, node: Tree) -> Node:
+def and_expr(c: NodeCompiler, node: Tree) -> Node:
     parts = _compile_all(c, node)
     fns = tuple(truth(p) for p in parts)
     if len(fns) == 2:
@@ -60,13 +70,13 @@ def and_expr(c: _Compiler, node: Tree) -> Node:
     return c.fold(node, lambda env: all(f(env) for f in fns), parts, True)
 
 
-def not_(c: _Compiler, node: Tree) -> Node:
+def not_(c: NodeCompiler, node: Tree) -> Node:
     parts = _compile_all(c, node)
     fn = truth(parts[0])
     return c.fold(node, lambda env: not fn(env), parts, True)
 
 
-def compare(c: _Compiler, node: Tree) -> Node:
+def compare(c: NodeCompiler, node: Tree) -> Node:
     left, op_token, right = node.children
     parts = [c.compile(left), c.compile(right)]
     op = str(op_token)
@@ -124,12 +134,12 @@ def _ordering(op: str, left: Node, right: Node) -> Fn:
     return ordered
 
 
-def like(c: _Compiler, node: Tree) -> Node:
+def like(c: NodeCompiler, node: Tree) -> Node:
     parts = _compile_all(c, node)
     return c.fold(node, _like(parts[0], parts[1]), parts, True)
 
 
-def not_like(c: _Compiler, node: Tree) -> Node:
+def not_like(c: NodeCompiler, node: Tree) -> Node:
     parts = _compile_all(c, node)
     fn = _like(parts[0], parts[1])
     return c.fold(node, lambda env: not fn(env), parts, True)
@@ -155,12 +165,12 @@ def _like(subject: Node, pattern: Node) -> Fn:
     return like_any
 
 
-def in_(c: _Compiler, node: Tree) -> Node:
+def in_(c: NodeCompiler, node: Tree) -> Node:
     parts = _compile_all(c, node)
     return c.fold(node, _in(parts[0], parts[1]), parts, True)
 
 
-def not_in(c: _Compiler, node: Tree) -> Node:
+def not_in(c: NodeCompiler, node: Tree) -> Node:
     parts = _compile_all(c, node)
     fn = _in(parts[0], parts[1])
     return c.fold(node, lambda env: not fn(env), parts, True)
@@ -188,16 +198,16 @@ def member_of(value: Any, container: Any) -> bool:
         return any(equals(value, item) for item in container)
     if isinstance(container, Mapping):
         return value is not None and text(value) in container
-    raise EvaluationError(f"IN needs a list, not {values.describe(container)}")
+    raise EvaluationError(f"IN needs a list, not {describe(container)}")
 
 
 _ARITHMETIC: dict[str, Callable[[Any, Any], Any]] = {
-    "+": values.add, "-": values.subtract, "*": values.multiply, "/": values.divide,
-    "%": values.modulo,
+    "+": add, "-": subtract, "*": multiply, "/": divide,
+    "%": modulo,
 }
 
 
-def arithmetic(c: _Compiler, node: Tree) -> Node:
+def arithmetic(c: NodeCompiler, node: Tree) -> Node:
     """``a + b - c``: the grammar gives operands and operator tokens in turn, left to right."""
     parts = _compile_all(c, node)
     ops = [_ARITHMETIC[str(t)] for t in node.children if isinstance(t, Token)]
@@ -222,16 +232,16 @@ def _chain(first: Fn, rest: tuple[tuple[Callable[[Any, Any], Any], Fn], ...]) ->
     return chained
 
 
-def sign(c: _Compiler, node: Tree) -> Node:
+def sign(c: NodeCompiler, node: Tree) -> Node:
     op_token, operand = node.children
     parts = [c.compile(operand)]
     fn = parts[0].fn
     if str(op_token) == "-":
-        return c.fold(node, lambda env: values.negate(fn(env)), parts)
-    return c.fold(node, lambda env: values.negate(values.negate(fn(env))), parts)
+        return c.fold(node, lambda env: negate(fn(env)), parts)
+    return c.fold(node, lambda env: negate(negate(fn(env))), parts)
 
 
-HANDLERS: dict[str, Callable[[_Compiler, Tree], Node]] = {
+HANDLERS: dict[str, Callable[[NodeCompiler, Tree], Node]] = {
     "ternary": ternary, "or_expr": or_expr, "and_expr": and_expr, "not_": not_,
     "compare": compare, "like": like, "not_like": not_like, "in_": in_, "not_in": not_in,
     "sum": arithmetic, "product": arithmetic, "sign": sign,

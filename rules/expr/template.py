@@ -18,7 +18,7 @@ Syntax (ATSD's, see spec/rules.md "Templates")::
 * A placeholder that fails at run time stays in the text as written and is reported in
   :attr:`Rendered.errors` as ``(expression, reason)``; a condition that fails counts as false
   and is reported the same way. A template that cannot compile raises
-  :class:`~rules.expr.ExpressionError` pointing at the line and column in the template.
+  :class:`~rules.expr.errors.ExpressionError` pointing at the line and column in the template.
 * The rendered text is at most :data:`MAX_OUTPUT` characters; past that it is cut and the cut
   is reported as an error. Blocks nest at most :data:`MAX_BLOCK_DEPTH` deep.
 """
@@ -31,9 +31,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from rules.expr import Environment, EvaluationError, Expression, ExpressionError, compile_expression
-from rules.expr import to_text as _to_text
-from rules.expr import truthy as _truthy
+from rules.expr.compiler import Expression, compile_expression
+from rules.expr.errors import EvaluationError, ExpressionError
+from rules.expr.types import Environment
+from rules.expr.values import text as _to_text
+from rules.expr.values import truthy as _truthy
 
 MAX_OUTPUT = 1024 * 1024
 MAX_TEMPLATE = 256 * 1024

@@ -24,14 +24,12 @@ import json
 import re
 import urllib.parse
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from rules.expr import safe_regex, values
 from rules.expr.errors import UNKNOWN, EvaluationError, LiteralArgumentError
-from rules.expr.values import check_list, check_text, equals, join_text, number, text
-
-if TYPE_CHECKING:
-    from rules.expr.compiler import Environment
+from rules.expr.safe_regex import MAX_INPUT, compile_safe
+from rules.expr.types import Environment
+from rules.expr.values import MAX_TEXT, check_list, check_text, equals, join_text, number, text
 
 
 def upper(env: Environment, value: Any) -> str | None:
@@ -79,8 +77,8 @@ def replace(env: Environment, value: Any, old: Any, new: Any) -> str | None:
     if not old_text:
         return source
     growth = source.count(old_text) * (len(new_text) - len(old_text))
-    if len(source) + growth > values.MAX_TEXT:
-        raise EvaluationError(f"replace: result longer than {values.MAX_TEXT} characters")
+    if len(source) + growth > MAX_TEXT:
+        raise EvaluationError(f"replace: result longer than {MAX_TEXT} characters")
     return source.replace(old_text, new_text)
 
 
@@ -88,10 +86,10 @@ def matches(env: Environment, value: Any, pattern: Any) -> bool:
     if value is None or pattern is None:
         return False
     subject = text(value)
-    if len(subject) > safe_regex.MAX_INPUT:
-        raise EvaluationError(f"matches: text longer than {safe_regex.MAX_INPUT} characters")
+    if len(subject) > MAX_INPUT:
+        raise EvaluationError(f"matches: text longer than {MAX_INPUT} characters")
     try:
-        matcher = safe_regex.compile_safe(text(pattern))
+        matcher = compile_safe(text(pattern))
     except ValueError as exc:
         raise EvaluationError(f"matches: {exc}") from None
     return matcher(subject)
@@ -100,7 +98,7 @@ def matches(env: Environment, value: Any, pattern: Any) -> bool:
 def check_matches(args: tuple[Any, ...]) -> None:
     if isinstance(args[1], str):
         try:
-            safe_regex.compile_safe(args[1])
+            compile_safe(args[1])
         except ValueError as exc:
             raise LiteralArgumentError(1, str(exc)) from None
 
@@ -138,7 +136,7 @@ def truncate(env: Environment, value: Any, size: Any) -> str | None:
     limit = number(size)
     if limit is None or limit < 0:
         raise EvaluationError(f"truncate: length must be a number >= 0, not {text(size)!r}")
-    return None if value is None else text(value)[: int(min(limit, values.MAX_TEXT))]
+    return None if value is None else text(value)[: int(min(limit, MAX_TEXT))]
 
 
 def check_truncate(args: tuple[Any, ...]) -> None:

@@ -18,16 +18,13 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
-
 from rules.clock import Clock
 from rules.notification import DeliveryError, Endpoint, Notification
 from rules.store import Database
 from rules.store import outbox_sql as sql
 from rules.store.outbox import row_to_notification
-from rules.store.tables.engine import outbox
 
-log = logging.getLogger("atsd_bot.outbox")
+log = logging.getLogger(__name__)
 
 MAX_ROUNDS = 10
 
@@ -92,16 +89,11 @@ class OutboxSender:
         """Send a failed (or backing-off) row at the next pass, with a fresh set of attempts."""
         with self.db.begin() as conn:
             return bool(conn.execute(
-                update(outbox).where(outbox.c.id == outbox_id,
-                                     outbox.c.status.in_(("failed", "pending")))
-                .values(status="pending", attempts=0, next_attempt_at=self.clock.now())
-            ).rowcount)
+                sql.RETRY, {"oid": outbox_id, "now": self.clock.now()}).rowcount)
 
     def _release_stale(self, now: datetime) -> None:
         with self.db.begin() as conn:
-            conn.execute(update(outbox).where(
-                outbox.c.status == "sending", outbox.c.claimed_at < now - self.claim_timeout
-            ).values(status="pending", claimed_by=None))
+            conn.execute(sql.RELEASE_STALE, {"before": now - self.claim_timeout})
 
     def _due(self, now: datetime) -> list[Any]:
         with self.db.connect() as conn:

@@ -1,5 +1,7 @@
 """The sender's SQL, built once, and the light (not fsync'd) transaction its bookkeeping uses.
 
+Claims, releases (one round's, or stale ones), outcomes, attempts and an operator's retry.
+
 SQLAlchemy compiles each statement once per dialect and caches it, so building them at import
 keeps the delivery path to parameter binding. :mod:`rules.outbox.delivery` looks them up as
 attributes of this module (``sql.RELEASE``), which is also what a test patches.
@@ -56,6 +58,14 @@ FINISH = (update(outbox).where(outbox.c.id == bindparam("oid"), outbox.c.status 
                   delivered_at=_time("done_at"), detail=bindparam("det"),
                   next_attempt_at=_time("next_at")))
 INSERT_ATTEMPT = insert(outbox_attempts)
+# claims older than ``before`` belonged to a sender that died mid-send: pending again
+RELEASE_STALE = (update(outbox).where(outbox.c.status == "sending",
+                                      outbox.c.claimed_at < _time("before"))
+                 .values(status="pending", claimed_by=None))
+# an operator's retry: a failed (or backing-off) row is due ``now`` with fresh attempts
+RETRY = (update(outbox).where(outbox.c.id == bindparam("oid"),
+                              outbox.c.status.in_(("failed", "pending")))
+         .values(status="pending", attempts=0, next_attempt_at=_time("now")))
 
 
 @contextlib.contextmanager

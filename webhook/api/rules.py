@@ -22,9 +22,9 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from rules.store import outbox as outbox_store
 from rules.command import format_iso_date
 from rules.definitions.model import NotificationSpec, Rule
+from rules.store import outbox as outbox_store
 from webhook.api.alert_query import json_body, parse_queries
 from webhook.auth import require_role
 from webhook.context import current_ctx
