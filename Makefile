@@ -26,7 +26,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/webhook.py
 	$(BIN)/python bench/rules.py
 
-# a few minutes at a steady rate: RSS, open fds and latency per interval (RELIABILITY.md)
+# a few minutes at a steady rate: RSS, open fds and latency per interval (docs/reliability.md)
 soak: $(STAMP)
 	$(BIN)/python bench/soak.py --seconds 180 --rate 40 --interval 15
 

@@ -1,0 +1,1 @@
+"""What a user installs and reads: the built wheel, the docs and the examples, checked."""
