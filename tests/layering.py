@@ -74,8 +74,15 @@ def _absolute(module: Module, node: ast.ImportFrom) -> str:
     return ".".join(base + ([node.module] if node.module else []))
 
 
-def imported_names(module: Module) -> Iterator[tuple[str, int]]:
-    """Every dotted name ``module`` imports (``from a import b`` gives ``a`` and ``a.b``)."""
+def imported_names(module: Module,
+                   modules: dict[str, Module] | None = None) -> Iterator[tuple[str, int]]:
+    """Every dotted name ``module`` imports (``from a import b`` gives ``a`` and ``a.b``).
+
+    Given the tree's ``modules``, ``from a import b`` where every name is a submodule of ``a``
+    gives only ``a.b``: Python then imports the submodule even while ``a/__init__`` is still
+    running, so it does not need ``a``'s own names (the package's ``__init__`` still counts as
+    run on the way, which :func:`import_graph` adds).
+    """
     tree = ast.parse(module.path.read_text(encoding="utf-8"))
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -83,9 +90,11 @@ def imported_names(module: Module) -> Iterator[tuple[str, int]]:
                 yield alias.name, node.lineno
         elif isinstance(node, ast.ImportFrom):
             base = _absolute(module, node)
-            yield base, node.lineno
-            for alias in node.names:
-                yield f"{base}.{alias.name}", node.lineno
+            names = [f"{base}.{alias.name}" for alias in node.names]
+            if modules is None or not all(name in modules for name in names):
+                yield base, node.lineno
+            for name in names:
+                yield name, node.lineno
 
 
 def _owner(name: str, modules: dict[str, Module]) -> str | None:
@@ -99,7 +108,7 @@ def import_graph(modules: dict[str, Module]) -> dict[str, set[str]]:
     so those packages count too, except the importer's own ancestors (already running)."""
     graph: dict[str, set[str]] = {name: set() for name in modules}
     for name, module in modules.items():
-        for imported, _ in imported_names(module):
+        for imported, _ in imported_names(module, modules):
             owner = _owner(imported, modules)
             if owner is None or owner == name:
                 continue

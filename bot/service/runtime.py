@@ -53,10 +53,12 @@ class Runtime:
         self.db: Database | None = None
         self.engine: RuleEngine | None = None
         self.ruleset: RuleSet | None = None
+        self.ingestor: Ingestor | None = None
         self.sender: OutboxSender | None = None
         self.sender_loop: SenderLoop | None = None
         self.scheduler: EngineScheduler | None = None
         self.server: Any = None
+        self.middleware: Any = None  # the metrics middleware, once HTTP is built
         self.realtime: Any = None
         self.chat: Any = None  # bot.realtime.wiring.RealtimeBot when [rocketchat] is set
         self.lease: Any = None  # bot.service.lease.LeaseKeeper on PostgreSQL
@@ -114,6 +116,10 @@ class Runtime:
         else:
             self._lead(None)
 
+    def _ingestor(self) -> Ingestor:
+        assert self.ingestor is not None, "Runtime.start() builds the ingestor"
+        return self.ingestor
+
     def _follow_lease(self) -> None:
         """PostgreSQL may be shared by several instances: only the holder of the database
         lease runs the engine, the scheduler and the realtime client; the others store what
@@ -122,8 +128,8 @@ class Runtime:
         keeper = lease.make_keeper(self.db, self.settings, self.clock,
                                        on_acquired=self._lead, on_lost=self._lost_lease)
         self.lease = keeper
-        self.ingestor.runs_engine = False
-        self.ingestor.fence = lease.fence_for(keeper)
+        self._ingestor().runs_engine = False
+        self._ingestor().fence = lease.fence_for(keeper)
         if not keeper.step():
             log.info("lease: held by another instance; this one stores what it receives "
                      "and takes over when the holder stops")
@@ -135,12 +141,12 @@ class Runtime:
         if epoch is not None:
             self.engine.restore()  # another holder may have changed windows meanwhile
             log.info("lease: this instance now runs the engine (epoch %d)", epoch)
-        self.ingestor.runs_engine = True
+        self._ingestor().runs_engine = True
         assert self.db is not None and self.sender is not None
         lease.release_orphan_claims(self.db, self.sender.instance)
         if epoch is not None:
             # what the other instances stored meanwhile, at once rather than at the first tick
-            self._thread("pending", self.ingestor.process_pending)
+            self._thread("pending", self._ingestor().process_pending)
         self.scheduler.start()
         assert self.sender_loop is not None
         self.sender_loop.start()
@@ -156,7 +162,7 @@ class Runtime:
         # Engine work stops at once (the fence fails inside every transaction). Rather than
         # tear down and rebuild the realtime client and scheduler in place, the process
         # exits so that its supervisor restarts it as a follower.
-        self.ingestor.runs_engine = False
+        self._ingestor().runs_engine = False
         log.error("lease: lost to another instance; stopping (exit code %d) so that this "
                   "instance restarts as a follower", EXIT_LEASE_LOST)
         if self.on_fatal is not None:
@@ -185,7 +191,7 @@ class Runtime:
         from webhook.ui import install as install_ui
 
         assert self.db is not None and self.engine is not None and self.ruleset is not None
-        ctx = AppContext(settings=self.settings, db=self.db, ingestor=self.ingestor,
+        ctx = AppContext(settings=self.settings, db=self.db, ingestor=self._ingestor(),
                          clock=self.clock, engine=self.engine)
         if self.chat is not None:
             chat = self.chat
@@ -202,7 +208,7 @@ class Runtime:
         install_ui(app, build_ui_services(
             self.settings, self.db, ctx, engine=self.engine, ruleset=self.ruleset,
             sender=self.sender, authenticator=authenticator(ctx), health=self.health.report,
-            runs_engine=lambda: self.ingestor.runs_engine,
+            runs_engine=lambda: self._ingestor().runs_engine,
         ), secret_key=self.ui_secret)
         self.metrics.add_store_collector(engine_store_collector(self.db))
         from bot.rest import metrics as realtime_metrics
@@ -287,7 +293,7 @@ class Runtime:
         self.health.stopping = True
         # Only the engine runner sends (bot/service/lease.py): a follower leaves the outbox
         # alone.
-        leading = bool(getattr(self, "ingestor", None) and self.ingestor.runs_engine)
+        leading = bool(self.ingestor and self.ingestor.runs_engine)
         if self.realtime is not None and self._loop is not None:
             with contextlib.suppress(RuntimeError):  # the loop already ended (fatal login)
                 self._loop.call_soon_threadsafe(self.realtime.stop)
