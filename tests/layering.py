@@ -214,6 +214,33 @@ def undocumented_packages(modules: dict[str, Module]) -> list[str]:
     return problems
 
 
+def unexported_packages(modules: dict[str, Module]) -> list[str]:
+    problems = []
+    for module in modules.values():
+        if module.is_package and "__all__" not in module.path.read_text(encoding="utf-8"):
+            problems.append(f"{module.path.relative_to(ROOT)}: no __all__ naming the "
+                            "package's public names")
+    return problems
+
+
+def private_imports(modules: dict[str, Module]) -> list[str]:
+    """``from a import _b`` across modules: callers use public names only."""
+    problems = []
+    for module in modules.values():
+        tree = ast.parse(module.path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            base = _absolute(module, node)
+            if base.split(".")[0] not in SHIPPED:
+                continue
+            for alias in node.names:
+                if alias.name.startswith("_") and not alias.name.startswith("__"):
+                    problems.append(f"{module.path.relative_to(ROOT)}:{node.lineno}: "
+                                    f"{module.name} imports the private {base}.{alias.name}")
+    return problems
+
+
 def findings(root: Path = ROOT) -> dict[str, list[str]]:
     modules = shipped_modules(root)
     return {
@@ -222,6 +249,8 @@ def findings(root: Path = ROOT) -> dict[str, list[str]]:
         "SQL outside rules/store": sql_outside_store(modules),
         "folder size": oversized_folders(root),
         "package docstrings": undocumented_packages(modules),
+        "package exports": unexported_packages(modules),
+        "private imports": private_imports(modules),
     }
 
 
