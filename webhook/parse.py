@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import webhook.body as bodies
 from rules.command import MAX_TAGS, MessageCommand, Severity
 from rules.expr import wildcard
-from webhook import body as bodies
 from webhook.errors import bad_request
 
 FIELDS = ("type", "source", "entity", "date", "message", "severity")

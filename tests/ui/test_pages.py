@@ -303,19 +303,6 @@ def test_repeated_failed_logins_are_throttled(client: FlaskClient) -> None:
     assert answer.status_code == 429 and "Retry-After" in answer.headers
 
 
-def test_throttle_ends_after_the_pause() -> None:
-    from webhook.ui.security import LoginThrottle
-
-    now = [0.0]
-    throttle = LoginThrottle(limit=2, window=60, pause=30, clock=lambda: now[0])
-    throttle.failed("a")
-    assert throttle.wait_for("a") is None
-    throttle.failed("a")
-    assert throttle.wait_for("a") == 30 and throttle.wait_for("b") is None
-    now[0] = 30.5
-    assert throttle.wait_for("a") is None
-
-
 @pytest.mark.postgres
 @pytest.mark.parametrize("page", PAGES + [
     "/ui/messages?last=all&entity=rocket.*&tag=user_name=alice&text=hello",

@@ -148,7 +148,6 @@ def test_concurrent_requests_over_real_http_are_all_stored_and_logged(
 
     from rules.store.tables import base as schema
     from tests.webhook.conftest import rc_payload
-    from webhook.requestlog import request_log
 
     hx = make_harness(sqlite_db)
     with serve(hx.app, threads=8) as base:
@@ -163,7 +162,7 @@ def test_concurrent_requests_over_real_http_are_all_stored_and_logged(
         with ThreadPoolExecutor(max_workers=12) as pool:
             statuses = list(pool.map(post, range(60)))  # 20 re-deliveries among them
     assert statuses == [200] * 60
-    assert request_log(hx.ctx).flush()
+    assert hx.ctx.request_log.flush()
     with sqlite_db.connect() as conn:
         messages = conn.execute(select(func.count()).select_from(schema.messages)).scalar()
         rows = conn.execute(select(schema.webhook_requests.c.outcome, func.count())
