@@ -303,6 +303,20 @@ def test_repeated_failed_logins_are_throttled(client: FlaskClient) -> None:
     assert answer.status_code == 429 and "Retry-After" in answer.headers
 
 
+
+def test_failed_logins_of_one_name_do_not_lock_out_another_user(client: FlaskClient) -> None:
+    token = csrf_of(client.get("/ui/login").get_data(as_text=True))
+    for i in range(10):
+        client.post("/ui/login", data={"username": "ghost", "password": f"bad-{i}",
+                                       "csrf_token": token})
+    throttled = client.post("/ui/login", data={"username": "ghost", "password": "x",
+                                               "csrf_token": token})
+    assert throttled.status_code == 429
+    answer = client.post("/ui/login", data={"username": ADMIN[0], "password": ADMIN[1],
+                                            "csrf_token": token})
+    assert answer.status_code == 302
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize("page", PAGES + [
     "/ui/messages?last=all&entity=rocket.*&tag=user_name=alice&text=hello",
