@@ -217,6 +217,18 @@ def _basic(user: str, password: str) -> str:
     ({}, "/x?entity=" + "e" * 600, 400, "longer than 512"),
     ({"data": b"x=1", "content_type": "application/json; charset=klingon"}, "/x", 415,
      "charset"),
+    # a field letter repeated past its width was re.error: redefinition of group name, a 500
+    ({"json": {"message": "2016"}}, "/x?command.date=message&datetimePattern=yyyyyyyyyy", 400,
+     "datetimePattern 'yyyyyyyyyy': unsupported field"),
+    ({"json": {"d": "09 09"}}, "/x?command.date=d&datetimePattern=dd%20dd", 400,
+     "datetimePattern 'dd dd': the field 'dd' is given twice"),
+    ({"json": {"m": "[" * 100 + "]" * 100}}, "/x?json.parse=m", 400,
+     "json.parse field 'm' is nested deeper"),
+    ({"headers": {"X-Sev": "loud"}}, "/x?header.severity=X-Sev", 400,
+     "header.severity: unknown severity"),
+    ({"headers": {"X-When": "soon"}}, "/x?header.date=X-When", 400, "header.date: invalid date"),
+    ({"json": {"d": "2016"}}, "/x?command.date=d&datetimePattern=dd.MM.yyyy", 400,
+     "command.date: date '2016' does not match datetimePattern 'dd.MM.yyyy'"),
 ])
 def test_bad_input(hx: Harness, kwargs: dict[str, Any], url: str, status: int,
                    text: str) -> None:
