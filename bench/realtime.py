@@ -107,7 +107,7 @@ def serve_bot(url: str, user_id: str, token: str, db_url: str, synchronous: str,
     db.create_schema()
     settings = RocketChatSettings(url=url, user_id=user_id, token=token)
     runner = BotRunner(db, settings, options=RealtimeOptions(), inline_send=sender == "inline")
-    runner.sender_thread.interval = 1.0  # the service default; a commit wakes it at once
+    runner.sender_loop.interval = 1.0  # the service default; a commit wakes it at once
     runner.start()
     print("ready", flush=True)
     sys.stdin.read()

@@ -1,10 +1,8 @@
-"""The error hierarchy: one root, split by who can fix what went wrong."""
+"""The service's errors, split by who can fix what went wrong (the tree: :mod:`rules.errors`)."""
 
 from __future__ import annotations
 
-
-class AtsdBotError(Exception):
-    """Root of every error atsd-bot raises on purpose; its text is meant for a person."""
+from rules.errors import AtsdBotError
 
 
 class ConfigError(AtsdBotError):
@@ -24,3 +22,15 @@ class ChatRejected(AtsdBotError):
 
 class ProtocolError(AtsdBotError):
     """The server spoke a protocol we did not expect."""
+
+
+class UsageError(AtsdBotError):
+    """A command line or its input is malformed: one line naming what to fix, exit code 2."""
+
+
+class DemoError(AtsdBotError):
+    """A step of the demo failed; the text says which and where the logs are."""
+
+
+__all__ = ["AtsdBotError", "ChatRejected", "ChatUnavailable", "ConfigError", "DemoError",
+           "ProtocolError", "UsageError"]

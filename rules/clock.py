@@ -1,12 +1,25 @@
-"""Clocks: the engine and the scheduler read time from one of these, so tests drive time."""
+"""Clocks: the engine and the scheduler read time from one of these, so tests drive time.
+
+Also :func:`aware`, the one place a naive datetime from the store (SQLite returns them) gets
+its UTC zone back.
+"""
 
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta
-from typing import Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Protocol, overload
 
 from rules.command import utcnow
+
+
+@overload
+def aware(value: datetime) -> datetime: ...
+@overload
+def aware(value: None) -> None: ...
+def aware(value: datetime | None) -> datetime | None:
+    """``value`` with UTC attached when the driver returned it naive (SQLite does)."""
+    return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class Clock(Protocol):

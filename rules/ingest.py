@@ -5,6 +5,12 @@ transaction it records the once-only key, stores the command and, when this inst
 engine, lets the engine apply it (window changes and outbox rows in the same transaction). The
 caller answers its client only after ``accept`` returns, so an acknowledged message is durable.
 
+What else must happen after a command is accepted (metrics, waking the sender loop) is a
+*hook*: a callable ``(Accepted, path, seconds)`` the ingestor calls after the commit, so the
+adapters and the composition root add behaviour without subclassing the ingestor. A chat
+command is not a message command: its path claims its once-only key with
+:meth:`Ingestor.claim_command`, through the same lock and store.
+
 An instance that does not run the engine (another instance holds the lease) only stores the
 command with ``processed = false``; the engine owner picks such rows up in id order.
 """
@@ -13,18 +19,18 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection
 
 from rules.clock import Clock, SystemClock
 from rules.command import MessageCommand
-from rules.outbox.contract import Notification
+from rules.notification import Notification
 from rules.store import Database
 from rules.store import messages as message_store
-from rules.store.tables import base as schema
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +61,18 @@ class Accepted:
     duplicate: bool = False
     processed: bool = False
     notifications: list[Notification] = field(default_factory=list)
+
+
+IngestHook = Callable[[Accepted, str, float], None]
+"""Called after each accepted command: the result, the inbound path, seconds ``accept`` took."""
+
+
+def wake_on_notifications(wake: Callable[[], None]) -> IngestHook:
+    """A hook that calls ``wake`` (the sender loop's) when a command made notifications."""
+    def hook(result: Accepted, _path: str, _seconds: float) -> None:
+        if result.notifications:
+            wake()
+    return hook
 
 
 class _Pending:
@@ -89,11 +107,13 @@ class Ingestor:
     """Stores commands durably and hands them to the engine, one at a time."""
 
     def __init__(
-        self, db: Database, engine: CommandEngine | None = None, clock: Clock | None = None
+        self, db: Database, engine: CommandEngine | None = None, clock: Clock | None = None,
+        hooks: Sequence[IngestHook] = (),
     ) -> None:
         self.db = db
         self.engine = engine
         self.clock = clock or SystemClock()
+        self.hooks: list[IngestHook] = list(hooks)
         # The engine applies commands one at a time; windows then need no locks of their own.
         self._lock = threading.RLock()
         self._queue_lock = threading.Lock()
@@ -129,6 +149,7 @@ class Ingestor:
         all of them). Each caller still returns only after the transaction holding its command
         has committed, so an answered request is as durable as before.
         """
+        started = time.perf_counter()
         item = _Pending(command, path, dedupe_key, persist)
         with self._queue_lock:
             self._queue.append(item)
@@ -137,7 +158,30 @@ class Ingestor:
                 with self._queue_lock:
                     batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch:]
                 self._commit(batch)
-        return item.outcome()
+        result = item.outcome()
+        self._after_accept(result, path, time.perf_counter() - started)
+        return result
+
+    def claim_command(self, key: str, *, path: str) -> bool:
+        """Claim a chat command's once-only key; False when it was claimed before.
+
+        The command's own key (``cmd:`` + ``key``) decides, because the other path, which may
+        not know the command, may have claimed the plain key first; the plain key is claimed
+        too, so that a later copy of the message is not run through the rules.
+        """
+        now = self.clock.now()
+        with self._lock, self.db.begin() as conn:
+            fresh = message_store.claim_key(conn, "cmd:" + key, path=path, now=now)
+            if fresh:
+                message_store.claim_key(conn, key, path=path, now=now)
+        return fresh
+
+    def _after_accept(self, result: Accepted, path: str, seconds: float) -> None:
+        for hook in self.hooks:
+            try:
+                hook(result, path, seconds)
+            except Exception:  # the command is stored: a hook's failure must not undo that
+                log.exception("ingest hook %r failed (the command is stored)", hook)
 
     def _commit(self, batch: list[_Pending]) -> None:
         """Commit ``batch`` in one transaction; if that fails, one transaction each."""
@@ -206,10 +250,7 @@ class Ingestor:
         them, so that one sender's messages reach the engine in the order they were sent."""
         if self.fence is None:
             return False
-        table = schema.messages
-        return conn.execute(
-            select(table.c.id).where(table.c.processed.is_(False)).limit(1)
-        ).first() is not None
+        return message_store.has_unprocessed(conn)
 
     def process_pending(self, limit: int = 500) -> int:
         """Run stored but unprocessed commands through the engine, oldest first.
@@ -220,32 +261,23 @@ class Ingestor:
         """
         if self.engine is None or not self.runs_engine:
             return 0
-        table = schema.messages
         with self._lock:
             with self.db.connect() as conn:
-                ids = [row.id for row in conn.execute(
-                    select(table.c.id).where(table.c.processed.is_(False))
-                    .order_by(table.c.id).limit(limit)
-                )]
+                ids = message_store.unprocessed_ids(conn, limit)
             done = 0
             for message_id in ids:
-                if not self._process_stored(int(message_id)):
+                if not self._process_stored(message_id):
                     break
                 done += 1
             return done
 
     def _process_stored(self, message_id: int) -> bool:
         assert self.engine is not None
-        table = schema.messages
         try:
             with self.db.begin() as conn:
                 if not self._may_run_engine(conn):
                     return False
-                claimed = conn.execute(
-                    update(table)
-                    .where(table.c.id == message_id, table.c.processed.is_(False))
-                    .values(processed=True)
-                ).rowcount
+                claimed = message_store.mark_processed(conn, message_id)
                 command = message_store.get_message(conn, message_id) if claimed else None
                 if command is not None:
                     self.engine.process(conn, command, message_id)
@@ -254,7 +286,7 @@ class Ingestor:
             # One message the engine cannot handle must not hold back every later one.
             log.exception("engine failed on stored message %d; marking it processed", message_id)
             with self.db.begin() as conn:
-                conn.execute(update(table).where(table.c.id == message_id).values(processed=True))
+                message_store.mark_processed(conn, message_id, claim=False)
             return True
         self.engine.after_commit()
         return True

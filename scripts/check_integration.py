@@ -39,17 +39,9 @@ from typing import Any
 
 import requests
 
+from bot.exit_codes import EXIT_NOT_SEEN, EXIT_REJECTED, EXIT_UNAVAILABLE
 from bot.rest.client import RestClient, iso_ms
-from scripts.common import (
-    EXIT_NOT_SEEN,
-    EXIT_REJECTED,
-    EXIT_UNAVAILABLE,
-    ProvisionError,
-    admin_client,
-    checked_url,
-    parser,
-    require_bot_user,
-)
+from scripts.common import ProvisionError, admin_client, checked_url, parser, require_bot_user
 from scripts.common import progress as say
 from scripts.common import run as run_script
 

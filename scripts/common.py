@@ -25,11 +25,17 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NoReturn
 
 from bot.errors import AtsdBotError, ChatRejected, ChatUnavailable
+from bot.exit_codes import (
+    EXIT_CONFLICT,
+    EXIT_INTERNAL,
+    EXIT_OK,
+    EXIT_REJECTED,
+    EXIT_UNAVAILABLE,
+    EXIT_USAGE,
+)
 from bot.rest.client import DEFAULT_TIMEOUT, RestClient
 
 ENV_PREFIX = "ATSD_BOT_PROVISION_"
-EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_REJECTED, EXIT_UNAVAILABLE = 0, 1, 2, 3, 4
-EXIT_CONFLICT, EXIT_NOT_SEEN = 5, 6
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 # Admin sessions opened by password in this run; logged out at the end so that repeated runs

@@ -31,8 +31,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.errors import ChatRejected
+from bot.exit_codes import EXIT_CONFLICT, EXIT_REJECTED
 from bot.rest.client import RestClient, RestRejected
-from scripts.common import EXIT_CONFLICT, EXIT_REJECTED, ProvisionError, admin_client, parser
+from scripts.common import ProvisionError, admin_client, parser
 from scripts.common import progress as say
 from scripts.common import run as run_script
 

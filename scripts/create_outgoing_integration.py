@@ -46,16 +46,9 @@ from typing import Any
 
 from werkzeug.security import generate_password_hash
 
+from bot.exit_codes import EXIT_CONFLICT, EXIT_USAGE
 from bot.rest.client import RestClient
-from scripts.common import (
-    EXIT_CONFLICT,
-    EXIT_USAGE,
-    ProvisionError,
-    admin_client,
-    checked_url,
-    parser,
-    require_bot_user,
-)
+from scripts.common import ProvisionError, admin_client, checked_url, parser, require_bot_user
 from scripts.common import progress as say
 from scripts.common import run as run_script
 

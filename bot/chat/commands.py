@@ -31,7 +31,7 @@ from bot.chat.messages import RoomInfo, to_command
 from bot.chat.replies import format_alerts, format_dry_run, format_rules, format_status
 from bot.config.load import RocketChatSettings
 from bot.errors import ChatRejected, ChatUnavailable
-from bot.service import metrics
+from bot.rest import metrics
 from rules.clock import Clock, SystemClock
 from rules.command import MessageCommand
 

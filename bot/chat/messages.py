@@ -31,18 +31,17 @@ import logging
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.config.load import RocketChatSettings
 from bot.realtime.protocol import ejson_date
-from bot.service import metrics
+from bot.rest import metrics
 from rules.clock import Clock, SystemClock
 from rules.command import MessageCommand, format_iso_date
 from rules.ingest import Accepted, Ingestor
 from rules.message_keys import BotIdentity, dedupe_key, loop_guard_reason
-from rules.store import messages as message_store
 
 log = logging.getLogger(__name__)
 
@@ -181,14 +180,12 @@ class ChatListener:
 
     def __init__(self, ingestor: Ingestor, settings: RocketChatSettings, bot: BotIdentity,
                  rooms: RoomDirectory | None = None, *, commands: CommandHandler | None = None,
-                 on_notifications: Callable[[Accepted], None] | None = None,
                  clock: Clock | None = None) -> None:
         self.ingestor = ingestor
         self.settings = settings
         self.bot = bot
         self.rooms = rooms or RoomDirectory()
         self.commands = commands
-        self.on_notifications = on_notifications
         self.clock = clock or SystemClock()
         self._recent: OrderedDict[str, None] = OrderedDict()
         self._recent_lock = threading.Lock()
@@ -241,11 +238,6 @@ class ChatListener:
             metrics.DUPLICATES_DROPPED.labels(path=path).inc()
             return Outcome("duplicate", accepted=accepted)
         metrics.COMMANDS_MADE.labels(path="realtime").inc()
-        if accepted.notifications and self.on_notifications is not None:
-            try:
-                self.on_notifications(accepted)
-            except Exception:  # stored and committed: the outbox sender will find it anyway
-                log.exception("notifying the sender about message %s failed", msg.get("_id"))
         return Outcome("stored", accepted=accepted)
 
     def _seen(self, key: str) -> bool:
@@ -282,14 +274,8 @@ class ChatListener:
     def _command(self, key: str, text: str, msg: dict[str, Any], room: RoomInfo,
                  path: str) -> Outcome:
         # Claim first: a chat command runs at most once even if the message comes again in a
-        # back-fill. Its own key ("cmd:" + key) decides, because the webhook path, which knows
-        # nothing of chat commands, may have claimed the plain key first; the plain key is
-        # claimed too so that a later webhook copy is not run through the rules.
-        now = self.clock.now()
-        with self.ingestor.db.begin() as conn:
-            fresh = message_store.claim_key(conn, "cmd:" + key, path="realtime", now=now)
-            if fresh:
-                message_store.claim_key(conn, key, path="realtime", now=now)
+        # back-fill or on the other path.
+        fresh = self.ingestor.claim_command(key, path="realtime")
         self._remember(key)
         if not fresh:
             metrics.DUPLICATES_DROPPED.labels(path=path).inc()

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from rules.command import format_iso_date
 from rules.store import Database
+from rules.store.messages import last_received_by_path
 from rules.store.tables import base as schema
 
 MAX_LINES = 20
@@ -110,9 +111,8 @@ def store_status(db: Database, started: float,
 
     def collect() -> dict[str, Any]:
         with db.connect() as conn:
-            last = {row[0]: format_iso_date(_aware(row[1])) for row in conn.execute(
-                select(schema.messages.c.path, func.max(schema.messages.c.received_at))
-                .group_by(schema.messages.c.path))}
+            last = {path: format_iso_date(when)
+                    for path, when in last_received_by_path(conn).items()}
             outbox = _outbox_counts(conn)
         return {"uptime_seconds": time.monotonic() - started, "last_message": last,
                 "outbox": outbox, "realtime": dict(realtime()) if realtime else {}}
@@ -128,9 +128,3 @@ def _outbox_counts(conn: Any) -> dict[str, int]:
                                .group_by(table.c.status)).all())
     return {"depth": int(counts.get("pending", 0)) + int(counts.get("sending", 0)),
             "failed": int(counts.get("failed", 0))}
-
-
-def _aware(value: Any) -> Any:
-    from datetime import UTC
-
-    return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)

@@ -10,12 +10,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.errors import UsageError
 from rules.command import MessageCommand, parse_iso_date, utcnow
 from rules.definitions.durations import parse_duration
-
-
-class UsageError(Exception):
-    """Bad arguments or configuration: printed as one line, exit code 2."""
 
 
 def parse_commands(texts: Sequence[str]) -> list[MessageCommand]:
@@ -63,20 +60,13 @@ def parse_since(text: str, now: datetime) -> datetime:
 
 
 def replay_commands(db_url: str, since_text: str, limit: int) -> list[MessageCommand]:
-    from sqlalchemy import select
-
     from rules.store import Database
-    from rules.store.messages import row_to_command
-    from rules.store.tables import base as schema
+    from rules.store.messages import messages_since
 
     since = parse_since(since_text, utcnow())
     db = Database(db_url)
     try:
         with db.connect() as conn:
-            query = (select(schema.messages).where(schema.messages.c.date >= since)
-                     .order_by(schema.messages.c.date, schema.messages.c.id))
-            if limit > 0:
-                query = query.limit(limit)
-            return [row_to_command(row) for row in conn.execute(query)]
+            return messages_since(conn, since, limit)
     finally:
         db.dispose()

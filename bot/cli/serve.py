@@ -34,11 +34,11 @@ from typing import Any
 
 from bot.config.load import load_settings
 from bot.errors import ChatRejected, ConfigError
+from bot.exit_codes import EXIT_ADDRESS, EXIT_REJECTED, EXIT_USAGE
 from bot.service.log_setup import FORMATS, LEVELS, configure_logging
 
-log = logging.getLogger("atsd_bot.service")
+log = logging.getLogger(__name__)
 
-EXIT_CONFIG, EXIT_CHAT, EXIT_PORT = 2, 3, 4
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -60,7 +60,7 @@ def serve(args: argparse.Namespace) -> int:
         settings = load_settings(args.config)
     except ConfigError as exc:
         print(f"atsd-bot: configuration error: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        return EXIT_USAGE
     configure_logging(args.log_format, args.log_level, settings.secrets())
     from bot.service.runtime import Runtime  # here: 'atsd-bot --help' need not load the engine
 
@@ -79,16 +79,16 @@ def serve(args: argparse.Namespace) -> int:
     except ChatRejected as exc:
         log.error("Rocket.Chat refused the bot: %s", exc)
         runtime.stop()
-        return EXIT_CHAT
+        return EXIT_REJECTED
     except OSError as exc:
         log.error("cannot listen on %s:%d: %s", settings.http.host, settings.http.port,
                   exc.strerror or exc)
         runtime.stop()
-        return EXIT_PORT
+        return EXIT_ADDRESS
     except ConfigError as exc:
         log.error("configuration error: %s", exc)
         runtime.stop()
-        return EXIT_CONFIG
+        return EXIT_USAGE
     log.info("atsd-bot is running; web UI at %s/ui/ (SIGTERM stops, SIGHUP reloads rules)",
              runtime.base_url)
     stop.wait()

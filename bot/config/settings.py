@@ -24,7 +24,7 @@ class DatabaseSettings:
     # SQLite only: FULL survives a power cut, NORMAL a process crash.
     synchronous: str = "FULL"
     # PostgreSQL: instances sharing the database elect the engine runner through a lease
-    # (bot/service/instances.py); single_instance = true skips the lease altogether.
+    # (bot/service/lease.py); single_instance = true skips the lease altogether.
     single_instance: bool = False
     lease_ttl: int = 10  # seconds; a dead holder is replaced within about this long
 

@@ -31,8 +31,10 @@ from typing import Any
 
 import requests
 
-from bot.demo.setup import DemoProcesses, DemoState, provision_and_start
+from bot.demo.setup import DemoProcesses, DemoState, provision_and_start, require_checkout
 from bot.demo.watch import Conversation
+from bot.errors import DemoError
+from bot.exit_codes import EXIT_USAGE
 
 BOT = "atsd_bot"
 USER = "alice"
@@ -59,6 +61,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def run_command(args: argparse.Namespace) -> int:
     out = _printer()
     try:
+        require_checkout()
+    except DemoError as exc:
+        print(f"atsd-bot: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
         result = run_demo(Path(args.dir), once=args.once, timeout=args.timeout, out=out)
     except DemoError as exc:
         out(f"\n✗ {exc}")
@@ -81,10 +88,6 @@ def say_command(args: argparse.Namespace) -> int:
         return 1
     print(f"posted as @{USER}: {args.text}")
     return 0
-
-
-class DemoError(Exception):
-    """A step of the demo failed; the text says which and where the logs are."""
 
 
 def run_demo(directory: Path, *, once: bool = False, timeout: float = 60.0,

@@ -22,8 +22,19 @@ from typing import Any, TextIO
 
 import requests
 
+from bot.errors import DemoError
+
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 30.0
+SIMULATOR = "tests.rocketchat_server"  # run as a child process; shipped code never imports it
+
+
+def require_checkout(root: Path = ROOT) -> Path:
+    """The checkout the demo runs in; the simulator is test code, not part of the package."""
+    if not (root / SIMULATOR.replace(".", "/") / "__main__.py").is_file():
+        raise DemoError("atsd-bot demo needs a checkout of atsd-bot (it runs the Rocket.Chat "
+                        "simulator under tests/): clone the repository and run 'make run' there")
+    return root
 
 
 @dataclass
@@ -75,8 +86,6 @@ class DemoProcesses:
                               env={**os.environ, **env})
         (self.dir / f"{module.rsplit('.', 1)[-1]}.log").write_text(done.stderr)
         if done.returncode != 0:
-            from bot.demo.run import DemoError
-
             raise DemoError(f"{module} failed (exit {done.returncode}): "
                             f"{done.stderr.strip().splitlines()[-1:]}")
         result: dict[str, Any] = json.loads(done.stdout)
@@ -94,8 +103,6 @@ class DemoProcesses:
             except requests.RequestException:
                 pass
             time.sleep(0.1)  # waiting for a child process to listen, with a deadline
-        from bot.demo.run import DemoError
-
         tail = (self.dir / f"{name}.log").read_text().strip().splitlines()[-5:]
         raise DemoError(f"{name} did not start; last lines of {self.dir / (name + '.log')}:\n  "
                         + "\n  ".join(tail))
@@ -133,7 +140,7 @@ def provision_and_start(p: DemoProcesses, *, bot: str, user: str) -> DemoState:
     sim_url, atsd_url = f"http://127.0.0.1:{sim_port}", f"http://127.0.0.1:{atsd_port}"
 
     p.out(f"▶ starting the Rocket.Chat simulator on {sim_url}")
-    p.start("simulator", ["-m", "tests.rocketchat_server", "--host", "127.0.0.1", "--port",
+    p.start("simulator", ["-m", SIMULATOR, "--host", "127.0.0.1", "--port",
                           str(sim_port), "--admin-user", "admin",
                           # "=" form: a generated password may start with "-"
                           f"--admin-password={admin_pw}"])

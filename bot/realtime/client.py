@@ -39,7 +39,7 @@ from bot.realtime.connection import DdpLink, Dropped, RealtimeOptions, RestFacto
 from bot.realtime.cursors import CursorBook
 from bot.realtime.pipeline import MessagePipeline
 from bot.realtime.status import RealtimeFatal, RealtimeStatus
-from bot.service import metrics
+from bot.rest import metrics
 from rules.store import Database
 
 __all__ = ["MY_MESSAGES", "RealtimeClient", "RealtimeFatal", "RealtimeOptions",

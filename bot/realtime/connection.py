@@ -35,7 +35,7 @@ from bot.realtime.status import RealtimeFatal, RealtimeStatus, login_failure
 from bot.rest.client import RestClient
 from rules.message_keys import BotIdentity
 
-log = logging.getLogger("bot.realtime.client")  # one logger name for the whole client
+log = logging.getLogger(__name__)
 
 RestFactory = Callable[[str, str, str], RestClient]  # (url, user_id, token) -> client
 

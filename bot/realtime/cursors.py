@@ -11,11 +11,9 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select, update
-
 from rules.clock import Clock, SystemClock
 from rules.store import Database
-from rules.store.tables.realtime import realtime_cursors
+from rules.store import cursors as cursor_store
 
 # Back-fill starts a little before the cursor: messages sharing the cursor's millisecond and
 # small server clock steps are fetched again and dropped as duplicates instead of lost.
@@ -38,12 +36,10 @@ class CursorBook:
 
     def load(self) -> None:
         with self.db.connect() as conn:
-            rows = conn.execute(select(realtime_cursors)).all()
+            rows = cursor_store.load_cursors(conn)
         with self._lock:
             for row in rows:
-                ts = row.last_ts if row.last_ts.tzinfo else row.last_ts.replace(
-                    tzinfo=self.clock.now().tzinfo)
-                self._cursors[row.room_id] = (ts, row.last_message_id, row.room_type)
+                self._cursors[row.room_id] = (row.last_ts, row.last_message_id, row.room_type)
         self.mark_gap()
 
     def mark_gap(self) -> None:
@@ -101,14 +97,9 @@ class CursorBook:
         now = self.clock.now()
         try:
             with self.db.begin() as conn:
-                for room, (ts, message_id, room_type) in dirty.items():
-                    values = {"last_ts": ts, "last_message_id": message_id,
-                              "room_type": room_type, "updated_at": now}
-                    done = conn.execute(update(realtime_cursors)
-                                        .where(realtime_cursors.c.room_id == room)
-                                        .values(**values))
-                    if done.rowcount == 0:
-                        conn.execute(insert(realtime_cursors).values(room_id=room, **values))
+                cursor_store.save_cursors(conn, {
+                    room: cursor_store.Cursor(room, ts, message_id, room_type)
+                    for room, (ts, message_id, room_type) in dirty.items()}, now)
         except Exception:
             with self._lock:
                 self._dirty.update(dirty)  # try again next time

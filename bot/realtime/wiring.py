@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +23,7 @@ from bot.realtime.status import RealtimeStatus
 from bot.rest.client import RestClient
 from bot.rest.endpoint import RocketChatEndpoint
 from rules.clock import Clock
-from rules.ingest import Accepted, Ingestor
+from rules.ingest import Ingestor
 from rules.message_keys import BotIdentity
 
 
@@ -59,14 +58,12 @@ class RealtimeBot:
 
 def build_realtime_bot(settings: RocketChatSettings, ingestor: Ingestor, *,
                        engine: EngineApi | None = None, clock: Clock | None = None,
-                       on_notifications: Callable[[Accepted], None] | None = None,
                        options: RealtimeOptions | None = None,
                        started: float | None = None) -> RealtimeBot:
     """Everything the Rocket.Chat side needs; nothing is connected until ``client.run()``."""
     lazy = LazyRest(settings)
     bot = BotIdentity(user_id=settings.user_id, username=settings.user)
-    listener = ChatListener(ingestor, settings, bot, RoomDirectory(),
-                            on_notifications=on_notifications, clock=clock)
+    listener = ChatListener(ingestor, settings, bot, RoomDirectory(), clock=clock)
     client = RealtimeClient(settings, listener, ingestor.db, options=options)
 
     def rest() -> Any:

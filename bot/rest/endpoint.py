@@ -1,6 +1,6 @@
 """The Rocket.Chat endpoint: delivers one outbox notification as a chat message over REST.
 
-Implements :class:`rules.outbox.contract.Endpoint` for the outbox sender
+Implements :class:`rules.notification.Endpoint` for the outbox sender
 (:mod:`rules.outbox.delivery`), which
 owns retries, backoff and the attempt log; this module decides what one attempt does and how
 each failure is classified:
@@ -22,8 +22,8 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from bot.errors import ChatRejected, ChatUnavailable
-from bot.service import metrics
-from rules.outbox.contract import DeliveryError, DeliveryResult, Notification
+from bot.rest import metrics
+from rules.notification import DeliveryError, DeliveryResult, Notification
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class ChatApi(Protocol):
 
 
 class RocketChatEndpoint:
-    """``rules.outbox.contract.Endpoint`` for Rocket.Chat; ``rest`` is a client or a getter of one
+    """``rules.notification.Endpoint`` for Rocket.Chat; ``rest`` is a client or a getter of one
     (the realtime client replaces its REST client after a re-login)."""
 
     def __init__(self, rest: ChatApi | Callable[[], ChatApi], name: str = "rocketchat",

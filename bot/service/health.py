@@ -28,8 +28,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import text
-
 from bot import __version__
 from rules.store import Database
 
@@ -85,8 +83,7 @@ class HealthState:
         if self.db is None:
             return {"ok": False, "error": "not opened"}
         try:
-            with self.db.connect() as conn:
-                conn.execute(text("SELECT 1"))
+            self.db.ping()
         except Exception as exc:  # the probe reports any failure; it must never raise
             return {"ok": False, "error": type(exc).__name__}
         return {"ok": True, "dialect": self.db.dialect}

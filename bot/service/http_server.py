@@ -20,7 +20,7 @@ from waitress.server import create_server
 
 from bot.config.load import HttpSettings
 
-log = logging.getLogger("atsd_bot.service")
+log = logging.getLogger(__name__)
 
 
 class HttpServer:
@@ -67,34 +67,3 @@ class HttpServer:
         channels = list(self.server._map.values())
         return self.in_flight() == 0 and all(
             getattr(c, "total_outbufs_len", 0) == 0 for c in channels)
-
-
-class SenderKick:
-    """Runs an outbox pass as soon as a command made notifications, instead of waiting for
-    the scheduler's next second: a chat reply then follows the message in milliseconds.
-    Passes may overlap with the scheduler's; rows are claimed atomically, so none is sent
-    twice."""
-
-    def __init__(self, sender: Any = None) -> None:
-        self.sender = sender  # rules.outbox.OutboxSender, set once it exists
-        self._event = threading.Event()
-        self._stop = False
-
-    def kick(self) -> None:
-        self._event.set()
-
-    def stop(self) -> None:
-        self._stop = True
-        self._event.set()
-
-    def run(self) -> None:
-        while True:
-            self._event.wait()
-            self._event.clear()
-            if self._stop:
-                return
-            try:
-                if self.sender is not None:
-                    self.sender.run_once()
-            except Exception:  # the scheduler's pass retries a second later
-                log.exception("outbox pass after a command failed")

@@ -4,11 +4,11 @@ Three kinds of figures:
 
 - counted as they happen, here: HTTP requests and their latency (a WSGI middleware around the
   whole app), commands accepted and duplicates per inbound path and the latency of
-  ``Ingestor.accept`` (:class:`MeteredIngestor`);
+  ``Ingestor.accept`` (:func:`accept_observer`, an ingest hook);
 - read from the store at scrape time (:class:`StoreCollector`): open alerts by acknowledged
   flag, closed alerts by final status, notifications by result, outbox depth. Reading the store
   means every instance reports the same truth and a restart does not reset them;
-- the realtime client's own registry (``bot.service.metrics``: reconnects, messages in), appended
+- the realtime client's own registry (``bot.rest.metrics``: reconnects, messages in), appended
   when that module is present.
 
 Every instance owns its registry, so tests may build as many services as they like.
@@ -28,8 +28,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import Connection, func, select
 
-from rules.command import MessageCommand
-from rules.ingest import Accepted, Ingestor
+from rules.ingest import Accepted, IngestHook
 from rules.store import Database
 
 log = logging.getLogger(__name__)
@@ -109,27 +108,15 @@ class StoreCollector(Collector):
             log.warning("metrics: the store did not answer: %s", exc)
 
 
-class MeteredIngestor(Ingestor):
-    """The ingestor, counting commands, duplicates and the time each ``accept`` takes."""
-
-    def __init__(self, *args: Any, metrics: ServiceMetrics,
-                 on_notifications: Callable[[], None] | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.metrics = metrics
-        self.on_notifications = on_notifications
-
-    def accept(self, command: MessageCommand, *, path: str, dedupe_key: str | None = None,
-               persist: bool = True) -> Accepted:
-        started = time.perf_counter()
-        result = super().accept(command, path=path, dedupe_key=dedupe_key, persist=persist)
-        self.metrics.accept_latency.labels(path).observe(time.perf_counter() - started)
+def accept_observer(metrics: ServiceMetrics) -> IngestHook:
+    """An ingest hook counting commands and duplicates and timing each ``accept``."""
+    def observe(result: Accepted, path: str, seconds: float) -> None:
+        metrics.accept_latency.labels(path).observe(seconds)
         if result.duplicate:
-            self.metrics.duplicates.labels(path).inc()
+            metrics.duplicates.labels(path).inc()
         else:
-            self.metrics.commands.labels(path).inc()
-        if result.notifications and self.on_notifications is not None:
-            self.on_notifications()
-        return result
+            metrics.commands.labels(path).inc()
+    return observe
 
 
 def engine_store_collector(db: Database) -> StoreCollector:

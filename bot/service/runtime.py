@@ -19,24 +19,26 @@ from sqlalchemy import func, select
 
 from bot.config.load import Settings
 from bot.errors import ChatRejected
+from bot.exit_codes import EXIT_LEASE_LOST
+from bot.service import lease
 from bot.service.health import HealthState
-from bot.service.http_server import HttpServer, SenderKick
-from bot.service.metrics_http import MeteredIngestor, ServiceMetrics, engine_store_collector
+from bot.service.http_server import HttpServer
+from bot.service.metrics_http import ServiceMetrics, accept_observer, engine_store_collector
 from bot.service.metrics_http import install as install_metrics
 from rules.clock import Clock, SystemClock
 from rules.definitions.rule_set import RuleSet
 from rules.engine.rule_engine import RuleEngine
 from rules.engine.schedule import EngineScheduler
-from rules.outbox import OutboxSender
-from rules.outbox.contract import Endpoint
+from rules.ingest import Ingestor, wake_on_notifications
+from rules.notification import Endpoint
+from rules.outbox import OutboxSender, SenderLoop
 from rules.outbox.endpoints import build_endpoints, endpoint_targets
 from rules.store import Database
 from rules.store.tables import engine as es
 
-log = logging.getLogger("atsd_bot.service")
+log = logging.getLogger(__name__)
 
 DRAIN_SECONDS = 5.0
-EXIT_LEASE_LOST = 5
 STOP_JOIN_SECONDS = 2.0
 
 
@@ -52,6 +54,7 @@ class Runtime:
         self.engine: RuleEngine | None = None
         self.ruleset: RuleSet | None = None
         self.sender: OutboxSender | None = None
+        self.sender_loop: SenderLoop | None = None
         self.scheduler: EngineScheduler | None = None
         self.server: Any = None
         self.realtime: Any = None
@@ -78,13 +81,9 @@ class Runtime:
         result = self.ruleset.reload()
         engine.restore()
         log.info("rules: %d in force from %s", len(result.rules), ", ".join(s.rules.paths))
-        self.kicker = SenderKick()
-        self._thread("outbox-kick", self.kicker.run)
-        self.ingestor = ingestor = MeteredIngestor(db, engine, self.clock, metrics=self.metrics,
-                                                   on_notifications=self.kicker.kick)
-        from bot.service import instances
-
-        if instances.uses_lease(s, db):
+        self.ingestor = ingestor = Ingestor(db, engine, self.clock,
+                                            hooks=[accept_observer(self.metrics)])
+        if lease.uses_lease(s, db):
             # store only until the lease is ours: HTTP starts before the lease is tried, and a
             # request in between must not run the engine beside the holder (or overtake the
             # commands waiting for it)
@@ -95,10 +94,11 @@ class Runtime:
             self.chat = build_realtime_bot(s.rocketchat, ingestor, engine=engine,
                                            clock=self.clock)
         self.sender = OutboxSender(db, self._endpoints(), self.clock, s.delivery)
-        self.kicker.sender = self.sender
+        self.sender_loop = SenderLoop(self.sender)
+        ingestor.hooks.append(wake_on_notifications(self.sender_loop.wake))
         self.health.outbox_status = self._outbox_status
         self.scheduler = EngineScheduler(
-            engine, self.clock, sender=self.sender, also=[ingestor.process_pending],
+            engine, self.clock, wake=self.sender_loop.wake, also=[ingestor.process_pending],
             inject=lambda command: ingestor.accept(command, path="timer", persist=False))
         self._start_http()
         if s.rocketchat is not None:
@@ -109,7 +109,7 @@ class Runtime:
                           "reason": "another instance holds the lease"})
                 if s.rocketchat.realtime else
                 (lambda: {"configured": False, "reason": "rocketchat.realtime = false"}))
-        if instances.uses_lease(s, db):
+        if lease.uses_lease(s, db):
             self._follow_lease()
         else:
             self._lead(None)
@@ -118,14 +118,12 @@ class Runtime:
         """PostgreSQL may be shared by several instances: only the holder of the database
         lease runs the engine, the scheduler and the realtime client; the others store what
         they receive and the holder processes it (``process_pending``, every second)."""
-        from bot.service import instances
-
         assert self.db is not None
-        keeper = instances.make_keeper(self.db, self.settings, self.clock,
+        keeper = lease.make_keeper(self.db, self.settings, self.clock,
                                        on_acquired=self._lead, on_lost=self._lost_lease)
         self.lease = keeper
         self.ingestor.runs_engine = False
-        self.ingestor.fence = instances.fence_for(keeper)
+        self.ingestor.fence = lease.fence_for(keeper)
         if not keeper.step():
             log.info("lease: held by another instance; this one stores what it receives "
                      "and takes over when the holder stops")
@@ -138,15 +136,16 @@ class Runtime:
             self.engine.restore()  # another holder may have changed windows meanwhile
             log.info("lease: this instance now runs the engine (epoch %d)", epoch)
         self.ingestor.runs_engine = True
-        from bot.service import instances
-
         assert self.db is not None and self.sender is not None
-        instances.release_orphan_claims(self.db, self.sender.instance)
+        lease.release_orphan_claims(self.db, self.sender.instance)
         if epoch is not None:
             # what the other instances stored meanwhile, at once rather than at the first tick
             self._thread("pending", self.ingestor.process_pending)
         self.scheduler.start()
-        log.info("scheduler: engine ticks, timer commands and outbox passes every second")
+        assert self.sender_loop is not None
+        self.sender_loop.start()
+        log.info("scheduler: engine ticks and timer commands every second; the outbox "
+                 "sender delivers at once after each commit and retries every second")
         rc = self.settings.rocketchat
         if rc is not None and rc.realtime:
             self._start_realtime()
@@ -203,7 +202,7 @@ class Runtime:
             runs_engine=lambda: self.ingestor.runs_engine,
         ), secret_key=self.ui_secret)
         self.metrics.add_store_collector(engine_store_collector(self.db))
-        from bot.service import metrics as realtime_metrics
+        from bot.rest import metrics as realtime_metrics
 
         self.metrics.extra_registries.append(realtime_metrics.REGISTRY)
         self.middleware = install_metrics(app, self.metrics)
@@ -283,7 +282,7 @@ class Runtime:
             return
         self._stopped = True
         self.health.stopping = True
-        # Only the engine runner sends (bot/service/instances.py): a follower leaves the outbox
+        # Only the engine runner sends (bot/service/lease.py): a follower leaves the outbox
         # alone.
         leading = bool(getattr(self, "ingestor", None) and self.ingestor.runs_engine)
         if self.realtime is not None and self._loop is not None:
@@ -295,8 +294,8 @@ class Runtime:
             self.scheduler.shutdown(wait=True)
         if self.lease is not None:
             self.lease.stop(release=True)  # a follower takes over at its next renewal
-        if getattr(self, "kicker", None) is not None:
-            self.kicker.stop()
+        if self.sender_loop is not None:
+            self.sender_loop.stop()
         if leading:
             self._drain(drain_seconds)
         for thread in self._threads:

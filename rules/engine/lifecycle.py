@@ -15,7 +15,6 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from rules import outbox
 from rules.definitions.model import Rule
 from rules.engine import state
 from rules.engine.compiled import CompiledRule, RuleLoadError, compile_rules
@@ -24,6 +23,7 @@ from rules.engine.status import command_fields
 from rules.engine.txn import EngineState
 from rules.engine.windows import Window, window_key
 from rules.expr import EvaluationError
+from rules.store import outbox
 
 log = logging.getLogger("atsd_bot.rules")
 

@@ -21,7 +21,6 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 
-from rules import outbox
 from rules.clock import Clock
 from rules.command import MessageCommand, format_iso_date
 from rules.definitions.model import Rule
@@ -41,8 +40,8 @@ from rules.engine.status import (
 from rules.engine.triggers import Outgoing, decide
 from rules.engine.windows import Window, add_command, expire, new_window, window_key
 from rules.expr import Environment, EvaluationError
-from rules.outbox.contract import Notification
-from rules.store import Database
+from rules.notification import Notification
+from rules.store import Database, outbox
 
 log = logging.getLogger("atsd_bot.rules")
 T = TypeVar("T")

@@ -6,8 +6,8 @@ One interval job (every second by default) runs :meth:`EngineScheduler.step`:
 2. timer commands ``timer_15s``, ``timer_1m``, ``timer_15m``, ``timer_1h`` (entity
    ``atsd-bot``, source ``timer``) are handed to the ``inject`` callback when their period
    boundary passes, so rules with metric ``timer_*`` run without inbound messages;
-3. the outbox sender makes one pass (retries and delayed notifications come due there);
-4. any extra callables (e.g. ``Ingestor.process_pending``).
+3. any extra callables (e.g. ``Ingestor.process_pending``);
+4. when the tick made notifications, ``wake`` (the sender loop's) so they go out at once.
 
 All time is read from the engine's clock, so tests drive a ManualClock and call ``step()``
 themselves; APScheduler only supplies the heartbeat. Timer periods are aligned to the clock
@@ -29,7 +29,6 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from rules.clock import Clock
 from rules.command import MessageCommand
 from rules.engine.compiled import TIMER_SOURCE
-from rules.outbox import OutboxSender
 
 log = logging.getLogger("atsd_bot.schedule")
 
@@ -53,20 +52,19 @@ def next_boundary(now: datetime, seconds: int) -> datetime:
 class StepResult:
     notifications: int = 0
     timers: list[str] = field(default_factory=list)
-    sent: int = 0
 
 
 class EngineScheduler:
-    """Drives ``engine.tick``, timer commands and the sender; see the module docstring."""
+    """Drives ``engine.tick`` and timer commands; see the module docstring."""
 
     def __init__(self, engine: Any, clock: Clock, *,
                  inject: Callable[[MessageCommand], object] | None = None,
-                 sender: OutboxSender | None = None, interval: float = 1.0,
+                 wake: Callable[[], None] | None = None, interval: float = 1.0,
                  also: Sequence[Callable[[], object]] = ()) -> None:
         self.engine = engine
         self.clock = clock
         self.inject = inject
-        self.sender = sender
+        self.wake = wake
         self.interval = interval
         self.also = tuple(also)
         now = clock.now()
@@ -81,8 +79,8 @@ class EngineScheduler:
         result.timers = self._fire_timers()
         for extra in self.also:
             self._guard(getattr(extra, "__name__", "extra job"), extra)
-        if self.sender is not None:
-            result.sent = int(self._guard("outbox pass", self.sender.run_once) or 0)
+        if result.notifications and self.wake is not None:
+            self.wake()
         return result
 
     def _fire_timers(self) -> list[str]:

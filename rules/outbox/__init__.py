@@ -1,11 +1,13 @@
-"""The durable outbox: notifications written with the state change that caused them, then sent.
+"""The outbox's behaviour: the endpoint contract, delivery of due rows, the one sender loop.
 
-The engine calls :func:`write` inside the command's transaction. :class:`OutboxSender` later
-claims due rows with a conditional ``UPDATE`` (so two instances never send the same row),
-delivers each through its endpoint, records every attempt in ``outbox_attempts`` and either
-marks the row delivered, schedules a retry (exponential backoff with jitter, or the
-endpoint's ``retry_after``), or after ``max_attempts`` marks it ``failed`` with the error,
-where the diagnostics API shows it and :meth:`OutboxSender.retry_now` can revive it.
+Notifications are written by the engine in the transaction of the state change that caused
+them (:mod:`rules.store.outbox` holds that table's SQL). :class:`OutboxSender` later claims
+due rows with a conditional ``UPDATE`` (so two instances never send the same row), delivers
+each through its endpoint, records every attempt in ``outbox_attempts`` and either marks the
+row delivered, schedules a retry (exponential backoff with jitter, or the endpoint's
+``retry_after``), or after ``max_attempts`` marks it ``failed`` with the error, where the
+diagnostics API shows it and :meth:`OutboxSender.retry_now` can revive it.
+:class:`SenderLoop` runs the passes: at once when woken after a commit, else every second.
 
 The row id is the notification's stable id: the Rocket.Chat endpoint uses it as the chat
 message ``_id``, so a send repeated after a crash is a no-op on the server.
@@ -14,34 +16,21 @@ message ``_id``, so a send repeated after a crash is a no-op on the server.
 an earlier row of the same alert is still pending (e.g. backing off), so a chat never shows a
 cancel before its open.
 
-The package is split by concern; every name callers use is re-exported here:
-
-- :mod:`rules.store.outbox`: write, cancel_held, recent, attempts, prune (engine and API side);
+- :mod:`rules.notification` (re-exported here): :class:`Notification`, :class:`Endpoint`;
+- :mod:`rules.outbox.endpoints`: the log and HTTP endpoints, built from the configuration;
 - :mod:`rules.outbox.delivery`: :class:`OutboxSender`, one pass of claims and deliveries;
-- :mod:`rules.store.outbox_sql`: the sender's SQL and its light (not fsync'd) transaction;
-- :mod:`rules.outbox.loop`: :class:`SenderThread` and :func:`run_forever`.
+- :mod:`rules.outbox.loop`: :class:`SenderLoop`, the one loop that delivers, with ``wake()``.
 
 To patch what the sender looks up (in a test), patch the submodule that uses it, e.g.
-``rules.outbox.delivery.row_to_notification`` or ``rules.store.outbox_sql.RELEASE``: the
-re-exports below are copies of the names, so patching them here changes nothing.
+``rules.outbox.delivery.row_to_notification``: the names below are copies.
 """
 
+from rules.notification import DeliveryError, DeliveryResult, Endpoint, Notification
 from rules.outbox.delivery import MAX_ROUNDS, OutboxSender
-from rules.outbox.loop import SenderThread, run_forever
-from rules.store.outbox import (
-    ACTIVE,
-    FINISHED,
-    attempts,
-    cancel_held,
-    prune,
-    recent,
-    row_to_notification,
-    write,
-)
-from rules.store.outbox_sql import light_transaction as _light_transaction
+from rules.outbox.endpoints import build_endpoints, endpoint_targets
+from rules.outbox.loop import SenderLoop
 
 __all__ = [
-    "ACTIVE", "FINISHED", "MAX_ROUNDS", "OutboxSender", "SenderThread", "_light_transaction",
-    "attempts", "cancel_held", "prune", "recent", "row_to_notification", "run_forever",
-    "write",
+    "MAX_ROUNDS", "DeliveryError", "DeliveryResult", "Endpoint", "Notification", "OutboxSender",
+    "SenderLoop", "build_endpoints", "endpoint_targets",
 ]

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import update
 
 from rules.clock import Clock
-from rules.outbox.contract import DeliveryError, Endpoint, Notification
+from rules.notification import DeliveryError, Endpoint, Notification
 from rules.store import Database
 from rules.store import outbox_sql as sql
 from rules.store.outbox import row_to_notification

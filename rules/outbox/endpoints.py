@@ -21,9 +21,9 @@ from typing import Any
 import requests
 
 from rules.command import utcnow
-from rules.outbox.contract import DeliveryError, DeliveryResult, Endpoint, Notification
+from rules.notification import DeliveryError, DeliveryResult, Endpoint, Notification
 
-log = logging.getLogger("atsd_bot.notifications")
+log = logging.getLogger(__name__)
 
 RETRYABLE_STATUS = frozenset({408, 425, 429})
 

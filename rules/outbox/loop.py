@@ -1,25 +1,24 @@
-"""The loops that repeat :meth:`OutboxSender.run_pass`: a daemon thread, or an asyncio task.
+"""The one loop that delivers the outbox: :class:`SenderLoop`.
 
-Both pass again at once while passes still deliver (a backlog drains at full speed) and
-otherwise wait ``interval`` seconds, or less when woken; a pass that raises is logged and
-retried at the next round, because the store may be briefly unavailable.
+It runs :meth:`OutboxSender.run_pass` on a daemon thread: at once after :meth:`SenderLoop.wake`
+(the ingestor's hook calls it when a command made notifications, the scheduler when a tick
+did), again at once while passes still deliver (a backlog drains at full speed), and otherwise
+every ``interval`` seconds, when retries and delayed notifications come due. A pass that
+raises is logged and retried at the next round, because the store may be briefly unavailable.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import threading
 
 from rules.outbox.delivery import OutboxSender
 
-log = logging.getLogger("atsd_bot.outbox")
+log = logging.getLogger(__name__)
 
 
-class SenderThread:
-    """Runs ``sender.run_once`` on a daemon thread: at once after :meth:`wake`, again at once
-    while passes still deliver (a backlog drains at full speed), else every ``interval``.
+class SenderLoop:
+    """Delivers the outbox on its own thread; :meth:`wake` makes it pass now.
 
     The wake-up flag is cleared *before* each pass, so a wake that arrives during a pass
     makes another pass: it cannot be lost between a pass and the wait.
@@ -40,9 +39,11 @@ class SenderThread:
         self._wake.set()
 
     def stop(self, timeout: float = 10.0) -> None:
+        """Stop after the pass in progress (if any); later rows wait for the next start."""
         self._stop.set()
         self._wake.set()
-        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -56,16 +57,3 @@ class SenderThread:
             # (an endpoint saying "retry after 0" must not make this a busy loop)
             if not sent:
                 self._wake.wait(self.interval)
-
-
-async def run_forever(sender: OutboxSender, stop: asyncio.Event, interval: float = 1.0) -> None:
-    """The asyncio form of :class:`SenderThread`: passes run in a worker thread."""
-    while not stop.is_set():
-        try:
-            sent = (await asyncio.to_thread(sender.run_pass))[1]
-        except Exception:
-            log.exception("outbox pass failed")
-            sent = 0
-        if not sent:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), interval)

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, insert, select, update
+from sqlalchemy import Connection, Engine, create_engine, event, insert, select, text, update
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.pool import StaticPool
 
@@ -69,6 +69,11 @@ class Database:
                 update(schema.schema_version).values(version=version, upgraded_at=utcnow())
             )
             return version
+
+    def ping(self) -> None:
+        """Raise when the database does not answer a trivial query (for ``/healthz``)."""
+        with self.connect() as conn:
+            conn.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
         self.engine.dispose()

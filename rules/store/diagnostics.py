@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, desc, func, insert, select
 
+from rules.clock import aware
 from rules.store.db import Database
-from rules.store.outbox import aware
 from rules.store.tables import base as schema
 
 REQUEST_FIELDS = (

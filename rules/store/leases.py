@@ -72,11 +72,17 @@ def current(conn: Connection, name: str) -> LeaseState | None:
     return LeaseState(row.name, row.holder, int(row.epoch), expires)
 
 
-def still_held(conn: Connection, name: str, holder: str, epoch: int) -> bool:
-    """Fencing check to run inside a transaction that acts under the lease."""
+def still_held(conn: Connection, name: str, holder: str, epoch: int, *,
+               share_lock: bool = False) -> bool:
+    """Fencing check to run inside a transaction that acts under the lease.
+
+    With ``share_lock`` on PostgreSQL the row is read ``FOR SHARE``: held until the transaction
+    ends, so a take-over (an ``UPDATE`` of the row) waits for it.
+    """
     table = schema.leases
-    row = conn.execute(
-        select(table.c.holder, table.c.epoch).where(table.c.name == name)
-    ).first()
+    query = select(table.c.holder, table.c.epoch).where(table.c.name == name)
+    if share_lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update(read=True)
+    row = conn.execute(query).first()
     return row is not None and row.holder == holder and int(row.epoch) == epoch
 

@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, desc, insert, or_, select
+from sqlalchemy import Connection, bindparam, desc, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
+from rules.clock import aware
 from rules.command import MessageCommand, Severity
 from rules.expr import wildcard
 from rules.store.db import Prepared, PreparedInsert
@@ -55,7 +56,7 @@ def row_to_command(row: Any) -> MessageCommand:
         type=row.type,
         source=row.source,
         severity=Severity(row.severity) if row.severity is not None else None,
-        date=_aware(row.date),
+        date=aware(row.date),
         message=row.message,
         tags=dict(row.tags or {}),
     )
@@ -108,11 +109,46 @@ def key_message_id(conn: Connection, key: str) -> int | None:
     return int(row.message_id) if row is not None and row.message_id is not None else None
 
 
-def _aware(value: datetime) -> datetime:
-    from datetime import UTC
+def has_unprocessed(conn: Connection) -> bool:
+    """Whether any stored command still waits for the engine."""
+    table = schema.messages
+    return conn.execute(
+        select(table.c.id).where(table.c.processed.is_(False)).limit(1)).first() is not None
 
-    # SQLite hands back naive datetimes; every stored time is UTC.
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+def unprocessed_ids(conn: Connection, limit: int) -> list[int]:
+    """The oldest stored commands that still wait for the engine, in id order."""
+    table = schema.messages
+    return [int(row.id) for row in conn.execute(
+        select(table.c.id).where(table.c.processed.is_(False)).order_by(table.c.id).limit(limit))]
+
+
+def mark_processed(conn: Connection, message_id: int, *, claim: bool = True) -> bool:
+    """Mark a stored command processed; with ``claim`` only if it was not (a conditional
+    ``UPDATE``, so two instances never process the same row). True when this call did it."""
+    table = schema.messages
+    where = [table.c.id == message_id]
+    if claim:
+        where.append(table.c.processed.is_(False))
+    return bool(conn.execute(update(table).where(*where).values(processed=True)).rowcount)
+
+
+def messages_since(conn: Connection, since: datetime, limit: int = 0) -> list[MessageCommand]:
+    """Stored commands dated ``since`` or later, oldest first (at most ``limit`` if > 0)."""
+    table = schema.messages
+    query = select(table).where(table.c.date >= since).order_by(table.c.date, table.c.id)
+    if limit > 0:
+        query = query.limit(limit)
+    return [row_to_command(row) for row in conn.execute(query)]
+
+
+def last_received_by_path(conn: Connection) -> dict[str, datetime]:
+    """When the newest command of each inbound path arrived."""
+    table = schema.messages
+    return {str(path): aware(when) for path, when in conn.execute(
+        select(table.c.path, func.max(table.c.received_at)).group_by(table.c.path))}
+
+
 
 
 # -- queries (the data API) ----------------------------------------------------------------

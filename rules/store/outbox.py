@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, select, update
 
 from rules.command import format_iso_date
-from rules.outbox.contract import Notification
+from rules.notification import Notification
 from rules.store import Database
 from rules.store.db import PreparedInsert
 from rules.store.tables.engine import outbox, outbox_attempts
@@ -103,3 +103,10 @@ def prune(db: Database, before: datetime) -> int:
         conn.execute(delete(outbox_attempts).where(outbox_attempts.c.outbox_id.in_(old)))
         return int(conn.execute(delete(outbox).where(outbox.c.status.in_(FINISHED),
                                                      outbox.c.created_at < before)).rowcount)
+
+
+def release_claims_not_of(conn: Connection, instance: str) -> int:
+    """Put rows left ``sending`` by any other sender back to ``pending``; returns how many."""
+    return int(conn.execute(
+        update(outbox).where(outbox.c.status == "sending", outbox.c.claimed_by != instance)
+        .values(status="pending", claimed_by=None)).rowcount or 0)

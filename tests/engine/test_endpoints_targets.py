@@ -9,7 +9,7 @@ import requests
 import responses
 
 from bot.config.load import EndpointSettings
-from rules.outbox.contract import DeliveryError, Notification
+from rules.notification import DeliveryError, Notification
 from rules.outbox.endpoints import HttpEndpoint, LogEndpoint, build_endpoints, endpoint_targets
 from rules.store import Database
 from tests.engine.helpers import make_rig, note, outbox_rows, rule
@@ -82,7 +82,7 @@ def test_http_connection_errors_are_retryable_and_never_show_the_url() -> None:
 
 
 def test_log_endpoint_logs_the_text(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="atsd_bot.notifications"):
+    with caplog.at_level(logging.INFO, logger="rules.outbox.endpoints"):
         LogEndpoint().deliver(notification())
     assert "disk full" in caplog.text and "r1" in caplog.text
 

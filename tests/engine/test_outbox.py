@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
 import threading
 from datetime import timedelta
@@ -14,8 +13,9 @@ from sqlalchemy import select, update
 from bot.config.load import DeliverySettings
 from rules import outbox
 from rules.clock import ManualClock
-from rules.outbox.contract import DeliveryError, DeliveryResult, Notification
+from rules.notification import DeliveryError, DeliveryResult, Notification
 from rules.store import Database
+from rules.store import outbox as outbox_store
 from rules.store.tables.engine import outbox as outbox_table
 from rules.store.tables.engine import outbox_attempts
 from tests.engine.helpers import START, outbox_rows
@@ -45,7 +45,7 @@ def put(db: Database, clock: ManualClock, *, alert_id: int | None = None, trigge
                         alert_id=alert_id,
                         due_at=clock.now() + timedelta(seconds=due_in) if due_in else None)
     with db.begin() as conn:
-        return outbox.write(conn, note, status="pending", now=clock.now())
+        return outbox_store.write(conn, note, status="pending", now=clock.now())
 
 
 def sender(db: Database, clock: ManualClock, endpoint: Any, **kwargs: Any) -> outbox.OutboxSender:
@@ -200,10 +200,10 @@ def test_notification_log_lists_newest_first_with_attempts(db: Database) -> None
                      .values(status="failed", last_error="x"))
     sender(db, clock, FakeEndpoint()).run_once()
     with db.connect() as conn:
-        log = outbox.recent(conn, 10)
+        log = outbox_store.recent(conn, 10)
         assert [(r["id"], r["status"]) for r in log] == [(first + 1, "delivered"),
                                                         (first, "failed")]
-        assert outbox.attempts(conn, first + 1)[0]["outcome"] == "delivered"
+        assert outbox_store.attempts(conn, first + 1)[0]["outcome"] == "delivered"
 
 
 class Signalling(FakeEndpoint):
@@ -217,10 +217,10 @@ class Signalling(FakeEndpoint):
         return result
 
 
-def test_sender_thread_delivers_on_wake(sqlite_db: Database) -> None:
+def test_sender_loop_delivers_on_wake(sqlite_db: Database) -> None:
     clock = ManualClock(START)
     endpoint = Signalling()
-    thread = outbox.SenderThread(sender(sqlite_db, clock, endpoint), interval=3600)
+    thread = outbox.SenderLoop(sender(sqlite_db, clock, endpoint), interval=3600)
     thread.start()
     try:
         put(sqlite_db, clock)
@@ -228,23 +228,6 @@ def test_sender_thread_delivers_on_wake(sqlite_db: Database) -> None:
         assert endpoint.delivered.wait(10)
     finally:
         thread.stop()
-    assert outbox_rows(sqlite_db)[0].status == "delivered"
-
-
-def test_asyncio_loop_delivers_until_stopped(sqlite_db: Database) -> None:
-    clock = ManualClock(START)
-    put(sqlite_db, clock)
-    endpoint = Signalling()
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        task = asyncio.create_task(outbox.run_forever(sender(sqlite_db, clock, endpoint), stop,
-                                                      interval=0.01))
-        await asyncio.to_thread(endpoint.delivered.wait, 10)
-        stop.set()
-        await asyncio.wait_for(task, 10)
-
-    asyncio.run(main())
     assert outbox_rows(sqlite_db)[0].status == "delivered"
 
 
@@ -257,9 +240,9 @@ def test_prune_deletes_only_old_finished_rows(db: Database) -> None:
     clock.advance(86_400)
     recent = put(db, clock)
     sender(db, clock, FakeEndpoint()).run_once()
-    assert outbox.prune(db, clock.now() - timedelta(hours=1)) == 1
+    assert outbox_store.prune(db, clock.now() - timedelta(hours=1)) == 1
     remaining = {r.id: r.status for r in outbox_rows(db)}
     assert delivered not in remaining and remaining[failed] == "failed"
     assert remaining[recent] == "delivered" and len(remaining) == 3
     with db.connect() as conn:
-        assert outbox.attempts(conn, delivered) == []
+        assert outbox_store.attempts(conn, delivered) == []

@@ -11,9 +11,10 @@ from sqlalchemy import event, text
 
 from rules import outbox
 from rules.clock import ManualClock
+from rules.notification import DeliveryError, Notification
 from rules.outbox import delivery
-from rules.outbox.contract import DeliveryError, Notification
 from rules.store import Database
+from rules.store import outbox as outbox_store
 from rules.store import outbox_sql as statements
 from tests.engine.helpers import START, outbox_rows
 from tests.engine.test_outbox import FakeEndpoint, attempt_outcomes, put, sender
@@ -25,7 +26,7 @@ def test_a_pass_failing_after_its_claim_releases_it_at_once(
     clock = ManualClock(START)
     first = put(db, clock, alert_id=7, trigger="open")
     second = put(db, clock, alert_id=7, trigger="cancel")
-    real = outbox.row_to_notification
+    real = outbox_store.row_to_notification
     calls = {"n": 0}
 
     def broken_once(row: Any) -> Notification:
@@ -105,12 +106,12 @@ def test_a_failing_row_holds_the_rest_of_its_alert_back(db: Database) -> None:
     assert attempt_outcomes(db) == ["retry", "delivered"]
 
 
-def test_sender_thread_drains_a_backlog_larger_than_one_pass(sqlite_db: Database) -> None:
+def test_sender_loop_drains_a_backlog_larger_than_one_pass(sqlite_db: Database) -> None:
     clock = ManualClock(START)
     for _ in range(80):
         put(sqlite_db, clock)
     endpoint = FakeEndpoint()
-    thread = outbox.SenderThread(sender(sqlite_db, clock, endpoint, batch=5), interval=3600)
+    thread = outbox.SenderLoop(sender(sqlite_db, clock, endpoint, batch=5), interval=3600)
     thread.start()
     try:
         wait_until(lambda: len(endpoint.got) == 80, 10, "the whole backlog")
@@ -123,7 +124,7 @@ class WakeDuringPass:
 
     def __init__(self) -> None:
         self.passes = 0
-        self.thread: outbox.SenderThread | None = None
+        self.thread: outbox.SenderLoop | None = None
         self.second = threading.Event()
 
     def run_pass(self) -> tuple[int, int]:
@@ -137,7 +138,7 @@ class WakeDuringPass:
 
 def test_a_wake_during_a_pass_makes_another_pass() -> None:
     fake = WakeDuringPass()
-    thread = outbox.SenderThread(fake, interval=3600)  # type: ignore[arg-type]
+    thread = outbox.SenderLoop(fake, interval=3600)  # type: ignore[arg-type]
     fake.thread = thread
     thread.start()
     try:
@@ -152,7 +153,7 @@ def test_a_failing_endpoint_does_not_spin_the_thread(sqlite_db: Database) -> Non
     endpoint = FakeEndpoint(*(DeliveryError("slow down", retry_after=0) for _ in range(1000)))
     worker = sender(sqlite_db, clock, endpoint)
     worker.max_attempts = 1000
-    thread = outbox.SenderThread(worker, interval=3600)
+    thread = outbox.SenderLoop(worker, interval=3600)
     thread.start()
     try:
         wait_until(lambda: endpoint.got, 10, "the first attempt")
@@ -193,7 +194,7 @@ def test_sender_bookkeeping_skips_the_fsync_and_hands_the_connection_back_durabl
     def synchronous(raw: Any) -> int:
         return int(raw.execute("PRAGMA synchronous").fetchone()[0])
 
-    with outbox._light_transaction(sqlite_db) as conn:
+    with statements.light_transaction(sqlite_db) as conn:
         raw = conn.connection.driver_connection
         during = synchronous(raw)
     assert (during, synchronous(raw)) == (1, 2)  # NORMAL inside, FULL (the default) after

@@ -23,8 +23,8 @@ from bot.realtime.wiring import RealtimeBot, build_realtime_bot
 from rules.clock import SystemClock
 from rules.definitions.loader import load_rules
 from rules.engine.rule_engine import RuleEngine
-from rules.ingest import Ingestor
-from rules.outbox import OutboxSender, SenderThread
+from rules.ingest import Ingestor, wake_on_notifications
+from rules.outbox import OutboxSender, SenderLoop
 from rules.store import Database
 from rules.store.tables import base as schema
 
@@ -57,21 +57,18 @@ class BotRunner:
             self.engine.load(loaded)
         self.ingestor = Ingestor(db, self.engine, self.clock)
         self.bot: RealtimeBot = build_realtime_bot(
-            settings, self.ingestor, engine=self.engine, clock=self.clock,
-            on_notifications=self._send_inline if inline_send else self._wake_sender,
-            options=options)
+            settings, self.ingestor, engine=self.engine, clock=self.clock, options=options)
         self.sender = OutboxSender(db, {"rocketchat": self.bot.endpoint}, self.clock,
                                    delivery or DeliverySettings(backoff_seconds=0.05,
                                                                 max_backoff_seconds=0.5))
-        self.sender_thread = SenderThread(self.sender, interval=0.05)
+        self.sender_loop = SenderLoop(self.sender, interval=0.05)
+        self.ingestor.hooks.append(wake_on_notifications(
+            self._send_inline if inline_send else lambda: self.sender_loop.wake()))
         self.loop = asyncio.new_event_loop()
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, daemon=True, name="bot-under-test")
 
-    def _wake_sender(self, _accepted: Any) -> None:
-        self.sender_thread.wake()
-
-    def _send_inline(self, _accepted: Any) -> None:
+    def _send_inline(self) -> None:
         # Deliver from the worker thread right after the commit: one thread hop less. The
         # sender thread still runs for retries; claims keep the two from sending a row twice.
         self.sender.run_once()
@@ -88,7 +85,7 @@ class BotRunner:
             self.error = exc
 
     def start(self, *, wait: bool = True) -> BotRunner:
-        self.sender_thread.start()
+        self.sender_loop.start()
         self.thread.start()
         if wait:
             self.wait_subscribed()
@@ -115,7 +112,7 @@ class BotRunner:
         if self.thread.is_alive():
             self.loop.call_soon_threadsafe(self.client.stop)
             self.thread.join(10)
-        self.sender_thread.stop()
+        self.sender_loop.stop()
 
     # -- store views ----------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from functools import partial
 
 import pytest
 
-from bot.service import metrics
+from bot.rest import metrics
 from rules.store import Database
 from tests.realtime.conftest import World
 from tests.realtime.harness import BotRunner, wait_until
@@ -121,9 +121,14 @@ def test_a_429_storm_delays_but_loses_no_reply(world: World, sqlite_db: Database
     from sqlalchemy import select
 
     from rules.store.tables.engine import outbox_attempts
-    with sqlite_db.connect() as conn:
-        outcomes = Counter(r.outcome for r in conn.execute(select(outbox_attempts)))
-    assert outcomes["retry"] > 0 and outcomes["delivered"] == 12 and outcomes["failed"] == 0
+    def outcomes() -> Counter[str]:
+        with sqlite_db.connect() as conn:
+            return Counter(r.outcome for r in conn.execute(select(outbox_attempts)))
+
+    # a reply is on the server a moment before its attempt is recorded: wait for the record
+    wait_until(lambda: outcomes()["delivered"] >= 12, what="every delivery recorded")
+    seen = outcomes()
+    assert seen["retry"] > 0 and seen["delivered"] == 12 and seen["failed"] == 0
 
 
 def test_the_client_runs_again_on_a_new_loop(world: World, sqlite_db: Database,
@@ -137,8 +142,8 @@ def test_the_client_runs_again_on_a_new_loop(world: World, sqlite_db: Database,
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_until_complete, args=(client.run(),),
                               daemon=True)
-    runner.sender_thread = type(runner.sender_thread)(runner.sender, interval=0.05)
-    runner.sender_thread.start()
+    runner.sender_loop = type(runner.sender_loop)(runner.sender, interval=0.05)
+    runner.sender_loop.start()
     thread.start()
     try:
         wait_until(lambda: runner.bot.status.subscribed, what="subscribed again")
@@ -147,7 +152,7 @@ def test_the_client_runs_again_on_a_new_loop(world: World, sqlite_db: Database,
     finally:
         loop.call_soon_threadsafe(client.stop)
         thread.join(10)
-        runner.sender_thread.stop()
+        runner.sender_loop.stop()
     assert not thread.is_alive()
 
 

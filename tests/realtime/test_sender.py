@@ -11,7 +11,7 @@ import responses
 
 from bot.rest.client import RestClient
 from bot.rest.endpoint import RocketChatEndpoint, outbox_message_id
-from rules.outbox.contract import DeliveryError, Notification
+from rules.notification import DeliveryError, Notification
 
 URL = "http://rc.test"
 SEND = URL + "/api/v1/chat.sendMessage"

@@ -1,4 +1,4 @@
-"""Two ``atsd-bot serve`` instances on one PostgreSQL database (bot/service/instances.py).
+"""Two ``atsd-bot serve`` instances on one PostgreSQL database (bot/service/lease.py).
 
 Both accept webhooks (the driver spreads messages over both and fails over on a dead one);
 only the lease holder runs the engine and the outbox sender. The test SIGKILLs the holder

@@ -1,4 +1,4 @@
-"""bot/service/instances.py: when the lease applies, the fence, orphaned claims, queueing behind
+"""bot/service/lease.py: when the lease applies, the fence, orphaned claims, queueing behind
 pending commands. Fast, on SQLite and PostgreSQL (the ``db`` fixture)."""
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from bot.config.load import build_settings
-from bot.service import instances
+from bot.service import lease
 from bot.service.lease import LeaseKeeper
 from rules.clock import ManualClock
 from rules.command import MessageCommand
 from rules.ingest import Ingestor
-from rules.outbox.contract import Notification
+from rules.notification import Notification
 from rules.store import Database
 from rules.store.tables import engine as es
 
@@ -40,8 +40,8 @@ def settings(**database: Any) -> Any:
 
 
 def test_the_lease_applies_to_postgresql_unless_single_instance(db: Database) -> None:
-    assert instances.uses_lease(settings(), db) == (db.dialect == "postgresql")
-    assert not instances.uses_lease(settings(single_instance=True), db)
+    assert lease.uses_lease(settings(), db) == (db.dialect == "postgresql")
+    assert not lease.uses_lease(settings(single_instance=True), db)
     assert settings(lease_ttl=3).database.lease_ttl == 3
 
 
@@ -49,7 +49,7 @@ def test_the_fence_holds_only_for_the_current_epoch(db: Database) -> None:
     clock = ManualClock()
     a = LeaseKeeper(db, holder="a", ttl=10, clock=clock)
     b = LeaseKeeper(db, holder="b", ttl=10, clock=clock)
-    fence_a, fence_b = instances.fence_for(a), instances.fence_for(b)
+    fence_a, fence_b = lease.fence_for(a), lease.fence_for(b)
     assert a.step()
     with db.begin() as conn:
         assert fence_a(conn) and not fence_b(conn)
@@ -84,7 +84,7 @@ def test_orphaned_claims_go_back_to_pending(db: Database) -> None:
             {**row, "status": "sending", "claimed_by": "dead-sender"},
             {**row, "status": "sending", "claimed_by": "me"},
             {**row, "status": "delivered", "claimed_by": None}])
-    assert instances.release_orphan_claims(db, "me") == 1
+    assert lease.release_orphan_claims(db, "me") == 1
     with db.connect() as conn:
         rows = conn.execute(select(es.outbox.c.status, es.outbox.c.claimed_by)
                             .order_by(es.outbox.c.id)).all()

@@ -1,20 +1,17 @@
 """`Simulator`: runs the server on its own thread + event loop, and the control surface for tests.
 
 Python: `Simulator(options).start()`; then `url`, `ws_url`, `create_user`, `login_token`,
-`create_channel`, `dm_room`, `post_message`, `messages`, `deliveries`, `drop_connections`,
-`pause_stream`, `set_rate_limit`, `force_rate_limit`, `rest_down`, `wait_for`, `stop`.
-Everything that changes state is run on the server's loop, through the same functions the
-REST and DDP handlers use, so streams and integrations fire exactly as for a real client.
-
-HTTP (same port, header `X-Sim-Admin: <admin password>`): POST /_sim/messages
-{username, room, text[, tmid]}, GET /_sim/rooms/<rid>/messages, GET /_sim/deliveries,
-POST /_sim/drop, POST /_sim/pause {seconds}, POST /_sim/rest-down {seconds}.
+`create_channel`, `dm_room`, `post_message`, `messages`, `message`, `click`, `age_message`,
+`settings`/`set_settings`, `deliveries`, `drop_connections`, `pause_stream`, `set_rate_limit`,
+`force_rate_limit`, `rest_down`, `wait_for`, `stop`. Everything that changes state is run on
+the server's loop, through the same functions the REST and DDP handlers use, so streams and
+integrations fire exactly as for a real client. The HTTP twin is in control_http.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
+import copy
 import threading
 import time
 from collections.abc import Callable
@@ -23,12 +20,13 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from tests.rocketchat_server import messaging
+from tests.rocketchat_server import buttons, messaging
+from tests.rocketchat_server import settings as workspace_settings
 from tests.rocketchat_server.codec import to_rest
+from tests.rocketchat_server.control_http import install_control_routes
 from tests.rocketchat_server.ddp import Hub
-from tests.rocketchat_server.errors import MeteorError
 from tests.rocketchat_server.integrations import IntegrationsEngine
-from tests.rocketchat_server.rest import RestApi, json_response, load_routes
+from tests.rocketchat_server.rest import RestApi, load_routes
 from tests.rocketchat_server.runtime import Runtime, SimulatorOptions
 from tests.rocketchat_server.state import Doc, User
 
@@ -202,6 +200,42 @@ class Simulator:
     def messages(self, rid: str) -> list[Doc]:
         return self.world.snapshot_messages(rid)
 
+    def message(self, message_id: str) -> Doc:
+        """The message as stored now (edits, reactions, thread counters; dates are datetimes)."""
+        with self.world.lock:
+            found = self.world.message_index.get(message_id)
+            if found is None:
+                raise KeyError(f"no message with id {message_id!r}")
+            return copy.deepcopy(found)
+
+    def click(self, username: str, message_id: str, button: str | int) -> Doc | None:
+        """`username` clicks a button (its label, or its index over all attachments): a
+        `msg_in_chat_window` button makes that user send the button's `msg` into the room
+        (returned); `url` buttons change nothing on the server (None)."""
+        user = self._user(username)
+        sent = self._call(lambda: buttons.click(self.world, user, message_id, button))
+        return copy.deepcopy(sent)
+
+    def age_message(self, message_id: str, minutes: float) -> None:
+        """Move a message's `ts` `minutes` into the past (to reach the edit window)."""
+        self._call(lambda: self.world.age_message(message_id, minutes))
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        with self.world.lock:
+            return dict(self.world.settings)
+
+    def set_settings(self, **values: Any) -> dict[str, Any]:
+        """Change workspace settings (`Message_AllowEditing=False`, ...); returns all of them."""
+        changes = workspace_settings.checked(values)
+
+        def apply() -> dict[str, Any]:
+            self.world.settings.update(changes)
+            self.world.bump()
+            return dict(self.world.settings)
+
+        return self._call(apply)
+
     @property
     def deliveries(self) -> list[Doc]:
         return self.world.snapshot_deliveries()
@@ -250,51 +284,3 @@ class Simulator:
     def _wait_change(self, version: int, timeout: float) -> None:
         with self.world.changed:
             self.world.changed.wait_for(lambda: self.world.version != version, timeout)
-
-
-def install_control_routes(app: web.Application, sim: Simulator) -> None:
-    """The /_sim/ HTTP surface for out-of-process users (the demo, chaos tests)."""
-
-    def guarded(handler: Callable[[web.Request], Any]) -> Callable[[web.Request], Any]:
-        async def wrapper(request: web.Request) -> web.StreamResponse:
-            given = request.headers.get("X-Sim-Admin", "")
-            if not hmac.compare_digest(given.encode(), sim.options.admin_password.encode()):
-                return json_response(401, {"success": False, "error": "X-Sim-Admin required"})
-            try:
-                return json_response(200, to_rest(await handler(request)))
-            except (KeyError, ValueError, TypeError, MeteorError) as error:
-                return json_response(400, {"success": False, "error": str(error)})
-
-        return wrapper
-
-    async def post_message(request: web.Request) -> Any:
-        body = await request.json()
-        user = sim._user(str(body["username"]))
-        fields = {"text": str(body["text"]), **({"tmid": body["tmid"]} if body.get("tmid") else {})}
-        saved = messaging.process_webhook_message(sim.world, user, fields, [str(body["room"])])
-        return {"message": saved[0], "success": True}
-
-    async def room_messages(request: web.Request) -> Any:
-        return {"messages": sim.world.snapshot_messages(request.match_info["rid"]), "success": True}
-
-    async def deliveries(request: web.Request) -> Any:
-        return {"deliveries": sim.world.snapshot_deliveries(), "success": True}
-
-    async def drop(request: web.Request) -> Any:
-        assert sim.hub is not None
-        return {"dropped": sim.hub.drop_all(), "success": True}
-
-    async def pause(request: web.Request) -> Any:
-        sim.pause_stream(float((await request.json())["seconds"]))
-        return {"success": True}
-
-    async def rest_down(request: web.Request) -> Any:
-        sim.rest_down(float((await request.json())["seconds"]))
-        return {"success": True}
-
-    app.router.add_post("/_sim/messages", guarded(post_message))
-    app.router.add_get("/_sim/rooms/{rid}/messages", guarded(room_messages))
-    app.router.add_get("/_sim/deliveries", guarded(deliveries))
-    app.router.add_post("/_sim/drop", guarded(drop))
-    app.router.add_post("/_sim/pause", guarded(pause))
-    app.router.add_post("/_sim/rest-down", guarded(rest_down))

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from tests.rocketchat_server import auth, messaging
+from tests.rocketchat_server import auth, editing, messaging, reactions
 from tests.rocketchat_server.codec import from_ejson
 from tests.rocketchat_server.errors import MeteorError
 from tests.rocketchat_server.permissions import has_permission
@@ -247,38 +247,31 @@ class Methods:
         self.world.emit("room-activity", {"event": f"{rid}/typing", "args": typing, "origin": conn})
 
     async def update_message(self, conn: Connection, params: list[Any]) -> Any:
+        """`updateMessage` [message, previewUrls?]: editing.py; never returns a value."""
         user = self._user(conn, "updateMessage")
         change = params[0] if params else None
+        preview = params[1] if len(params) > 1 else None
         if not isinstance(change, dict) or not isinstance(change.get("_id"), str):
             raise MATCH_FAILED
-        message = self.world.message_index.get(change["_id"])
-        if message is None or message["u"]["_id"] != user.id:
-            raise MeteorError("error-action-not-allowed", "Message editing not allowed",
-                              {"method": "updateMessage"})  # fmt: skip
-        room = self.world.rooms[message["rid"]]
-        self.world.edit_message(room, message, user, str(change.get("msg", "")), origin=conn)
+        if preview is not None and not (
+            isinstance(preview, list) and all(isinstance(p, str) for p in preview)
+        ):
+            raise MATCH_FAILED
+        exact = self.hub.runtime.options.exact_edit_block_error
+        editing.update_message(self.world, user, change, preview_urls=preview, origin=conn,
+                               exact_block_error=exact)  # fmt: skip
         return _NOTHING
 
     async def set_reaction(self, conn: Connection, params: list[Any]) -> Any:
+        """`setReaction` [":emoji:", messageId, shouldReact?]: reactions.py."""
         user = self._user(conn, "setReaction")
         if len(params) < 2 or not all(isinstance(p, str) for p in params[:2]):
             raise MATCH_FAILED
-        reaction, message_id = params[0], params[1]
-        message = self.world.message_index.get(message_id)
-        if message is None:
-            raise MeteorError("error-not-allowed", "Not allowed", {"method": "setReaction"})
-        room = self.world.rooms[message["rid"]]
-        if not reaction.startswith(":"):
-            reaction = f":{reaction}:"
-        usernames = message.setdefault("reactions", {}).setdefault(reaction, {"usernames": []})[
-            "usernames"
-        ]
-        if user.username in usernames:
-            usernames.remove(user.username)
-        else:
-            usernames.append(user.username)
-        message["_updatedAt"] = now()
-        self.world.emit("message-updated", {"message": message, "room": room, "origin": None})
+        should = params[2] if len(params) > 2 else None
+        if should is not None and not isinstance(should, bool):
+            raise MATCH_FAILED
+        message = self.world.message_index.get(params[1])
+        reactions.set_reaction(self.world, user, params[0], message, should)
         return _NOTHING
 
 

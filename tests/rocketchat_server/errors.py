@@ -36,6 +36,27 @@ class MeteorError(Exception):
         return doc
 
 
+class PlainError(MeteorError):
+    """A plain JavaScript `Error` thrown by server code (not a `Meteor.Error`).
+
+    REST answers it as `API.v1.failure(e.message)`: 400 `{success: false, error}` without
+    `errorType`; over DDP it is not client-safe, so the caller sees `500 Internal server error`.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__("Error", text)
+
+    @property
+    def message(self) -> str:
+        return self.reason or ""
+
+    def rest(self) -> dict[str, Any]:
+        return {"success": False, "error": self.message}
+
+    def ddp(self) -> dict[str, Any]:
+        return MeteorError(500, "Internal server error").ddp()
+
+
 class ApiError(Exception):
     """A REST failure with an exact status and body."""
 

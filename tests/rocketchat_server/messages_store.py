@@ -1,4 +1,5 @@
-"""Message storage for `World`: save (and run the after-save listeners), threads, mentions.
+"""Message storage for `World`: save (and run the after-save listeners), edits, reactions,
+thread counters, mentions.
 
 A mixin so that state.py stays readable; it relies on World's dicts, lock and `emit`.
 """
@@ -8,7 +9,8 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from tests.rocketchat_server.model import Doc, User, now, random_id
 
@@ -18,6 +20,7 @@ class MessageStore:
     messages: dict[str, list[Doc]]
     message_index: dict[str, Doc]
     deliveries: list[Doc]
+    settings: dict[str, Any]
     user_by_username: Callable[[str], User | None]
     emit: Callable[[str, Doc], None]
     bump: Callable[[], None]
@@ -52,36 +55,89 @@ class MessageStore:
             if "t" not in message:
                 room["lm"] = moment
                 room["lastMessage"] = message
-            parent = self._thread_counters(message, moment)
+            parent = self._thread_counters(message, room, moment)
         self.emit("message", {"message": message, "room": room, "origin": origin})
         if parent is not None:
             # The thread parent changed (tcount, tlm, replies): it is streamed again.
             self.emit("message-updated", {"message": parent, "room": room, "origin": None})
         return message
 
-    def edit_message(self, room: Doc, message: Doc, editor: User, text: str,
-                     origin: object | None = None) -> Doc:  # fmt: skip
+    def edit_message(
+        self,
+        room: Doc,
+        message: Doc,
+        editor: User,
+        text: str,
+        *,
+        custom_fields: Doc | None = None,
+        origin: object | None = None,
+    ) -> Doc:
         """`updateMessage`: new text, `editedAt`/`editedBy`, then the after-save listeners again."""
         with self.lock:
             moment = now()
             message["msg"] = text
+            if custom_fields is not None:
+                message["customFields"] = custom_fields
             message["editedAt"] = moment
             message["editedBy"] = editor.short(with_name=False)
             message["_updatedAt"] = moment
-            paragraph = [{"type": "PLAIN_TEXT", "value": text}]
-            message["md"] = [{"type": "PARAGRAPH", "value": paragraph}]
+            message["mentions"] = self._mentions(room, text)
+            if text:
+                paragraph = [{"type": "PLAIN_TEXT", "value": text}]
+                message["md"] = [{"type": "PARAGRAPH", "value": paragraph}]
+            else:
+                message.pop("md", None)  # updateMessage drops `md` when the text is empty
         self.emit("message", {"message": message, "room": room, "origin": origin})
         return message
 
-    def _thread_counters(self, message: Doc, moment: datetime) -> Doc | None:
+    def react(self, room: Doc, message: Doc, username: str, reaction: str, *, remove: bool) -> None:
+        """`setReaction`: add or remove one username; empty entries (and `reactions`) go away."""
+        with self.lock:
+            if remove:
+                reactions = message.get("reactions") or {}
+                usernames = reactions.get(reaction, {}).get("usernames", [])
+                if username in usernames:
+                    usernames.remove(username)
+                if reaction in reactions and not usernames:
+                    del reactions[reaction]
+                if not reactions:
+                    message.pop("reactions", None)  # Messages.unsetReactions
+            else:
+                entry = message.setdefault("reactions", {}).setdefault(reaction, {"usernames": []})
+                entry["usernames"].append(username)
+            message["_updatedAt"] = now()
+        # notifyOnMessageChange: the same message is streamed again (not a new message).
+        self.emit("message-updated", {"message": message, "room": room, "origin": None})
+
+    def age_message(self, message_id: str, minutes: float) -> Doc:
+        """Move a message's `ts` into the past (a test aid: nothing is streamed)."""
+        with self.lock:
+            found = self.message_index.get(message_id)
+            if found is None:
+                raise KeyError(f"no message with id {message_id!r}")
+            found["ts"] = found["ts"] - timedelta(minutes=minutes)
+        self.bump()
+        return found
+
+    def _thread_counters(self, message: Doc, room: Doc, moment: datetime) -> Doc | None:
+        """`processThreads` + `reply` (an afterSaveMessage callback, only with Threads_enabled)."""
         parent = self.message_index.get(message.get("tmid") or "")
-        if parent is None:
+        if parent is None or not self.settings.get("Threads_enabled"):
             return None
+        author = message["u"]["_id"]
+        mentioned = [m["_id"] for m in message.get("mentions", []) if m.get("type") == "user"]
+        first = not parent.get("tcount")
+        followers = list(parent.get("replies") or []) if not first else [parent["u"]["_id"]]
+        if first and room["t"] == "d":
+            followers += room.get("uids", [])
+        followers = [uid for uid in dict.fromkeys(followers + mentioned) if uid != author]
+        own = [author] if parent.get("replies") else [parent["u"]["_id"], author]
+        replies = parent.setdefault("replies", [])
+        for uid in dict.fromkeys(followers + mentioned + own):  # $addToSet, in order
+            if uid not in replies:
+                replies.append(uid)
         parent["tcount"] = parent.get("tcount", 0) + 1
         parent["tlm"] = moment
-        replies = parent.setdefault("replies", [])
-        if message["u"]["_id"] not in replies:
-            replies.append(message["u"]["_id"])
         parent["_updatedAt"] = moment
         return parent
 

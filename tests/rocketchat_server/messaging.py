@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.rocketchat_server.attachments import validate_attachments
 from tests.rocketchat_server.errors import MeteorError
 from tests.rocketchat_server.state import IMPERSONATE_ROLES, Doc, User, World
 
@@ -95,6 +96,7 @@ def validate_message(user: User, fields: Doc) -> None:
     attachments = fields.get("attachments")
     if attachments is not None and not isinstance(attachments, list):
         raise MeteorError("error-invalid-attachments", "Attachments must be an array")
+    validate_attachments(attachments)
 
 
 def normalise_thread(world: World, fields: Doc) -> Doc | None:
@@ -124,6 +126,11 @@ def send_message(
     """Save `fields` (with `rid`) as `user`; None when the client `_id` already exists."""
     if fields.get("t") in SYSTEM_TYPES:
         raise MeteorError("error-invalid-message", "Invalid message type")
+    if fields.get("tshow") and not fields.get("tmid"):
+        raise MeteorError("invalid-params", "tshow provided but missing tmid")
+    if fields.get("tmid") and not world.settings["Threads_enabled"]:
+        # executeSendMessage; chat.postMessage and webhook replies do not check this.
+        raise MeteorError("error-not-allowed", "not-allowed", {"method": "sendMessage"})
     normalise_thread(world, fields)
     room = check_can_send(world, world.rooms.get(fields.get("rid") or ""), user)
     message_id = fields.pop("_id", None)
@@ -139,6 +146,9 @@ def webhook_message_fields(body: Doc, defaults: Doc | None = None) -> Doc:
     """The message `processWebhookMessage` builds from a REST body or a webhook reply."""
     defaults = defaults or {}
     attachments = body.get("attachments")
+    if isinstance(attachments, list):
+        # processWebhookMessage moves an attachment's `msg` into its `text`.
+        attachments = [_attachment_text(a) for a in attachments]
     fields: Doc = {
         "alias": body.get("username") or body.get("alias") or defaults.get("alias") or "",
         "msg": str(body.get("text") or body.get("msg") or "").strip(),
@@ -156,6 +166,14 @@ def webhook_message_fields(body: Doc, defaults: Doc | None = None) -> Doc:
     elif avatar:
         fields["avatar"] = avatar
     return fields
+
+
+def _attachment_text(attachment: Any) -> Any:
+    if not isinstance(attachment, dict) or not attachment.get("msg"):
+        return attachment
+    copied = {k: v for k, v in attachment.items() if k != "msg"}
+    copied["text"] = str(attachment["msg"]).strip()
+    return copied
 
 
 def process_webhook_message(

@@ -2,7 +2,8 @@
 
 Dates are stored as EJSON `{"$date": ms}`. Users keep their password digest and tokens so
 that a restarted simulator accepts the same logins and personal access tokens (the file is a
-test artefact: keep it out of version control). Deliveries are not persisted.
+test artefact: keep it out of version control). Workspace settings are kept; deliveries are
+not persisted.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ def save(world: World, path: str) -> None:
             "subscriptions": list(world.subscriptions.values()),
             "messages": world.messages,
             "integrations": list(world.integrations.values()),
+            "settings": world.settings,
         }
         text = json.dumps(to_ejson(data))
     target = Path(path)
@@ -49,4 +51,5 @@ def load(world: World, path: str) -> bool:
         world.messages = {rid: list(msgs) for rid, msgs in data["messages"].items()}
         world.message_index = {m["_id"]: m for msgs in world.messages.values() for m in msgs}
         world.integrations = {i["_id"]: i for i in data["integrations"]}
+        world.settings.update(data.get("settings", {}))  # files from before settings existed
     return True

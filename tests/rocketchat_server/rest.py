@@ -1,10 +1,10 @@
 """The REST API frame: routing under /api/v1, auth headers, rate limits, envelopes and errors.
 
-Route handlers live in rest_users.py, rest_rooms.py and rest_integrations.py; they register
-themselves with `route(...)`. A handler returns a dict; the frame merges `success: true`
-(Rocket.Chat's `API.v1.success`) and encodes dates as ISO strings. Failures are raised as
-`MeteorError` (-> 400 `{success:false, error:"<reason> [<code>]", errorType}`) or `ApiError`
-(exact status and body).
+Route handlers live in rest_users.py, rest_rooms.py, rest_chat.py and rest_integrations.py;
+they register themselves with `route(...)`. A handler returns a dict; the frame merges
+`success: true` (Rocket.Chat's `API.v1.success`) and encodes dates as ISO strings. Failures are
+raised as `MeteorError` (-> 400 `{success:false, error:"<reason> [<code>]", errorType}`) or
+`ApiError` (exact status and body).
 """
 
 from __future__ import annotations
@@ -196,6 +196,7 @@ def login_unauthorized() -> dict[str, Any]:
 def load_routes() -> None:
     """Import the route modules so that their `@route` decorators run."""
     from tests.rocketchat_server import (  # noqa: F401
+        rest_chat,
         rest_integrations,
         rest_rooms,
         rest_users,

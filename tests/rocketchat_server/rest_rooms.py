@@ -1,4 +1,5 @@
-"""REST: chat.*, channels.*, im.*/dm.*, groups.history and rooms.get."""
+"""REST: chat.* (edits and reactions: rest_chat.py), channels.*, im.*/dm.*, groups.history and
+rooms.get."""
 
 from __future__ import annotations
 
@@ -60,22 +61,6 @@ async def chat_send_message(call: Call) -> dict[str, Any]:
         raise MeteorError("error-message-already-exists", "The message is a duplicate")
     saved = messaging.send_message(call.runtime.world, call.me, fields)
     return {"message": saved}
-
-
-@route("POST", "chat.update")
-async def chat_update(call: Call) -> dict[str, Any]:
-    body = call.body if isinstance(call.body, dict) else {}
-    for key in ("roomId", "msgId", "text"):
-        if not isinstance(body.get(key), str):
-            raise MeteorError("invalid-params", f"must have required property '{key}'")
-    world = call.runtime.world
-    message = world.message_index.get(body["msgId"])
-    if message is None or message["rid"] != body["roomId"]:
-        raise MeteorError("error-invalid-message", "Invalid message")
-    if message["u"]["_id"] != call.me.id and "admin" not in call.me.roles:
-        raise MeteorError("error-action-not-allowed", "Message editing not allowed")
-    room = world.rooms[message["rid"]]
-    return {"message": world.edit_message(room, message, call.me, body["text"])}
 
 
 def _parse_date(value: str | None, param: str) -> datetime | None:

@@ -28,6 +28,9 @@ class SimulatorOptions:
     * `webhook_bot_as_object`: send the raw `bot` object in webhook bodies (old JS handler)
       instead of `true` (TypeScript handler, 6.x+).
     * `webhook_timeout`: server-fetch's default 20 s.
+    * `exact_edit_block_error`: past `Message_AllowEditing_BlockEditInMinutes`, answer what
+      RC's updateMessage.ts throws (`error-message-editing-blocked` "Message editing is
+      blocked") instead of the protocol reference's `error-action-not-allowed`.
     """
 
     host: str = "127.0.0.1"
@@ -43,6 +46,7 @@ class SimulatorOptions:
     strict_script_result: bool = False
     webhook_bot_as_object: bool = False
     webhook_timeout: float = 20.0
+    exact_edit_block_error: bool = False
     site_url: str | None = None
     state_file: str | None = None
     version: str = VERSION

@@ -147,3 +147,8 @@ REST_SEND_MESSAGE_KEYS = frozenset(
         "customFields",
     ]
 )
+
+CHAT_UPDATE = Schema(
+    {"roomId": STRING, "msgId": STRING, "text": STRING},
+    {"previewUrls": STRINGS, "customFields": OBJECT},
+)

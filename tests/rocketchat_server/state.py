@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+from tests.rocketchat_server import settings as workspace_settings
 from tests.rocketchat_server.errors import MeteorError
 from tests.rocketchat_server.messages_store import MessageStore
 from tests.rocketchat_server.model import (
@@ -55,6 +56,7 @@ class World(MessageStore):
         self.integrations: dict[str, Doc] = {}
         self.integration_history: list[Doc] = []
         self.deliveries: list[Doc] = []
+        self.settings = workspace_settings.defaults()
         self._listeners: list[Listener] = []
         self.create_room("c", "general", room_id="GENERAL", owner=None, default=True)
 
@@ -255,6 +257,11 @@ class World(MessageStore):
 
     def is_member(self, room: Doc, user: User) -> bool:
         return (room["_id"], user.id) in self.subscriptions
+
+    def room_roles(self, room: Doc | None, user: User) -> list[str]:
+        """The user's room-scoped roles (`owner`, `moderator`, ...) from its subscription."""
+        sub = self.subscriptions.get((room["_id"], user.id)) if room else None
+        return list(sub.get("roles") or []) if sub else []
 
     def can_access(self, room: Doc, user: User) -> bool:
         return room["t"] == "c" or self.is_member(room, user)

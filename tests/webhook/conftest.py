@@ -21,7 +21,7 @@ from rules.clock import ManualClock
 from rules.command import MessageCommand
 from rules.ingest import Ingestor
 from rules.message_keys import BotIdentity
-from rules.outbox.contract import Notification
+from rules.notification import Notification
 from rules.store import Database
 from webhook.app import create_app
 from webhook.context import AppContext

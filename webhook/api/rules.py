@@ -22,10 +22,10 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from rules import outbox as outbox_store
 from rules.command import format_iso_date
 from rules.definitions.model import NotificationSpec, Rule
 from rules.engine.rule_engine import RuleEngine
+from rules.store import outbox as outbox_store
 from webhook.api.alert_query import json_body, parse_queries
 from webhook.context import current_ctx, require_role
 from webhook.errors import ApiError, bad_request

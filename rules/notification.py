@@ -1,5 +1,8 @@
 """Notifications as data: what the engine returns and the outbox holds, and the endpoint API.
 
+The outbound shape, as :mod:`rules.command` is the inbound one; the store, the engine and the
+outbox all import it, so it sits below them.
+
 The engine never performs I/O; it returns :class:`Notification` objects that are written to
 the outbox in the same transaction as the window change that caused them. An
 :class:`Endpoint` delivers one; senders are registered by endpoint name.
