@@ -257,6 +257,13 @@ def test_malformed_datetime_patterns_are_a_400_naming_the_parameter(pattern: str
     assert found.message.startswith(f"datetimePattern {pattern!r}: ") and words in found.message
 
 
+def test_api_errors_join_the_one_error_root() -> None:
+    from rules.errors import AtsdBotError
+
+    assert isinstance(error(f"{PREFIX}/x?command.date=d&datetimePattern=qq", {"d": "1"}),
+                      AtsdBotError)
+
+
 def test_a_datetime_pattern_is_checked_only_when_a_date_is_read() -> None:
     # as before: without command.date (or without the field) the pattern is not used
     assert cmd(f"{PREFIX}/x?datetimePattern=qq", {"a": "b"}).date == NOW
