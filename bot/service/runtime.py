@@ -184,15 +184,14 @@ class Runtime:
 
     def _start_http(self) -> None:
         from bot.service.ui_wiring import build_ui_services
-        from webhook.api.rules import bp as rules_api
-        from webhook.app import create_app
-        from webhook.auth import authenticator
-        from webhook.context import AppContext
+        from webhook import AppContext, create_app
+        from webhook.api import rules_api
         from webhook.ui import install as install_ui
 
         assert self.db is not None and self.engine is not None and self.ruleset is not None
         ctx = AppContext(settings=self.settings, db=self.db, ingestor=self._ingestor(),
-                         clock=self.clock, engine=self.engine)
+                         clock=self.clock, engine=self.engine, ruleset=self.ruleset,
+                         health=self.health.report)
         if self.chat is not None:
             chat = self.chat
             # the realtime login learns the bot's name and id; the webhook's loop guard
@@ -201,13 +200,11 @@ class Runtime:
             from bot.chat.edits import webhook_edit_stamp
 
             # an edit's once-only key as the realtime path makes it (editedAt from REST)
-            ctx.extras["edit_stamp"] = webhook_edit_stamp(lambda: chat.endpoint.rest)
-        ctx.extras.update(health=self.health.report, ruleset=self.ruleset,
-                          outbox=self.sender, metrics=self.metrics)
+            ctx.edit_stamp = webhook_edit_stamp(lambda: chat.endpoint.rest)
         app = create_app(ctx, [rules_api])
         install_ui(app, build_ui_services(
             self.settings, self.db, ctx, engine=self.engine, ruleset=self.ruleset,
-            sender=self.sender, authenticator=authenticator(ctx), health=self.health.report,
+            sender=self.sender, authenticator=ctx.authenticator, health=self.health.report,
             runs_engine=lambda: self._ingestor().runs_engine,
         ), secret_key=self.ui_secret)
         self.metrics.add_store_collector(engine_store_collector(self.db))
