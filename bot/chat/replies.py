@@ -13,12 +13,9 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import func, select
-
 from rules.command import format_iso_date
-from rules.store import Database
+from rules.store import Database, reports
 from rules.store.messages import last_received_by_path
-from rules.store.tables import base as schema
 
 MAX_LINES = 20
 
@@ -113,18 +110,10 @@ def store_status(db: Database, started: float,
         with db.connect() as conn:
             last = {path: format_iso_date(when)
                     for path, when in last_received_by_path(conn).items()}
-            outbox = _outbox_counts(conn)
+            outbox = reports.outbox_backlog(conn)
         return {"uptime_seconds": time.monotonic() - started, "last_message": last,
                 "outbox": outbox, "realtime": dict(realtime()) if realtime else {}}
 
     return collect
 
 
-def _outbox_counts(conn: Any) -> dict[str, int]:
-    table = schema.metadata.tables.get("outbox")
-    if table is None:
-        return {}
-    counts = dict(conn.execute(select(table.c.status, func.count())
-                               .group_by(table.c.status)).all())
-    return {"depth": int(counts.get("pending", 0)) + int(counts.get("sending", 0)),
-            "failed": int(counts.get("failed", 0))}

@@ -15,8 +15,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import func, select
-
 from bot.config.load import Settings
 from bot.errors import ChatRejected
 from bot.exit_codes import EXIT_LEASE_LOST
@@ -33,8 +31,7 @@ from rules.ingest import Ingestor, wake_on_notifications
 from rules.notification import Endpoint
 from rules.outbox import OutboxSender, SenderLoop
 from rules.outbox.endpoints import build_endpoints, endpoint_targets
-from rules.store import Database
-from rules.store.tables import engine as es
+from rules.store import Database, reports
 
 log = logging.getLogger(__name__)
 
@@ -273,12 +270,7 @@ class Runtime:
     def _outbox_status(self) -> dict[str, Any]:
         assert self.db is not None
         with self.db.connect() as conn:
-            rows: dict[str, int] = dict(conn.execute(
-                select(es.outbox.c.status, func.count()).where(
-                    es.outbox.c.status.in_(("pending", "sending", "failed")))
-                .group_by(es.outbox.c.status)).all())
-        return {"depth": int(rows.get("pending", 0) + rows.get("sending", 0)),
-                "failed": int(rows.get("failed", 0))}
+            return reports.outbox_backlog(conn)
 
     # -- stop ---------------------------------------------------------------------------
 

@@ -8,11 +8,12 @@ exactly when the state change that caused it was committed. :func:`recent` and
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, select, update
 
+from rules.clock import aware
 from rules.command import format_iso_date
 from rules.notification import Notification
 from rules.store import Database
@@ -28,9 +29,6 @@ _INSERT = PreparedInsert(outbox, (
     "text", "target", "status", "attempts", "delivered_at"))
 
 
-def aware(value: datetime | None) -> datetime | None:
-    """``value`` with UTC attached when the driver returned it naive (SQLite does)."""
-    return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def write(conn: Connection, note: Notification, *, status: str, now: datetime) -> int:

@@ -80,6 +80,26 @@ def open_alert_counts(conn: Connection) -> dict[str, int]:
     return found
 
 
+def outbox_backlog(conn: Connection) -> dict[str, int]:
+    """What ``/healthz`` and the ``status`` command show: rows still to send (pending or being
+    sent) as ``depth`` and rows that gave up as ``failed``."""
+    found = outbox_counts_by_status(conn, ("pending", "sending", "failed"))
+    return {"depth": found.get("pending", 0) + found.get("sending", 0),
+            "failed": found.get("failed", 0)}
+
+
+def closed_alert_counts(conn: Connection) -> dict[str, int]:
+    """Closed alerts (history) by why they closed: ``CANCEL`` unless a person resolved it."""
+    table = es.alerts
+    query = (select(table.c.close_reason, func.count()).where(table.c.close_time.is_not(None))
+             .group_by(table.c.close_reason))
+    found: dict[str, int] = {}
+    for reason, n in conn.execute(query):
+        key = str(reason or "CANCEL")
+        found[key] = found.get(key, 0) + int(n)
+    return found
+
+
 def counts(conn: Connection) -> dict[str, int]:
     """The overview's numbers: stored messages, logs, open alerts, outbox, rule errors."""
     def rows_of(table: Any) -> int:
