@@ -26,6 +26,8 @@ class HttpSettings:
     max_body_bytes: int = 1048576
     trusted_proxies: tuple[str, ...] = ()
     threads: int = 8
+    # where people reach the web UI (https://atsd-bot.example.com): links in chat messages
+    public_url: str | None = None
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ silently falls back to a default) and the values' types and ranges.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from bot.config.settings import (
     WebhookSettings,
 )
 from bot.errors import ConfigError
+from rules.definitions.durations import parse_duration
 
 
 def build_settings(raw: Mapping[str, Any], *, base_dir: Path | None = None) -> Settings:
@@ -51,7 +53,8 @@ def build_settings(raw: Mapping[str, Any], *, base_dir: Path | None = None) -> S
 
 
 def _http(t: Mapping[str, Any]) -> HttpSettings:
-    only(t, "http", {"host", "port", "max_body_bytes", "trusted_proxies", "threads"})
+    only(t, "http", {"host", "port", "max_body_bytes", "trusted_proxies", "threads",
+                     "public_url"})
     proxies = str_list(t, "http.trusted_proxies", "trusted_proxies", ())
     for proxy in proxies:
         try:
@@ -66,7 +69,18 @@ def _http(t: Mapping[str, Any]) -> HttpSettings:
         max_body_bytes=integer(t, "http.max_body_bytes", "max_body_bytes", 1048576, 1, 1 << 30),
         trusted_proxies=proxies,
         threads=integer(t, "http.threads", "threads", 8, 1, 256),
+        public_url=_public_url(t),
     )
+
+
+def _public_url(t: Mapping[str, Any]) -> str | None:
+    if t.get("public_url") is None:
+        return None
+    url = text(t, "http.public_url", "public_url", None).rstrip("/")
+    if not url.startswith(("http://", "https://")) or "://" == url[-3:]:
+        raise ConfigError("http.public_url: expected the address people reach the web UI at, "
+                          "e.g. https://atsd-bot.example.com")
+    return url
 
 
 def _database(t: Mapping[str, Any]) -> DatabaseSettings:
@@ -135,7 +149,8 @@ def _webhook(t: Mapping[str, Any]) -> WebhookSettings:
 
 def _rocketchat(t: Mapping[str, Any]) -> RocketChatSettings:
     only(t, "rocketchat", {"url", "user_id", "token", "user", "password", "realtime",
-                           "ignore_bots", "edits", "channel_messages", "admins", "admin_roles"})
+                           "ignore_bots", "edits", "channel_messages", "admins", "admin_roles",
+                           "room_budget"})
     url = text(t, "rocketchat.url", "url", None).rstrip("/")
     if not url.startswith(("http://", "https://")):
         raise ConfigError("rocketchat.url: expected http://HOST[:PORT] or https://...")
@@ -152,6 +167,7 @@ def _rocketchat(t: Mapping[str, Any]) -> RocketChatSettings:
                                 "mention", ("mention", "all")),
         admins=str_list(t, "rocketchat.admins", "admins", ()),
         admin_roles=str_list(t, "rocketchat.admin_roles", "admin_roles", ("admin",)),
+        room_budget=room_budget(text(t, "rocketchat.room_budget", "room_budget", "10/1m")),
     )
     if bool(settings.user_id) != bool(settings.token):
         raise ConfigError("rocketchat: user_id and token go together (a personal access token)")
@@ -160,6 +176,21 @@ def _rocketchat(t: Mapping[str, Any]) -> RocketChatSettings:
     if not settings.token and not settings.password:
         raise ConfigError("rocketchat: give user_id + token (preferred) or user + password")
     return settings
+
+
+def room_budget(value: str) -> tuple[int, float]:
+    """``10/1m``: (10, 60.0); ``0/1m`` turns the budget off."""
+    count, slash, interval = value.partition("/")
+    try:
+        seconds = parse_duration(interval.strip()) if re.search("[a-z]", interval, re.I) \
+            else -1.0
+        number = int(count.strip())
+    except ValueError:
+        seconds, number = -1.0, -1
+    if not slash or number < 0 or seconds <= 0:
+        raise ConfigError(f"rocketchat.room_budget: expected COUNT/DURATION like \"10/1m\" "
+                          f"(new alert messages per room within a duration), got {value!r}")
+    return number, seconds
 
 
 def _endpoints(t: Mapping[str, Any], rc: RocketChatSettings | None) -> dict[str, EndpointSettings]:

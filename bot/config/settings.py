@@ -48,6 +48,9 @@ class RocketChatSettings:
     channel_messages: str = "mention"
     admins: tuple[str, ...] = ()  # usernames allowed to run state-changing chat commands
     admin_roles: tuple[str, ...] = ("admin",)
+    # living alert messages: at most N new alert messages per room within S seconds (sliding);
+    # past it new alerts fold into one summary message
+    room_budget: tuple[int, float] = (10, 60.0)
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,10 @@ from bot.realtime.client import RealtimeClient, RealtimeOptions
 from bot.realtime.status import RealtimeStatus
 from bot.rest.client import RestClient
 from bot.rest.endpoint import RocketChatEndpoint
+from bot.rest.living import LivingChat
 from rules.clock import Clock
 from rules.ingest import Ingestor
+from rules.living import LivingViews
 from rules.message_keys import BotIdentity
 
 
@@ -59,8 +61,12 @@ class RealtimeBot:
 def build_realtime_bot(settings: RocketChatSettings, ingestor: Ingestor, *,
                        engine: EngineApi | None = None, clock: Clock | None = None,
                        options: RealtimeOptions | None = None,
-                       started: float | None = None) -> RealtimeBot:
-    """Everything the Rocket.Chat side needs; nothing is connected until ``client.run()``."""
+                       started: float | None = None,
+                       public_url: str | None = None) -> RealtimeBot:
+    """Everything the Rocket.Chat side needs; nothing is connected until ``client.run()``.
+
+    ``public_url`` (``[http] public_url``) gives the living alert messages an ``Open`` button.
+    """
     lazy = LazyRest(settings)
     bot = BotIdentity(user_id=settings.user_id, username=settings.user)
     listener = ChatListener(ingestor, settings, bot, RoomDirectory(), clock=clock)
@@ -75,5 +81,7 @@ def build_realtime_bot(settings: RocketChatSettings, ingestor: Ingestor, *,
         status = store_status(ingestor.db, started or time.monotonic(), client.status.as_dict)
         commands = ChatCommands(engine, rest, settings, clock=clock, status=status)
         listener.commands = commands
-    endpoint = RocketChatEndpoint(rest)
+    living = LivingChat(rest, LivingViews(ingestor.db), bot_name=lambda: listener.bot.username,
+                        public_url=public_url)
+    endpoint = RocketChatEndpoint(rest, living=living)
     return RealtimeBot(listener, client, endpoint, commands, client.status)

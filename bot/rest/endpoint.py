@@ -10,6 +10,9 @@ each failure is classified:
   outbox row id (:func:`outbox_message_id`), so a resend after a crash or a lost answer is a
   no-op on the server: ``error-message-already-exists`` counts as delivered, and any other
   refusal is checked with ``chat.getMessage`` (delivered when our message is already there);
+- the living alert message's rows (:mod:`rules.living`) go through :class:`bot.rest.living.
+  LivingChat`: a ``post`` carries the buttons and adds the state reaction, an ``edit`` brings
+  the message up to date, and a thread post whose message is not there yet posts it first;
 - ``429`` (and Rocket.Chat's ``too-many-requests``) -> retryable, ``retry_after`` from
   ``X-RateLimit-Reset``; 5xx, timeouts and refused connections -> retryable; any other 4xx
   (validation, permission, unknown room) -> not retryable, the row is marked failed.
@@ -23,17 +26,21 @@ from typing import Any, Protocol
 
 from bot.errors import ChatRejected, ChatUnavailable
 from bot.rest import metrics
-from rules.notification import DeliveryError, DeliveryResult, Notification
+from bot.rest.living import LivingChat
+from rules.notification import (
+    CHAT_ID_LENGTH,
+    CHAT_ID_PREFIX,
+    DeliveryError,
+    DeliveryResult,
+    Notification,
+    chat_message_id,
+)
 
 log = logging.getLogger(__name__)
 
-ID_PREFIX = "atsdbot"
-ID_LENGTH = 17  # the length of a Meteor random id, which every Rocket.Chat accepts
-
-
-def outbox_message_id(outbox_id: int) -> str:
-    """``atsdbot0000000042``: a stable chat message id for outbox row 42 (17 characters)."""
-    return ID_PREFIX + str(int(outbox_id)).zfill(ID_LENGTH - len(ID_PREFIX))
+ID_PREFIX = CHAT_ID_PREFIX
+ID_LENGTH = CHAT_ID_LENGTH
+outbox_message_id = chat_message_id  # ``atsdbot0000000042`` for outbox row 42
 
 
 class ChatApi(Protocol):
@@ -49,19 +56,35 @@ class ChatApi(Protocol):
 
 class RocketChatEndpoint:
     """``rules.notification.Endpoint`` for Rocket.Chat; ``rest`` is a client or a getter of one
-    (the realtime client replaces its REST client after a re-login)."""
+    (the realtime client replaces its REST client after a re-login); ``living`` draws the
+    buttons and does the edits and reactions (without one: buttons address no one and an
+    edit has nothing to render from)."""
 
     def __init__(self, rest: ChatApi | Callable[[], ChatApi], name: str = "rocketchat",
-                 *, default_room: str | None = None) -> None:
+                 *, default_room: str | None = None, living: LivingChat | None = None) -> None:
         self._rest = rest
         self.name = name
         self.default_room = default_room
+        self.living = living or LivingChat(lambda: self.rest)  # type: ignore[arg-type,return-value]
 
     @property
     def rest(self) -> ChatApi:
         return self._rest() if callable(self._rest) else self._rest
 
     def deliver(self, notification: Notification) -> DeliveryResult:
+        try:
+            if (notification.target or {}).get("action") == "edit":
+                detail = self.living.edit(notification)
+            else:
+                detail = self._post(notification)
+        except DeliveryError as exc:
+            metrics.NOTIFICATIONS.labels(endpoint=self.name,
+                                         result="retry" if exc.retryable else "failed").inc()
+            raise
+        metrics.NOTIFICATIONS.labels(endpoint=self.name, result="sent").inc()
+        return DeliveryResult(status=200, detail=detail)
+
+    def _post(self, notification: Notification) -> str:
         target = notification.target or {}
         room_id = target.get("room_id") or self.default_room
         if not room_id:
@@ -72,16 +95,16 @@ class RocketChatEndpoint:
             message["tmid"] = str(target["tmid"])
         if notification.id is not None:
             message["_id"] = outbox_message_id(notification.id)
-        try:
-            posted = self._send(message)
-        except DeliveryError as exc:
-            metrics.NOTIFICATIONS.labels(endpoint=self.name,
-                                         result="retry" if exc.retryable else "failed").inc()
-            raise
-        metrics.NOTIFICATIONS.labels(endpoint=self.name, result="sent").inc()
-        return DeliveryResult(status=200, detail=str(posted.get("_id") or message.get("_id")))
+        if target.get("buttons"):
+            message["attachments"] = self.living.attachments(target["buttons"])
+        posted = self._send(message)
+        if target.get("react") and "_id" in message:
+            view = self.living.views.view(message["_id"]) if self.living.views else None
+            if view is not None:
+                self.living.react(view)
+        return str(posted.get("_id") or message.get("_id"))
 
-    def _send(self, message: dict[str, Any]) -> dict[str, Any]:
+    def _send(self, message: dict[str, Any], *, again: bool = True) -> dict[str, Any]:
         try:
             return self.rest.chat_send_message(message)
         except ChatUnavailable as exc:
@@ -90,6 +113,9 @@ class RocketChatEndpoint:
             if getattr(exc, "error_type", None) == "error-message-already-exists":
                 log.info("message %s was already delivered", message.get("_id"))
                 return {"_id": message.get("_id")}
+            if getattr(exc, "error_type", None) == "error-invalid-message" and again \
+                    and message.get("tmid") and self.living.ensure(str(message["tmid"])):
+                return self._send(message, again=False)  # its thread's message was missing
             existing = self._already_there(message)
             if existing is not None:
                 log.info("message %s was already delivered", message["_id"])

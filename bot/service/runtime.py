@@ -28,6 +28,7 @@ from rules.definitions.rule_set import RuleSet
 from rules.engine.rule_engine import RuleEngine
 from rules.engine.schedule import EngineScheduler
 from rules.ingest import Ingestor, wake_on_notifications
+from rules.living import RoomBudget
 from rules.notification import Endpoint
 from rules.outbox import OutboxSender, SenderLoop
 from rules.outbox.endpoints import build_endpoints, endpoint_targets
@@ -76,6 +77,8 @@ class Runtime:
         log.info("store: %s (schema version %d)", db.safe_url(), version)
         self.engine = engine = RuleEngine(db, self.clock, endpoints=s.endpoints.keys(),
                                           default_endpoint_targets=endpoint_targets(s.endpoints))
+        if s.rocketchat is not None:
+            engine.stories.budget = RoomBudget(*s.rocketchat.room_budget)
         self.ruleset = RuleSet.from_settings(s, engine)
         result = self.ruleset.reload()
         engine.restore()
@@ -91,7 +94,7 @@ class Runtime:
             from bot.realtime.wiring import build_realtime_bot
 
             self.chat = build_realtime_bot(s.rocketchat, ingestor, engine=engine,
-                                           clock=self.clock)
+                                           clock=self.clock, public_url=s.http.public_url)
         self.sender = OutboxSender(db, self._endpoints(), self.clock, s.delivery)
         self.sender_loop = SenderLoop(self.sender)
         ingestor.hooks.append(wake_on_notifications(self.sender_loop.wake))
@@ -175,7 +178,8 @@ class Runtime:
                 if spec.kind == "rocketchat":
                     endpoints[name] = (chat.endpoint if name == "rocketchat" and not spec.room
                                        else RocketChatEndpoint(lambda: chat.endpoint.rest, name,
-                                                               default_room=spec.room))
+                                                               default_room=spec.room,
+                                                               living=chat.endpoint.living))
         log.info("outbox endpoints: %s", ", ".join(sorted(endpoints)))
         return endpoints
 

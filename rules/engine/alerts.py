@@ -17,6 +17,7 @@ from rules.command import format_iso_date
 from rules.engine.state import set_acknowledged
 from rules.engine.txn import EngineState
 from rules.engine.windows import Window, describe
+from rules.living import Stories
 from rules.store.engine_state import delete_silence, history, recent_rule_errors, save_silence
 
 
@@ -48,6 +49,8 @@ def alert_record(window: Window, metric: str) -> dict[str, Any]:
 class AlertViews(EngineState):
     """Diagnostics and operator actions; every change takes the engine's own transaction."""
 
+    stories: Stories  # the engine's living alert messages (rules/living)
+
     def open_alerts(self) -> list[dict[str, Any]]:
         """Every open alert (status OPEN or REPEAT), newest first."""
         with self._lock:
@@ -68,16 +71,28 @@ class AlertViews(EngineState):
         with self.db.connect() as conn:
             return history(conn, rules=rules, since=since, until=until, limit=limit)
 
-    def acknowledge(self, alert_id: int, acknowledged: bool) -> bool:
-        """Set an open alert's acknowledged flag; False when no open alert has that id."""
+    def acknowledge(self, alert_id: int, acknowledged: bool, *, by: str | None = None,
+                    reason: str | None = None) -> bool:
+        """Set an open alert's acknowledged flag; False when no open alert has that id.
+
+        The id of an alert whose living message now tells a newer alert's story (its window
+        reopened within ``reopen_within``) stands for that newer alert, so the buttons of
+        the message keep working. A ``thread`` alert gets a note and an edit (rules/living).
+        """
         def work(conn: Connection | None) -> bool:
             window = self._window_of_alert(alert_id)
-            if window is None:
+            if window is None and conn is not None:
+                current = self.stories.current_alert(conn, alert_id)
+                if current is not None and current != alert_id:
+                    window = self._window_of_alert(current)
+            if window is None or window.alert_id is None:
                 return False
             self._touch(window.rule, window.key, window)
             window.acknowledged = acknowledged
             if conn is not None:
                 set_acknowledged(conn, window, acknowledged)
+                self.stories.acknowledged(conn, window.alert_id, acknowledged, by, reason,
+                                          self.clock.now())
             return True
         return self._run(work)
 

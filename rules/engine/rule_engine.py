@@ -42,6 +42,7 @@ from rules.engine.windows import (
     window_key,
 )
 from rules.expr import Environment, EvaluationError
+from rules.living import Stories, Subject
 from rules.notification import Notification
 from rules.store import Database, outbox
 from rules.store.engine_state import message_count, message_last, record_rule_error
@@ -63,6 +64,7 @@ class RuleEngine(RuleLifecycle, AlertViews):
         self._rules: list[Rule] = []
         self._index = RuleIndex([])
         self._ids = itertools.count(1)  # alert and notification ids when not persisting
+        self.stories = Stories()  # conversation: thread (rules/living); runtime sets its budget
 
     # -- the hot path -------------------------------------------------------------------
 
@@ -114,6 +116,8 @@ class RuleEngine(RuleLifecycle, AlertViews):
                 notes = self._notify(conn, rule, window, trigger, command, env, now)
             if trigger == "cancel":
                 if conn is not None:
+                    if rule.rule.conversation == "thread" and window.alert_id is not None:
+                        notes += self.stories.cancelled(conn, window.alert_id, now)
                     close_alert(conn, window, now, "CANCEL")
                 window.alert_id = None
         self._save(conn, rule, window, now)
@@ -164,17 +168,31 @@ class RuleEngine(RuleLifecycle, AlertViews):
             note = Notification(rule=rule.name, endpoint=item.endpoint, trigger=item.trigger,
                                 text=item.text, alert_id=window.alert_id, target=item.target,
                                 due_at=due)
-            if conn is not None:
-                outbox.write(conn, note, status=item.status, now=now)
-            else:
-                note.id = next(self._ids)
+            written = self._living(conn, rule, window, item, note, now)
+            if written is None:
+                if conn is not None:
+                    outbox.write(conn, note, status=item.status, now=now)
+                else:
+                    note.id = next(self._ids)
+                written = [note] if item.status != "silenced" else []
             index = item.notification.index
             if due is not None and index in window.pending_open:
                 window.pending_open[index] = (note.id, due)
             window.last_text = item.text
-            if item.status != "silenced":
-                notes.append(note)
+            notes += written
         return notes
+
+    def _living(self, conn: Connection | None, rule: CompiledRule, window: Window,
+                item: Outgoing, note: Notification, now: datetime) -> list[Notification] | None:
+        """A ``thread`` rule's Rocket.Chat notification, written as rows of its alert's living
+        message (:mod:`rules.living`); None: written flat."""
+        if conn is None or item.status != "pending" or not Stories.applies(
+                rule.rule.conversation, item.endpoint, self.targets):
+            return None
+        subject = Subject(rule=rule.name, window_key=window.key, entity=window.entity,
+                          reopen_within=rule.rule.reopen_within_seconds,
+                          slot=item.notification.index)
+        return self.stories.notify(conn, subject, note, item.status, now)
 
     def _save(self, conn: Connection | None, rule: CompiledRule, window: Window,
               now: datetime) -> None:

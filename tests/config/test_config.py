@@ -16,8 +16,11 @@ RC = {"url": "http://rc.example:3000/", "user_id": "u1", "token": "t-secret"}
     ({"bogus": {}}, "unknown section [bogus]; known: database, delivery, endpoints, http, "
                     "rocketchat, rules, users, webhook"),
     ({"http": []}, "[http]: expected a table"),
-    ({"http": {"zzz": 1}}, "http.zzz: unknown key; known: host, max_body_bytes, port, threads, "
-                           "trusted_proxies"),
+    ({"http": {"zzz": 1}}, "http.zzz: unknown key; known: host, max_body_bytes, port, "
+                           "public_url, threads, trusted_proxies"),
+    ({"http": {"public_url": "atsd.example"}}, "http.public_url: expected the address people "
+                                               "reach the web UI at, e.g. "
+                                               "https://atsd-bot.example.com"),
     ({"http": {"port": 70000}}, "http.port: 70000 is out of range 0-65535"),
     ({"http": {"port": True}}, "http.port: expected an integer, got True"),
     ({"http": {"host": ""}}, "http.host: expected a non-empty string, got ''"),
