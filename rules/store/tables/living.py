@@ -4,8 +4,8 @@ place in one of them (``conversation: thread`` rules on Rocket.Chat endpoints).
 ``living_messages`` has one row per room message the bot posted to tell a story: an alert's
 own message (``kind = alert``) or a storm summary (``kind = summary``). ``message_id`` is the
 Rocket.Chat ``_id``, fixed when the row is written because it derives from the outbox row
-that posts it (``outbox_id``); ``reacted`` lists every state reaction ever asked for on it, so a later state
-knows which of the bot's reactions to take back.
+that posts it (``outbox_id``); ``reacted`` lists every state reaction ever asked for on it, so
+a later state knows which of the bot's reactions to take back.
 
 ``living_alerts`` has one row per alert and notification slot (a rule may notify several
 Rocket.Chat endpoints or rooms): the message it lives in, its state, who acknowledged or
