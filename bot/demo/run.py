@@ -10,8 +10,12 @@
    user and token, the bot's login, a web UI admin) and starts ``atsd-bot serve`` with it;
 4. creates the user ``alice`` and posts "hello @atsd_bot" to the bot as her;
 5. prints the conversation as it happens (her message, the command made, the alert opened,
-   the bot's reply in the room) and keeps printing each further exchange, with the UI address
-   and login on screen, until Ctrl-C. ``atsd-bot demo say "text"`` posts another message as
+   the bot's reply in the room);
+6. plays one alert's life as a living message (bot/demo/living.py): a monitoring webhook opens
+   a ``thread`` alert in ``#ops``, repeats it, alice acknowledges it with the button, a last
+   report resolves it, and the room and the thread are printed as a user sees them;
+7. keeps printing each further exchange, with the UI address and login on screen, until
+   Ctrl-C. ``atsd-bot demo say "text"`` posts another message as
    alice from a second terminal (it reads ``var/demo/demo.json``).
 
 Every run starts from a fresh simulator and a fresh database. The files under ``var/demo/``
@@ -31,6 +35,7 @@ from typing import Any
 
 import requests
 
+from bot.demo.living import LivingAct
 from bot.demo.setup import DemoProcesses, DemoState, provision_and_start, require_checkout
 from bot.demo.watch import Conversation
 from bot.errors import DemoError
@@ -109,7 +114,13 @@ def run_demo(directory: Path, *, once: bool = False, timeout: float = 60.0,
         message = post_as_user(state, FIRST_MESSAGE)
         conversation.room_id = state.room_id = str(message.get("rid") or "")
         state.save(directory)
-        return _watch(conversation, once=once, timeout=timeout, stop=stop)
+        _watch(conversation, once=True, timeout=timeout, stop=stop)
+        if stop.is_set():
+            return conversation  # stopped before the first reply
+        _living(state, out)
+        if once:
+            return conversation
+        return _watch(conversation, once=False, timeout=timeout, stop=stop)
     except KeyboardInterrupt:
         out("\nstopping…")
         # Ctrl-C is how an interactive demo ends; with --once it means it was cut short
@@ -131,6 +142,13 @@ def _watch(conversation: Conversation, *, once: bool, timeout: float,
                             "var/demo/ (atsd-bot.log, simulator.log)")
         stop.wait(POLL)
     return conversation
+
+
+def _living(state: DemoState, out: Callable[[str], None]) -> None:
+    assert state.ops_room is not None and state.monitor_password is not None
+    LivingAct(sim_url=state.sim_url, sim_admin_password=state.sim_admin_password,
+              atsd_url=state.atsd_url, room=state.ops_room,
+              monitor_password=state.monitor_password, user=USER, bot=BOT, out=out).run()
 
 
 def post_as_user(state: DemoState, text: str) -> dict[str, Any]:

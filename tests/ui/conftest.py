@@ -92,7 +92,7 @@ def seed(db: Database) -> dict[str, int]:
 
 
 def make_services(db: Database, calls: Calls) -> UiServices:
-    def acknowledge(alert_id: int, value: bool) -> bool:
+    def acknowledge(alert_id: int, value: bool, **_who: str) -> bool:
         calls.acked.append((alert_id, value))
         with db.begin() as conn:
             done = conn.execute(update(es.alerts).where(es.alerts.c.id == alert_id)

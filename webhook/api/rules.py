@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 
 from rules.command import format_iso_date
 from rules.definitions.model import NotificationSpec, Rule
@@ -92,7 +92,8 @@ def alerts_update() -> Response:
             raise bad_request(f"item {index}: 'acknowledged' must be true or false")
         changes.append((alert_id, ack))
     engine = _engine()
-    updated = [i for i, ack in changes if engine.acknowledge(i, ack)]
+    who = f"{g.atsd_user.name} (API)"  # the living alert message names who acknowledged
+    updated = [i for i, ack in changes if engine.acknowledge(i, ack, by=who)]
     unknown_ids = [i for i, _ in changes if i not in updated]
     return jsonify({"updated": updated, "unknown": unknown_ids})
 

@@ -39,8 +39,8 @@ class UiServices:
     verify_password: Callable[[str, str], bool] | None = None
     # webhook request id -> what the replay made: {"status": int, "outcome": str, ...}
     replay: Callable[[int], Mapping[str, Any]] | None = None
-    # (alert id, acknowledged) -> False when there is no such open alert
-    acknowledge: Callable[[int, bool], bool] | None = None
+    # (alert id, acknowledged, by=who) -> False when there is no such open alert
+    acknowledge: Callable[..., bool] | None = None
     # () -> whether this instance runs the engine now (with several instances, one does)
     runs_engine: Callable[[], bool] = lambda: True
     # () -> loaded rules as dicts with at least name, enabled, origin, and a `text` export

@@ -43,7 +43,7 @@ def _set_ack(alert_id: int, value: bool) -> Response:
         # made here would be overwritten there.
         flash("This instance does not run the rule engine (another instance holds the lease, "
               "see /healthz); acknowledge the alert on that instance.", "error")
-    elif svc.acknowledge(alert_id, value):
+    elif svc.acknowledge(alert_id, value, by=f"{session.get('user')} (web UI)"):
         log.info("ui: %s: %s alert %d", session.get("user"), word.lower(), alert_id)
         flash(f"{word} alert {alert_id}.", "ok")
     else:
