@@ -16,8 +16,8 @@ from typing import Any
 
 from bot.config.settings import Settings
 
-__all__ = ["ARRAY_SECTIONS", "NAMED_SECTIONS", "NOT_KEYS", "Key", "key_kind", "section_keys",
-           "sections"]
+__all__ = ["ARRAY_SECTIONS", "NAMED_SECTIONS", "NOT_KEYS", "Key", "key_kind", "section_class",
+           "section_keys", "sections"]
 
 NOT_KEYS = frozenset({"base_dir"})  # Settings fields that are not part of the file
 KINDS = {str: "text", int: "integer", float: "number", bool: "boolean"}
@@ -48,7 +48,7 @@ def _kind(hint: Any) -> str:
     return KINDS[hint]
 
 
-def _section_class(name: str) -> tuple[type, str]:
+def section_class(name: str) -> tuple[type, str]:
     """The dataclass of a Settings field and its shape: table, array ([[users]]) or named."""
     hint = _unwrap(typing.get_type_hints(Settings)[name])
     origin = typing.get_origin(hint)
@@ -61,7 +61,7 @@ def _section_class(name: str) -> tuple[type, str]:
 
 def sections() -> dict[str, str]:
     """Section name -> shape (``table``, ``array`` for [[users]], ``named`` for [endpoints.X])."""
-    return {f.name: _section_class(f.name)[1] for f in dataclasses.fields(Settings)
+    return {f.name: section_class(f.name)[1] for f in dataclasses.fields(Settings)
             if f.name not in NOT_KEYS}
 
 
@@ -71,7 +71,7 @@ NAMED_SECTIONS = frozenset(n for n, shape in sections().items() if shape == "nam
 
 def section_keys(section: str) -> dict[str, Key]:
     """The keys of one section (for named sections: of each named table)."""
-    cls, shape = _section_class(section)
+    cls, shape = section_class(section)
     hints = typing.get_type_hints(cls)
     return {f.name: Key(f.name, _kind(hints[f.name]), not f.repr)
             for f in dataclasses.fields(cls) if not (shape == "named" and f.name == "name")}

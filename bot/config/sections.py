@@ -95,7 +95,7 @@ def _public_url(t: Mapping[str, Any]) -> str | None:
     if t.get("public_url") is None:
         return None
     url = text(t, "http.public_url", "public_url", None).rstrip("/")
-    if not url.startswith(("http://", "https://")) or "://" == url[-3:]:
+    if not url.startswith(("http://", "https://")) or url.endswith("://"):
         raise ConfigError("http.public_url: expected the address people reach the web UI at, "
                           "e.g. https://atsd-bot.example.com")
     return url

@@ -17,7 +17,7 @@ from rules.store.tables.service import service_values
 
 __all__ = ["UI_SECRET_KEY", "kept_value"]
 
-UI_SECRET_KEY = "ui_secret_key"  # signs web UI sessions when [http] secret_key is not set
+UI_SECRET_KEY = "ui_secret_key"  # noqa: S105 - a row name, not a secret; signs web UI sessions when [http] secret_key is not set
 
 
 def kept_value(db: Database, name: str, make: Callable[[], str]) -> str:
