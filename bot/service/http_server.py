@@ -1,11 +1,12 @@
 """The production WSGI server (waitress) in a thread, with a bounded, graceful stop.
 
 A listen address that cannot be opened is a :class:`bot.errors.StartError` (exit code
-``EXIT_ADDRESS``) naming the key to change. ``start()`` returns once the socket listens (port
-0 picks a free one: see ``base_url``). ``stop()`` stops accepting, lets running requests
-finish and their answers go out (bounded), then closes idle keep-alive connections too, so
-the server loop ends instead of waiting for clients. Socket changes run on waitress's own loop thread, through its trigger: closing a
-socket under a running ``select()`` from another thread fails with EBADF.
+``EXIT_ADDRESS``) naming the key to change. ``start()`` returns once the socket listens (port 0
+picks a free one: see ``base_url``). ``stop()`` stops accepting, lets running requests finish
+and their answers go out (bounded), then closes idle keep-alive connections too, so the server
+loop ends instead of waiting for clients. Socket changes run on waitress's own loop thread,
+through its trigger: closing a socket under a running ``select()`` from another thread fails
+with EBADF.
 """
 
 from __future__ import annotations
