@@ -108,8 +108,8 @@ def read_toml(file: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"configuration file {file} not found; create one with "
-                          f"'atsd-bot init {file.parent}'") from None
+        raise ConfigError(f"configuration file {file} not found; check the path, or write "
+                          f"one with 'atsd-bot init {file.parent}'") from None
     except IsADirectoryError:
         raise ConfigError(f"{file} is a folder; give the configuration file in it") from None
     except PermissionError:

@@ -53,14 +53,15 @@ def flatten(settings: Settings, *, mask: bool = True) -> dict[str, str]:
     for section, shape in sections().items():
         keys = section_keys(section)
         value = getattr(settings, section)
+        if value is None:  # [rocketchat] not configured
+            flat[section] = "unset"
+            continue
         if shape == "array":
             tables = {item.name: item for item in value}
         elif shape == "named":
             tables = dict(value)
         else:
             tables = {"": value}
-        if value is None:
-            flat[section] = "unset"
         for name, table in tables.items():
             prefix = f"{section}.{name}." if name else f"{section}."
             for key in keys.values():
@@ -75,9 +76,21 @@ def flatten(settings: Settings, *, mask: bool = True) -> dict[str, str]:
 
 
 def changed_keys(old: Settings, new: Settings) -> list[str]:
-    """The keys whose values differ (secrets compared, never shown)."""
+    """The keys whose values differ (secrets compared, never shown); a user or endpoint table
+    that comes or goes is one entry, ``users.NAME (added)``."""
     before, after = flatten(old, mask=False), flatten(new, mask=False)
-    return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    whole: dict[str, str] = {}
+    for key in changed:
+        parts = key.split(".")
+        if len(parts) == 3 and sections().get(parts[0]) in ("array", "named"):
+            table = f"{parts[0]}.{parts[1]}."
+            if not any(k.startswith(table) for k in before):
+                whole[table] = f"{table[:-1]} (added)"
+            elif not any(k.startswith(table) for k in after):
+                whole[table] = f"{table[:-1]} (removed)"
+    found = [k for k in changed if not any(k.startswith(t) for t in whole)]
+    return sorted(found + list(whole.values()))
 
 
 def rows(loaded: Loaded) -> list[Row]:
