@@ -13,8 +13,10 @@ from bot.exit_codes import MEANINGS
 from scripts import check_integration, create_bot_user, create_outgoing_integration
 from tests.operations.conftest import Run
 
+Named = tuple[str, argparse.ArgumentParser]
 
-def _parsers(parser: argparse.ArgumentParser, name: str) -> Iterator[tuple[str, argparse.ArgumentParser]]:
+
+def _parsers(parser: argparse.ArgumentParser, name: str) -> Iterator[Named]:
     yield name, parser
     for action in parser._actions:  # noqa: SLF001 - argparse keeps its tree here
         if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
@@ -22,7 +24,7 @@ def _parsers(parser: argparse.ArgumentParser, name: str) -> Iterator[tuple[str, 
                 yield from _parsers(sub, f"{name} {sub_name}")
 
 
-def _all() -> list[tuple[str, argparse.ArgumentParser]]:
+def _all() -> list[Named]:
     found = [p for p in _parsers(build_parser(), "atsd-bot") if p[0] != "atsd-bot"]
     found = [p for p in found if not p[0].startswith("atsd-bot setup ")]  # the scripts', below
     found += [("atsd-bot setup bot-user", create_bot_user.make_parser({})),

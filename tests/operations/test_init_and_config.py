@@ -100,7 +100,7 @@ def test_config_check_names_each_problem_and_its_fix(run: Run, tmp_path: Path) -
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        config = _config(tmp_path, f'[rules]\npaths = ["missing.d"]\n')
+        config = _config(tmp_path, '[rules]\npaths = ["missing.d"]\n')
         config.write_text(config.read_text().replace("port = 0", f"port = {port}"))
         done = run("config", "check", "--config", str(config),
                    env={"ATSD_BOT_HTTP_PROT": "1"})
