@@ -24,7 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.config.load import ENV_PREFIX, Settings, build_settings, load_settings
+from bot.config.load import (
+    ENV_PREFIX,
+    Settings,
+    build_settings,
+    load_settings,  # noqa: F401 - test_examples reads it from here
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "configuration.md"

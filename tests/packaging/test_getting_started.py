@@ -124,6 +124,17 @@ def served() -> Iterator[list[subprocess.Popen[str]]]:
             proc.kill()
 
 
+def _start_serve(terminal: Terminal, body: str, log: Path,
+                 served: list[subprocess.Popen[str]]) -> str:
+    """Start the page's ``serve`` in the background; its base URL once it listens."""
+    proc = terminal.start(body, log)
+    served.append(proc)
+    line = wait_for(lambda: re.search(r"web UI at (http://\S+?)/ui/", log.read_text())
+                    or proc.poll() is not None, 60, "serve to start")
+    assert proc.poll() is None and isinstance(line, re.Match), log.read_text()
+    return line.group(1)
+
+
 def _subscribed(base: str) -> Any:
     try:
         realtime = requests.get(f"{base}/healthz", timeout=5).json()["paths"]["realtime"]
@@ -149,12 +160,7 @@ def test_the_getting_started_page_reaches_a_dm_answered_by_the_bot(
             with (terminal.folder() / "atsd-bot.toml").open("a", encoding="utf-8") as file:
                 file.write("\n" + block.body)
         elif block.lang == "sh" and block.body.lstrip().startswith("atsd-bot serve"):
-            log = tmp_path / "serve.log"
-            served.append(terminal.start(block.body, log))
-            line = wait_for(lambda: re.search(r"web UI at (http://\S+?)/ui/", log.read_text())
-                            or served[0].poll() is not None, 60, "serve to start")
-            assert served[0].poll() is None, log.read_text()
-            base = line.group(1)  # type: ignore[union-attr]
+            base = _start_serve(terminal, block.body, tmp_path / "serve.log", served)
         elif block.lang == "sh":
             terminal.run(block.body)
         elif block.lang == "text" and base and answer is None:
