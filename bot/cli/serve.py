@@ -107,18 +107,20 @@ def _start(runtime: Any, settings: Settings, debug: bool) -> int | None:
     try:
         runtime.start()
         return None
-    except StartError as exc:
-        code, line = exc.exit_code, str(exc)
-    except ChatRejected as exc:
-        code, line = EXIT_REJECTED, f"Rocket.Chat refused the bot: {exc}"
-    except ConfigError as exc:
-        code, line = EXIT_USAGE, f"configuration error: {exc}"
-    except Exception as exc:
+    except Exception as exc:  # each kind becomes one line and its code below
+        failure = exc
+    if isinstance(failure, StartError):
+        code, line = failure.exit_code, str(failure)
+    elif isinstance(failure, ChatRejected):
+        code, line = EXIT_REJECTED, f"Rocket.Chat refused the bot: {failure}"
+    elif isinstance(failure, ConfigError):
+        code, line = EXIT_USAGE, f"configuration error: {failure}"
+    else:
         code = EXIT_FAILED
-        line = (f"unexpected {type(exc).__name__} at start: {exc}; run again with --debug "
-                "for the traceback and report it")
+        line = (f"unexpected {type(failure).__name__} at start: {failure}; run again with "
+                "--debug for the traceback and report it")
     if debug:
-        log.exception("start failed")
+        log.error("start failed", exc_info=failure)
     runtime.stop(drain_seconds=0)
     log.error("%s", line)
     return code

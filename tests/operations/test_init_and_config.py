@@ -13,6 +13,7 @@ from bot.cli.template import config_text
 from bot.config.load import load_settings
 from bot.config.schema import section_keys, sections
 from tests.operations.conftest import Run
+from tests.rocketchat_server import Simulator
 
 
 def _files(folder: Path) -> set[str]:
@@ -147,3 +148,37 @@ def test_config_show_gives_each_value_its_source_and_masks_secrets(run: Run,
     assert shown["rocketchat.password"].startswith("rocketchat.password = ***")
     for secret in ("file-secret-1", "token-secret-1", "123456"):
         assert secret not in done.stdout
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_config_check_reaches_rocketchat_and_names_what_it_refuses(
+        run: Run, tmp_path: Path, rc_server: Simulator) -> None:
+    rc_server.create_user("atsd_bot", "right-pass-1", roles=("bot",))
+    (tmp_path / "rules.d").mkdir()
+    (tmp_path / "rules.d" / "r.yml").write_text(
+        "rules:\n  - name: r\n    window: length(1)\n    condition: 'true'\n")
+    base = ('[http]\nport = 0\n[[users]]\nname = "ops"\npassword = "ops-pass-1"\n'
+            'roles = ["admin"]\n[rocketchat]\nuser = "atsd_bot"\n')
+    config = tmp_path / "atsd-bot.toml"
+    config.write_text(base + f'url = "{rc_server.url}"\n')
+    good = run("config", "check", "--config", str(config),
+               env={"ATSD_BOT_ROCKETCHAT_PASSWORD": "right-pass-1"})
+    assert good.returncode == 0, good.stdout
+    assert f"ok       rocketchat: Rocket.Chat 8.8.1 at {rc_server.url}: logged in as atsd_bot " \
+           "(roles: bot)" in good.stdout
+    refused = run("config", "check", "--config", str(config),
+                  env={"ATSD_BOT_ROCKETCHAT_PASSWORD": "wrong-pass-1"})
+    assert refused.returncode == 1
+    assert "problem  rocketchat: Rocket.Chat at " in refused.stdout
+    assert "refused the login of atsd_bot; check rocketchat.user and rocketchat.password" \
+        in refused.stdout
+    config.write_text(base + f'url = "http://127.0.0.1:{_closed_port()}"\n')
+    down = run("config", "check", "--config", str(config),
+               env={"ATSD_BOT_ROCKETCHAT_PASSWORD": "right-pass-1"})
+    assert down.returncode == 1
+    assert "does not answer (connection refused); check rocketchat.url" in down.stdout
