@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from bot.config.load import EndpointSettings, Settings
 from bot.config.show import changed_keys
 
-__all__ = ["RESTART_ONLY", "Plan", "plan"]
+__all__ = ["RESTART_ONLY", "Plan", "needs_restart", "plan"]
 
 log = logging.getLogger(__name__)
 

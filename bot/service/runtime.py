@@ -70,6 +70,7 @@ class Runtime:
         self.pruner: DailyPrune | None = None  # [retention], where the engine runs
         # called with the settings after a reload (the log redactor learns new secrets)
         self.on_settings: list[Callable[[Settings], None]] = []
+        self._reloading = threading.Lock()  # one SIGHUP reload at a time
         # called with an exit code when the service must stop on its own (lease lost)
         self.on_fatal: Callable[[int], None] | None = None
         self.base_url = ""
@@ -285,19 +286,22 @@ class Runtime:
     def reload(self, load: Callable[[], Settings]) -> bool:
         """``SIGHUP``: read the configuration again and apply what may change while running
         (bot/service/reload.py); a configuration that does not load changes nothing."""
-        log.info("reloading the configuration (SIGHUP)")
-        running = self.settings
-        try:
-            change = reload_plan(running, load())
-            self._use_settings(change.effective)
-        except Exception as exc:
-            self._use_settings(running)
-            text = str(exc) if isinstance(exc, ConfigError) else f"{type(exc).__name__}: {exc}"
-            log.error("configuration not reloaded, the running one stays in force: %s", text)
-            return False
-        change.log()
-        self.reload_rules()
-        return True
+        with self._reloading:
+            log.info("reloading the configuration (SIGHUP)")
+            running = self.settings
+            try:
+                change = reload_plan(running, load())
+                self._use_settings(change.effective)
+            except Exception as exc:
+                self._use_settings(running)
+                text = str(exc) if isinstance(exc, ConfigError) \
+                    else f"{type(exc).__name__}: {exc}"
+                log.error("configuration not reloaded, the running one stays in force: %s",
+                          text)
+                return False
+            change.log()
+            self.reload_rules()
+            return True
 
     def _use_settings(self, s: Settings) -> None:
         """Hand ``s`` to every part that reads settings while running."""
