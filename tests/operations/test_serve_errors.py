@@ -123,3 +123,9 @@ def test_a_missing_rules_folder_is_reported_as_missing(run: Run, tmp_path: Path)
     assert done.returncode == 1
     assert f"{tmp_path / 'nowhere.d'}: file or folder not found" in done.stderr
     assert "not a rule file" not in done.stderr
+
+
+def test_serve_takes_the_file_from_atsd_bot_config(run: Run, tmp_path: Path) -> None:
+    config = _config(tmp_path, extra='host = "no-such-host.invalid"')
+    done = run("serve", env={"ATSD_BOT_CONFIG": str(config)})
+    assert done.returncode == 7 and "no-such-host.invalid" in _last_line(done.stderr)
