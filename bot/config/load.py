@@ -143,7 +143,8 @@ def apply_environment(raw: dict[str, Any], environ: Mapping[str, str],
         elif section in NAMED_SECTIONS and key:
             _table(raw, name, section)[key] = _json(name, value, dict)
         elif key and key_kind(section, key) is not None:
-            _table(raw, name, section)[key] = typed(name, value, key_kind(section, key) or "")
+            _table(raw, name, section)[key] = typed(f"{name} ({section}.{key})", value,
+                                                    key_kind(section, key) or "")
         else:
             warnings.append(f"{name}: not a setting (no such section or key); ignored. "
                             "Names are ATSD_BOT_<SECTION>_<KEY>, e.g. ATSD_BOT_HTTP_PORT")
@@ -160,7 +161,8 @@ def _table(raw: dict[str, Any], name: str, section: str) -> dict[str, Any]:
 
 
 def typed(name: str, value: str, kind: str) -> Any:
-    """An environment value as its key's kind; a string key keeps the text as given."""
+    """An environment value as its key's kind; a string key keeps the text as given.
+    ``name`` names the value in an error: the variable and its key."""
     stripped = value.strip()
     if kind == "integer":
         if not stripped.lstrip("+-").isdigit():

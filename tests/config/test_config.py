@@ -119,7 +119,7 @@ def test_environment_overrides_take_json_for_lists_and_tables() -> None:
                             "ATSD_BOT_PROVISION_SERVER": "ignored", "OTHER": "x"})
     assert raw == {"http": {"port": 9000, "trusted_proxies": ["10.0.0.2"]},
                    "database": {"single_instance": True}}
-    with pytest.raises(ConfigError, match="ATSD_BOT_RULES_PATHS: expected JSON"):
+    with pytest.raises(ConfigError, match=r"ATSD_BOT_RULES_PATHS \(rules.paths\): expected JSON"):
         apply_environment({}, {"ATSD_BOT_RULES_PATHS": "[bad"})
 
 
@@ -157,13 +157,16 @@ def test_a_string_key_stays_text_and_a_bad_number_names_the_variable() -> None:
     assert settings.rocketchat.realtime is False and settings.delivery.backoff_seconds == 2.5
     assert settings.rules.paths == ("a", "b")
     for name, value, message in [
-            ("ATSD_BOT_HTTP_PORT", "80a", "ATSD_BOT_HTTP_PORT: expected an integer, got '80a'"),
+            ("ATSD_BOT_HTTP_PORT", "80a",
+             "ATSD_BOT_HTTP_PORT (http.port): expected an integer, got '80a'"),
             ("ATSD_BOT_DATABASE_SINGLE_INSTANCE", "maybe",
-             "ATSD_BOT_DATABASE_SINGLE_INSTANCE: expected true or false, got 'maybe'"),
+             "ATSD_BOT_DATABASE_SINGLE_INSTANCE (database.single_instance): expected true or "
+             "false, got 'maybe'"),
             ("ATSD_BOT_DELIVERY_BACKOFF_SECONDS", "1s",
-             "ATSD_BOT_DELIVERY_BACKOFF_SECONDS: expected a number, got '1s'"),
+             "ATSD_BOT_DELIVERY_BACKOFF_SECONDS (delivery.backoff_seconds): expected a number, "
+             "got '1s'"),
             ("ATSD_BOT_WEBHOOK_TOKENS", "[]",
-             "ATSD_BOT_WEBHOOK_TOKENS: expected a JSON object, got '[]'")]:
+             "ATSD_BOT_WEBHOOK_TOKENS (webhook.tokens): expected a JSON object, got '[]'")]:
         with pytest.raises(ConfigError) as caught:
             load_settings(None, environ={name: value})
         assert str(caught.value) == message

@@ -103,8 +103,8 @@ def test_a_schema_newer_than_the_code_refuses_to_start(run: Run, tmp_path: Path)
 def test_a_configuration_error_names_the_variable(run: Run, tmp_path: Path) -> None:
     done = run("serve", "--config", str(_config(tmp_path)), env={"ATSD_BOT_HTTP_PORT": "80x"})
     assert done.returncode == 2
-    assert done.stderr.strip() == ("atsd-bot: configuration error: ATSD_BOT_HTTP_PORT: "
-                                   "expected an integer, got '80x'")
+    assert done.stderr.strip() == ("atsd-bot: configuration error: ATSD_BOT_HTTP_PORT "
+                                   "(http.port): expected an integer, got '80x'")
 
 
 def test_replay_without_a_configuration_creates_no_database(run: Run, tmp_path: Path) -> None:
