@@ -53,13 +53,20 @@ class Authenticator:
         self.clock = clock
         self.throttle = Throttle(limit=max_failures, window=window, pause=lockout,
                                  clock=lambda: clock.now().timestamp())
-        self._users = {u.name: u for u in settings.users}
         self._key = secrets.token_bytes(32)
         self._verified: set[bytes] = set()
         self._lock = threading.Lock()
+        self._users: dict[str, UserSettings] = {}
+        self._dummy_hash: str | None = None
+        self.use_settings(settings)
+
+    def use_settings(self, settings: AppSettings) -> None:
+        """Check against ``settings.users`` from now on (a configuration reload)."""
         # Unknown users are checked against this so that they cost what a real check costs.
-        self._dummy_hash = (generate_password_hash(secrets.token_hex(16))
-                            if any(u.password_hash for u in settings.users) else None)
+        dummy = (self._dummy_hash or generate_password_hash(secrets.token_hex(16))
+                 if any(u.password_hash for u in settings.users) else None)
+        self._users, self._dummy_hash = {u.name: u for u in settings.users}, dummy
+        self.settings = settings
 
     # -- credentials ------------------------------------------------------------------
 

@@ -57,6 +57,12 @@ class AppContext:
         self.request_log = RequestLog(self.db, self.clock, self.settings.webhook.request_log_size,
                                       write_lock=self.ingestor.write_lock)
 
+    def use_settings(self, settings: AppSettings) -> None:
+        """Serve with ``settings`` from the next request on (users, tokens, limits)."""
+        self.authenticator.use_settings(settings)
+        self.request_log.keep = settings.webhook.request_log_size
+        self.settings = settings
+
 
 def current_ctx() -> AppContext:
     """The context of the app serving the current request."""

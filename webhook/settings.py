@@ -26,7 +26,9 @@ class HttpSettings:
     max_body_bytes: int = 1048576
     trusted_proxies: tuple[str, ...] = ()
     threads: int = 8
-    # where people reach the web UI (https://atsd-bot.example.com): links in chat messages
+    # signs web UI sessions; unset: generated once and kept in the database (bot/service)
+    secret_key: str | None = field(default=None, repr=False)
+    # where people reach the web UI (https://atsd-bot.example.com); links in chat use it
     public_url: str | None = None
 
 

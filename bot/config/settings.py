@@ -14,8 +14,11 @@ from pathlib import Path
 
 from webhook.settings import ROLES, HttpSettings, UserSettings, WebhookSettings
 
-__all__ = ["ROLES", "DatabaseSettings", "DeliverySettings", "EndpointSettings", "HttpSettings",
-           "RocketChatSettings", "RulesSettings", "Settings", "UserSettings", "WebhookSettings"]
+__all__ = ["FOREVER", "ROLES", "DatabaseSettings", "DeliverySettings", "EndpointSettings",
+           "HttpSettings", "RetentionSettings", "RocketChatSettings", "RulesSettings", "Settings",
+           "UserSettings", "WebhookSettings"]
+
+FOREVER = "forever"  # a [retention] value that keeps that kind of record for good
 
 
 @dataclass(frozen=True)
@@ -48,9 +51,9 @@ class RocketChatSettings:
     channel_messages: str = "mention"
     admins: tuple[str, ...] = ()  # usernames allowed to run state-changing chat commands
     admin_roles: tuple[str, ...] = ("admin",)
-    # living alert messages: at most N new alert messages per room within S seconds (sliding);
-    # past it new alerts fold into one summary message
-    room_budget: tuple[int, float] = (10, 60.0)
+    # living alert messages: "N/DURATION", at most N new alert messages per room within the
+    # duration (sliding); past it new alerts fold into one summary (bot.config.room_budget)
+    room_budget: str = "10/1m"
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,22 @@ class DeliverySettings:
 
 
 @dataclass(frozen=True)
+class RetentionSettings:
+    """How long each kind of record is kept: a duration (``"30d"``) or ``"forever"``.
+
+    Open alerts, the windows they belong to and anything the outbox still has to send are
+    never pruned, whatever these say (rules/store/retention.py).
+    """
+
+    messages: str = "30d"
+    webhook_requests: str = "7d"
+    security_incidents: str = "90d"
+    alerts: str = "90d"  # closed alerts (history)
+    notifications: str = "30d"  # delivered, failed or cancelled outbox rows and their attempts
+    rule_errors: str = "30d"
+
+
+@dataclass(frozen=True)
 class Settings:
     http: HttpSettings = field(default_factory=HttpSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -80,11 +99,13 @@ class Settings:
     rocketchat: RocketChatSettings | None = None
     endpoints: Mapping[str, EndpointSettings] = field(default_factory=dict)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
     base_dir: Path = field(default_factory=Path.cwd)
 
     def secrets(self) -> list[str]:
         """Every secret value in the configuration (for redaction and for tests that grep)."""
         found = [u.password for u in self.users if u.password]
+        found += [self.http.secret_key] if self.http.secret_key else []
         found += list(self.webhook.tokens.values())
         if self.rocketchat is not None:
             found += [s for s in (self.rocketchat.token, self.rocketchat.password) if s]

@@ -39,7 +39,7 @@ from bot.demo.living import LivingAct
 from bot.demo.setup import DemoProcesses, DemoState, provision_and_start, require_checkout
 from bot.demo.watch import Conversation
 from bot.errors import DemoError
-from bot.exit_codes import EXIT_USAGE
+from bot.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
 BOT = "atsd_bot"
 USER = "alice"
@@ -47,19 +47,30 @@ FIRST_MESSAGE = f"hello @{BOT}"
 POLL = 0.25
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("demo", help="show the whole loop against the simulator")
+def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
+    from bot.cli.common import add_command
+
+    codes = (EXIT_OK, EXIT_FAILED, EXIT_USAGE)
+    parser = add_command(
+        commands, "demo", purpose="show the whole loop against the simulator", group=True,
+        description="Needs a checkout of atsd-bot (the simulator lives under tests/).",
+        examples=["atsd-bot demo run", "atsd-bot demo say 'disk full on db1'"], codes=codes)
     sub = parser.add_subparsers(dest="demo_command", metavar="ACTION", required=True)
-    run = sub.add_parser("run", help="start simulator + atsd-bot, say hello, print the loop")
+    run = add_command(
+        sub, "run", purpose="start simulator + atsd-bot, say hello, print the loop",
+        description="What 'make run' does; Ctrl-C stops everything.",
+        examples=["atsd-bot demo run", "atsd-bot demo run --once --timeout 120"], codes=codes)
     run.add_argument("--dir", default="var/demo", help="where config, logs and state go")
     run.add_argument("--once", action="store_true",
                      help="stop after the bot's first reply (tests, CI) instead of Ctrl-C")
     run.add_argument("--timeout", type=float, default=60.0,
                      help="with --once: give up after this many seconds")
     run.set_defaults(handler=run_command)
-    say = sub.add_parser("say", help=f"post a message to @{BOT} as {USER}")
+    say = add_command(sub, "say", purpose=f"post a message to @{BOT} as {USER}",
+                      description="While 'atsd-bot demo run' runs, from a second terminal.",
+                      examples=["atsd-bot demo say 'hello again'"], codes=codes)
     say.add_argument("text", help="the message text")
-    say.add_argument("--dir", default="var/demo")
+    say.add_argument("--dir", default="var/demo", help="the folder of the running demo")
     say.set_defaults(handler=say_command)
 
 

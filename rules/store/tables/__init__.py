@@ -2,10 +2,11 @@
 
 ``base`` holds the messages, the request logs, the leases and the column types; ``engine`` the
 rule engine's tables; ``living`` the living alert messages; ``realtime`` the realtime client's
-cursors. Importing this package registers all of them on ``metadata``.
+cursors; ``service`` the service's own values (the generated web UI session key). Importing
+this package registers all of them on ``metadata``.
 """
 
-from rules.store.tables import engine, living, realtime
+from rules.store.tables import engine, living, realtime, service
 from rules.store.tables.base import Id, Time, metadata
 
-__all__ = ["Id", "Time", "engine", "living", "metadata", "realtime"]
+__all__ = ["Id", "Time", "engine", "living", "metadata", "realtime", "service"]
