@@ -109,14 +109,14 @@ class Stage:
 
 @contextmanager
 def staged(world: World, db: Database, tmp_path: Path, path: str, *,
-           budget: RoomBudget | None = None, members: tuple[str, ...] = ()
-           ) -> Iterator[Stage]:
+           budget: RoomBudget | None = None, members: tuple[str, ...] = (),
+           **settings: object) -> Iterator[Stage]:
     sim = world.sim
     room = str(sim.create_channel("ops", ["alice", BOT, "boss", *members])["_id"])
     rules = tmp_path / "rules.d"
     rules.mkdir(exist_ok=True)
     (rules / "living.yml").write_text(RULES)
-    runner = BotRunner(db, world.token_settings(), rules=False)
+    runner = BotRunner(db, world.token_settings(**settings), rules=False)
     loaded, issues = load_rules([rules], endpoints=("rocketchat",))
     assert not issues, issues
     runner.engine.load(loaded)

@@ -161,7 +161,8 @@ def test_a_refused_edit_is_noted_in_the_thread(stage: Stage, caplog: pytest.LogC
 
 def test_own_edits_reactions_and_thread_posts_are_never_input(
         world: World, sqlite_db: Database, tmp_path: Path) -> None:
-    with staged(world, sqlite_db, tmp_path, "both") as stage:
+    # edits = "process": other people's edits would be input; the bot's own never are
+    with staged(world, sqlite_db, tmp_path, "both", edits="process") as stage:
         stage.say("alice", "disk 91% on db1")
         [root] = stage.wait_roots(1)
         stage.say("alice", "disk 95% on db1")
