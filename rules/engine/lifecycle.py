@@ -24,7 +24,7 @@ from rules.engine.txn import EngineState
 from rules.engine.windows import Window, window_key
 from rules.expr import EvaluationError
 from rules.store import outbox
-from rules.store.engine_state import load_silences, messages_since
+from rules.store.engine_state import messages_since
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,8 @@ class RuleLifecycle(EngineState):
         return self._active.get(name)
 
     def restore(self) -> None:
-        """Load persisted windows and silences (after ``load``), e.g. after a restart."""
+        """Load persisted windows (after ``load``), e.g. after a restart. Silences are read
+        from the store when needed (:mod:`rules.engine.silencing`)."""
         def work(conn: Connection | None) -> None:
             if conn is None:
                 return
@@ -100,7 +101,6 @@ class RuleLifecycle(EngineState):
                 self._windows.setdefault(window.rule, {})[window.key] = window
             for name, windows in replay.items():
                 self._replay(conn, self._active[name], windows, now)
-            self._silences = load_silences(conn)
         self._run(work)
         log.info("restored %d windows", sum(len(w) for w in self._windows.values()))
 
