@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from sqlalchemy import Connection
 
@@ -33,6 +33,7 @@ from rules.store import Database
 from rules.store import messages as message_store
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class CommandEngine(Protocol):
@@ -161,6 +162,33 @@ class Ingestor:
         result = item.outcome()
         self._after_accept(result, path, time.perf_counter() - started)
         return result
+
+    def once(self, key: str, *, path: str, work: Callable[[Connection], T]) -> T | None:
+        """Run a chat command once: claim its key and run ``work`` in one transaction.
+
+        ``work`` gets the transaction's connection: what the command changes (an alert
+        acknowledged, a silence made) and its answer (an outbox row) commit together with
+        the claim, or not at all. So a crash before the commit leaves nothing (a webhook
+        retry or the other path runs it again) and after it, the answer is in the outbox and
+        goes out after the restart. None when the key was claimed before (no second answer).
+        Engine changes made through the connection are finished with ``after_commit`` /
+        ``after_rollback``, as :meth:`accept` does.
+        """
+        now = self.clock.now()
+        with self._lock:
+            try:
+                with self.db.begin() as conn:
+                    if not message_store.claim_key(conn, "cmd:" + key, path=path, now=now):
+                        return None
+                    message_store.claim_key(conn, key, path=path, now=now)
+                    result = work(conn)
+            except BaseException:
+                if self.engine is not None:
+                    self.engine.after_rollback()
+                raise
+            if self.engine is not None:
+                self.engine.after_commit()
+            return result
 
     def claim_command(self, key: str, *, path: str) -> bool:
         """Claim a chat command's once-only key; False when it was claimed before.

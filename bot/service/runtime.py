@@ -96,6 +96,10 @@ class Runtime:
         self.sender = OutboxSender(db, self._endpoints(), self.clock, s.delivery)
         self.sender_loop = SenderLoop(self.sender)
         ingestor.hooks.append(wake_on_notifications(self.sender_loop.wake))
+        if self.chat is not None and self.chat.commands is not None:
+            # a chat command's answer is an outbox row: out at once, like a notification
+            self.chat.commands.wake = self.sender_loop.wake
+            self.chat.commands.kit.public_url = getattr(s.http, "public_url", None)
         self.health.outbox_status = self._outbox_status
         self.scheduler = EngineScheduler(
             engine, self.clock, wake=self.sender_loop.wake, also=[ingestor.process_pending],
@@ -196,6 +200,8 @@ class Runtime:
 
             # an edit's once-only key as the realtime path makes it (editedAt from REST)
             ctx.extras["edit_stamp"] = webhook_edit_stamp(lambda: chat.endpoint.rest)
+            # chat commands on the webhook path: the same desk as the realtime path's
+            ctx.extras["chat_commands"] = chat.commands
         ctx.extras.update(health=self.health.report, ruleset=self.ruleset,
                           outbox=self.sender, metrics=self.metrics)
         app = create_app(ctx, [rules_api])

@@ -107,13 +107,16 @@ class AlertViews(EngineState):
             return True
         return self._within(conn, work)
 
-    def alert_detail(self, alert_id: int) -> dict[str, Any] | None:
+    def alert_detail(self, alert_id: int, conn: Connection | None = None
+                     ) -> dict[str, Any] | None:
         """One alert, open or closed: the stored row, plus the live window when it is open
         (status, repeats, last text). None for an unknown id."""
         row: dict[str, Any] | None = None
-        if self.db is not None and self.persist:
-            with self.db.connect() as conn:
-                row = alert_row(conn, alert_id)
+        if conn is not None:
+            row = alert_row(conn, alert_id)
+        elif self.db is not None and self.persist:
+            with self.db.connect() as own:
+                row = alert_row(own, alert_id)
         with self._lock:
             window = self._window_of_alert(alert_id)
             live = alert_record(window, self._metric(window.rule)) if window else None

@@ -19,8 +19,9 @@ Decisions:
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import Connection
 
@@ -30,6 +31,7 @@ from rules.silences import AlertFacts, Matcher, Silence
 from rules.store import outbox
 from rules.store import silences as silence_rows
 
+T = TypeVar("T")
 REFRESH_SECONDS = 2.0
 CHAT_RULE = "chat"  # the outbox ``rule`` of rows the conversation writes (answers, notes)
 CHAT_ENDPOINT = "rocketchat"
@@ -108,19 +110,23 @@ class SilenceViews(EngineState):
             return ended, self._tell_end(c, ended, now) if ended is not None else None
         return self._within(conn, work)
 
-    def silence(self, silence_id: int) -> Silence | None:
-        if self.db is None or not self.persist:
-            return None
-        with self.db.connect() as conn:
-            return silence_rows.get(conn, silence_id)
+    def silence(self, silence_id: int, conn: Connection | None = None) -> Silence | None:
+        return self._read(conn, lambda c: silence_rows.get(c, silence_id), None)
 
-    def list_silences(self, *, include_ended: bool = False, limit: int = 100) -> list[Silence]:
+    def list_silences(self, *, include_ended: bool = False, limit: int = 100,
+                      conn: Connection | None = None) -> list[Silence]:
         """Active silences (and with ``include_ended`` the recent ended ones), newest first."""
+        now = self.clock.now()
+        return self._read(conn, lambda c: silence_rows.recent(
+            c, now, limit=limit, include_ended=include_ended), [])
+
+    def _read(self, conn: Connection | None, query: Callable[[Connection], T], empty: T) -> T:
+        if conn is not None:
+            return query(conn)
         if self.db is None or not self.persist:
-            return []
-        with self.db.connect() as conn:
-            return silence_rows.recent(conn, self.clock.now(), limit=limit,
-                                       include_ended=include_ended)
+            return empty
+        with self.db.connect() as own:
+            return query(own)
 
     # -- ends -------------------------------------------------------------------------------
 
