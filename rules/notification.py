@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from rules.errors import AtsdBotError
+
 
 @dataclass(slots=True)
 class Notification:
@@ -33,7 +35,7 @@ class Notification:
     id: int | None = None  # outbox row id once stored
 
 
-class DeliveryError(Exception):
+class DeliveryError(AtsdBotError):
     """A delivery failed. ``retryable`` says whether trying again may help."""
 
     def __init__(self, reason: str, *, retryable: bool = True, retry_after: float | None = None,

@@ -74,8 +74,15 @@ def _absolute(module: Module, node: ast.ImportFrom) -> str:
     return ".".join(base + ([node.module] if node.module else []))
 
 
-def imported_names(module: Module) -> Iterator[tuple[str, int]]:
-    """Every dotted name ``module`` imports (``from a import b`` gives ``a`` and ``a.b``)."""
+def imported_names(module: Module,
+                   modules: dict[str, Module] | None = None) -> Iterator[tuple[str, int]]:
+    """Every dotted name ``module`` imports (``from a import b`` gives ``a`` and ``a.b``).
+
+    Given the tree's ``modules``, ``from a import b`` where every name is a submodule of ``a``
+    gives only ``a.b``: Python then imports the submodule even while ``a/__init__`` is still
+    running, so it does not need ``a``'s own names (the package's ``__init__`` still counts as
+    run on the way, which :func:`import_graph` adds).
+    """
     tree = ast.parse(module.path.read_text(encoding="utf-8"))
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -83,9 +90,11 @@ def imported_names(module: Module) -> Iterator[tuple[str, int]]:
                 yield alias.name, node.lineno
         elif isinstance(node, ast.ImportFrom):
             base = _absolute(module, node)
-            yield base, node.lineno
-            for alias in node.names:
-                yield f"{base}.{alias.name}", node.lineno
+            names = [f"{base}.{alias.name}" for alias in node.names]
+            if modules is None or not all(name in modules for name in names):
+                yield base, node.lineno
+            for name in names:
+                yield name, node.lineno
 
 
 def _owner(name: str, modules: dict[str, Module]) -> str | None:
@@ -99,7 +108,7 @@ def import_graph(modules: dict[str, Module]) -> dict[str, set[str]]:
     so those packages count too, except the importer's own ancestors (already running)."""
     graph: dict[str, set[str]] = {name: set() for name in modules}
     for name, module in modules.items():
-        for imported, _ in imported_names(module):
+        for imported, _ in imported_names(module, modules):
             owner = _owner(imported, modules)
             if owner is None or owner == name:
                 continue
@@ -205,6 +214,33 @@ def undocumented_packages(modules: dict[str, Module]) -> list[str]:
     return problems
 
 
+def unexported_packages(modules: dict[str, Module]) -> list[str]:
+    problems = []
+    for module in modules.values():
+        if module.is_package and "__all__" not in module.path.read_text(encoding="utf-8"):
+            problems.append(f"{module.path.relative_to(ROOT)}: no __all__ naming the "
+                            "package's public names")
+    return problems
+
+
+def private_imports(modules: dict[str, Module]) -> list[str]:
+    """``from a import _b`` across modules: callers use public names only."""
+    problems = []
+    for module in modules.values():
+        tree = ast.parse(module.path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            base = _absolute(module, node)
+            if base.split(".")[0] not in SHIPPED:
+                continue
+            for alias in node.names:
+                if alias.name.startswith("_") and not alias.name.startswith("__"):
+                    problems.append(f"{module.path.relative_to(ROOT)}:{node.lineno}: "
+                                    f"{module.name} imports the private {base}.{alias.name}")
+    return problems
+
+
 def findings(root: Path = ROOT) -> dict[str, list[str]]:
     modules = shipped_modules(root)
     return {
@@ -213,6 +249,8 @@ def findings(root: Path = ROOT) -> dict[str, list[str]]:
         "SQL outside rules/store": sql_outside_store(modules),
         "folder size": oversized_folders(root),
         "package docstrings": undocumented_packages(modules),
+        "package exports": unexported_packages(modules),
+        "private imports": private_imports(modules),
     }
 
 

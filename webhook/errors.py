@@ -10,8 +10,12 @@ from collections.abc import Mapping
 
 from flask import Response, jsonify
 
+from rules.errors import AtsdBotError
 
-class ApiError(Exception):
+__all__ = ["ApiError", "bad_request", "error_response", "json_error"]
+
+
+class ApiError(AtsdBotError):
     """A client-facing failure: ``status`` is a 4xx (or 503), ``message`` says what is wrong."""
 
     def __init__(self, status: int, message: str, *, headers: Mapping[str, str] | None = None,

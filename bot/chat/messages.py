@@ -36,8 +36,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.config.load import RocketChatSettings
-from bot.realtime.protocol import ejson_date
 from bot.rest import metrics
+from bot.rest.ejson import ejson_date
 from rules.clock import Clock, SystemClock
 from rules.command import MessageCommand, format_iso_date
 from rules.ingest import Accepted, Ingestor

@@ -14,8 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from rules.command import format_iso_date
-from rules.store import Database
-from rules.store import outbox as outbox_store
+from rules.store import Database, reports
 from rules.store.messages import last_received_by_path
 
 MAX_LINES = 20
@@ -107,7 +106,7 @@ def store_status(db: Database, started: float,
         with db.connect() as conn:
             last = {path: format_iso_date(when)
                     for path, when in last_received_by_path(conn).items()}
-            outbox = outbox_store.counts(conn)
+            outbox = reports.outbox_backlog(conn)
         return {"uptime_seconds": time.monotonic() - started, "last_message": last,
                 "outbox": outbox, "realtime": dict(realtime()) if realtime else {}}
 

@@ -3,8 +3,9 @@
 Every problem is a :class:`ConfigError` whose text names the key and what is wrong with it, so
 that ``atsd-bot serve`` can refuse to start with one clear line.
 
-This is the module to import from: the settings types live in :mod:`bot.config.settings`, the
-section builders in :mod:`bot.config.sections` and the typed readers in :mod:`bot.config.read`.
+Import from :mod:`bot.config` (this module is what it re-exports): the settings types live in
+:mod:`bot.config.settings`, the section builders in :mod:`bot.config.sections` and the typed
+readers in :mod:`bot.config.read`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """The typed settings (frozen dataclasses), one per section of the TOML configuration.
 
-Built and validated by :mod:`bot.config.sections`; import them from :mod:`bot.config.load`.
+Built and validated by :mod:`bot.config.sections`; import them from :mod:`bot.config`.
+``[http]``, ``[[users]]`` and ``[webhook]`` are the webhook app's own types
+(:mod:`webhook.settings`), composed here: :class:`Settings` is the app's ``AppSettings``.
 Secrets are fields with ``repr=False`` so that a logged settings object never shows them.
 """
 
@@ -10,16 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROLES = ("webhook", "api", "admin")
+from webhook.settings import ROLES, HttpSettings, UserSettings, WebhookSettings
 
-
-@dataclass(frozen=True)
-class HttpSettings:
-    host: str = "127.0.0.1"
-    port: int = 8088
-    max_body_bytes: int = 1048576
-    trusted_proxies: tuple[str, ...] = ()
-    threads: int = 8
+__all__ = ["ROLES", "DatabaseSettings", "DeliverySettings", "EndpointSettings", "HttpSettings",
+           "RocketChatSettings", "RulesSettings", "Settings", "UserSettings", "WebhookSettings"]
 
 
 @dataclass(frozen=True)
@@ -31,26 +27,6 @@ class DatabaseSettings:
     # (bot/service/lease.py); single_instance = true skips the lease altogether.
     single_instance: bool = False
     lease_ttl: int = 10  # seconds; a dead holder is replaced within about this long
-
-
-@dataclass(frozen=True)
-class UserSettings:
-    name: str
-    password: str | None = field(default=None, repr=False)
-    password_hash: str | None = field(default=None, repr=False)
-    roles: tuple[str, ...] = ("webhook",)
-    # optional limits: entity names/patterns and webhook paths this user may write
-    entities: tuple[str, ...] = ()
-    paths: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class WebhookSettings:
-    tokens: Mapping[str, str] = field(default_factory=dict, repr=False)
-    # webhook paths (after /webhook/) whose bodies are Rocket.Chat outgoing-webhook payloads
-    rocketchat_paths: tuple[str, ...] = ("rocket.chat",)
-    request_log_size: int = 100
-    body_capture_bytes: int = 16384
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ from typing import Any
 from bot.chat.messages import DIRECT, RoomDirectory
 from bot.errors import ChatRejected
 from bot.realtime.cursors import CursorBook
-from bot.realtime.protocol import ejson_date
 from bot.rest.client import RestClient
+from bot.rest.ejson import ejson_date
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -38,8 +37,10 @@ from bot.realtime.backfill import Backfiller
 from bot.realtime.connection import DdpLink, Dropped, RealtimeOptions, RestFactory
 from bot.realtime.cursors import CursorBook
 from bot.realtime.pipeline import MessagePipeline
+from bot.realtime.reconnect import ReconnectPolicy
 from bot.realtime.status import RealtimeFatal, RealtimeStatus
 from bot.rest import metrics
+from bot.rest.client import RestClient
 from rules.store import Database
 
 __all__ = ["MY_MESSAGES", "RealtimeClient", "RealtimeFatal", "RealtimeOptions",
@@ -51,13 +52,20 @@ MY_MESSAGES = "__my_messages__"
 _Dropped = Dropped  # the name this module used before the split
 
 
-class RealtimeClient(DdpLink):
+class RealtimeClient:
     """Listens to Rocket.Chat over DDP and feeds every message to ``listener``."""
 
     def __init__(self, settings: RocketChatSettings, listener: ChatListener, db: Database,
                  *, options: RealtimeOptions | None = None,
-                 rest_factory: RestFactory | None = None) -> None:
-        super().__init__(settings, listener, options or RealtimeOptions(), rest_factory)
+                 rest_factory: RestFactory | None = None,
+                 reconnect: ReconnectPolicy | None = None) -> None:
+        self.settings = settings
+        self.listener = listener
+        self.options = options or RealtimeOptions()
+        self.link = DdpLink(settings, listener, self.options, rest_factory,
+                            on_stream=self._on_stream)
+        self.reconnect = reconnect or ReconnectPolicy(self.options.backoff_initial,
+                                                      self.options.backoff_max)
         self.cursors = CursorBook(db, listener.clock)
         self._stopping = False
         self._stop = asyncio.Event()
@@ -65,6 +73,15 @@ class RealtimeClient(DdpLink):
                                         flush_every=self.options.cursor_flush)
         self.pipeline.on_failure = self._restart_session
         self._ws: ClientConnection | None = None  # the current connection, if any
+
+    @property
+    def status(self) -> RealtimeStatus:
+        return self.link.status
+
+    @property
+    def rest(self) -> RestClient | None:
+        """The REST session of the last login (None before the first)."""
+        return self.link.rest
 
     @property
     def ws_url(self) -> str:
@@ -129,10 +146,7 @@ class RealtimeClient(DdpLink):
             self._stopping = False
 
     async def _backoff(self, failures: int) -> None:
-        # Exponential with "equal jitter": half the delay fixed, half random, so that many
-        # bots dropped by one server restart do not come back at the same instant.
-        delay = min(self.options.backoff_max, self.options.backoff_initial * 2 ** failures)
-        delay = delay / 2 + random.uniform(0, delay / 2)
+        delay = self.reconnect.delay(failures)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop.wait(), delay)
 
@@ -145,10 +159,10 @@ class RealtimeClient(DdpLink):
         except InvalidURI as exc:
             raise RealtimeFatal(f"rocketchat.url gives an invalid websocket URL: {exc}") from None
         # Meteor closes the socket after ``failed``: the version it proposed is used next time.
-        proto = ddp.DdpProtocol(version=self._ddp_version)
+        proto = ddp.DdpProtocol(version=self.link.ddp_version)
         self._ws = ws
         async with ws:
-            reader = asyncio.create_task(self._reader(ws, proto), name="realtime-reader")
+            reader = asyncio.create_task(self.link.reader(ws, proto), name="realtime-reader")
             try:
                 await self._start(ws, proto, reader)
                 done = await self._until_stopped(reader)
@@ -170,8 +184,8 @@ class RealtimeClient(DdpLink):
 
     async def _start(self, ws: ClientConnection, proto: ddp.DdpProtocol,
                      reader: asyncio.Task[None]) -> None:
-        await self._handshake(ws, proto, reader)
-        uid = await self._login(ws, proto, reader)
+        await self.link.handshake(ws, proto, reader)
+        uid = await self.link.login(ws, proto, reader)
         self.pipeline.hold()  # live messages wait for the back-fill
         await self._subscribe(ws, proto, reader, uid)
         self.status.sessions += 1
@@ -192,11 +206,11 @@ class RealtimeClient(DdpLink):
             sub_id = proto.subscribe(name, params)
             future: asyncio.Future[ddp.Ready | ddp.NoSub] = (
                 asyncio.get_running_loop().create_future())
-            self._subs[sub_id] = future
+            self.link.subs[sub_id] = future
             futures.append((name, params[0], future))
-        await self._flush(ws, proto)
+        await self.link.flush(ws, proto)
         for name, key, future in futures:
-            answer = await self._wait(future, reader)
+            answer = await self.link.wait(future, reader)
             if isinstance(answer, ddp.NoSub):
                 reason = answer.error.reason if answer.error else "no reason given"
                 raise Dropped(f"subscription {name} {key} refused: {reason}")
@@ -223,5 +237,5 @@ class RealtimeClient(DdpLink):
             self.listener.rooms.apply_user_event(event.event_name, event.args)
 
     def _fail_pending(self) -> None:
-        self._cancel_pending()
+        self.link.cancel_pending()
         self.pipeline.release()  # live messages held for a back-fill that did not happen

@@ -29,7 +29,7 @@ from websockets.asyncio.client import ClientConnection
 
 from bot.chat.messages import ChatListener
 from bot.config.load import RocketChatSettings
-from bot.errors import ChatRejected, ProtocolError
+from bot.errors import ChatRejected, ChatUnavailable, ProtocolError
 from bot.realtime import protocol as ddp
 from bot.realtime.status import RealtimeFatal, RealtimeStatus, login_failure
 from bot.rest.client import RestClient
@@ -53,16 +53,21 @@ class RealtimeOptions:
     drain_timeout: float = 5.0  # on stop: time to finish messages already received
 
 
-class Dropped(Exception):
+class Dropped(ChatUnavailable):
     """The connection ended or went silent; reconnect."""
 
 
 class DdpLink:
-    """Frames in and out, calls, handshake and login; subclassed by the realtime client."""
+    """One DDP connection's frames in and out, calls, handshake and login.
+
+    The realtime client owns one and receives its stream events through ``on_stream``.
+    """
 
     def __init__(self, settings: RocketChatSettings, listener: ChatListener,
-                 options: RealtimeOptions, rest_factory: RestFactory | None) -> None:
+                 options: RealtimeOptions, rest_factory: RestFactory | None,
+                 on_stream: Callable[[ddp.StreamEvent], None]) -> None:
         self.settings = settings
+        self.on_stream = on_stream
         self.listener = listener
         self.options = options
         self.status = RealtimeStatus()
@@ -70,26 +75,23 @@ class DdpLink:
         self._rest_factory = rest_factory or (lambda url, uid, tok: RestClient.with_token(
             url, uid, tok))
         self._session_token: str | None = None  # from a password login, for later resumes
-        self._calls: dict[str, asyncio.Future[ddp.Result]] = {}
-        self._subs: dict[str, asyncio.Future[ddp.Ready | ddp.NoSub]] = {}
-        self._connected: asyncio.Future[ddp.Connected] | None = None
-        self._ddp_version: str | None = None  # proposed by the server's ``failed`` frame
-
-    def _on_stream(self, event: ddp.StreamEvent) -> None:
-        raise NotImplementedError  # the client routes messages and room changes
+        self.calls: dict[str, asyncio.Future[ddp.Result]] = {}
+        self.subs: dict[str, asyncio.Future[ddp.Ready | ddp.NoSub]] = {}
+        self.connected: asyncio.Future[ddp.Connected] | None = None
+        self.ddp_version: str | None = None  # proposed by the server's ``failed`` frame
 
     # -- handshake, calls and login --------------------------------------------------------
 
-    async def _handshake(self, ws: ClientConnection, proto: ddp.DdpProtocol,
+    async def handshake(self, ws: ClientConnection, proto: ddp.DdpProtocol,
                          reader: asyncio.Task[None]) -> None:
         connected = asyncio.get_running_loop().create_future()
-        self._connected = connected
+        self.connected = connected
         proto.connect()
-        await self._flush(ws, proto)
-        await self._wait(connected, reader)
+        await self.flush(ws, proto)
+        await self.wait(connected, reader)
         self.status.connected = True
 
-    async def _wait(self, future: asyncio.Future[Any], reader: asyncio.Task[None]) -> Any:
+    async def wait(self, future: asyncio.Future[Any], reader: asyncio.Task[None]) -> Any:
         """Wait for ``future`` but fail at once if the reader dies (connection dropped)."""
         done, _ = await asyncio.wait({future, reader}, timeout=self.options.call_timeout,
                                      return_when=asyncio.FIRST_COMPLETED)
@@ -100,28 +102,28 @@ class DdpLink:
             raise exc if exc is not None else Dropped("the connection closed")
         raise Dropped("the server did not answer in time")
 
-    async def _call(self, ws: ClientConnection, proto: ddp.DdpProtocol,
+    async def call(self, ws: ClientConnection, proto: ddp.DdpProtocol,
                     reader: asyncio.Task[None], method: str, params: list[Any]) -> ddp.Result:
         call_id = proto.call(method, params)
         future: asyncio.Future[ddp.Result] = asyncio.get_running_loop().create_future()
-        self._calls[call_id] = future
-        await self._flush(ws, proto)
-        result: ddp.Result = await self._wait(future, reader)
+        self.calls[call_id] = future
+        await self.flush(ws, proto)
+        result: ddp.Result = await self.wait(future, reader)
         return result
 
-    async def _login(self, ws: ClientConnection, proto: ddp.DdpProtocol,
+    async def login(self, ws: ClientConnection, proto: ddp.DdpProtocol,
                      reader: asyncio.Task[None]) -> str:
         s = self.settings
         token = s.token or self._session_token
         result = None
         if token:
-            result = await self._call(ws, proto, reader, "login", ddp.resume_params(token))
+            result = await self.call(ws, proto, reader, "login", ddp.resume_params(token))
             if result.error is not None and not s.token and s.user and s.password:
                 self._session_token = None  # the session token expired: log in afresh
                 result = None
         if result is None:
             assert s.user and s.password
-            result = await self._call(ws, proto, reader, "login",
+            result = await self.call(ws, proto, reader, "login",
                                       ddp.password_params(s.user, s.password))
         if result.error is not None:
             fatal = login_failure(result.error, "token" if s.token else "password")
@@ -132,10 +134,10 @@ class DdpLink:
         if not s.token:
             self._session_token = login_token
         self.status.logged_in = True
-        await self._learn_identity(uid, login_token)
+        await self.learn_identity(uid, login_token)
         return uid
 
-    async def _learn_identity(self, uid: str, token: str) -> None:
+    async def learn_identity(self, uid: str, token: str) -> None:
         rest = self._rest_factory(self.settings.url, uid, token)
         try:
             me = await asyncio.to_thread(rest.me)
@@ -149,7 +151,7 @@ class DdpLink:
 
     # -- frames in -------------------------------------------------------------------------
 
-    async def _reader(self, ws: ClientConnection, proto: ddp.DdpProtocol) -> None:
+    async def reader(self, ws: ClientConnection, proto: ddp.DdpProtocol) -> None:
         pinged = False
         while True:
             try:
@@ -162,55 +164,55 @@ class DdpLink:
                                   f"{self.options.idle_ping + self.options.dead_after:g} s"
                                   ) from None
                 proto.ping()
-                await self._flush(ws, proto)
+                await self.flush(ws, proto)
                 pinged = True
                 continue
             pinged = False
             self.status.touch(self.listener.clock.now())
             for event in proto.receive(frame):
-                self._dispatch(event)
-            await self._flush(ws, proto)  # pongs
+                self.dispatch(event)
+            await self.flush(ws, proto)  # pongs
 
-    def _dispatch(self, event: ddp.Event) -> None:
+    def dispatch(self, event: ddp.Event) -> None:
         if isinstance(event, ddp.StreamEvent):
-            self._on_stream(event)
+            self.on_stream(event)
         elif isinstance(event, ddp.Result):
-            future = self._calls.pop(event.id, None)
+            future = self.calls.pop(event.id, None)
             if future is not None and not future.done():
                 future.set_result(event)
         elif isinstance(event, ddp.Ready):
             for sub_id in event.subs:
-                self._resolve_sub(sub_id, event)
+                self.resolve_sub(sub_id, event)
         elif isinstance(event, ddp.NoSub):
-            self._resolve_sub(event.id, event)
+            self.resolve_sub(event.id, event)
             if event.name == "stream-room-messages":
                 self.status.subscribed = False
         elif isinstance(event, ddp.Connected):
-            if self._connected is not None and not self._connected.done():
-                self._connected.set_result(event)
+            if self.connected is not None and not self.connected.done():
+                self.connected.set_result(event)
         elif isinstance(event, ddp.Failed):
             if event.version not in ddp.DDP_VERSIONS:
                 raise ProtocolError(f"the server wants DDP version {event.version!r}")
-            self._ddp_version = event.version
+            self.ddp_version = event.version
         elif isinstance(event, ddp.ServerError):
             log.warning("realtime: the server reports an error: %s", event.reason)
 
-    def _resolve_sub(self, sub_id: str, event: ddp.Ready | ddp.NoSub) -> None:
-        future = self._subs.pop(sub_id, None)
+    def resolve_sub(self, sub_id: str, event: ddp.Ready | ddp.NoSub) -> None:
+        future = self.subs.pop(sub_id, None)
         if future is not None and not future.done():
             future.set_result(event)
 
     # -- frames out ------------------------------------------------------------------------
 
-    async def _flush(self, ws: ClientConnection, proto: ddp.DdpProtocol) -> None:
+    async def flush(self, ws: ClientConnection, proto: ddp.DdpProtocol) -> None:
         for frame in proto.outgoing():
             await ws.send(frame)
 
-    def _cancel_pending(self) -> None:
+    def cancel_pending(self) -> None:
         """Cancel the calls and subscriptions the dropped connection will never answer."""
-        futures: list[asyncio.Future[Any]] = [*self._calls.values(), *self._subs.values()]
+        futures: list[asyncio.Future[Any]] = [*self.calls.values(), *self.subs.values()]
         for future in futures:
             if not future.done():
                 future.cancel()
-        self._calls.clear()
-        self._subs.clear()
+        self.calls.clear()
+        self.subs.clear()

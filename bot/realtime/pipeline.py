@@ -21,7 +21,7 @@ from typing import Any
 
 from bot.chat.messages import ChatListener
 from bot.realtime.cursors import CursorBook
-from bot.realtime.protocol import ejson_date
+from bot.rest.ejson import ejson_date
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,6 @@ import hashlib
 import itertools
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from bot.errors import ProtocolError
@@ -136,29 +135,6 @@ Event = (Connected | Failed | Pong | Result | Updated | Ready | NoSub | Document
 
 
 # -- EJSON -------------------------------------------------------------------------------
-
-
-def ejson_date(value: Any) -> datetime | None:
-    """Read a date as it comes over DDP (``{"$date": ms}``) or REST (ISO string) or as ms."""
-    if isinstance(value, dict) and "$date" in value:
-        value = value["$date"]
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value / 1000.0, tz=UTC)
-    if isinstance(value, str) and value:
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    return None
-
-
-def to_ejson_date(value: datetime) -> dict[str, int]:
-    return {"$date": int(round(value.timestamp() * 1000))}
 
 
 # -- login parameters ---------------------------------------------------------------------

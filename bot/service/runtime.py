@@ -15,8 +15,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import func, select
-
 from bot.config.load import Settings
 from bot.errors import ChatRejected
 from bot.exit_codes import EXIT_LEASE_LOST
@@ -33,8 +31,7 @@ from rules.ingest import Ingestor, wake_on_notifications
 from rules.notification import Endpoint
 from rules.outbox import OutboxSender, SenderLoop
 from rules.outbox.endpoints import build_endpoints, endpoint_targets
-from rules.store import Database
-from rules.store.tables import engine as es
+from rules.store import Database, reports
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +50,12 @@ class Runtime:
         self.db: Database | None = None
         self.engine: RuleEngine | None = None
         self.ruleset: RuleSet | None = None
+        self.ingestor: Ingestor | None = None
         self.sender: OutboxSender | None = None
         self.sender_loop: SenderLoop | None = None
         self.scheduler: EngineScheduler | None = None
         self.server: Any = None
+        self.middleware: Any = None  # the metrics middleware, once HTTP is built
         self.realtime: Any = None
         self.chat: Any = None  # bot.realtime.wiring.RealtimeBot when [rocketchat] is set
         self.lease: Any = None  # bot.service.lease.LeaseKeeper on PostgreSQL
@@ -118,6 +117,10 @@ class Runtime:
         else:
             self._lead(None)
 
+    def _ingestor(self) -> Ingestor:
+        assert self.ingestor is not None, "Runtime.start() builds the ingestor"
+        return self.ingestor
+
     def _follow_lease(self) -> None:
         """PostgreSQL may be shared by several instances: only the holder of the database
         lease runs the engine, the scheduler and the realtime client; the others store what
@@ -126,8 +129,8 @@ class Runtime:
         keeper = lease.make_keeper(self.db, self.settings, self.clock,
                                        on_acquired=self._lead, on_lost=self._lost_lease)
         self.lease = keeper
-        self.ingestor.runs_engine = False
-        self.ingestor.fence = lease.fence_for(keeper)
+        self._ingestor().runs_engine = False
+        self._ingestor().fence = lease.fence_for(keeper)
         if not keeper.step():
             log.info("lease: held by another instance; this one stores what it receives "
                      "and takes over when the holder stops")
@@ -139,12 +142,12 @@ class Runtime:
         if epoch is not None:
             self.engine.restore()  # another holder may have changed windows meanwhile
             log.info("lease: this instance now runs the engine (epoch %d)", epoch)
-        self.ingestor.runs_engine = True
+        self._ingestor().runs_engine = True
         assert self.db is not None and self.sender is not None
         lease.release_orphan_claims(self.db, self.sender.instance)
         if epoch is not None:
             # what the other instances stored meanwhile, at once rather than at the first tick
-            self._thread("pending", self.ingestor.process_pending)
+            self._thread("pending", self._ingestor().process_pending)
         self.scheduler.start()
         assert self.sender_loop is not None
         self.sender_loop.start()
@@ -160,7 +163,7 @@ class Runtime:
         # Engine work stops at once (the fence fails inside every transaction). Rather than
         # tear down and rebuild the realtime client and scheduler in place, the process
         # exits so that its supervisor restarts it as a follower.
-        self.ingestor.runs_engine = False
+        self._ingestor().runs_engine = False
         log.error("lease: lost to another instance; stopping (exit code %d) so that this "
                   "instance restarts as a follower", EXIT_LEASE_LOST)
         if self.on_fatal is not None:
@@ -182,15 +185,14 @@ class Runtime:
 
     def _start_http(self) -> None:
         from bot.service.ui_wiring import build_ui_services
-        from webhook.api.rules import bp as rules_api
-        from webhook.app import create_app
-        from webhook.auth import authenticator
-        from webhook.context import AppContext
+        from webhook import AppContext, create_app
+        from webhook.api import rules_api
         from webhook.ui import install as install_ui
 
         assert self.db is not None and self.engine is not None and self.ruleset is not None
-        ctx = AppContext(settings=self.settings, db=self.db, ingestor=self.ingestor,
-                         clock=self.clock, engine=self.engine)
+        ctx = AppContext(settings=self.settings, db=self.db, ingestor=self._ingestor(),
+                         clock=self.clock, engine=self.engine, ruleset=self.ruleset,
+                         health=self.health.report)
         if self.chat is not None:
             chat = self.chat
             # the realtime login learns the bot's name and id; the webhook's loop guard
@@ -199,16 +201,14 @@ class Runtime:
             from bot.chat.edits import webhook_edit_stamp
 
             # an edit's once-only key as the realtime path makes it (editedAt from REST)
-            ctx.extras["edit_stamp"] = webhook_edit_stamp(lambda: chat.endpoint.rest)
+            ctx.edit_stamp = webhook_edit_stamp(lambda: chat.endpoint.rest)
             # chat commands on the webhook path: the same desk as the realtime path's
-            ctx.extras["chat_commands"] = chat.commands
-        ctx.extras.update(health=self.health.report, ruleset=self.ruleset,
-                          outbox=self.sender, metrics=self.metrics)
+            ctx.chat_commands = chat.commands
         app = create_app(ctx, [rules_api])
         install_ui(app, build_ui_services(
             self.settings, self.db, ctx, engine=self.engine, ruleset=self.ruleset,
-            sender=self.sender, authenticator=authenticator(ctx), health=self.health.report,
-            runs_engine=lambda: self.ingestor.runs_engine,
+            sender=self.sender, authenticator=ctx.authenticator, health=self.health.report,
+            runs_engine=lambda: self._ingestor().runs_engine,
         ), secret_key=self.ui_secret)
         self.metrics.add_store_collector(engine_store_collector(self.db))
         from bot.rest import metrics as realtime_metrics
@@ -276,12 +276,7 @@ class Runtime:
     def _outbox_status(self) -> dict[str, Any]:
         assert self.db is not None
         with self.db.connect() as conn:
-            rows: dict[str, int] = dict(conn.execute(
-                select(es.outbox.c.status, func.count()).where(
-                    es.outbox.c.status.in_(("pending", "sending", "failed")))
-                .group_by(es.outbox.c.status)).all())
-        return {"depth": int(rows.get("pending", 0) + rows.get("sending", 0)),
-                "failed": int(rows.get("failed", 0))}
+            return reports.outbox_backlog(conn)
 
     # -- stop ---------------------------------------------------------------------------
 
@@ -293,7 +288,7 @@ class Runtime:
         self.health.stopping = True
         # Only the engine runner sends (bot/service/lease.py): a follower leaves the outbox
         # alone.
-        leading = bool(getattr(self, "ingestor", None) and self.ingestor.runs_engine)
+        leading = bool(self.ingestor and self.ingestor.runs_engine)
         if self.realtime is not None and self._loop is not None:
             with contextlib.suppress(RuntimeError):  # the loop already ended (fatal login)
                 self._loop.call_soon_threadsafe(self.realtime.stop)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from bot import __version__
-from bot.config.load import Settings
+from bot.config import Settings
 from rules.command import MessageCommand
 from rules.definitions.atsd_xml import export_xml
 from rules.definitions.loader import errors_of, load_bytes
@@ -20,9 +20,7 @@ from rules.definitions.rule_set import RuleSet
 from rules.engine.rule_engine import RuleEngine
 from rules.outbox import OutboxSender
 from rules.store import Database, diagnostics
-from webhook.auth import Authenticator
-from webhook.context import AppContext
-from webhook.receiver import replay_request
+from webhook import AppContext, Authenticator, replay_request
 from webhook.ui import RuleFileCheck, UiServices
 
 

@@ -15,11 +15,11 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from rules.clock import aware
 from rules.command import MessageCommand, Severity, format_iso_date, parse_iso_date
 from rules.engine.status import Status
 from rules.engine.windows import Window
 from rules.store import engine_state as rows
-from rules.store.engine_state import aware
 
 MAX_STORED_ENTRIES = 200  # time-window entries kept in the window row; more: replay at restore
 

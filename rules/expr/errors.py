@@ -8,6 +8,8 @@ the engine records it as a rule error and keeps going.
 
 from __future__ import annotations
 
+from rules.errors import AtsdBotError
+
 _MAX_QUOTED = 300  # a rule text quoted in an error message is cut to this many characters
 
 
@@ -19,7 +21,7 @@ def line_and_column(text: str, offset: int) -> tuple[int, int]:
     return line, column
 
 
-class ExpressionError(ValueError):
+class ExpressionError(AtsdBotError, ValueError):
     """An expression or template that cannot be compiled.
 
     ``text`` is the whole source, ``offset`` the 0-based position of the fault, ``line`` and
@@ -47,7 +49,7 @@ class ExpressionError(ValueError):
         return ExpressionError(text, start + self.offset, self.reason)
 
 
-class EvaluationError(Exception):
+class EvaluationError(AtsdBotError):
     """An expression that failed while it ran; ``reason`` says why in user terms."""
 
     def __init__(self, reason: str, text: str | None = None) -> None:

@@ -9,11 +9,12 @@ turning a window into a row and back is the engine's business (:mod:`rules.engin
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
+from rules.clock import aware
 from rules.command import MessageCommand, Severity, format_iso_date
 from rules.store.db import Prepared, PreparedInsert
 from rules.store.messages import row_to_command
@@ -35,9 +36,6 @@ _INSERT_WINDOW = PreparedInsert(rule_windows,
 _INSERT_ALERT = insert(alerts)
 
 
-def aware(value: datetime | None) -> datetime | None:
-    """``value`` with UTC attached when the driver returned it naive (SQLite does)."""
-    return value if value is None or value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 # -- windows -----------------------------------------------------------------------------

@@ -8,11 +8,12 @@ exactly when the state change that caused it was committed. :func:`recent` and
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, delete, select, update
 
+from rules.clock import aware
 from rules.command import format_iso_date
 from rules.notification import Notification
 from rules.store import Database
@@ -28,9 +29,6 @@ _INSERT = PreparedInsert(outbox, (
     "text", "target", "status", "attempts", "delivered_at", "silence_id"))
 
 
-def aware(value: datetime | None) -> datetime | None:
-    """``value`` with UTC attached when the driver returned it naive (SQLite does)."""
-    return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def write(conn: Connection, note: Notification, *, status: str, now: datetime,
@@ -114,11 +112,3 @@ def release_claims_not_of(conn: Connection, instance: str) -> int:
         update(outbox).where(outbox.c.status == "sending", outbox.c.claimed_by != instance)
         .values(status="pending", claimed_by=None)).rowcount or 0)
 
-
-def counts(conn: Connection) -> dict[str, int]:
-    """``depth`` (pending and sending rows) and ``failed``: the outbox at a glance."""
-    found: dict[str, int] = dict(conn.execute(select(outbox.c.status, func.count())
-                              .where(outbox.c.status.in_(("pending", "sending", "failed")))
-                              .group_by(outbox.c.status)).all())
-    return {"depth": int(found.get("pending", 0)) + int(found.get("sending", 0)),
-            "failed": int(found.get("failed", 0))}

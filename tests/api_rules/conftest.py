@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from bot.config.load import build_settings
+from bot.config import build_settings
 from rules.clock import ManualClock
 from rules.command import MessageCommand
 from rules.definitions.rule_set import RuleSet
@@ -103,6 +103,6 @@ def make_service(db: Database, tmp_path: Path) -> Service:
     assert ruleset.reload().ok
     ingestor = Ingestor(db, engine, clock)
     ctx = AppContext(settings=settings, db=db, ingestor=ingestor, clock=clock,
-                     engine=engine, extras={"ruleset": ruleset})
+                     engine=engine, ruleset=ruleset)
     app = create_app(ctx, blueprints=[api_rules.bp])
     return Service(app.test_client(), engine, ruleset, ingestor, clock, rules_dir)

@@ -1,4 +1,4 @@
-"""bot.config.load: every bad value is one ConfigError naming the key; overrides and defaults."""
+"""bot.config: every bad value is one ConfigError naming the key; overrides and defaults."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.config.load import ConfigError, Settings, apply_environment, build_settings, load_settings
+from bot.config import ConfigError, Settings, apply_environment, build_settings, load_settings
 
 RC = {"url": "http://rc.example:3000/", "user_id": "u1", "token": "t-secret"}
 

@@ -11,6 +11,7 @@ import pytest
 
 from bot.errors import ProtocolError
 from bot.realtime import protocol as ddp
+from bot.rest import ejson
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "rocketchat"
 
@@ -202,12 +203,12 @@ def test_password_params_use_the_sha256_digest() -> None:
 
 def test_ejson_dates() -> None:
     moment = datetime(2018, 10, 28, 19, 58, 39, 398000, tzinfo=UTC)
-    assert ddp.ejson_date({"$date": 1540756719398}) == moment
-    assert ddp.ejson_date("2018-10-28T19:58:39.398Z") == moment
-    assert ddp.ejson_date(1540756719398) == moment
-    assert ddp.to_ejson_date(moment) == {"$date": 1540756719398}
-    assert ddp.ejson_date(None) is None and ddp.ejson_date("not a date") is None
-    assert ddp.ejson_date(True) is None
+    assert ejson.ejson_date({"$date": 1540756719398}) == moment
+    assert ejson.ejson_date("2018-10-28T19:58:39.398Z") == moment
+    assert ejson.ejson_date(1540756719398) == moment
+    assert ejson.to_ejson_date(moment) == {"$date": 1540756719398}
+    assert ejson.ejson_date(None) is None and ejson.ejson_date("not a date") is None
+    assert ejson.ejson_date(True) is None
 
 
 def test_a_version_learned_from_failed_is_used_first() -> None:

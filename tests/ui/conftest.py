@@ -14,7 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import insert, select, update
 
-from bot.config.load import build_settings
+from bot.config import build_settings
 from rules.command import MessageCommand, utcnow
 from rules.store import Database
 from rules.store.tables import base as schema

@@ -24,10 +24,10 @@ from flask import Blueprint, Response, jsonify, request
 
 from rules.command import format_iso_date
 from rules.definitions.model import NotificationSpec, Rule
+from rules.engine.rule_engine import RuleEngine
 from rules.store import outbox as outbox_store
 from webhook.api.alert_query import json_body, parse_queries
-from webhook.auth import require_role
-from webhook.context import current_ctx
+from webhook.context import current_ctx, require_role
 from webhook.errors import ApiError, bad_request
 
 bp = Blueprint("api_rules", __name__)
@@ -40,7 +40,7 @@ HISTORY_FIELDS = ("entity", "metric", "rule", "ruleExpression", "ruleFilter", "s
 MAX_LIMIT = 10_000
 
 
-def _engine() -> Any:
+def _engine() -> RuleEngine:
     engine = current_ctx().engine
     if engine is None:
         raise ApiError(503, "the rule engine is not running in this instance")
@@ -104,7 +104,7 @@ def alerts_update() -> Response:
 @require_role("api")
 def rules_list() -> Response:
     ctx = current_ctx()
-    ruleset = ctx.extras.get("ruleset")
+    ruleset = ctx.ruleset
     engine = ctx.engine
     loaded: Iterable[Rule] = (ruleset.rules() if ruleset is not None
                               else (engine.rules() if engine is not None else ()))
@@ -126,7 +126,7 @@ def rules_windows() -> Response:
 @require_role("api")
 def rules_errors() -> Response:
     ctx = current_ctx()
-    ruleset = ctx.extras.get("ruleset")
+    ruleset = ctx.ruleset
     last = ruleset.last() if ruleset is not None else None
     load = {
         "at": format_iso_date(last.at) if last is not None else None,

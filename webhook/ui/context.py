@@ -1,9 +1,9 @@
 """What the web UI needs from the running service, as plain callables.
 
-The UI never reaches into the engine's internals: the service (bot/cli/serve.py) builds a
-:class:`UiServices` from whatever parts it runs and hands it to :func:`webhook.ui.install`.
-A ``None`` callable means the part is not running; the page then says so instead of failing.
-Tests give fakes.
+The UI never reaches into the engine's internals: the service (bot/service/ui_wiring.py)
+builds a :class:`UiServices` from whatever parts it runs and hands it to
+:func:`webhook.ui.install`. A ``None`` callable means the part is not running; the page then
+says so instead of failing. Tests give fakes. Pages get it with :func:`services`.
 """
 
 from __future__ import annotations
@@ -12,9 +12,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.config.load import Settings
 from rules.command import MessageCommand
 from rules.store import Database
+from webhook.settings import AppSettings
+from webhook.throttle import Throttle
+
+EXTENSION = "atsd_ui"  # the key of the app's UiServices in ``app.extensions``
 
 
 @dataclass(frozen=True)
@@ -31,7 +34,7 @@ class RuleFileCheck:
 @dataclass
 class UiServices:
     db: Database
-    settings: Settings
+    settings: AppSettings
     # (username, password) -> True when they match a configured user (constant time).
     verify_password: Callable[[str, str], bool] | None = None
     # webhook request id -> what the replay made: {"status": int, "outcome": str, ...}
@@ -54,6 +57,16 @@ class UiServices:
     health: Callable[[], Mapping[str, Any]] | None = None
     versions: Mapping[str, str] = field(default_factory=dict)
     extra_secrets: Sequence[str] = ()
+    # failed logins per (address, user name); in memory, per app
+    login_throttle: Throttle = field(default_factory=Throttle)
 
     def secrets(self) -> list[str]:
         return self.settings.secrets() + list(self.extra_secrets)
+
+
+def services() -> UiServices:
+    """The services of the app serving the current request."""
+    from flask import current_app
+
+    found: UiServices = current_app.extensions[EXTENSION]
+    return found

@@ -7,9 +7,10 @@ import logging
 from flask import flash, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
-from webhook.ui import bp, queries
+from rules.store import reports
+from webhook.ui.blueprint import bp, limit_arg, text_arg
+from webhook.ui.context import services
 from webhook.ui.mask import mask_mapping, mask_text
-from webhook.ui.views import limit_arg, services, text_arg
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +19,7 @@ log = logging.getLogger(__name__)
 def alerts() -> str:
     svc = services()
     with svc.db.connect() as conn:
-        rows = queries.open_alerts(conn, limit_arg())
+        rows = reports.open_alerts(conn, limit_arg())
     return render_template("ui/alerts.html", rows=rows, can_ack=svc.acknowledge is not None)
 
 
@@ -56,7 +57,7 @@ def alert_history() -> str:
     rule = text_arg("rule")
     entity = text_arg("entity")
     with svc.db.connect() as conn:
-        rows = queries.alert_history(conn, limit_arg(), rule=rule, entity=entity)
+        rows = reports.alert_history(conn, limit_arg(), rule=rule, entity=entity)
     for row in rows:
         if row.get("open_time") and row.get("close_time"):
             row["duration"] = _duration((row["close_time"] - row["open_time"]).total_seconds())
@@ -77,7 +78,7 @@ def windows() -> str:
     svc = services()
     rule = text_arg("rule")
     with svc.db.connect() as conn:
-        rows = queries.windows(conn, limit_arg(), rule=rule)
+        rows = reports.windows(conn, limit_arg(), rule=rule)
     secrets = svc.secrets()
     for row in rows:
         row["last_command"] = mask_mapping(row.get("last_command"), secrets)
@@ -89,8 +90,8 @@ def notifications() -> str:
     svc = services()
     status = text_arg("status")
     with svc.db.connect() as conn:
-        rows = queries.notifications(conn, limit_arg(), status=status)
-        tries = queries.attempts(conn, [int(r["id"]) for r in rows])
+        rows = reports.notifications(conn, limit_arg(), status=status)
+        tries = reports.attempts(conn, [int(r["id"]) for r in rows])
     secrets = svc.secrets()
     for row in rows:
         row["text"] = mask_text(row.get("text") or "", secrets)
