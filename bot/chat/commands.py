@@ -61,7 +61,7 @@ class Kit:
     engine: RuleEngine
     settings: RocketChatSettings
     clock: Clock
-    status: Callable[[], Mapping[str, Any]]
+    status: Callable[[Connection | None], Mapping[str, Any]]  # the ``status`` facts
     commands: Mapping[str, Command] = field(default_factory=dict)
     public_url: str | None = None  # the web UI's address, for links
 

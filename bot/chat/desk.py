@@ -5,10 +5,13 @@ leading mention, or the webhook's trigger word) whose first word names a command
 
 1. checks, before anything is written, whether the author is a bot admin (when the command
    needs it: ``users.info`` may be asked);
-2. runs the command in :meth:`rules.ingest.Ingestor.once`: one transaction claims the
-   message's once-only key (``cmd:`` + the key both paths share, and the key itself, so the
-   message never reaches the rules), makes the command's change and writes its answer as an
-   outbox row (rule ``chat``, trigger ``reply``) to the message's room and thread;
+2. claims the message in :meth:`rules.ingest.Ingestor.once`: one transaction claims its
+   once-only key (``cmd:`` + the key both paths share, and the key itself, so the message
+   never reaches the rules) and writes the answer as an outbox row (rule ``chat``, trigger
+   ``reply``) to the message's room and thread. A command that changes state (the admin
+   commands) makes its change in that same transaction; one that only looks is answered
+   just before, on a connection of its own (on SQLite a second connection inside the
+   transaction would wait for the transaction's own write lock);
 3. wakes the sender, which posts the answer through the Rocket.Chat endpoint (a stable
    ``_id`` per row: a resend after a crash is a no-op).
 
@@ -24,7 +27,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from sqlalchemy import Connection
 
@@ -68,41 +70,45 @@ class CommandDesk:
         command, text = found
         admin = (command.admin or command.name == "why") and self.is_admin(
             message.user_id, message.username)
-        outcome: list[str] = []
 
-        def work(conn: Connection) -> Answer:
-            answer = self._answer(conn, Request(message, command.name, text.split()[1:], text,
-                                                conn, admin))
-            outcome.append(answer.outcome)
-            return answer
+        def request(conn: Connection) -> Request:
+            return Request(message, command.name, text.split()[1:], text, conn, admin)
 
         try:
-            answered = self.ingestor.once(message.key, path=path, work=work)
+            if command.admin:  # a change: made in the transaction that claims the message
+                answer = self.ingestor.once(
+                    message.key, path=path, work=lambda conn: self._change(conn, request(conn)))
+            else:  # a look: answered first (it may read what it likes), then claimed
+                with self.ingestor.db.connect() as conn:
+                    looked = self._run(command, request(conn))
+                answer = self.ingestor.once(
+                    message.key, path=path, work=lambda conn: self._posted(conn, message, looked))
         except Exception as exc:  # a failing command must answer, not vanish
             log.exception("chat command %s failed", command.name)
-            answered = self._failed(message, command, path, exc)
-            outcome = ["error"]
-        if answered is None:
+            answer = self._failed(message, command, path, exc)
+        if answer is None:
             metrics.DUPLICATES_DROPPED.labels(path=path).inc()
             return "duplicate"
-        metrics.CHAT_COMMANDS.labels(command=command.name,
-                                     outcome=outcome[0] if outcome else "ok").inc()
+        metrics.CHAT_COMMANDS.labels(command=command.name, outcome=answer.outcome).inc()
         if self.wake is not None:
             self.wake()
         return "command"
 
-    def _answer(self, conn: Connection, request: Request) -> Answer:
+    def _change(self, conn: Connection, request: Request) -> Answer:
         command = self.table[request.name]
-        if command.admin and not request.admin:
+        if not request.admin:
             answer = Answer(f"Sorry {request.asker}, `{command.name}` is for bot admins: "
                             f"{self.kit.admin_hint}.", "refused")
-        elif command.admin and not self.ingestor.runs_engine:
+        elif not self.ingestor.runs_engine:
             answer = Answer("This instance does not run the rule engine now (another holds "
                             "the lease); try again in a few seconds.", "refused")
         else:
             answer = self._run(command, request)
+        return self._posted(conn, request.message, answer)
+
+    def _posted(self, conn: Connection, message: ChatInput, answer: Answer) -> Answer:
         if answer.text is not None:
-            self._post(conn, request.message, answer.text)
+            self._post(conn, message, answer.text)
         return answer
 
     def _run(self, command: Command, request: Request) -> Answer:
@@ -119,11 +125,12 @@ class CommandDesk:
                  now=self.kit.clock.now())
 
     def _failed(self, message: ChatInput, command: Command, path: str,
-                exc: Exception) -> Any:
+                exc: Exception) -> Answer | None:
         text = f"Sorry, `{command.name}` failed: {type(exc).__name__}. It changed nothing."
-        def work(conn: Connection) -> bool:
+
+        def work(conn: Connection) -> Answer:
             self._post(conn, message, text)
-            return True
+            return Answer(text, "error")
 
         try:
             return self.ingestor.once(message.key, path=path, work=work)

@@ -56,7 +56,7 @@ def rules(kit: Kit, request: Request) -> Answer:
 def status(kit: Kit, request: Request) -> Answer:
     if request.args:
         raise Usage("`status` takes no arguments")
-    return Answer(format_status(kit.status()))
+    return Answer(format_status(kit.status(request.conn)))
 
 
 def test(kit: Kit, request: Request) -> Answer:

@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import Connection
+
 from rules.command import format_iso_date
 from rules.store import Database, reports
 from rules.store.messages import last_received_by_path
@@ -99,15 +101,21 @@ def age(span: timedelta) -> str:
 
 def store_status(db: Database, started: float,
                  realtime: Callable[[], Mapping[str, Any]] | None = None
-                 ) -> Callable[[], dict[str, Any]]:
-    """A ``status`` provider reading the store: last message per path and outbox depth."""
+                 ) -> Callable[[Connection | None], dict[str, Any]]:
+    """A ``status`` provider reading the store: last message per path and outbox depth,
+    through the caller's connection when it gives one."""
 
-    def collect() -> dict[str, Any]:
-        with db.connect() as conn:
-            last = {path: format_iso_date(when)
-                    for path, when in last_received_by_path(conn).items()}
-            outbox = reports.outbox_backlog(conn)
+    def read(conn: Connection) -> dict[str, Any]:
+        last = {path: format_iso_date(when)
+                for path, when in last_received_by_path(conn).items()}
         return {"uptime_seconds": time.monotonic() - started, "last_message": last,
-                "outbox": outbox, "realtime": dict(realtime()) if realtime else {}}
+                "outbox": reports.outbox_backlog(conn),
+                "realtime": dict(realtime()) if realtime else {}}
+
+    def collect(conn: Connection | None = None) -> dict[str, Any]:
+        if conn is not None:
+            return read(conn)
+        with db.connect() as own:
+            return read(own)
 
     return collect
