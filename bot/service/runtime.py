@@ -186,7 +186,7 @@ class Runtime:
     def _start_http(self) -> None:
         from bot.service.ui_wiring import build_ui_services
         from webhook import AppContext, create_app
-        from webhook.api import rules_api
+        from webhook.api import conversation_api, rules_api
         from webhook.ui import install as install_ui
 
         assert self.db is not None and self.engine is not None and self.ruleset is not None
@@ -204,7 +204,7 @@ class Runtime:
             ctx.edit_stamp = webhook_edit_stamp(lambda: chat.endpoint.rest)
             # chat commands on the webhook path: the same desk as the realtime path's
             ctx.chat_commands = chat.commands
-        app = create_app(ctx, [rules_api])
+        app = create_app(ctx, [rules_api, conversation_api])
         install_ui(app, build_ui_services(
             self.settings, self.db, ctx, engine=self.engine, ruleset=self.ruleset,
             sender=self.sender, authenticator=ctx.authenticator, health=self.health.report,

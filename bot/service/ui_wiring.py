@@ -44,6 +44,11 @@ def build_ui_services(
         dry_run=lambda name, commands: dry_run(engine, ruleset, name, commands),
         retry_notification=sender.retry_now if sender is not None else None,
         health=health,
+        list_silences=lambda ended: engine.list_silences(include_ended=ended, limit=200),
+        create_silence=lambda matchers, span, author, comment: engine.create_silence(
+            matchers, span, author=author, comment=comment),
+        expire_silence=lambda silence_id, by: engine.expire_silence(silence_id, by=by)[0],
+        now=engine.clock.now,
         versions=versions(db),
     )
 
