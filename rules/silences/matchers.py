@@ -31,7 +31,7 @@ FIELDS = ("rule", "entity", "severity", "tags.K")
 MAX_MATCHERS = 16
 MAX_VALUE = 256
 _WORD = re.compile(r"^(rule|entity|severity|tags\.[^=<>!\s]+)\s*(<=|>=|=)(.*)$", re.IGNORECASE)
-_TAG_NAME = re.compile(r"^[\w.\-:/]{1,128}$")
+_TAG_NAME = re.compile(r"^[^\s=<>!`]{1,128}$")  # tag names are lower-cased, else free
 _BARE = re.compile(r"^[^\s=<>!]+$")
 
 
@@ -123,7 +123,8 @@ def make(field: str, op: str, value: str) -> Matcher:
     if lower.startswith("tags."):
         name = field.strip()[5:].lower()
         if not _TAG_NAME.match(name):
-            raise MatcherError(f"tag name {name[:40]!r}: expected letters, digits, . _ - : /")
+            raise MatcherError(f"tag name {name[:40]!r}: 1 to 128 characters, no spaces, "
+                               "= < > ! or `")
         lower = "tags." + name
     elif lower not in ("rule", "entity", "severity"):
         raise MatcherError(f"unknown matcher field {field[:40]!r}: use rule, entity, "
