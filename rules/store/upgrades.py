@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from sqlalchemy import Column, Connection, insert, inspect, text
+from sqlalchemy import Column, Connection, MetaData, String, Table, insert, inspect, select, text
 
+from rules.store.tables.base import Time
 from rules.store.tables.conversation import silences
 from rules.store.tables.engine import alerts, outbox
 
@@ -38,7 +39,9 @@ def to_version_2(conn: Connection) -> None:
                                   alerts.c.close_note])
     if not inspect(conn).has_table("rule_silences"):
         return
-    rows = list(conn.execute(text('SELECT rule, "until", created_at FROM rule_silences')))
+    old = Table("rule_silences", MetaData(), Column("rule", String(256)),
+                Column("until", Time), Column("created_at", Time))
+    rows = list(conn.execute(select(old.c.rule, old.c.until, old.c.created_at)))
     for rule, until, created in rows:
         conn.execute(insert(silences).values(
             matchers={"rule": rule}, starts_at=created, ends_at=until, created_at=created,
