@@ -92,7 +92,9 @@ def explain(conn: Connection, message_id: int) -> Explanation | None:
         found.state = "unrecorded" if stored.processed else "pending"
         return found
     if steps and "none" in steps[0]:
-        found.state, found.nobody = "nobody", str(steps[0]["none"])
+        key = str(steps[0]["none"])
+        found.state = "nobody"
+        found.nobody = rows.filters(conn, key) or f"(not kept: rule set {key})"
         return found
     notes = rows.outbox_rows(conn, [i for s in steps for i in s.get("o", ())])
     found.rules = [_outcome(step, notes) for step in steps]

@@ -33,7 +33,7 @@ from rules.engine.lifecycle import RuleLifecycle
 from rules.engine.silencing import SilenceViews
 from rules.engine.state import close_alert, delete_window, open_alert, save_window
 from rules.engine.status import Status, transition
-from rules.engine.trace import Step, Trace, rule_filters, short
+from rules.engine.trace import Step, Trace, short
 from rules.engine.triggers import Outgoing, decide
 from rules.engine.windows import (
     Window,
@@ -100,7 +100,7 @@ class RuleEngine(RuleLifecycle, AlertViews, SilenceViews):
             notes += self._apply(conn, rule, command, message_id, now, step)
         if trace is not None and conn is not None and message_id is not None:
             if not trace.steps:
-                trace.nobody(rule_filters(self._active.values()))
+                trace.nobody(self._filters_key)
             explanations.record(conn, message_id, trace.rows())
         return notes
 

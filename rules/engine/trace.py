@@ -22,17 +22,19 @@ q     notifications not sent and why (repeat frequency, a delay withdrawn)
 si    the silence that held the notifications
 ====  =================================================================================
 
-A message no rule could see stores one element ``{"none": "<the rules' type/source filters>"}``.
+A message no rule could see stores one element ``{"none": KEY}``: KEY names the rules' type,
+source and entity filters of that moment, kept once per rule set
+(:func:`rules.store.explanations.keep_filters`), so such a row costs a few bytes.
 Room is left for the living alert message (section 5): ``fold`` (storm budget) and ``flap``.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from typing import Any
 
 MAX_TEXT = 300  # a filter part or an error, cut: the row stays small whatever the rule says
-MAX_NONE = 600
 
 Step = dict[str, Any]
 
@@ -54,11 +56,16 @@ class Trace:
         self.steps.append(step)
         return step
 
-    def nobody(self, filters: str) -> None:
-        self.steps = [{"none": short(filters, MAX_NONE)}]
+    def nobody(self, filters_key: str) -> None:
+        self.steps = [{"none": filters_key}]
 
     def rows(self) -> list[Step]:
         return self.steps
+
+
+def filters_key(rules: Iterable[Any]) -> str:
+    """A short name for the rules' filters (:func:`rule_filters`), the same for the same text."""
+    return hashlib.sha256(rule_filters(rules).encode()).hexdigest()[:16]
 
 
 def rule_filters(rules: Iterable[Any]) -> str:

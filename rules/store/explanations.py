@@ -10,17 +10,20 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, desc, insert, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from rules.clock import aware
 from rules.command import MessageCommand
 from rules.store.db import Prepared
 from rules.store.messages import row_to_command
 from rules.store.tables import base as schema
-from rules.store.tables.conversation import explanations
+from rules.store.tables.conversation import explanations, rule_filters
 from rules.store.tables.engine import outbox
 
 # one row per processed message on the hot path: compiled once, run on the DBAPI cursor
 _INSERT = Prepared(insert(explanations), ("message_id", "steps"))
+_UPSERT: dict[str, Any] = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
 SCAN = 2000  # stored messages looked at, at most, for "the asker's previous message"
 
 
@@ -36,6 +39,24 @@ class StoredMessage:
 def record(conn: Connection, message_id: int, found: list[dict[str, Any]]) -> None:
     """Keep what the engine did with stored message ``message_id`` (in its transaction)."""
     _INSERT.run(conn, {"message_id": message_id, "steps": found})
+
+
+def keep_filters(conn: Connection, key: str, text: str, now: datetime) -> None:
+    """Keep the rules' filters under ``key`` (once: a key already kept is left alone, also
+    when two instances load the same rules at the same moment)."""
+    values = {"key": key, "text": text, "first_seen_at": now}
+    if conn.dialect.name in _UPSERT:
+        conn.execute(_UPSERT[conn.dialect.name](rule_filters).values(**values)
+                     .on_conflict_do_nothing())
+        return
+    found = conn.execute(select(rule_filters.c.key).where(rule_filters.c.key == key)).first()
+    if found is None:
+        conn.execute(insert(rule_filters).values(**values))
+
+
+def filters(conn: Connection, key: str) -> str | None:
+    found = conn.execute(select(rule_filters.c.text).where(rule_filters.c.key == key)).scalar()
+    return str(found) if found is not None else None
 
 
 def steps(conn: Connection, message_id: int) -> list[dict[str, Any]] | None:

@@ -6,7 +6,8 @@ end is told once, whichever instance's scheduler sees it.
 
 ``explanations`` holds one compact row per processed, stored message: for each rule that
 could see it, the stage that stopped it or what it did (:mod:`rules.engine.trace` defines the
-keys). ``why`` renders it later, so the answer reflects the rules of that moment.
+keys). ``why`` renders it later, so the answer reflects the rules of that moment;
+``rule_filters`` keeps what a message no rule could see is told about the rules of then.
 """
 
 from __future__ import annotations
@@ -37,4 +38,14 @@ explanations = Table(
     metadata,
     Column("message_id", Id, primary_key=True, autoincrement=False),
     Column("steps", JSON, nullable=False),
+)
+
+# The rules' type/source/entity filters as ``why`` names them for a message no rule could see,
+# once per rule set (the explanation row holds only the key).
+rule_filters = Table(
+    "rule_filters",
+    metadata,
+    Column("key", String(32), primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("first_seen_at", Time, nullable=False),
 )
