@@ -13,6 +13,7 @@ Decisions:
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from bot.chat.commands import MAX_ANSWER, Answer, Kit, Refused, Request, Usage, code, parse_id
 from rules.command import format_iso_date
@@ -53,6 +54,14 @@ def split_silence(args: list[str]) -> tuple[list[Matcher], str, str]:
     raise Usage(f"no duration: end the matchers with one, like {SYNTAX}")
 
 
+def left(span: timedelta) -> str:
+    """Time left, to the minute once it is more than ten minutes."""
+    seconds = span.total_seconds()
+    if seconds > 600:
+        span = timedelta(minutes=round(seconds / 60))
+    return format_span(span)
+
+
 def silence(kit: Kit, request: Request) -> Answer:
     matchers, duration, comment = split_silence(request.args)
     try:
@@ -65,7 +74,6 @@ def silence(kit: Kit, request: Request) -> Answer:
     made = kit.engine.create_silence(matchers, span, author=request.asker, comment=comment,
                                      room_id=message.room_id, tmid=message.tmid,
                                      conn=request.conn)
-    now = kit.clock.now()
     covered = [a for a in kit.engine.open_alerts() if matches_all(matchers, facts_of(a))]
     ids = ", ".join(f"#{a.get('id')}" for a in covered[:10])
     plural = "s" if len(covered) != 1 else ""
@@ -73,7 +81,7 @@ def silence(kit: Kit, request: Request) -> Answer:
                 else "matches no open alert now")
     about = f" ({code(comment, 120)})" if comment else ""
     return Answer(f"silence #{made.id}: `{code(made.describe(), 200)}`{about}, {matching}; "
-                  f"until {format_iso_date(made.ends_at)} ({format_span(made.ends_at - now)}). "
+                  f"until {format_iso_date(made.ends_at)} ({format_span(span)}). "
                   f"`unsilence {made.id}` ends it sooner.")
 
 
@@ -89,7 +97,7 @@ def list_silences(kit: Kit, request: Request) -> Answer:
         about = f" ({code(made.comment, 80)})" if made.comment else ""
         lines.append(f"• #{made.id} `{code(made.describe(), 120)}` by {made.author}{about}, "
                      f"expires {format_iso_date(made.ends_at)} "
-                     f"(in {format_span(made.ends_at - now)})")
+                     f"(in {left(made.ends_at - now)})")
     return Answer("\n".join(lines)[:MAX_ANSWER])
 
 
