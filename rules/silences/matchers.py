@@ -204,7 +204,8 @@ def describe(matchers: Sequence[Matcher]) -> str:
 
 
 def facts_of(record: Mapping[str, Any]) -> AlertFacts:
-    """An alert record (the engine's ``open_alerts`` shape) as matcher input."""
+    """An alert record (the engine's ``open_alerts`` shape, or a stored alert row whose
+    severity is a code) as matcher input."""
     severity = record.get("severity")
     parsed = None
     if severity not in (None, ""):

@@ -24,6 +24,10 @@ def test_create_list_expire(any_service: Service) -> None:
     assert body["startsAt"] == "2026-01-02T03:04:05.000Z"
     assert body["endsAt"] == "2026-01-02T05:04:05.000Z"
     assert len(body["matchesOpenAlerts"]) == 1
+    query = [{"entity": "*", "startDate": "2026-01-01T00:00:00Z",
+              "endDate": "2026-01-03T00:00:00Z"}]
+    [alert] = any_service.post("/api/v1/alerts/query", query).get_json()
+    assert alert["silenceId"] == 1  # the alert is marked silenced
     assert [s["id"] for s in any_service.get("/api/v1/silences").get_json()] == [1]
     ended = any_service.delete("/api/v1/silences/1")
     assert ended.status_code == 200 and ended.get_json()["state"] == "expired"

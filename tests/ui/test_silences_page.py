@@ -65,3 +65,12 @@ def test_the_message_page_shows_why(client: FlaskClient, ui_app: Flask) -> None:
     assert client.get("/ui/messages/424242").status_code == 404
     listing = client.get("/ui/messages?last=all").get_data(as_text=True)
     assert f'href="/ui/messages/{message_id}"' in listing
+
+
+def test_open_alerts_show_the_silence_that_holds_them(client: FlaskClient) -> None:
+    token = login(client)
+    assert "silenced by" not in client.get("/ui/alerts").get_data(as_text=True)
+    client.post("/ui/silences", data={"csrf_token": token, "matchers": "rocketchat-reply",
+                                      "duration": "1h"})
+    page = client.get("/ui/alerts").get_data(as_text=True)
+    assert 'href="/ui/silences#silence-1">silenced by #1</a>' in page

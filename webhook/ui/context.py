@@ -61,6 +61,8 @@ class UiServices:
     list_silences: Callable[[bool], Sequence[Silence]] | None = None
     # (matchers, duration, author, comment) -> the new silence
     create_silence: Callable[[Sequence[Matcher], timedelta, str, str], Silence] | None = None
+    # an alert row (rule, entity, severity, tags) -> the id of the silence covering it, or None
+    silence_of: Callable[[Mapping[str, Any]], int | None] | None = None
     # (silence id, who) -> the ended silence, None when it was not active
     expire_silence: Callable[[int, str], Silence | None] | None = None
     # the engine's clock (a test's may stand still)
