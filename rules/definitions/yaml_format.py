@@ -28,12 +28,22 @@ from rules.definitions.durations import (
     parse_window,
 )
 from rules.definitions.issues import RuleIssue, show
-from rules.definitions.model import NotificationSpec, RepeatSpec, Rule, TriggerSpec, WindowSpec
+from rules.definitions.model import (
+    CONVERSATIONS,
+    REOPEN_WITHIN_SECONDS,
+    Conversation,
+    NotificationSpec,
+    RepeatSpec,
+    Rule,
+    TriggerSpec,
+    WindowSpec,
+)
 from rules.definitions.rule_check import TIMER_METRICS
 
 RULE_KEYS = ("name", "description", "enabled", "metric", "type", "source", "entities",
              "filter", "window", "check_on_exit", "group_by_entity", "group_by_tags",
-             "condition", "severity", "time_offset", "notifications")
+             "condition", "severity", "time_offset", "notifications", "conversation",
+             "reopen_within")
 NOTIFICATION_KEYS = ("endpoint", "name", "enabled", "open", "repeat", "cancel",
                      "repeat_every", "delay_open", "room", "sync_reply")
 
@@ -156,8 +166,20 @@ def _yaml_rule(entry: Any, index: int, origin: str) -> tuple[Rule | None, list[R
         description=r.text("description", "") or "",
         metric=_metric(r),
         origin=origin,
+        conversation=_conversation(r),
+        reopen_within_seconds=(r.duration("reopen_within") if "reopen_within" in entry
+                               else REOPEN_WITHIN_SECONDS),
     )
     return (None if r.issues else rule), r.issues
+
+
+def _conversation(r: _Reader) -> Conversation:
+    value = (r.text("conversation", "flat") or "flat").strip().lower()
+    if value == "thread":
+        return "thread"
+    if value != "flat":
+        r.fail("conversation", f"expected {' or '.join(CONVERSATIONS)}, got {show(value)}")
+    return "flat"
 
 
 def _rule_name(value: object) -> str | RuleIssue:
