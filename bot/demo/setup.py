@@ -163,7 +163,8 @@ def provision_and_start(p: DemoProcesses, *, bot: str, user: str) -> DemoState:
           f"{(integration.get('integration') or {}).get('url', atsd_url)}")
 
     config = write_config(p.dir, atsd_port=atsd_port, sim_url=sim_url, bot=bot, bot_pw=bot_pw,
-                          ui_pw=ui_pw, lines=integration.get("atsd_bot_config") or {})
+                          ui_pw=ui_pw, lines=integration.get("atsd_bot_config") or {},
+                          admins=(user,))
     shown = config.relative_to(ROOT) if config.is_relative_to(ROOT) else config
     p.out(f"▶ starting atsd-bot serve --config {shown}")
     p.start("atsd-bot", ["-m", "bot", "serve", "--config", str(config)])
@@ -182,7 +183,7 @@ def _realtime_up(answer: requests.Response) -> bool:
 
 
 def write_config(directory: Path, *, atsd_port: int, sim_url: str, bot: str, bot_pw: str,
-                 ui_pw: str, lines: dict[str, str]) -> Path:
+                 ui_pw: str, lines: dict[str, str], admins: tuple[str, ...] = ()) -> Path:
     users = lines.get("users", "")
     tokens = lines.get("webhook.tokens", "")
     text = f"""# Written by 'atsd-bot demo run' for the simulator at {sim_url}; throw-away secrets.
@@ -202,6 +203,8 @@ url = {json.dumps(sim_url)}
 user = {json.dumps(bot)}
 password = {json.dumps(bot_pw)}
 realtime = true
+# the demo user may run the chat commands that change state (ack, silence ...)
+admins = {json.dumps(list(admins))}
 
 # the web UI and API user of the demo
 [[users]]
