@@ -8,8 +8,9 @@ caller answers its client only after ``accept`` returns, so an acknowledged mess
 What else must happen after a command is accepted (metrics, waking the sender loop) is a
 *hook*: a callable ``(Accepted, path, seconds)`` the ingestor calls after the commit, so the
 adapters and the composition root add behaviour without subclassing the ingestor. A chat
-command is not a message command: its path claims its once-only key with
-:meth:`Ingestor.claim_command`, through the same lock and store.
+command is not a message command: it runs through :meth:`Ingestor.once`, which claims its
+once-only key and commits the command's changes and answer with the claim, through the same
+lock and store.
 
 An instance that does not run the engine (another instance holds the lease) only stores the
 command with ``processed = false``; the engine owner picks such rows up in id order.
@@ -22,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from sqlalchemy import Connection
 
@@ -33,6 +34,7 @@ from rules.store import Database
 from rules.store import messages as message_store
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class CommandEngine(Protocol):
@@ -162,19 +164,36 @@ class Ingestor:
         self._after_accept(result, path, time.perf_counter() - started)
         return result
 
-    def claim_command(self, key: str, *, path: str) -> bool:
-        """Claim a chat command's once-only key; False when it was claimed before.
+    def once(self, key: str, *, path: str, work: Callable[[Connection], T]) -> T | None:
+        """Run a chat command once: claim its key and run ``work`` in one transaction.
 
-        The command's own key (``cmd:`` + ``key``) decides, because the other path, which may
-        not know the command, may have claimed the plain key first; the plain key is claimed
-        too, so that a later copy of the message is not run through the rules.
+        The command's own key (``cmd:`` + ``key``) decides, because the other path may have
+        taken the message for the rules and claimed the plain key first; the plain key is
+        claimed too, so that a later copy of the message is not run through the rules.
+
+        ``work`` gets the transaction's connection: what the command changes (an alert
+        acknowledged, a silence made) and its answer (an outbox row) commit together with
+        the claim, or not at all. So a crash before the commit leaves nothing (a webhook
+        retry or the other path runs it again) and after it, the answer is in the outbox and
+        goes out after the restart. None when the key was claimed before (no second answer).
+        Engine changes made through the connection are finished with ``after_commit`` /
+        ``after_rollback``, as :meth:`accept` does.
         """
         now = self.clock.now()
-        with self._lock, self.db.begin() as conn:
-            fresh = message_store.claim_key(conn, "cmd:" + key, path=path, now=now)
-            if fresh:
-                message_store.claim_key(conn, key, path=path, now=now)
-        return fresh
+        with self._lock:
+            try:
+                with self.db.begin() as conn:
+                    if not message_store.claim_key(conn, "cmd:" + key, path=path, now=now):
+                        return None
+                    message_store.claim_key(conn, key, path=path, now=now)
+                    result = work(conn)
+            except BaseException:
+                if self.engine is not None:
+                    self.engine.after_rollback()
+                raise
+            if self.engine is not None:
+                self.engine.after_commit()
+            return result
 
     def _after_accept(self, result: Accepted, path: str, seconds: float) -> None:
         for hook in self.hooks:

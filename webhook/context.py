@@ -2,7 +2,8 @@
 
 Each part the service hands over is a typed field: the store, the ingestor, the clock, and
 the optional ones it runs (the rule engine and rule set for the rules API, the health report,
-the edit stamp of Rocket.Chat edits, the bot's identity for the loop guard). The app's own
+the edit stamp of Rocket.Chat edits, the bot's identity for the loop guard, the chat command
+desk). The app's own
 shared parts, the :class:`~webhook.auth.Authenticator` (whose throttle every request must
 see) and the :class:`~webhook.requestlog.RequestLog` writer, are made here, once.
 
@@ -20,7 +21,7 @@ from rules.clock import Clock, SystemClock
 from rules.definitions.rule_set import RuleSet
 from rules.engine.rule_engine import RuleEngine
 from rules.ingest import Ingestor
-from rules.message_keys import BotIdentity
+from rules.message_keys import BotIdentity, ChatCommands
 from rules.store import Database
 from webhook.auth import Authenticator
 from webhook.requestlog import RequestLog
@@ -48,6 +49,9 @@ class AppContext:
     # message id -> the stamp of its latest edit, for an edit's once-only key; None: every
     # edit of a message shares the key "edited" (the outgoing webhook carries no editedAt)
     edit_stamp: Callable[[str], str] | None = None
+    # the chat command desk (bot/chat): addressed Rocket.Chat messages whose first word is a
+    # command are answered there (once, over REST) instead of going to the rules
+    chat_commands: ChatCommands | None = None
     authenticator: Authenticator = field(init=False)
     request_log: RequestLog = field(init=False)
 

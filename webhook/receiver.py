@@ -12,7 +12,11 @@ whose source is rocket.chat, or another path configured as Rocket.Chat") get two
 rules: once-only by
 ``message_id`` (plus the edit stamp ``edited`` when ``isEdited`` is true: the outgoing webhook
 carries no ``editedAt``, so all edits of one message share one key and only the first edit is
-processed), and the loop guard (``bot`` set, or written by the bot itself).
+processed), and the loop guard (``bot`` set, or written by the bot itself). A message
+addressed to the bot whose first word is a chat command goes to the chat command desk
+(``ctx.chat_commands``, the realtime path's too) instead of the rules: it is
+answered once over REST through the outbox, never in this HTTP answer, which is then
+``{"status": "command"}`` (or ``"duplicate"``).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from rules.command import MessageCommand
-from rules.message_keys import dedupe_key, loop_guard_reason
+from rules.message_keys import ChatInput, dedupe_key, loop_guard_reason
 from rules.store import diagnostics
 from webhook.auth import same_secret
 from webhook.capture import MASK, capture_body, capture_headers, full_path, redact
@@ -151,6 +155,10 @@ def process(ctx: AppContext, raw: RawRequest, entry: Entry, *, user: UserSetting
             entry.outcome, entry.status, entry.error = "ignored", 200, reason
             return Result(200, {"status": "ignored", "reason": reason})
         key = _dedupe_key(parsed.top, ctx.edit_stamp)
+        answered = _chat_command(ctx, parsed.top, key)
+        if answered is not None:  # "command" or "duplicate": answered over REST, not here
+            entry.outcome, entry.status = answered, 200
+            return Result(200, {"status": answered})
     try:
         accepted = ctx.ingestor.accept(command, path="webhook", dedupe_key=key)
     except DBAPIError as exc:
@@ -169,6 +177,31 @@ def process(ctx: AppContext, raw: RawRequest, entry: Entry, *, user: UserSetting
     if replies:
         payload["text"] = "\n".join(replies)
     return Result(200, payload)
+
+
+def _chat_command(ctx: AppContext, top: dict[str, Any], key: str | None) -> str | None:
+    """Hand the message to the chat command desk (``ctx.chat_commands``, the same one the
+    realtime path uses); None when it is no command (it goes to the rules)."""
+    desk = ctx.chat_commands
+    room = top.get("channel_id")
+    if desk is None or key is None or not isinstance(room, str) or not room:
+        return None
+
+    def text(name: str) -> str | None:
+        value = top.get(name)
+        return value if isinstance(value, str) and value else None
+
+    message = ChatInput(message_id=str(top.get("message_id")), key=key, room_id=room,
+                        text=text("text") or "", user_id=text("user_id"),
+                        username=text("user_name"), direct=text("channel_name") is None,
+                        tmid=text("tmid"), trigger_word=text("trigger_word"))
+    try:
+        answered: str | None = desk(message, path="webhook")
+    except DBAPIError as exc:
+        log.error("store unavailable for a chat command: %s", type(exc).__name__)
+        raise ApiError(503, "storage unavailable; retry later",
+                       headers={"Retry-After": "5"}, outcome="error") from None
+    return answered
 
 
 def _duplicate_echo(command: MessageCommand, stored: MessageCommand) -> dict[str, Any]:

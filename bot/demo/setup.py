@@ -169,7 +169,7 @@ def provision_and_start(p: DemoProcesses, *, bot: str, user: str) -> DemoState:
     ops = create_channel(sim_url, admin_pw, [user, bot])
     config = write_config(p.dir, atsd_port=atsd_port, sim_url=sim_url, bot=bot, bot_pw=bot_pw,
                           ui_pw=ui_pw, lines=integration.get("atsd_bot_config") or {},
-                          living=(write_rule(p.dir, ops), user, monitor_pw))
+                          admins=(user,), living=(write_rule(p.dir, ops), monitor_pw))
     shown = config.relative_to(ROOT) if config.is_relative_to(ROOT) else config
     p.out(f"▶ starting atsd-bot serve --config {shown}")
     p.start("atsd-bot", ["-m", "bot", "serve", "--config", str(config)])
@@ -187,19 +187,18 @@ def _realtime_up(answer: requests.Response) -> bool:
 
 
 def write_config(directory: Path, *, atsd_port: int, sim_url: str, bot: str, bot_pw: str,
-                 ui_pw: str, lines: dict[str, str],
-                 living: tuple[Path, str, str] | None = None) -> Path:
-    """The demo's configuration; ``living`` = (the act's rules folder, the user who may
-    acknowledge, the monitoring webhook's password)."""
+                 ui_pw: str, lines: dict[str, str], admins: tuple[str, ...] = (),
+                 living: tuple[Path, str] | None = None) -> Path:
+    """The demo's configuration; ``living`` = (the living-message act's rules folder, its
+    monitoring webhook's password)."""
     users = lines.get("users", "")
     tokens = lines.get("webhook.tokens", "")
     paths = [str(ROOT / "rules.d")] + ([str(living[0])] if living else [])
-    admins = json.dumps([living[1]] if living else [])
     monitor = "" if living is None else f"""
 # the living-message act's monitoring system
 [[users]]
 name = "monitor"
-password = {json.dumps(living[2])}
+password = {json.dumps(living[1])}
 roles = ["webhook"]
 """
     text = f"""# Written by 'atsd-bot demo run' for the simulator at {sim_url}; throw-away secrets.
@@ -220,7 +219,8 @@ url = {json.dumps(sim_url)}
 user = {json.dumps(bot)}
 password = {json.dumps(bot_pw)}
 realtime = true
-admins = {admins}
+# the demo user may run the chat commands that change state (ack, silence ...)
+admins = {json.dumps(list(admins))}
 
 # the web UI and API user of the demo
 [[users]]

@@ -46,10 +46,14 @@ class Conversation:
 
     def poll(self) -> list[Line]:
         """Fetch everything new once, print it, return it."""
+        # Read in the reverse of cause and effect: a reply or an alert seen here was committed
+        # with its command, so the commands read after them include it (read the other way
+        # round, an alert committed between the two reads would print before its command).
         room = self._room_messages()
+        alerts = self._alert_changes()
         new = [m for m in room if not m.get("bot_reply")]
         new += self._commands()
-        new += self._alert_changes()
+        new += alerts
         new += [m for m in room if m.get("bot_reply")]
         lines = [m["line"] for m in new]
         for line in lines:

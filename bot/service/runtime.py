@@ -111,6 +111,10 @@ class Runtime:
         self.sender = OutboxSender(db, self._endpoints(), self.clock, s.delivery)
         self.sender_loop = SenderLoop(self.sender)
         ingestor.hooks.append(wake_on_notifications(self.sender_loop.wake))
+        if self.chat is not None and self.chat.commands is not None:
+            # a chat command's answer is an outbox row: out at once, like a notification
+            self.chat.commands.wake = self.sender_loop.wake
+            self.chat.commands.kit.public_url = getattr(s.http, "public_url", None)
         self.health.outbox_status = self._outbox_status
         self.scheduler = EngineScheduler(
             engine, self.clock, wake=self.sender_loop.wake, also=[ingestor.process_pending],
@@ -201,7 +205,7 @@ class Runtime:
     def _start_http(self) -> None:
         from bot.service.ui_wiring import build_ui_services
         from webhook import AppContext, create_app
-        from webhook.api import rules_api
+        from webhook.api import conversation_api, rules_api
         from webhook.ui import install as install_ui
 
         assert self.db is not None and self.engine is not None and self.ruleset is not None
@@ -218,7 +222,9 @@ class Runtime:
 
             # an edit's once-only key as the realtime path makes it (editedAt from REST)
             ctx.edit_stamp = webhook_edit_stamp(lambda: chat.endpoint.rest)
-        app = create_app(ctx, [rules_api])
+            # chat commands on the webhook path: the same desk as the realtime path's
+            ctx.chat_commands = chat.commands
+        app = create_app(ctx, [rules_api, conversation_api])
         self.ui = build_ui_services(
             self.settings, self.db, ctx, engine=self.engine, ruleset=self.ruleset,
             sender=self.sender, authenticator=ctx.authenticator, health=self.health.report,
@@ -323,6 +329,8 @@ class Runtime:
         if self.chat is not None and s.rocketchat is not None:
             self.chat.listener.settings = s.rocketchat
             self.chat.endpoint.living.public_url = s.http.public_url
+            if self.chat.commands is not None:
+                self.chat.commands.kit.public_url = s.http.public_url
             if self.engine is not None:
                 self.engine.stories.budget = RoomBudget(*room_budget(s.rocketchat.room_budget))
             if self.chat.commands is not None:

@@ -19,6 +19,7 @@ from rules.definitions.loader import errors_of, load_bytes
 from rules.definitions.rule_set import RuleSet
 from rules.engine.rule_engine import RuleEngine
 from rules.outbox import OutboxSender
+from rules.silences import facts_of
 from rules.store import Database, diagnostics
 from webhook import AppContext, Authenticator, replay_request
 from webhook.ui import RuleFileCheck, UiServices
@@ -44,8 +45,20 @@ def build_ui_services(
         dry_run=lambda name, commands: dry_run(engine, ruleset, name, commands),
         retry_notification=sender.retry_now if sender is not None else None,
         health=health,
+        list_silences=lambda ended: engine.list_silences(include_ended=ended, limit=200),
+        create_silence=lambda matchers, span, author, comment: engine.create_silence(
+            matchers, span, author=author, comment=comment),
+        expire_silence=lambda silence_id, by: engine.expire_silence(silence_id, by=by)[0],
+        silence_of=lambda row: silence_id_of(engine, row),
+        now=engine.clock.now,
         versions=versions(db),
     )
+
+
+def silence_id_of(engine: RuleEngine, row: Mapping[str, Any]) -> int | None:
+    """The silence covering a stored open alert (its rule, entity, severity code and tags)."""
+    silence = engine.silence_covering(facts_of(row), engine.clock.now())
+    return silence.id if silence is not None else None
 
 
 def _replay(ctx: AppContext) -> Callable[[int], Mapping[str, Any]]:

@@ -14,12 +14,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any, Literal
 
 import yaml
 
 from rules.command import Severity
-from rules.definitions.durations import parse_duration, parse_window
+from rules.definitions.durations import (
+    SYNTAX,
+    bare_number,
+    format_span,
+    parse_duration,
+    parse_window,
+)
 from rules.definitions.issues import RuleIssue, show
 from rules.definitions.model import (
     CONVERSATIONS,
@@ -90,11 +97,19 @@ class _Reader:
         return tuple(v.strip().lower() if lower else v.strip() for v in items)
 
     def duration(self, key: str) -> float:
+        value = self.data.get(key, 0)
         try:
-            return parse_duration(self.data.get(key, 0))
+            seconds = parse_duration(value)
         except ValueError as exc:
             self.fail(key, str(exc))
             return 0.0
+        if bare_number(value):
+            # kept for rule files written before the one duration syntax, but never silently
+            self.issues.append(RuleIssue(
+                self.origin, self.rule, self.prefix + key,
+                f"a bare number ({show(value)}) is read as seconds; write "
+                f"{format_span(timedelta(seconds=seconds))} ({SYNTAX})", level="warning"))
+        return seconds
 
 
 def parse_yaml(data: bytes | str, origin: str) -> tuple[list[Rule], list[RuleIssue]]:

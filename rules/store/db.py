@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -15,15 +15,12 @@ from sqlalchemy.pool import StaticPool
 from rules.command import utcnow
 from rules.errors import AtsdBotError
 from rules.store.tables import base as schema
+from rules.store.upgrades import UPGRADES
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 FAST_DIALECTS = ("sqlite", "postgresql")  # where Prepared runs on the DBAPI cursor
-
-# Upgrades from version N to N+1, run in order inside one transaction at start.
-# create_all() adds new tables; columns added to existing tables need an entry here.
-UPGRADES: dict[int, Callable[[Connection], None]] = {}
 
 
 class SchemaError(AtsdBotError):

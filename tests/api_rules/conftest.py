@@ -1,4 +1,5 @@
-"""An app with the real engine, rules loaded by a RuleSet, and the alerts/rules API."""
+"""An app with the real engine, rules loaded by a RuleSet, the alerts/rules API and the
+silences / explain API."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from rules.definitions.rule_set import RuleSet
 from rules.engine.rule_engine import RuleEngine
 from rules.ingest import Accepted, Ingestor
 from rules.store import Database
+from webhook.api import conversation_api
 from webhook.api import rules as api_rules
 from webhook.app import create_app
 from webhook.context import AppContext
@@ -73,6 +75,9 @@ class Service:
     def get(self, path: str) -> Any:
         return self.client.get(path, headers=API)
 
+    def delete(self, path: str) -> Any:
+        return self.client.delete(path, headers=API)
+
 
 @pytest.fixture
 def service(sqlite_db: Database, tmp_path: Path) -> Service:
@@ -104,5 +109,5 @@ def make_service(db: Database, tmp_path: Path) -> Service:
     ingestor = Ingestor(db, engine, clock)
     ctx = AppContext(settings=settings, db=db, ingestor=ingestor, clock=clock,
                      engine=engine, ruleset=ruleset)
-    app = create_app(ctx, blueprints=[api_rules.bp])
+    app = create_app(ctx, blueprints=[api_rules.bp, conversation_api])
     return Service(app.test_client(), engine, ruleset, ingestor, clock, rules_dir)

@@ -11,7 +11,7 @@ from rules.definitions.model import Rule
 from rules.living import LivingViews, RoomBudget
 from rules.notification import chat_message_id
 from rules.store import Database
-from tests.engine.helpers import Rig, make_rig, note, outbox_rows, rule
+from tests.engine.helpers import Rig, make_rig, note, outbox_rows, rule, silence_rule
 
 ROOM = {"channel_id": "ops"}
 
@@ -194,7 +194,24 @@ def test_a_withdrawn_delayed_open_is_never_brought_up_to_date(db: Database) -> N
 
 def test_a_silenced_open_is_stored_flat(db: Database) -> None:
     rig = make_rig(db, [thread_rule()])
-    rig.engine.silence("disk", rig.clock.now().replace(year=2030))
+    silence = silence_rule(rig, "disk", 3600)
     assert send(rig) == []
-    assert [(r.status, r.target) for r in rows(rig)] == [("silenced",
-                                                           {"room_id": "ops", "tmid": None})]
+    assert [(r.status, r.silence_id, r.target) for r in rows(rig)] == [
+        ("silenced", silence.id, {"room_id": "ops", "tmid": None})]
+
+
+def test_resolved_by_hand_a_note_and_an_edit(rig: Rig) -> None:
+    [opened] = send(rig)
+    rig.advance(30)
+    assert rig.engine.resolve(opened.alert_id, by="@boss", reason="swapped the disk")
+    note_row, edit_row = rows(rig)[-2:]
+    assert (note_row.trigger, note_row.text) == (
+        "resolve", f"#{opened.alert_id} resolved by @boss after 30s: swapped the disk")
+    assert edit_row.target["action"] == "edit" and edit_row.target["note"] is False
+    shown = view(rig, chat_message_id(opened.id))
+    assert shown.text == "open db1 bad\n— resolved by @boss after 30s: swapped the disk"
+    assert shown.reaction == ":white_check_mark:"
+    # the window starts again: the next bad message is a new alert, reopening the message
+    rig.advance(5)
+    post, edit = send(rig)
+    assert post.target["tmid"] == chat_message_id(opened.id) and edit.text == "reopened"

@@ -129,7 +129,8 @@ def staged(world: World, db: Database, tmp_path: Path, path: str, *,
     settings = build_settings(tomllib.loads(
         f'[[users]]\nname = "{HOOK_USER}"\npassword = "{HOOK_PASSWORD}"\nroles = ["webhook"]\n'))
     ctx = AppContext(settings=settings, db=db, ingestor=runner.ingestor,
-                     bot_identity=lambda: runner.bot.listener.bot, engine=runner.engine)
+                     bot_identity=lambda: runner.bot.listener.bot, engine=runner.engine,
+                     chat_commands=runner.bot.commands)
     holder["app"] = create_app(ctx)
     if path in ("webhook", "both"):
         _integration(sim, server.server_port)

@@ -15,7 +15,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import insert, select, update
 
 from bot.config import build_settings
+from rules.clock import SystemClock
 from rules.command import MessageCommand, utcnow
+from rules.engine.rule_engine import RuleEngine
+from rules.silences import facts_of
 from rules.store import Database
 from rules.store.tables import base as schema
 from rules.store.tables import engine as es
@@ -132,8 +135,16 @@ def make_services(db: Database, calls: Calls) -> UiServices:
         calls.replayed.append(request_id)
         return {"status": 200, "outcome": "duplicate", "request_id": request_id}
 
+    # silences are the real engine's: a store-backed engine without rules
+    engine = RuleEngine(db, SystemClock())
     return UiServices(
         db=db, settings=settings(), replay=replay, acknowledge=acknowledge,
+        list_silences=lambda ended: engine.list_silences(include_ended=ended),
+        create_silence=lambda matchers, span, author, comment: engine.create_silence(
+            matchers, span, author=author, comment=comment),
+        expire_silence=lambda silence_id, by: engine.expire_silence(silence_id, by=by)[0],
+        silence_of=lambda row: getattr(engine.silence_covering(facts_of(row), utcnow()), "id",
+                                       None),
         list_rules=lambda: [{"name": "rocketchat-reply", "enabled": True, "window": "length(1)",
                              "condition": "true", "severity": "WARNING", "origin": "seed.yml"}],
         validate_rules=check, import_rules=import_rules,

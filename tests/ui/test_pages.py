@@ -15,7 +15,8 @@ from rules.store.tables import engine as es
 from tests.ui.conftest import ADMIN, SECRET_TOKEN, Calls, csrf_of, login
 
 PAGES = ["/ui/", "/ui/webhooks", "/ui/incidents", "/ui/messages", "/ui/alerts",
-         "/ui/alerts/history", "/ui/windows", "/ui/rules", "/ui/notifications", "/ui/status"]
+         "/ui/alerts/history", "/ui/windows", "/ui/rules", "/ui/notifications", "/ui/status",
+         "/ui/silences", "/ui/messages/1"]
 
 
 def test_root_leads_to_the_ui(client: FlaskClient) -> None:

@@ -6,6 +6,9 @@ are concatenated in order: ``/api/v1/alerts/query`` (open alerts), ``/api/v1/ale
 /api/v1/rules``, ``/api/v1/rules/windows``, ``/api/v1/rules/errors``,
 ``/api/v1/notifications?limit=N``. All need role ``api`` (or ``admin``).
 
+Beyond ATSD, each open alert carries ``silenceId``: the silence holding its notifications, or
+null.
+
 Decisions where ATSD leaves a choice:
 - The date range of an open-alert query applies to ``lastEventDate`` (an alert that is still
   firing in the range); of a history query to ``date`` (when the alert closed). ``endDate``
@@ -25,6 +28,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from rules.command import format_iso_date
 from rules.definitions.model import NotificationSpec, Rule
 from rules.engine.rule_engine import RuleEngine
+from rules.silences import facts_of
 from rules.store import outbox as outbox_store
 from webhook.api.alert_query import json_body, parse_queries
 from webhook.context import current_ctx, require_role
@@ -33,7 +37,7 @@ from webhook.errors import ApiError, bad_request
 bp = Blueprint("api_rules", __name__)
 
 OPEN_FIELDS = ("id", "rule", "entity", "metric", "tags", "severity", "repeatCount", "textValue",
-               "openDate", "lastEventDate", "acknowledged")
+               "openDate", "lastEventDate", "acknowledged", "silenceId")
 HISTORY_FIELDS = ("entity", "metric", "rule", "ruleExpression", "ruleFilter", "severity", "tags",
                   "repeatCount", "alert", "window", "type", "date", "alertOpenDate",
                   "alertDuration", "receivedDate")
@@ -51,7 +55,12 @@ def _engine() -> RuleEngine:
 @require_role("api")
 def alerts_query() -> Response:
     queries = parse_queries(request, history=False)
-    alerts = _engine().open_alerts()
+    engine = _engine()
+    now = engine.clock.now()
+    alerts = engine.open_alerts()
+    for alert in alerts:  # beyond ATSD: the silence holding its notifications, if any
+        silence = engine.silence_covering(facts_of(alert), now)
+        alert["silenceId"] = silence.id if silence is not None else None
     found: list[dict[str, Any]] = []
     for query in queries:
         found += query.select(alerts, date_field="lastEventDate", fields=OPEN_FIELDS)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
-from rules.command import MessageCommand
+from rules.command import MessageCommand, utcnow
+from rules.silences import Matcher, Silence
 from rules.store import Database
 from webhook.settings import AppSettings
 from webhook.throttle import Throttle
@@ -55,6 +57,16 @@ class UiServices:
     retry_notification: Callable[[int], bool] | None = None
     # () -> the /healthz body (paths, outbox depth)
     health: Callable[[], Mapping[str, Any]] | None = None
+    # (include ended) -> silences, newest first
+    list_silences: Callable[[bool], Sequence[Silence]] | None = None
+    # (matchers, duration, author, comment) -> the new silence
+    create_silence: Callable[[Sequence[Matcher], timedelta, str, str], Silence] | None = None
+    # an alert row (rule, entity, severity, tags) -> the id of the silence covering it, or None
+    silence_of: Callable[[Mapping[str, Any]], int | None] | None = None
+    # (silence id, who) -> the ended silence, None when it was not active
+    expire_silence: Callable[[int, str], Silence | None] | None = None
+    # the engine's clock (a test's may stand still)
+    now: Callable[[], datetime] = utcnow
     versions: Mapping[str, str] = field(default_factory=dict)
     extra_secrets: Sequence[str] = ()
     # failed logins per (address, user name); in memory, per app

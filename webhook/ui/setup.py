@@ -14,11 +14,12 @@ from werkzeug.wrappers import Response
 import webhook.ui.views as views
 import webhook.ui.views_alerts as views_alerts
 import webhook.ui.views_rules as views_rules
+import webhook.ui.views_silences as views_silences
 from webhook.ui.blueprint import bp
 from webhook.ui.context import EXTENSION, UiServices
 
 # the page modules, imported for their routes on ``bp``
-PAGES = (views, views_alerts, views_rules)
+PAGES = (views, views_alerts, views_rules, views_silences)
 
 
 def install(app: Flask, services: UiServices, *, secret_key: str | None = None,

@@ -20,6 +20,9 @@ def alerts() -> str:
     svc = services()
     with svc.db.connect() as conn:
         rows = reports.open_alerts(conn, limit_arg())
+    if svc.silence_of is not None:
+        for row in rows:
+            row["silence_id"] = svc.silence_of(row)
     return render_template("ui/alerts.html", rows=rows, can_ack=svc.acknowledge is not None)
 
 
