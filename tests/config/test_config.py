@@ -32,8 +32,9 @@ RC = {"url": "http://rc.example:3000/", "user_id": "u1", "token": "t-secret"}
     ({"http": {"public_url": "atsd.example.com"}}, "http.public_url: expected the address "
                                                    "people reach the web UI at, e.g. "
                                                    "https://atsd-bot.example.com"),
-    ({"retention": {"messages": "soon"}}, "retention.messages: expected seconds or a duration "
-                                          "like '5 minute', got 'soon'; or \"forever\""),
+    ({"retention": {"messages": "soon"}}, "retention.messages: invalid duration 'soon': write "
+                                          "90s, 15m, 2h, 1h30m, 2d, 1w or '30 minute'; or "
+                                          "\"forever\""),
     ({"retention": {"alerts": "5m"}}, "retention.alerts: '5m' is less than an hour; give a "
                                       "duration like \"30d\" or \"forever\""),
     ({"retention": {"logs": "1d"}}, "retention.logs: unknown key; known: alerts, messages, "
