@@ -37,6 +37,7 @@ def build_ui_services(
             name, password) is not None,
         replay=_replay(ctx),
         acknowledge=engine.acknowledge,
+        resolve=engine.resolve,
         runs_engine=runs_engine,
         list_rules=lambda: [rule_summary(r) for r in ruleset.rules()],
         validate_rules=lambda name, data: validate(ruleset, name, data),

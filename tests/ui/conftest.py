@@ -35,6 +35,7 @@ class Calls:
     dry: list[tuple[str, list[MessageCommand]]] = field(default_factory=list)
     imported: list[str] = field(default_factory=list)
     retried: list[int] = field(default_factory=list)
+    resolved: list[tuple[int, str, str]] = field(default_factory=list)
 
 
 def settings() -> Any:
@@ -103,6 +104,15 @@ def make_services(db: Database, calls: Calls) -> UiServices:
                                 .values(acknowledged=value)).rowcount
         return bool(done)
 
+    def resolve(alert_id: int, *, by: str, reason: str = "") -> bool:
+        with db.begin() as conn:
+            done = conn.execute(update(es.alerts).where(es.alerts.c.id == alert_id)
+                                .where(es.alerts.c.close_time.is_(None))
+                                .values(close_time=utcnow(), close_reason="RESOLVED")).rowcount
+        if done:
+            calls.resolved.append((alert_id, by, reason))
+        return bool(done)
+
     def check(name: str, content: bytes) -> RuleFileCheck:
         if b"length(0)" in content:
             return RuleFileCheck(ok=False, errors=[f"{name}: rule 'bad': window: length(0)"])
@@ -138,7 +148,7 @@ def make_services(db: Database, calls: Calls) -> UiServices:
     # silences are the real engine's: a store-backed engine without rules
     engine = RuleEngine(db, SystemClock())
     return UiServices(
-        db=db, settings=settings(), replay=replay, acknowledge=acknowledge,
+        db=db, settings=settings(), replay=replay, acknowledge=acknowledge, resolve=resolve,
         list_silences=lambda ended: engine.list_silences(include_ended=ended),
         create_silence=lambda matchers, span, author, comment: engine.create_silence(
             matchers, span, author=author, comment=comment),

@@ -155,6 +155,29 @@ def test_acknowledge_and_unacknowledge(client: FlaskClient, ui_app: Flask) -> No
                             .where(es.alerts.c.id == alert_id)).scalar() is False
 
 
+def test_resolve_closes_the_alert_with_who_and_why(client: FlaskClient, ui_app: Flask,
+                                                   calls: Calls) -> None:
+    token = login(client)
+    alert_id = ui_app.extensions["seed"]["alert"]
+    assert ">Resolve</button>" in client.get("/ui/alerts").get_data(as_text=True)
+    html = client.post(f"/ui/alerts/{alert_id}/resolve",
+                       data={"csrf_token": token, "reason": "  disk\n replaced "},
+                       follow_redirects=True).get_data(as_text=True)
+    assert f"Resolved alert {alert_id}." in html
+    assert calls.resolved == [(alert_id, f"{ADMIN[0]} (web UI)", "disk replaced")]
+    again = client.post(f"/ui/alerts/{alert_id}/resolve", data={"csrf_token": token},
+                        follow_redirects=True).get_data(as_text=True)
+    assert f"Alert {alert_id} is not open any more." in again
+
+
+def test_resolve_without_the_csrf_token_changes_nothing(client: FlaskClient, ui_app: Flask,
+                                                        calls: Calls) -> None:
+    login(client)
+    alert_id = ui_app.extensions["seed"]["alert"]
+    answer = client.post(f"/ui/alerts/{alert_id}/resolve", data={"csrf_token": "forged"})
+    assert answer.status_code == 400 and calls.resolved == []
+
+
 def test_acknowledging_a_closed_alert_says_so(client: FlaskClient) -> None:
     token = login(client)
     html = client.post("/ui/alerts/424242/acknowledge", data={"csrf_token": token},

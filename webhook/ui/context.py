@@ -43,6 +43,8 @@ class UiServices:
     replay: Callable[[int], Mapping[str, Any]] | None = None
     # (alert id, acknowledged, by=who) -> False when there is no such open alert
     acknowledge: Callable[..., bool] | None = None
+    # (alert id, by=who, reason=why) -> False when there is no such open alert
+    resolve: Callable[..., bool] | None = None
     # () -> whether this instance runs the engine now (with several instances, one does)
     runs_engine: Callable[[], bool] = lambda: True
     # () -> loaded rules as dicts with at least name, enabled, origin, and a `text` export

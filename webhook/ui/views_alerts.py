@@ -1,4 +1,5 @@
-"""Pages: open alerts (Acknowledge / Unacknowledge), alert history, windows, notifications."""
+"""Pages: open alerts (Acknowledge / Unacknowledge / Resolve), alert history, windows,
+notifications."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ def alerts() -> str:
     if svc.silence_of is not None:
         for row in rows:
             row["silence_id"] = svc.silence_of(row)
-    return render_template("ui/alerts.html", rows=rows, can_ack=svc.acknowledge is not None)
+    return render_template("ui/alerts.html", rows=rows, can_ack=svc.acknowledge is not None,
+                           can_resolve=svc.resolve is not None)
 
 
 @bp.post("/alerts/<int:alert_id>/acknowledge")
@@ -36,21 +38,46 @@ def unacknowledge(alert_id: int) -> Response:
     return _set_ack(alert_id, False)
 
 
-def _set_ack(alert_id: int, value: bool) -> Response:
+@bp.post("/alerts/<int:alert_id>/resolve")
+def resolve(alert_id: int) -> Response:
+    """Close an open alert by hand, with an optional reason (kept in history and, for a
+    ``thread`` rule, noted in the alert message's thread)."""
     svc = services()
-    word = "Acknowledged" if value else "Unacknowledged"
-    if svc.acknowledge is None:
+    reason = " ".join(request.form.get("reason", "").split())[:500]
+    if _may_change(svc.resolve):
+        assert svc.resolve is not None
+        if svc.resolve(alert_id, by=f"{session.get('user')} (web UI)", reason=reason):
+            log.info("ui: %s: resolved alert %d", session.get("user"), alert_id)
+            flash(f"Resolved alert {alert_id}.", "ok")
+        else:
+            flash(f"Alert {alert_id} is not open any more.", "error")
+    return redirect(url_for("ui.alerts"))
+
+
+def _may_change(action: object) -> bool:
+    """Whether alerts can be changed here; flashes why not."""
+    if action is None:
         flash("The rule engine is not running here; alerts cannot be changed.", "error")
-    elif not svc.runs_engine():
+        return False
+    if not services().runs_engine():
         # The engine's windows live in the memory of the instance holding the lease; a change
         # made here would be overwritten there.
         flash("This instance does not run the rule engine (another instance holds the lease, "
-              "see /healthz); acknowledge the alert on that instance.", "error")
-    elif svc.acknowledge(alert_id, value, by=f"{session.get('user')} (web UI)"):
-        log.info("ui: %s: %s alert %d", session.get("user"), word.lower(), alert_id)
-        flash(f"{word} alert {alert_id}.", "ok")
-    else:
-        flash(f"Alert {alert_id} is not open any more.", "error")
+              "see /healthz); change the alert on that instance.", "error")
+        return False
+    return True
+
+
+def _set_ack(alert_id: int, value: bool) -> Response:
+    svc = services()
+    word = "Acknowledged" if value else "Unacknowledged"
+    if _may_change(svc.acknowledge):
+        assert svc.acknowledge is not None
+        if svc.acknowledge(alert_id, value, by=f"{session.get('user')} (web UI)"):
+            log.info("ui: %s: %s alert %d", session.get("user"), word.lower(), alert_id)
+            flash(f"{word} alert {alert_id}.", "ok")
+        else:
+            flash(f"Alert {alert_id} is not open any more.", "error")
     return redirect(url_for("ui.alerts"))
 
 
