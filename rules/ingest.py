@@ -67,11 +67,12 @@ IngestHook = Callable[[Accepted, str, float], None]
 """Called after each accepted command: the result, the inbound path, seconds ``accept`` took."""
 
 
-def wake_on_notifications(wake: Callable[[], None]) -> IngestHook:
-    """A hook that calls ``wake`` (the sender loop's) when a command made notifications."""
+def wake_on_notifications(wake: Callable[[Sequence[Notification]], None]) -> IngestHook:
+    """A hook that hands a command's new notifications to ``wake`` (the sender loop's) right
+    after their commit, so the sender delivers those rows without looking for them."""
     def hook(result: Accepted, _path: str, _seconds: float) -> None:
         if result.notifications:
-            wake()
+            wake(result.notifications)
     return hook
 
 

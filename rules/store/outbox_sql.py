@@ -1,6 +1,8 @@
 """The sender's SQL, built once, and the light (not fsync'd) transaction its bookkeeping uses.
 
-Claims, releases (one round's, or stale ones), outcomes, attempts and an operator's retry.
+Claims (of due rows found by a query, or of rows just written and handed over in memory),
+releases (one round's, or stale ones), outcomes, attempts, the next due time and an
+operator's retry.
 
 SQLAlchemy compiles each statement once per dialect and caches it, so building them at import
 keeps the delivery path to parameter binding. :mod:`rules.outbox.delivery` looks them up as
@@ -13,7 +15,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, exists, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, exists, func, insert, or_, select, update
 
 from rules.store import Database
 from rules.store.tables.engine import outbox, outbox_attempts
@@ -43,6 +45,22 @@ DUE = (select(outbox.c.id, outbox.c.alert_id, outbox.c.endpoint, _HELD.label("he
 CLAIM = (update(outbox).where(outbox.c.id.in_(_IDS), outbox.c.status == "pending")
          .values(status="sending", claimed_by=bindparam("me"), claimed_at=_time("at")))
 CLAIM_RETURNING = CLAIM.returning(*outbox.c)
+_other = outbox.alias("other")
+# Rows handed over in memory right after their commit (no due query): claimed when due and
+# when no earlier active row of their alert is outside the hand-over (that one goes first).
+# Earlier rows inside it are not looked at here: the sender keeps their order itself.
+CLAIM_HANDED = (
+    update(outbox)
+    .where(outbox.c.id.in_(_IDS), outbox.c.status == "pending",
+           outbox.c.next_attempt_at <= _time("at"),
+           ~exists().where(_other.c.alert_id == outbox.c.alert_id,
+                           _other.c.endpoint == outbox.c.endpoint, _other.c.id < outbox.c.id,
+                           _other.c.status.in_(("pending", "sending")),
+                           _other.c.id.not_in(_IDS)).correlate(outbox))
+    .values(status="sending", claimed_by=bindparam("me"), claimed_at=_time("at")))
+CLAIM_HANDED_RETURNING = CLAIM_HANDED.returning(*outbox.c)
+# when the next pending row comes due (a retry, a delayed open): the sender sleeps until then
+NEXT_DUE = select(func.min(outbox.c.next_attempt_at)).where(outbox.c.status == "pending")
 # what a claim got, where the dialect has no UPDATE ... RETURNING (an old SQLite)
 CLAIMED = select(outbox).where(outbox.c.id.in_(_IDS), outbox.c.status == "sending",
                                outbox.c.claimed_by == bindparam("me"),
