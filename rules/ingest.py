@@ -5,6 +5,10 @@ transaction it records the once-only key, stores the command and, when this inst
 engine, lets the engine apply it (window changes and outbox rows in the same transaction). The
 caller answers its client only after ``accept`` returns, so an acknowledged message is durable.
 
+A thread with several commands at hand (the realtime pipeline's hop, the insert API's
+request) opens :meth:`Ingestor.batch` (or calls :meth:`Ingestor.accept_many`): its commands
+share one transaction and one fsync, and are acknowledged only after that commit.
+
 What else must happen after a command is accepted (metrics, waking the sender loop) is a
 *hook*: a callable ``(Accepted, path, seconds)`` the ingestor calls after the commit, so the
 adapters and the composition root add behaviour without subclassing the ingestor. A chat
@@ -20,60 +24,23 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Protocol
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 from sqlalchemy import Connection
 
+from rules.accepted import Accepted, CommandEngine, IngestHook, wake_on_notifications
 from rules.clock import Clock, SystemClock
 from rules.command import MessageCommand
+from rules.ingest_batch import IngestBatch
 from rules.notification import Notification
 from rules.store import Database
 from rules.store import messages as message_store
 
+__all__ = ["Accepted", "CommandEngine", "IngestBatch", "IngestHook", "Ingestor",
+           "wake_on_notifications"]
+
 log = logging.getLogger(__name__)
-
-
-class CommandEngine(Protocol):
-    """What the ingestor needs of the rule engine.
-
-    ``process`` runs inside the caller's transaction and must write its state changes and
-    outbox rows through ``conn`` only; in-memory state is made final by ``after_commit`` and
-    thrown away by ``after_rollback``.
-    """
-
-    def process(
-        self, conn: Connection, command: MessageCommand, message_id: int | None
-    ) -> list[Notification]: ...
-
-    def after_commit(self) -> None: ...
-
-    def after_rollback(self) -> None: ...
-
-
-@dataclass(slots=True)
-class Accepted:
-    """What happened to one inbound message."""
-
-    command: MessageCommand
-    message_id: int | None = None
-    duplicate: bool = False
-    processed: bool = False
-    notifications: list[Notification] = field(default_factory=list)
-
-
-IngestHook = Callable[[Accepted, str, float], None]
-"""Called after each accepted command: the result, the inbound path, seconds ``accept`` took."""
-
-
-def wake_on_notifications(wake: Callable[[Sequence[Notification]], None]) -> IngestHook:
-    """A hook that hands a command's new notifications to ``wake`` (the sender loop's) right
-    after their commit, so the sender delivers those rows without looking for them."""
-    def hook(result: Accepted, _path: str, _seconds: float) -> None:
-        if result.notifications:
-            wake(result.notifications)
-    return hook
 
 
 class _Pending:
@@ -124,6 +91,7 @@ class Ingestor:
         # Set when several instances share the database: checked inside each engine
         # transaction, so an instance that lost its lease stores but does not process.
         self.fence: Callable[[Connection], bool] | None = None
+        self._local = threading.local()  # the thread's open IngestBatch, if any
 
     @property
     def write_lock(self) -> threading.RLock:
@@ -150,6 +118,9 @@ class Ingestor:
         all of them). Each caller still returns only after the transaction holding its command
         has committed, so an answered request is as durable as before.
         """
+        open_batch: IngestBatch | None = getattr(self._local, "batch", None)
+        if open_batch is not None:
+            return open_batch.accept(command, path=path, dedupe_key=dedupe_key, persist=persist)
         started = time.perf_counter()
         item = _Pending(command, path, dedupe_key, persist)
         with self._queue_lock:
@@ -160,8 +131,39 @@ class Ingestor:
                     batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch:]
                 self._commit(batch)
         result = item.outcome()
-        self._after_accept(result, path, time.perf_counter() - started)
+        self.run_hooks(result, path, time.perf_counter() - started)
         return result
+
+    @contextmanager
+    def batch(self) -> Iterator[IngestBatch]:
+        """Accept this thread's commands into one transaction, committed when the block ends.
+
+        Inside the block, :meth:`accept` (called by this thread, by whatever code) runs the
+        command at once in the batch's open transaction and returns its result, which holds
+        once the block has ended without an error: the commit (one fsync for the lot) and
+        the hooks come at the end. If the block raises, or the commit fails, nothing of the
+        batch is stored and the error propagates; the caller must not have acknowledged any
+        of its commands. :meth:`claim_command` commits what came before it first.
+        """
+        if getattr(self._local, "batch", None) is not None:
+            raise RuntimeError("an ingest batch is already open in this thread")
+        batch = IngestBatch(self)
+        self._local.batch = batch
+        try:
+            yield batch
+        except BaseException:
+            self._local.batch = None
+            batch.abort()
+            raise
+        self._local.batch = None
+        batch.flush()
+
+    def accept_many(self, commands: Sequence[MessageCommand], *, path: str,
+                    persist: bool = True) -> list[Accepted]:
+        """:meth:`accept` for each of ``commands`` (without once-only keys), in one
+        transaction: all are stored, or none (the error propagates)."""
+        with self.batch() as batch:
+            return [batch.accept(command, path=path, persist=persist) for command in commands]
 
     def claim_command(self, key: str, *, path: str) -> bool:
         """Claim a chat command's once-only key; False when it was claimed before.
@@ -170,6 +172,9 @@ class Ingestor:
         not know the command, may have claimed the plain key first; the plain key is claimed
         too, so that a later copy of the message is not run through the rules.
         """
+        open_batch: IngestBatch | None = getattr(self._local, "batch", None)
+        if open_batch is not None:
+            open_batch.flush()  # what came before the command is committed first
         now = self.clock.now()
         with self._lock, self.db.begin() as conn:
             fresh = message_store.claim_key(conn, "cmd:" + key, path=path, now=now)
@@ -177,7 +182,7 @@ class Ingestor:
                 message_store.claim_key(conn, key, path=path, now=now)
         return fresh
 
-    def _after_accept(self, result: Accepted, path: str, seconds: float) -> None:
+    def run_hooks(self, result: Accepted, path: str, seconds: float) -> None:
         for hook in self.hooks:
             try:
                 hook(result, path, seconds)
@@ -189,7 +194,7 @@ class Ingestor:
         try:
             with self.db.begin() as conn:
                 results = [
-                    self._accept_in(conn, p.command, p.path, p.dedupe_key, p.persist)
+                    self.accept_in(conn, p.command, p.path, p.dedupe_key, p.persist)
                     for p in batch
                 ]
         except BaseException as exc:
@@ -208,7 +213,7 @@ class Ingestor:
         for pending, result in zip(batch, results, strict=True):
             pending.finish(result)
 
-    def _accept_in(
+    def accept_in(
         self,
         conn: Connection,
         command: MessageCommand,
@@ -291,3 +296,4 @@ class Ingestor:
             return True
         self.engine.after_commit()
         return True
+
