@@ -6,7 +6,7 @@ engine, lets the engine apply it (window changes and outbox rows in the same tra
 caller answers its client only after ``accept`` returns, so an acknowledged message is durable.
 
 A thread with several commands at hand (the realtime pipeline's hop, the insert API's
-request) opens :meth:`Ingestor.batch` (or calls :meth:`Ingestor.accept_many`): its commands
+request) opens :meth:`Ingestor.batch`: its commands
 share one transaction and one fsync, and are acknowledged only after that commit.
 
 What else must happen after a command is accepted (metrics, waking the sender loop) is a
@@ -157,13 +157,6 @@ class Ingestor:
             raise
         self._local.batch = None
         batch.flush()
-
-    def accept_many(self, commands: Sequence[MessageCommand], *, path: str,
-                    persist: bool = True) -> list[Accepted]:
-        """:meth:`accept` for each of ``commands`` (without once-only keys), in one
-        transaction: all are stored, or none (the error propagates)."""
-        with self.batch() as batch:
-            return [batch.accept(command, path=path, persist=persist) for command in commands]
 
     def claim_command(self, key: str, *, path: str) -> bool:
         """Claim a chat command's once-only key; False when it was claimed before.

@@ -1,5 +1,5 @@
 """Ingest batches: one thread's commands in one transaction, results at once, commit and hooks
-at the end, nothing stored when the block fails; accept_many for the insert API."""
+at the end, nothing stored when the block fails."""
 
 from __future__ import annotations
 
@@ -104,17 +104,17 @@ def test_another_thread_waits_for_the_batch_and_is_stored_after_it(
     assert count_messages(sqlite_db) == 2
 
 
-def test_accept_many_stores_all_in_one_commit_or_none(db: Database) -> None:
+def test_a_batch_of_many_is_one_commit(db: Database) -> None:
     ingestor = Ingestor(db, RecordingEngine())
-    commands = [MessageCommand(entity=f"e{i}", message=f"m{i}") for i in range(50)]
     got: list[Accepted] = []
-    assert commits_of(db, lambda: got.extend(ingestor.accept_many(commands, path="api"))) == 1
+
+    def work() -> None:
+        with ingestor.batch():
+            got.extend(ingestor.accept(MessageCommand(entity=f"e{i}", message=f"m{i}"),
+                                       path="api") for i in range(50))
+
+    assert commits_of(db, work) == 1
     assert len({a.message_id for a in got}) == 50 and count_messages(db) == 50
-    bad = Ingestor(db, ExplodingEngine())
-    with pytest.raises(RuntimeError):
-        bad.accept_many([MessageCommand(entity="e", message="x"),
-                         MessageCommand(entity="e", message="boom")], path="api")
-    assert count_messages(db) == 50
 
 
 def test_batches_do_not_nest() -> None:
