@@ -92,6 +92,9 @@ class Ingestor:
         # transaction, so an instance that lost its lease stores but does not process.
         self.fence: Callable[[Connection], bool] | None = None
         self._local = threading.local()  # the thread's open IngestBatch, if any
+        # called with the notifications that process_pending made, after each commit (the
+        # sender loop's wake), as the hooks are after each accepted command
+        self.pending_hooks: list[Callable[[list[Notification]], None]] = []
 
     @property
     def write_lock(self) -> threading.RLock:
@@ -251,42 +254,65 @@ class Ingestor:
             return False
         return message_store.has_unprocessed(conn)
 
-    def process_pending(self, limit: int = 500) -> int:
+    def process_pending(self, limit: int = 5000) -> int:
         """Run stored but unprocessed commands through the engine, oldest first.
 
-        They come from another instance (which stores only) or from before a crash. Each is
-        claimed with a conditional UPDATE inside its own transaction, so no command is processed
-        twice even when two instances overlap. Returns how many were processed.
+        They come from another instance (which stores only), from this one while it was
+        behind, or from before a crash. Up to ``max_batch`` of them share one transaction
+        (one commit for the lot); each is claimed with a conditional UPDATE inside it, so no
+        command is processed twice even when two instances overlap. The lock is let go
+        between batches, so new commands get stored meanwhile. The notifications made go to
+        :attr:`pending_hooks` after each commit. Returns how many were processed.
         """
         if self.engine is None or not self.runs_engine:
             return 0
-        with self._lock:
-            with self.db.connect() as conn:
-                ids = message_store.unprocessed_ids(conn, limit)
-            done = 0
-            for message_id in ids:
-                if not self._process_stored(message_id):
-                    break
-                done += 1
-            return done
+        with self.db.connect() as conn:
+            ids = message_store.unprocessed_ids(conn, limit)
+        done = 0
+        for start in range(0, len(ids), self.max_batch):
+            chunk = ids[start:start + self.max_batch]
+            with self._lock:
+                processed, notes = self._process_stored(chunk)
+            done += processed
+            if notes:
+                for hook in self.pending_hooks:
+                    try:
+                        hook(notes)
+                    except Exception:  # the commands are processed: a hook must not undo it
+                        log.exception("pending hook %r failed", hook)
+            if processed < len(chunk):
+                break  # the fence refused: another instance runs the engine now
+        return done
 
-    def _process_stored(self, message_id: int) -> bool:
+    def _process_stored(self, ids: list[int]) -> tuple[int, list[Notification]]:
+        """Process ``ids`` in one transaction; if that fails, one transaction each, and a
+        command the engine cannot handle alone is marked processed (and logged)."""
         assert self.engine is not None
+        notes: list[Notification] = []
         try:
             with self.db.begin() as conn:
                 if not self._may_run_engine(conn):
-                    return False
-                claimed = message_store.mark_processed(conn, message_id)
-                command = message_store.get_message(conn, message_id) if claimed else None
-                if command is not None:
-                    self.engine.process(conn, command, message_id)
+                    return 0, []
+                for message_id in ids:
+                    if not message_store.mark_processed(conn, message_id):
+                        continue  # another instance got it first
+                    command = message_store.get_message(conn, message_id)
+                    if command is not None:
+                        notes += self.engine.process(conn, command, message_id)
         except Exception:
             self.engine.after_rollback()
+            if len(ids) > 1:
+                done = 0
+                for message_id in ids:
+                    processed, some = self._process_stored([message_id])
+                    if not processed:
+                        break
+                    done, notes = done + processed, notes + some
+                return done, notes
             # One message the engine cannot handle must not hold back every later one.
-            log.exception("engine failed on stored message %d; marking it processed", message_id)
+            log.exception("engine failed on stored message %d; marking it processed", ids[0])
             with self.db.begin() as conn:
-                message_store.mark_processed(conn, message_id, claim=False)
-            return True
+                message_store.mark_processed(conn, ids[0], claim=False)
+            return 1, []
         self.engine.after_commit()
-        return True
-
+        return len(ids), notes

@@ -121,3 +121,41 @@ def test_batches_do_not_nest() -> None:
     ingestor = Ingestor(Database("sqlite://"))
     with ingestor.batch(), pytest.raises(RuntimeError, match="already open"), ingestor.batch():
         pass
+
+
+class NotingEngine(RecordingEngine):
+    """Makes one notification per command (stands in for a rule that replies)."""
+
+    def process(self, conn, command, message_id):  # type: ignore[no-untyped-def,unused-ignore]
+        super().process(conn, command, message_id)
+        from rules.notification import Notification
+        return [Notification(rule="r", endpoint="log", trigger="open", text=command.message)]
+
+
+def test_pending_commands_are_processed_in_batches_and_their_notes_handed_on(
+        db: Database) -> None:
+    store_only = Ingestor(db)
+    for i in range(30):
+        store_only.accept(MessageCommand(entity="e", message=f"m{i}"), path="webhook")
+    engine = NotingEngine()
+    owner = Ingestor(db, engine)
+    owner.max_batch = 10
+    handed: list[int] = []
+    owner.pending_hooks.append(lambda notes: handed.append(len(notes)))
+    assert commits_of(db, lambda: owner.process_pending()) == 3
+    assert [m for m, _ in engine.seen] == [f"m{i}" for i in range(30)]  # in id order
+    assert handed == [10, 10, 10]
+    assert owner.process_pending() == 0
+
+
+def test_a_pending_command_the_engine_fails_on_does_not_hold_back_its_batch(
+        db: Database) -> None:
+    store_only = Ingestor(db)
+    for text in ("a", "boom", "c"):
+        store_only.accept(MessageCommand(entity="e", message=text), path="webhook")
+    engine = ExplodingEngine()
+    assert Ingestor(db, engine).process_pending() == 3
+    # the batch ran "a", failed on "boom" and was rolled back; then one transaction each:
+    # "a" again (committed), "boom" alone (marked processed, logged), "c"
+    assert [m for m, _ in engine.seen] == ["a", "a", "c"] and engine.rollbacks == 2
+    assert Ingestor(db, engine).process_pending() == 0  # the failed one is marked processed

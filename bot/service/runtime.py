@@ -98,6 +98,7 @@ class Runtime:
         self.sender = OutboxSender(db, self._endpoints(), self.clock, s.delivery)
         self.sender_loop = SenderLoop(self.sender)
         ingestor.hooks.append(wake_on_notifications(self.sender_loop.wake))
+        ingestor.pending_hooks.append(self.sender_loop.wake)
         self.health.outbox_status = self._outbox_status
         self.scheduler = EngineScheduler(
             engine, self.clock, wake=self.sender_loop.wake, also=[ingestor.process_pending],
