@@ -36,6 +36,7 @@ from rules.ingest_batch import IngestBatch
 from rules.notification import Notification
 from rules.store import Database
 from rules.store import messages as message_store
+from rules.store import outbox as outbox_store
 
 __all__ = ["Accepted", "CommandEngine", "IngestBatch", "IngestHook", "Ingestor",
            "wake_on_notifications"]
@@ -138,7 +139,7 @@ class Ingestor:
         return result
 
     @contextmanager
-    def batch(self) -> Iterator[IngestBatch]:
+    def batch(self, *, durable: bool = True) -> Iterator[IngestBatch]:
         """Accept this thread's commands into one transaction, committed when the block ends.
 
         Inside the block, :meth:`accept` (called by this thread, by whatever code) runs the
@@ -147,10 +148,14 @@ class Ingestor:
         the hooks come at the end. If the block raises, or the commit fails, nothing of the
         batch is stored and the error propagates; the caller must not have acknowledged any
         of its commands. :meth:`claim_command` commits what came before it first.
+
+        ``durable=False``: the commit does not wait for the disk (SQLite); only for commands
+        their source keeps and sends again when they are lost (the realtime stream, whose
+        back-fill starts from a cursor written durably later).
         """
         if getattr(self._local, "batch", None) is not None:
             raise RuntimeError("an ingest batch is already open in this thread")
-        batch = IngestBatch(self)
+        batch = IngestBatch(self, durable=durable)
         self._local.batch = batch
         try:
             yield batch
@@ -236,6 +241,9 @@ class Ingestor:
         if run_engine:
             assert self.engine is not None
             notes = self.engine.process(conn, command, message_id)
+            if dedupe_key is not None and notes:
+                # chat replies get an id derived from the message that caused them
+                outbox_store.stamp_cause(conn, notes, dedupe_key)
         return Accepted(
             command=command, message_id=message_id, processed=run_engine, notifications=notes
         )

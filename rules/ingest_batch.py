@@ -3,9 +3,10 @@
 The realtime pipeline hands a batch of stream messages to the chat listener; inside
 ``with ingestor.batch():`` every ``accept`` runs the command at once in the batch's open
 transaction, and the commit (one fsync for the lot), the engine's ``after_commit`` and the
-hooks come when the block ends. The ingestor's lock is held while the transaction is open,
-so commands of other threads queue behind it (group commit) instead of meeting it in
-SQLite's busy handler.
+hooks come when the block ends. ``batch(durable=False)`` commits without waiting for the disk
+(:meth:`rules.store.db.Database.begin_light`): for commands that are fetched again when lost.
+The ingestor's lock is held while the transaction is open, so commands of other threads
+queue behind it (group commit) instead of meeting it in SQLite's busy handler.
 """
 
 from __future__ import annotations
@@ -41,8 +42,9 @@ class BatchHost(Protocol):
 class IngestBatch:
     """The open transaction of :meth:`Ingestor.batch`; holds the ingestor's lock while open."""
 
-    def __init__(self, ingestor: BatchHost) -> None:
+    def __init__(self, ingestor: BatchHost, *, durable: bool = True) -> None:
         self._ingestor = ingestor
+        self.durable = durable
         self._stack: ExitStack | None = None
         self._conn: Connection | None = None
         self._done: list[tuple[Accepted, str, float]] = []  # result, path, start
@@ -95,7 +97,9 @@ class IngestBatch:
             stack = ExitStack()
             stack.enter_context(self._ingestor.write_lock)
             try:
-                self._conn = stack.enter_context(self._ingestor.db.begin())
+                db = self._ingestor.db
+                self._conn = stack.enter_context(db.begin() if self.durable
+                                                 else db.begin_light())
             except BaseException:
                 stack.close()
                 raise

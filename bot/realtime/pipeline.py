@@ -4,8 +4,16 @@ The connection loop (:mod:`bot.realtime.client`) only reads frames; every chat m
 into this pipeline's queue and one worker hands it to :meth:`bot.chat.messages.ChatListener.handle`
 through ``asyncio.to_thread`` (the store is synchronous), so pings are answered while a commit
 waits for the disk. Whatever is already queued goes to the thread in one hop, and the commands
-of that hop are stored in one transaction (``Ingestor.batch()``: one fsync for a burst, not one
-per message); the cursors move only after that commit.
+of that hop are stored in one transaction (``Ingestor.batch()``); the cursors move only after
+that commit.
+
+That commit does not wait for the disk (``batch(durable=False)``: no fsync between a message
+and its reply). Rocket.Chat keeps the messages, and the cursors that say how far they were
+handled are written durably (``CursorBook.flush``, at most ``flush_every`` later), and that
+fsync covers the earlier commits too: a crash of the process loses nothing, and a power cut
+before the cursor write makes the back-fill fetch those messages again. Their replies then
+get the same chat ids (derived from the message, ``bot.rest.endpoint.reply_message_id``), so
+a reply already posted is not posted twice.
 
 During a back-fill, live messages are **held** and queued after the back-filled ones, so the
 per-room cursors only move forward. A message that cannot be handled (the store is down, say)
@@ -107,7 +115,7 @@ class MessagePipeline:
                     if isinstance(msg, dict) and msg.get("_id")]
         current: dict[str, Any] = {}
         try:
-            with self.listener.ingestor.batch():
+            with self.listener.ingestor.batch(durable=False):
                 for kind, msg, meta in messages:
                     current = msg
                     self.listener.handle(msg, meta,

@@ -6,10 +6,13 @@ owns retries, backoff and the attempt log; this module decides what one attempt 
 each failure is classified:
 
 - the message goes out with ``chat.sendMessage`` into ``target["room_id"]`` (and the thread
-  ``target["tmid"]`` when the triggering message was in a thread), with ``_id`` derived from the
-  outbox row id (:func:`outbox_message_id`), so a resend after a crash or a lost answer is a
-  no-op on the server: ``error-message-already-exists`` counts as delivered, and any other
-  refusal is checked with ``chat.getMessage`` (delivered when our message is already there);
+  ``target["tmid"]`` when the triggering message was in a thread), with an ``_id`` of our own
+  (:func:`reply_message_id`): derived from the chat message that caused the reply when the
+  ingestor recorded it (``target["cause"]``), else from the outbox row id. A resend after a
+  crash or a lost answer is then a no-op on the server: ``error-message-already-exists``
+  counts as delivered, and any other refusal is checked with ``chat.getMessage`` (delivered
+  when our message is already there). The cause, unlike a row id, stays the same when a
+  message is processed again because the transaction that first did it was lost;
 - ``429`` (and Rocket.Chat's ``too-many-requests``) -> retryable, ``retry_after`` from
   ``X-RateLimit-Reset``; 5xx, timeouts and refused connections -> retryable; any other 4xx
   (validation, permission, unknown room) -> not retryable, the row is marked failed.
@@ -17,6 +20,7 @@ each failure is classified:
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -31,9 +35,33 @@ ID_PREFIX = "atsdbot"
 ID_LENGTH = 17  # the length of a Meteor random id, which every Rocket.Chat accepts
 
 
+ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
 def outbox_message_id(outbox_id: int) -> str:
     """``atsdbot0000000042``: a stable chat message id for outbox row 42 (17 characters)."""
     return ID_PREFIX + str(int(outbox_id)).zfill(ID_LENGTH - len(ID_PREFIX))
+
+
+def reply_message_id(notification: Notification) -> str | None:
+    """The chat message id of a reply: from its cause (the once-only key of the message that
+    caused it, with the rule, endpoint, trigger, room, thread and text) when recorded, else
+    from the outbox row id; None for a notification that was never stored."""
+    target = notification.target or {}
+    cause = target.get("cause")
+    if cause:
+        seed = "\x1f".join(str(part) for part in (
+            cause, notification.rule, notification.endpoint, notification.trigger,
+            target.get("room_id"), target.get("tmid") or "", notification.text))
+        number = int.from_bytes(hashlib.sha256(seed.encode("utf-8")).digest()[:16], "big")
+        digits = []
+        for _ in range(ID_LENGTH - len(ID_PREFIX)):
+            number, digit = divmod(number, len(ALPHABET))
+            digits.append(ALPHABET[digit])
+        return ID_PREFIX + "".join(digits)
+    if notification.id is None:
+        return None
+    return outbox_message_id(notification.id)
 
 
 class ChatApi(Protocol):
@@ -70,8 +98,9 @@ class RocketChatEndpoint:
         message: dict[str, Any] = {"rid": str(room_id), "msg": notification.text}
         if target.get("tmid"):
             message["tmid"] = str(target["tmid"])
-        if notification.id is not None:
-            message["_id"] = outbox_message_id(notification.id)
+        chat_id = reply_message_id(notification)
+        if chat_id is not None:
+            message["_id"] = chat_id
         try:
             posted = self._send(message)
         except DeliveryError as exc:

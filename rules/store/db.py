@@ -18,6 +18,7 @@ from rules.store.tables import base as schema
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
+NORMAL = 1  # SQLite's number for synchronous = NORMAL
 FAST_DIALECTS = ("sqlite", "postgresql")  # where Prepared runs on the DBAPI cursor
 
 # Upgrades from version N to N+1, run in order inside one transaction at start.
@@ -37,6 +38,35 @@ class Database:
     def begin(self) -> Iterator[Connection]:
         with self.engine.begin() as conn:
             yield conn
+
+    @contextmanager
+    def begin_light(self) -> Iterator[Connection]:
+        """A transaction whose commit does not wait for the disk (SQLite: ``synchronous =
+        NORMAL`` for it; on other stores the same as :meth:`begin`).
+
+        In WAL mode such a commit survives a crash of the process; a power cut may lose it
+        until the next ``FULL`` commit on the store, whose fsync covers it too. Only for
+        writes whose loss that costs nothing or that are made again (the sender's
+        bookkeeping; realtime messages, which Rocket.Chat keeps and the back-fill fetches
+        again from a cursor written with ``FULL``). The pooled connection goes back as
+        durable as it came.
+        """
+        if self.dialect != "sqlite":
+            with self.begin() as conn:
+                yield conn
+            return
+        with self.engine.connect() as conn:
+            raw = conn.connection.driver_connection
+            assert raw is not None
+            mode = int(raw.execute("PRAGMA synchronous").fetchone()[0])
+            if mode > NORMAL:
+                raw.execute(f"PRAGMA synchronous={NORMAL}")
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                if mode > NORMAL:
+                    raw.execute(f"PRAGMA synchronous={mode}")
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, bindparam, delete, select, update
 
 from rules.command import format_iso_date
 from rules.notification import Notification
@@ -26,6 +26,10 @@ FINISHED = ("delivered", "cancelled", "silenced", "response")
 _INSERT = PreparedInsert(outbox, (
     "created_at", "due_at", "next_attempt_at", "rule", "endpoint", "trigger", "alert_id",
     "text", "target", "status", "attempts", "delivered_at"))
+
+
+_SET_TARGET = (update(outbox).where(outbox.c.id == bindparam("oid"))
+               .values(target=bindparam("new_target", type_=outbox.c.target.type)))
 
 
 def aware(value: datetime | None) -> datetime | None:
@@ -43,6 +47,20 @@ def write(conn: Connection, note: Notification, *, status: str, now: datetime) -
         "delivered_at": now if status == "response" else None,
     })
     return note.id
+
+
+def stamp_cause(conn: Connection, notes: list[Notification], cause: str) -> None:
+    """Record in each chat notification's target (one with a ``room_id``) the once-only key
+    of the message that caused it: the Rocket.Chat endpoint derives the reply's chat id from
+    it (:func:`bot.rest.endpoint.reply_message_id`), so the same message processed again
+    after its transaction was lost makes the same reply id, never one an unrelated reply
+    already has. Only rows already written in ``conn``'s transaction (with an id) change."""
+    stamped = [note for note in notes if note.id is not None and "room_id" in note.target]
+    for note in stamped:
+        note.target["cause"] = cause
+    if stamped:
+        conn.execute(_SET_TARGET, [{"oid": note.id, "new_target": note.target}
+                                   for note in stamped])
 
 
 def cancel_held(conn: Connection, outbox_id: int, now: datetime) -> bool:

@@ -20,8 +20,6 @@ from sqlalchemy import Connection, and_, bindparam, exists, func, insert, or_, s
 from rules.store import Database
 from rules.store.tables.engine import outbox, outbox_attempts
 
-NORMAL = 1  # SQLite's number for synchronous = NORMAL
-
 
 def _time(name: str) -> Any:
     return bindparam(name, type_=outbox.c.next_attempt_at.type)
@@ -88,28 +86,15 @@ RETRY = (update(outbox).where(outbox.c.id == bindparam("oid"),
 
 @contextlib.contextmanager
 def light_transaction(db: Database) -> Iterator[Connection]:
-    """A transaction of the sender's own bookkeeping (claims, outcomes), not fsync'd on SQLite.
+    """A transaction of the sender's own bookkeeping (claims, outcomes), not fsync'd on SQLite
+    (:meth:`rules.store.db.Database.begin_light`).
 
     Why: the claim's commit sits between a user's message and the bot's reply, and with
     ``synchronous = FULL`` its fsync was the slowest step at p99. Losing the claim or the
     outcome costs nothing that matters: in WAL mode NORMAL survives a crash of the process,
     a power cut loses at most the last such commits (never a notification, which is written
-    with FULL in the command's transaction; the next FULL commit syncs these too), and the
-    row is then sent again, a no-op in Rocket.Chat (stable ``_id``).
+    in the command's transaction; the next FULL commit syncs these too), and the row is then
+    sent again, a no-op in Rocket.Chat (stable ``_id``).
     """
-    if db.dialect != "sqlite":
-        with db.begin() as conn:
-            yield conn
-        return
-    with db.engine.connect() as conn:
-        raw = conn.connection.driver_connection
-        assert raw is not None
-        mode = int(raw.execute("PRAGMA synchronous").fetchone()[0])
-        if mode > NORMAL:
-            raw.execute(f"PRAGMA synchronous={NORMAL}")
-        try:
-            with conn.begin():
-                yield conn
-        finally:
-            if mode > NORMAL:  # the pooled connection goes back as durable as it came
-                raw.execute(f"PRAGMA synchronous={mode}")
+    with db.begin_light() as conn:
+        yield conn
