@@ -115,7 +115,7 @@ class OutboxSender:
         done = delivered = 0
         for start in range(0, len(due), HANDED_CHUNK):
             chunk = due[start:start + HANDED_CHUNK]
-            rows = self._claim_rows([int(n.id or 0) for n in chunk], now, handed=True)
+            rows = self._claim_handed(chunk, now)
             sent, ok = self._round(chunk, rows)
             # a row not claimed, or one that failed (its retry is due later), is left
             left = left or len(rows) < len(chunk) or ok < sent
@@ -151,20 +151,35 @@ class OutboxSender:
         rows = self._claim_rows([row_id], now)
         return rows[0] if rows else None
 
-    def _claim_rows(self, ids: list[int], now: datetime, *, handed: bool = False) -> list[Any]:
-        """Claim the rows still pending among ``ids``; the claimed rows in id order.
-        ``handed``: rows handed over in memory, which are checked for being due and for an
-        earlier active row of their alert here (the due query did that for the others)."""
+    def _claim_rows(self, ids: list[int], now: datetime) -> list[Any]:
+        """Claim the rows still pending among ``ids``; the claimed rows in id order."""
         params = {"ids": ids, "me": self.instance, "at": now}
-        claim = sql.CLAIM_HANDED if handed else sql.CLAIM
         with sql.light_transaction(self.db) as conn:
             if conn.dialect.update_returning:
-                rows = list(conn.execute(sql.CLAIM_HANDED_RETURNING if handed
-                                         else sql.CLAIM_RETURNING, params))
+                rows = list(conn.execute(sql.CLAIM_RETURNING, params))
             else:  # an old SQLite: claim, then read what this claim got
-                conn.execute(claim, params)
+                conn.execute(sql.CLAIM, params)
                 rows = list(conn.execute(sql.CLAIMED, params))
         return sorted(rows, key=lambda row: int(row.id))
+
+    def _claim_handed(self, notes: list[Notification], now: datetime) -> list[Any]:
+        """Claim handed rows that are due and not held behind an earlier active row of their
+        alert (the due query checks that for the others); the claimed rows in id order,
+        rebuilt from the notifications (they were just written: nothing to read back)."""
+        ids = [int(n.id or 0) for n in notes]
+        params = {"ids": ids, "me": self.instance, "at": now}
+        with sql.light_transaction(self.db) as conn:
+            if not conn.dialect.update_returning:  # an old SQLite: claim, then read
+                conn.execute(sql.CLAIM_HANDED, params)
+                return sorted(conn.execute(sql.CLAIMED, params), key=lambda r: int(r.id))
+            if len(ids) == 1:
+                got = sql.CLAIM_ONE.run(conn, {"oid": ids[0], "at": now,
+                                               "me": self.instance}).fetchall()
+            else:
+                got = list(conn.execute(sql.CLAIM_HANDED_RETURNING, params))
+        attempts = {int(row[0]): int(row[1]) for row in got}
+        return [HandedRow(note, attempts[int(note.id or 0)]) for note in notes
+                if int(note.id or 0) in attempts]
 
     def _round(self, ready: Sequence[Any], rows: list[Any]) -> tuple[int, int]:
         """Deliver the claimed ``rows`` (of ``ready``, the rows meant to go) and record the
@@ -258,8 +273,21 @@ class OutboxSender:
         if not outcomes:
             return
         with sql.light_transaction(self.db) as conn:
-            conn.execute(sql.FINISH, [o.finish(self.instance) for o in outcomes])
-            conn.execute(sql.INSERT_ATTEMPT, [o.attempt() for o in outcomes])
+            sql.FINISH.run_many(conn, [o.finish(self.instance) for o in outcomes])
+            sql.INSERT_ATTEMPT.run_many(conn, [o.attempt() for o in outcomes])
+
+
+class HandedRow:
+    """A claimed row of a handed notification: the columns a delivery reads, without a read."""
+
+    __slots__ = ("id", "rule", "endpoint", "trigger", "text", "alert_id", "target", "due_at",
+                 "attempts")
+
+    def __init__(self, note: Notification, attempts: int) -> None:
+        self.id, self.rule, self.endpoint, self.trigger = note.id, note.rule, note.endpoint, \
+            note.trigger
+        self.text, self.alert_id, self.target = note.text, note.alert_id, note.target
+        self.due_at, self.attempts = note.due_at, attempts
 
 
 def _is_due(note: Notification, now: datetime) -> bool:

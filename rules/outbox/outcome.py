@@ -27,9 +27,9 @@ class Outcome:
         self.row, self.status, self.attempt_no, self.at = row, status, attempt, at
         self.duration_ms = int((time.monotonic() - started) * 1000)
         self.code, self.error, self.delivered_at = code, error, delivered_at
-        # columns an outcome does not set keep the row's value
-        self.detail = detail if status == "delivered" else row.detail
-        self.next_at = next_at or row.next_attempt_at
+        # None: the column keeps the row's value (FINISH coalesces)
+        self.detail = detail if status == "delivered" else None
+        self.next_at = next_at
 
     @property
     def note_id(self) -> int:
@@ -42,7 +42,7 @@ class Outcome:
     def finish(self, instance: str) -> dict[str, Any]:
         return {"oid": self.note_id, "me": instance, "new_status": self.status,
                 "n": self.attempt_no, "err": self.error, "code": self.code,
-                "done_at": self.delivered_at or self.row.delivered_at, "det": self.detail,
+                "done_at": self.delivered_at, "det": self.detail,
                 "next_at": self.next_at}
 
     def attempt(self) -> dict[str, Any]:

@@ -15,9 +15,22 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal_column,
+    null,
+    or_,
+    select,
+    update,
+)
 
 from rules.store import Database
+from rules.store.db import Prepared
 from rules.store.tables.engine import outbox, outbox_attempts
 
 
@@ -56,7 +69,21 @@ CLAIM_HANDED = (
                            _other.c.status.in_(("pending", "sending")),
                            _other.c.id.not_in(_IDS)).correlate(outbox))
     .values(status="sending", claimed_by=bindparam("me"), claimed_at=_time("at")))
-CLAIM_HANDED_RETURNING = CLAIM_HANDED.returning(*outbox.c)
+CLAIM_HANDED_RETURNING = CLAIM_HANDED.returning(outbox.c.id, outbox.c.attempts)
+# the same for one row (the usual case: one message, one reply), compiled once and run on
+# the DBAPI cursor: no per-call rendering of an expanding IN
+_PENDING: Any = literal_column("'pending'")  # literals: a prepared statement binds only keys
+_SENDING: Any = literal_column("'sending'")
+CLAIM_ONE = Prepared(
+    update(outbox)
+    .where(outbox.c.id == bindparam("oid"), outbox.c.status == _PENDING,
+           outbox.c.next_attempt_at <= _time("at"),
+           ~exists().where(_other.c.alert_id == outbox.c.alert_id,
+                           _other.c.endpoint == outbox.c.endpoint, _other.c.id < outbox.c.id,
+                           or_(_other.c.status == _PENDING, _other.c.status == _SENDING))
+           .correlate(outbox))
+    .values(status=_SENDING, claimed_by=bindparam("me"), claimed_at=_time("at"))
+    .returning(outbox.c.id, outbox.c.attempts), ("oid", "at", "me"))
 # when the next pending row comes due (a retry, a delayed open): the sender sleeps until then
 NEXT_DUE = select(func.min(outbox.c.next_attempt_at)).where(outbox.c.status == "pending")
 # what a claim got, where the dialect has no UPDATE ... RETURNING (an old SQLite)
@@ -66,14 +93,20 @@ CLAIMED = select(outbox).where(outbox.c.id.in_(_IDS), outbox.c.status == "sendin
 RELEASE = (update(outbox).where(outbox.c.id.in_(_IDS), outbox.c.status == "sending",
                                 outbox.c.claimed_by == bindparam("me"))
            .values(status="pending", claimed_by=None))
-# one outcome; only a row this instance still holds changes
-FINISH = (update(outbox).where(outbox.c.id == bindparam("oid"), outbox.c.status == "sending",
-                               outbox.c.claimed_by == bindparam("me"))
-          .values(status=bindparam("new_status"), claimed_by=None, attempts=bindparam("n"),
-                  last_error=bindparam("err"), last_status_code=bindparam("code"),
-                  delivered_at=_time("done_at"), detail=bindparam("det"),
-                  next_attempt_at=_time("next_at")))
-INSERT_ATTEMPT = insert(outbox_attempts)
+# one outcome; only a row this instance still holds changes; a NULL detail, delivery time or
+# next attempt keeps the row's value (an outcome does not set those)
+FINISH = Prepared(
+    update(outbox).where(outbox.c.id == bindparam("oid"), outbox.c.status == _SENDING,
+                         outbox.c.claimed_by == bindparam("me"))
+    .values(status=bindparam("new_status"), claimed_by=null(), attempts=bindparam("n"),
+            last_error=bindparam("err"), last_status_code=bindparam("code"),
+            delivered_at=func.coalesce(_time("done_at"), outbox.c.delivered_at),
+            detail=func.coalesce(bindparam("det", type_=outbox.c.detail.type),
+                                 outbox.c.detail),
+            next_attempt_at=func.coalesce(_time("next_at"), outbox.c.next_attempt_at)),
+    ("oid", "me", "new_status", "n", "err", "code", "done_at", "det", "next_at"))
+INSERT_ATTEMPT = Prepared(insert(outbox_attempts), (
+    "outbox_id", "at", "outcome", "status_code", "error", "duration_ms"))
 # claims older than ``before`` belonged to a sender that died mid-send: pending again
 RELEASE_STALE = (update(outbox).where(outbox.c.status == "sending",
                                       outbox.c.claimed_at < _time("before"))
