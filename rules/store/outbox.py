@@ -16,7 +16,7 @@ from sqlalchemy import Connection, bindparam, delete, select, update
 from rules.command import format_iso_date
 from rules.notification import Notification
 from rules.store import Database
-from rules.store.db import PreparedInsert
+from rules.store.db import Prepared, PreparedInsert
 from rules.store.tables.engine import outbox, outbox_attempts
 
 ACTIVE = ("pending", "sending")
@@ -28,8 +28,8 @@ _INSERT = PreparedInsert(outbox, (
     "text", "target", "status", "attempts", "delivered_at"))
 
 
-_SET_TARGET = (update(outbox).where(outbox.c.id == bindparam("oid"))
-               .values(target=bindparam("new_target", type_=outbox.c.target.type)))
+_SET_TARGET = Prepared(update(outbox).where(outbox.c.id == bindparam("oid")),
+                       ("oid", "target"))
 
 
 def aware(value: datetime | None) -> datetime | None:
@@ -59,8 +59,8 @@ def stamp_cause(conn: Connection, notes: list[Notification], cause: str) -> None
     for note in stamped:
         note.target["cause"] = cause
     if stamped:
-        conn.execute(_SET_TARGET, [{"oid": note.id, "new_target": note.target}
-                                   for note in stamped])
+        _SET_TARGET.run_many(conn, [{"oid": note.id, "target": note.target}
+                                    for note in stamped])
 
 
 def cancel_held(conn: Connection, outbox_id: int, now: datetime) -> bool:
