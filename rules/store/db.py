@@ -144,6 +144,11 @@ class Prepared:
             found = self._compiled[dialect.name] = (compiled.string, binds, positional)
         return found
 
+    def text(self, dialect: Dialect) -> tuple[str, int]:
+        """The SQL as sent to ``dialect``'s driver, and how many parameters it takes."""
+        sql, binds, _ = self._compile(dialect)
+        return sql, len(binds)
+
     def run(self, conn: Connection, values: dict[str, Any]) -> Any:
         """Execute with ``values`` inside ``conn``'s transaction; returns the DBAPI cursor
         (SQLAlchemy's result on a dialect other than SQLite and PostgreSQL)."""

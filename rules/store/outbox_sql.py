@@ -39,9 +39,12 @@ def _time(name: str) -> Any:
 
 
 _earlier = outbox.alias("earlier")
-# an earlier row of the same alert and endpoint that is active and not due with this one
+# An earlier row of the same alert and endpoint that is active and not due with this one.
+# ``alert_id + 0``: the lookup goes through the status index (the few active rows), not the
+# alert's index, which holds every row the alert ever had (thousands for a long-open alert
+# that replies to each message: a scan of them per row claimed grew with the history).
 _HELD = exists().where(
-    _earlier.c.alert_id == outbox.c.alert_id, _earlier.c.endpoint == outbox.c.endpoint,
+    _earlier.c.alert_id + 0 == outbox.c.alert_id, _earlier.c.endpoint == outbox.c.endpoint,
     _earlier.c.id < outbox.c.id,
     or_(_earlier.c.status == "sending",
         and_(_earlier.c.status == "pending", _earlier.c.next_attempt_at > _time("now"))),
@@ -64,7 +67,7 @@ CLAIM_HANDED = (
     update(outbox)
     .where(outbox.c.id.in_(_IDS), outbox.c.status == "pending",
            outbox.c.next_attempt_at <= _time("at"),
-           ~exists().where(_other.c.alert_id == outbox.c.alert_id,
+           ~exists().where(_other.c.alert_id + 0 == outbox.c.alert_id,
                            _other.c.endpoint == outbox.c.endpoint, _other.c.id < outbox.c.id,
                            _other.c.status.in_(("pending", "sending")),
                            _other.c.id.not_in(_IDS)).correlate(outbox))
@@ -78,7 +81,7 @@ CLAIM_ONE = Prepared(
     update(outbox)
     .where(outbox.c.id == bindparam("oid"), outbox.c.status == _PENDING,
            outbox.c.next_attempt_at <= _time("at"),
-           ~exists().where(_other.c.alert_id == outbox.c.alert_id,
+           ~exists().where(_other.c.alert_id + literal_column("0") == outbox.c.alert_id,
                            _other.c.endpoint == outbox.c.endpoint, _other.c.id < outbox.c.id,
                            or_(_other.c.status == _PENDING, _other.c.status == _SENDING))
            .correlate(outbox))

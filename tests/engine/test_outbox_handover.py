@@ -170,3 +170,22 @@ def test_the_loop_delivers_handed_rows(sqlite_db: Database) -> None:
     finally:
         loop.stop()
     assert [n.id for n in endpoint.got] == [n.id for n in notes]
+
+
+def test_the_order_checks_read_only_the_active_rows(sqlite_db: Database) -> None:
+    """The earlier-row check of a claim looks rows up by status (the few active ones), not
+    by alert: a long-open alert has a row for every reply it ever made."""
+    from rules.store import outbox_sql
+
+    raw = sqlite_db.engine.raw_connection()
+    try:
+        text, count = outbox_sql.CLAIM_ONE.text(sqlite_db.engine.dialect)
+        plan = " ".join(str(row) for row in raw.execute(
+            "EXPLAIN QUERY PLAN " + text, [None] * count))
+        due = outbox_sql.DUE.compile(dialect=sqlite_db.engine.dialect)
+        plan_due = " ".join(str(row) for row in raw.execute(
+            "EXPLAIN QUERY PLAN " + str(due), [None] * len(due.positiontup or ())))
+    finally:
+        raw.close()
+    for found in (plan, plan_due):
+        assert "ix_outbox_alert" not in found and "ix_outbox_due" in found
