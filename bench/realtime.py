@@ -20,6 +20,7 @@ both: replies stored). Prints a table; ``--json`` prints the figures as JSON too
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import os
@@ -68,6 +69,36 @@ class Room:
         self.sim.wait_for(predicate, timeout)
 
 
+class GcPauses:
+    """Full collections of this process (the simulator's) longer than 20 ms: a pause here
+    delays whichever bot is being measured (the simulator's world grows by every message).
+    Before each bot's measurement what exists is frozen (``gc.freeze``), so that the
+    collector only walks what was made since; the pauses left are reported."""
+
+    def __init__(self) -> None:
+        self.pauses: list[float] = []
+        self._started = 0.0
+        gc.callbacks.append(self._observe)
+
+    def _observe(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        elif (took := (time.perf_counter() - self._started) * 1000) > 20:
+            self.pauses.append(took)
+
+    def take(self) -> list[float]:
+        found, self.pauses = self.pauses, []
+        return found
+
+    def settle(self) -> None:
+        gc.collect()
+        gc.freeze()
+        self.pauses = []
+
+
+PAUSES = GcPauses()
+
+
 def round_trips(room: Room, count: int, label: str) -> list[float]:
     """Milliseconds from posting to the reply being stored, one message at a time."""
     latencies = []
@@ -111,6 +142,7 @@ def burst(room: Room, count: int, label: str, handled: Callable[[], int]) -> dic
 def summary(latencies: list[float]) -> dict[str, float]:
     return {"p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99),
             "mean_ms": statistics.fmean(latencies), "max_ms": max(latencies),
+            "max_at": float(latencies.index(max(latencies))),
             "over_50ms": float(sum(1 for x in latencies if x > 50))}
 
 
@@ -127,6 +159,7 @@ def serve_bot(url: str, user_id: str, token: str, db_url: str, synchronous: str,
     runner = BotRunner(db, settings, options=RealtimeOptions(), inline_send=sender == "inline")
     runner.sender_loop.interval = 1.0  # the service default; a commit wakes it at once
     runner.start()
+    gc.freeze()  # as bot.service.runtime.Runtime.start does once the service is up
     print("ready", flush=True)
     sys.stdin.read()
     runner.stop()
@@ -146,14 +179,16 @@ def run_atsd_bot(sim: Simulator, args: argparse.Namespace, workdir: Path) -> dic
             raise RuntimeError("atsd-bot did not start")
         room = Room(sim, sim.dm_room("alice", "atsd_bot"), "atsd_bot")
         round_trips(room, args.warmup, "warm-up")
+        PAUSES.settle()
         latencies = round_trips(room, args.count, "atsd")
+        paused = PAUSES.take()
         rates = burst(room, args.burst, "atsd", lambda: stored_commands(db))
     finally:
         if process.stdin is not None:
             process.stdin.close()
         process.wait(30)
         db.dispose()
-    return summary(latencies) | rates
+    return summary(latencies) | rates | {"bench_gc_ms": max(paused, default=0.0)}
 
 
 def stored_commands(db: Database) -> int:
@@ -179,12 +214,14 @@ def run_echo(sim: Simulator, args: argparse.Namespace) -> dict[str, Any]:
             raise RuntimeError("the echo bot did not start")
         room = Room(sim, rid, "echo")
         round_trips(room, args.warmup, "warm-up")
+        PAUSES.settle()
         latencies = round_trips(room, args.count, "echo")
+        paused = PAUSES.take()
         rates = burst(room, args.burst, "echo", room.replies)
     finally:
         process.terminate()
         process.wait(10)
-    return summary(latencies) | rates
+    return summary(latencies) | rates | {"bench_gc_ms": max(paused, default=0.0)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -216,7 +253,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['burst_p99_ms']:10.1f} {'kept' if r['in_order'] else 'BROKEN':>6}")
     ours, echo = results[label], results["echo (rocketchat-async)"]
     print(f"goal 2: p99 atsd-bot - echo = {ours['p99_ms'] - echo['p99_ms']:+.2f} ms (<= +3), "
-          f"max {ours['max_ms']:.1f} ms (<= 50)")
+          f"max {ours['max_ms']:.1f} ms (<= 50; longest full collection in the simulator's "
+          f"process meanwhile: {ours['bench_gc_ms']:.0f} ms, echo's run "
+          f"{echo['bench_gc_ms']:.0f} ms)")
     print(f"goal 3: burst {ours['replied_per_s']:.0f} replies/s (>= 1,000; "
           f"{ours['replied_per_s'] / echo['replied_per_s']:.2f}x the echo), burst p99 "
           f"{ours['burst_p99_ms']:.0f} ms (<= 200), replies of the room in order: "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import secrets
 import threading
@@ -116,6 +117,10 @@ class Runtime:
             self._follow_lease()
         else:
             self._lead(None)
+        # What start built (modules, rules, engine, pools) lives as long as the process: out
+        # of the cyclic collector's way, so that a full collection (~70 ms over it) does not
+        # stall a chat reply (docs/performance.md).
+        gc.freeze()
 
     def _ingestor(self) -> Ingestor:
         assert self.ingestor is not None, "Runtime.start() builds the ingestor"
