@@ -262,6 +262,13 @@ class ChatListener:
             if len(self._recent) > RECENT_KEYS:
                 self._recent.popitem(last=False)
 
+    def forget(self, keys: Iterable[str]) -> None:
+        """Drop remembered keys whose commit then failed (an ingest batch that rolled back),
+        so that the back-fill which fetches those messages again handles them."""
+        with self._recent_lock:
+            for key in keys:
+                self._recent.pop(key, None)
+
     def handle_many(self, messages: Iterable[dict[str, Any]], *,
                     path: str = "backfill") -> list[Outcome]:
         return [self.handle(m, None, path=path) for m in messages]

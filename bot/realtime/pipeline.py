@@ -3,7 +3,17 @@
 The connection loop (:mod:`bot.realtime.client`) only reads frames; every chat message goes
 into this pipeline's queue and one worker hands it to :meth:`bot.chat.messages.ChatListener.handle`
 through ``asyncio.to_thread`` (the store is synchronous), so pings are answered while a commit
-waits for the disk. Whatever is already queued goes to the thread in one hop.
+waits for the disk. Whatever is already queued goes to the thread in one hop, and the commands
+of that hop are stored in one transaction (``Ingestor.batch()``); the cursors move only after
+that commit.
+
+That commit does not wait for the disk (``batch(durable=False)``: no fsync between a message
+and its reply). Rocket.Chat keeps the messages, and the cursors that say how far they were
+handled are written durably (``CursorBook.flush``, at most ``flush_every`` later), and that
+fsync covers the earlier commits too: a crash of the process loses nothing, and a power cut
+before the cursor write makes the back-fill fetch those messages again. Their replies then
+get the same chat ids (derived from the message, ``bot.rest.endpoint.reply_message_id``), so
+a reply already posted is not posted twice.
 
 During a back-fill, live messages are **held** and queued after the back-filled ones, so the
 per-room cursors only move forward. A message that cannot be handled (the store is down, say)
@@ -19,7 +29,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.chat.messages import ChatListener
+from bot.chat.messages import ChatListener, message_key
 from bot.realtime.cursors import CursorBook
 from bot.rest.ejson import ejson_date
 
@@ -98,20 +108,30 @@ class MessagePipeline:
                 await self.on_failure()
 
     def handle_batch(self, batch: list[Item]) -> bool:
-        """Handle messages in order; False (the rest is left to a back-fill) on a failure."""
-        for kind, payload, meta in batch:
-            for msg in payload if kind == "backfill" else [payload]:
-                if not isinstance(msg, dict) or not msg.get("_id"):
-                    continue
-                try:
+        """Handle messages in order, their commands committed together; False on a failure
+        (nothing of the batch counts as handled: a back-fill fetches it again)."""
+        messages = [(kind, msg, meta) for kind, payload, meta in batch
+                    for msg in (payload if kind == "backfill" else [payload])
+                    if isinstance(msg, dict) and msg.get("_id")]
+        current: dict[str, Any] = {}
+        try:
+            with self.listener.ingestor.batch(durable=False):
+                for kind, msg, meta in messages:
+                    current = msg
                     self.listener.handle(msg, meta,
                                          path="realtime" if kind == "live" else "backfill")
-                except Exception:
-                    log.exception("realtime: message %s could not be handled; it is fetched "
-                                  "again after a reconnect", msg.get("_id"))
-                    self.cursors.mark_gap()
-                    return False
-                self._advance(msg)
+        except Exception:
+            log.exception("realtime: message %s could not be handled; it and the %d others "
+                          "of its batch are fetched again after a reconnect",
+                          current.get("_id"), len(messages) - 1)
+            # the listener remembered keys whose commit did not happen: the back-fill must
+            # not take those messages for copies of handled ones (the store's once-only keys
+            # still drop the ones that were committed before a chat command)
+            self.listener.forget(message_key(msg) for _, msg, _ in messages)
+            self.cursors.mark_gap()
+            return False
+        for _, msg, _ in messages:
+            self._advance(msg)
         return True
 
     def _advance(self, msg: dict[str, Any]) -> None:

@@ -6,10 +6,15 @@ owns retries, backoff and the attempt log; this module decides what one attempt 
 each failure is classified:
 
 - the message goes out with ``chat.sendMessage`` into ``target["room_id"]`` (and the thread
-  ``target["tmid"]`` when the triggering message was in a thread), with ``_id`` derived from the
-  outbox row id (:func:`outbox_message_id`), so a resend after a crash or a lost answer is a
-  no-op on the server: ``error-message-already-exists`` counts as delivered, and any other
-  refusal is checked with ``chat.getMessage`` (delivered when our message is already there);
+  ``target["tmid"]`` when the triggering message was in a thread), with an ``_id`` of our own
+  (:func:`reply_message_id`): derived from the chat message that caused the reply when the
+  ingestor recorded it (``target["cause"]``), else from the outbox row id (always for the
+  living alert message's own posts, whose id the store recorded when it wrote the row). A
+  resend after a crash or a lost answer is then a no-op on the server:
+  ``error-message-already-exists`` counts as delivered, and any other refusal is checked with
+  ``chat.getMessage`` (delivered when our message is already there). The cause, unlike a row
+  id, stays the same when a message is processed again because the transaction that first
+  did it was lost;
 - the living alert message's rows (:mod:`rules.living`) go through :class:`bot.rest.living.
   LivingChat`: a ``post`` carries the buttons and adds the state reaction, an ``edit`` brings
   the message up to date, and a thread post whose message is not there yet posts it first;
@@ -20,6 +25,7 @@ each failure is classified:
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -41,6 +47,28 @@ log = logging.getLogger(__name__)
 ID_PREFIX = CHAT_ID_PREFIX
 ID_LENGTH = CHAT_ID_LENGTH
 outbox_message_id = chat_message_id  # ``atsdbot0000000042`` for outbox row 42
+ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def reply_message_id(notification: Notification) -> str | None:
+    """The chat message id of a reply: from its cause (the once-only key of the message that
+    caused it, with the rule, endpoint, trigger, room, thread and text) when recorded, else
+    from the outbox row id; None for a notification that was never stored."""
+    target = notification.target or {}
+    cause = target.get("cause")
+    if cause and target.get("action") != "post":  # a living message keeps its stored id
+        seed = "\x1f".join(str(part) for part in (
+            cause, notification.rule, notification.endpoint, notification.trigger,
+            target.get("room_id"), target.get("tmid") or "", notification.text))
+        number = int.from_bytes(hashlib.sha256(seed.encode("utf-8")).digest()[:16], "big")
+        digits = []
+        for _ in range(ID_LENGTH - len(ID_PREFIX)):
+            number, digit = divmod(number, len(ALPHABET))
+            digits.append(ALPHABET[digit])
+        return ID_PREFIX + "".join(digits)
+    if notification.id is None:
+        return None
+    return outbox_message_id(notification.id)
 
 
 class ChatApi(Protocol):
@@ -93,8 +121,9 @@ class RocketChatEndpoint:
         message: dict[str, Any] = {"rid": str(room_id), "msg": notification.text}
         if target.get("tmid"):
             message["tmid"] = str(target["tmid"])
-        if notification.id is not None:
-            message["_id"] = outbox_message_id(notification.id)
+        chat_id = reply_message_id(notification)
+        if chat_id is not None:
+            message["_id"] = chat_id
         if target.get("buttons"):
             message["attachments"] = self.living.attachments(target["buttons"])
         posted = self._send(message)

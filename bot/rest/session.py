@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from typing import Any, Self, TypeVar
 
 import requests
+from requests.adapters import HTTPAdapter
 from rocketchat_API.APISections.base import json_or_error
 from rocketchat_API.rocketchat import RocketChat
 
@@ -34,6 +35,18 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 DEFAULT_TIMEOUT = 10.0
+# Keep-alive connections kept per server: the outbox sender posts to several rooms at once
+# (rules.outbox.lanes), each on a connection of its own that stays open between replies.
+POOL_SIZE = 16
+
+
+def keep_alive_session() -> requests.Session:
+    """A ``requests.Session`` that keeps up to :data:`POOL_SIZE` connections per server."""
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
 
 
 class RestSession:
@@ -46,7 +59,7 @@ class RestSession:
     def __init__(self, url: str, *, timeout: float = DEFAULT_TIMEOUT,
                  session: requests.Session | None = None) -> None:
         self.url = url.rstrip("/")
-        self.session = session or requests.Session()
+        self.session = session or keep_alive_session()
         self._last = threading.local()  # the last HTTP response of this thread (for headers)
         self.session.hooks["response"].append(self._remember)
         self._api = RocketChat(server_url=self.url, timeout=timeout, session=self.session)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import secrets
 import threading
@@ -115,6 +116,7 @@ class Runtime:
             # a chat command's answer is an outbox row: out at once, like a notification
             self.chat.commands.wake = self.sender_loop.wake
             self.chat.commands.kit.public_url = getattr(s.http, "public_url", None)
+        ingestor.pending_hooks.append(self.sender_loop.wake)
         self.health.outbox_status = self._outbox_status
         self.scheduler = EngineScheduler(
             engine, self.clock, wake=self.sender_loop.wake, also=[ingestor.process_pending],
@@ -132,6 +134,10 @@ class Runtime:
             self._follow_lease()
         else:
             self._lead(None)
+        # What start built (modules, rules, engine, pools) lives as long as the process: out
+        # of the cyclic collector's way, so that a full collection (~70 ms over it) does not
+        # stall a chat reply (docs/performance.md).
+        gc.freeze()
 
     def _ingestor(self) -> Ingestor:
         assert self.ingestor is not None, "Runtime.start() builds the ingestor"

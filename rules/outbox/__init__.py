@@ -7,7 +7,9 @@ each through its endpoint, records every attempt in ``outbox_attempts`` and eith
 row delivered, schedules a retry (exponential backoff with jitter, or the endpoint's
 ``retry_after``), or after ``max_attempts`` marks it ``failed`` with the error, where the
 diagnostics API shows it and :meth:`OutboxSender.retry_now` can revive it.
-:class:`SenderLoop` runs the passes: at once when woken after a commit, else every second.
+:class:`SenderLoop` delivers the rows a commit hands over in memory at once (no due query on
+the hot path) and looks for due rows when a retry or a delayed row comes due, at the latest
+every second.
 
 The row id is the notification's stable id: the Rocket.Chat endpoint uses it as the chat
 message ``_id``, so a send repeated after a crash is a no-op on the server.
@@ -18,7 +20,9 @@ cancel before its open.
 
 - :mod:`rules.notification` (re-exported here): :class:`Notification`, :class:`Endpoint`;
 - :mod:`rules.outbox.endpoints`: the log and HTTP endpoints, built from the configuration;
-- :mod:`rules.outbox.delivery`: :class:`OutboxSender`, one pass of claims and deliveries;
+- :mod:`rules.outbox.delivery`: :class:`OutboxSender`, rounds of claims and deliveries;
+- :mod:`rules.outbox.lanes`: rows of different rooms and alerts delivered side by side;
+- :mod:`rules.outbox.outcome`: what one attempt did to its row, recorded per round;
 - :mod:`rules.outbox.loop`: :class:`SenderLoop`, the one loop that delivers, with ``wake()``.
 
 To patch what the sender looks up (in a test), patch the submodule that uses it, e.g.

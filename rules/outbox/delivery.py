@@ -1,11 +1,16 @@
-"""Delivery of due outbox rows: :class:`OutboxSender` claims, sends and records outcomes.
+"""Delivery of outbox rows: :class:`OutboxSender` claims, sends and records outcomes.
 
-Each row is claimed with a conditional ``UPDATE`` (so two instances never send the same row),
-delivered through its endpoint, and every attempt is recorded in ``outbox_attempts``; the row
-is then marked delivered, scheduled for a retry (exponential backoff with jitter, or the
-endpoint's ``retry_after``), or after ``max_attempts`` marked ``failed`` with the error, where
-the diagnostics API shows it and :meth:`OutboxSender.retry_now` can revive it. The loops that
-repeat passes are in :mod:`rules.outbox.loop`, the SQL in :mod:`rules.store.outbox_sql`.
+Rows reach a round two ways: handed over in memory right after the commit that wrote them
+(:meth:`OutboxSender.deliver_handed`, the hot path: no due query), or found by the due query
+of a pass (:meth:`OutboxSender.run_pass`: retries, delayed opens, rows of another instance or
+from before a restart). Either way each row is claimed with a conditional ``UPDATE`` (so two
+senders never send the same row), delivered through its endpoint (rows of different rooms
+and alerts side by side, :mod:`rules.outbox.lanes`), and every attempt is recorded in
+``outbox_attempts``; the row is then marked delivered, scheduled for a retry (exponential
+backoff with jitter, or the endpoint's ``retry_after``), or after ``max_attempts`` marked
+``failed`` with the error, where the diagnostics API shows it and
+:meth:`OutboxSender.retry_now` can revive it. The loop that drives rounds is in
+:mod:`rules.outbox.loop`, the SQL in :mod:`rules.store.outbox_sql`.
 """
 
 from __future__ import annotations
@@ -14,37 +19,42 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from rules.clock import Clock
 from rules.notification import DeliveryError, Endpoint, Notification
+from rules.outbox.lanes import LaneRunner, split
+from rules.outbox.outcome import Outcome
 from rules.store import Database
 from rules.store import outbox_sql as sql
-from rules.store.outbox import row_to_notification
+from rules.store.outbox import aware, row_to_notification
 
 log = logging.getLogger(__name__)
 
 MAX_ROUNDS = 10
+HANDED_CHUNK = 500  # rows handed over in memory claimed per statement
 
 
 class OutboxSender:
-    """Delivers due outbox rows; ``run_once`` is one pass, the loops below repeat it.
+    """Delivers outbox rows; ``run_once`` is one pass over the due rows.
 
     A pass is a few rounds of: one query for the due rows (each flagged when an earlier row
     of its alert is still active and not part of this round), one ``UPDATE ... RETURNING``
-    that claims the ready ones, the deliveries in id order, then one transaction that records
-    every outcome and attempt of the round. A row whose earlier row of the same alert did not
-    go out is put back at once, as is every claim of a round that fails half-way (the store
-    went away, say), so no reply waits for the stale-claim timeout. A row put back after it
-    was in fact delivered is sent again: the Rocket.Chat endpoint's stable ``_id`` makes that
-    a no-op in the room; an ``http`` endpoint may see it twice (at least once).
+    that claims the ready ones, the deliveries (in id order within a lane, lanes side by
+    side), then one transaction that records every outcome and attempt of the round. A row
+    whose earlier row of the same alert did not go out is put back at once, as is every claim
+    of a round that fails half-way (the store went away, say), so no reply waits for the
+    stale-claim timeout. A row put back after it was in fact delivered is sent again: the
+    Rocket.Chat endpoint's stable ``_id`` makes that a no-op in the room; an ``http``
+    endpoint may see it twice (at least once).
     """
 
     def __init__(self, db: Database, endpoints: Mapping[str, Endpoint], clock: Clock,
                  settings: Any, *, instance: str | None = None, batch: int = 50,
-                 claim_seconds: float = 300.0, rng: random.Random | None = None) -> None:
+                 claim_seconds: float = 300.0, rng: random.Random | None = None,
+                 concurrency: int = 8) -> None:
         self.db = db
         self.endpoints = endpoints
         self.clock = clock
@@ -56,9 +66,14 @@ class OutboxSender:
         # a row claimed longer ago than this belonged to a sender that died mid-send
         self.claim_timeout = timedelta(seconds=claim_seconds)
         self.rng = rng or random.Random()
+        self.lanes = LaneRunner(concurrency)
         self._next_release: datetime | None = None  # stale claims are looked for now and then
         # claims of a failed round whose release failed too: put back at the next pass
         self._unreleased: set[int] = set()
+
+    def close(self) -> None:
+        """Stop the lane threads (a later round starts them again)."""
+        self.lanes.close()
 
     def run_once(self) -> int:
         """Deliver every due row this instance can claim; returns how many were attempted."""
@@ -77,13 +92,45 @@ class OutboxSender:
         for _ in range(MAX_ROUNDS):
             due = self._due(now)
             ready = [row for row in due if not row.held]
-            sent, ok = self._round(ready, now) if ready else (0, 0)
+            sent, ok = self._round(ready, self._claim_rows(
+                [int(row.id) for row in ready], now)) if ready else (0, 0)
             done, delivered = done + sent, delivered + ok
             # look again only when this round may have let a held row go, or left some out
             if not sent or (len(due) < self.batch and len(ready) == len(due)):
                 break
             now = self.clock.now()
         return done, delivered
+
+    def deliver_handed(self, notes: Sequence[Notification]) -> tuple[int, int, bool]:
+        """Deliver rows just committed, handed over in memory: no due query.
+
+        Returns (rows attempted, rows delivered, left): ``left`` is true when some row did not
+        go out now (not yet due, held behind an earlier row of its alert, claimed by another
+        sender, or failed and to be retried), so that a pass with the due query follows.
+        """
+        now = self.clock.now()
+        wanted = sorted((n for n in notes if n.id is not None), key=lambda n: int(n.id or 0))
+        due = [n for n in wanted if _is_due(n, now)]
+        left = len(due) < len(notes)
+        done = delivered = 0
+        for start in range(0, len(due), HANDED_CHUNK):
+            chunk = due[start:start + HANDED_CHUNK]
+            rows = self._claim_handed(chunk, now)
+            sent, ok = self._round(chunk, rows)
+            # a row not claimed, or one that failed (its retry is due later), is left
+            left = left or len(rows) < len(chunk) or ok < sent
+            done, delivered = done + sent, delivered + ok
+        return done, delivered, left
+
+    def seconds_to_next_due(self) -> float | None:
+        """Seconds until the earliest pending row comes due (0 when one is due now), or None
+        when no row is pending: how long the loop may sleep without a wake-up."""
+        with self.db.connect() as conn:
+            found = conn.execute(sql.NEXT_DUE).scalar()
+        when = aware(found)
+        if when is None:
+            return None
+        return max(0.0, (when - self.clock.now()).total_seconds())
 
     def retry_now(self, outbox_id: int) -> bool:
         """Send a failed (or backing-off) row at the next pass, with a fresh set of attempts."""
@@ -115,14 +162,33 @@ class OutboxSender:
                 rows = list(conn.execute(sql.CLAIMED, params))
         return sorted(rows, key=lambda row: int(row.id))
 
-    def _round(self, ready: list[Any], now: datetime) -> tuple[int, int]:
-        """Claim and deliver ``ready``; every claim not finished is released before return."""
-        rows = self._claim_rows([int(row.id) for row in ready], now)
+    def _claim_handed(self, notes: list[Notification], now: datetime) -> list[Any]:
+        """Claim handed rows that are due and not held behind an earlier active row of their
+        alert (the due query checks that for the others); the claimed rows in id order,
+        rebuilt from the notifications (they were just written: nothing to read back)."""
+        ids = [int(n.id or 0) for n in notes]
+        params = {"ids": ids, "me": self.instance, "at": now}
+        with sql.light_transaction(self.db) as conn:
+            if not conn.dialect.update_returning:  # an old SQLite: claim, then read
+                conn.execute(sql.CLAIM_HANDED, params)
+                return sorted(conn.execute(sql.CLAIMED, params), key=lambda r: int(r.id))
+            if len(ids) == 1:
+                got = sql.CLAIM_ONE.run(conn, {"oid": ids[0], "at": now,
+                                               "me": self.instance}).fetchall()
+            else:
+                got = list(conn.execute(sql.CLAIM_HANDED_RETURNING, params))
+        attempts = {int(row[0]): int(row[1]) for row in got}
+        return [HandedRow(note, attempts[int(note.id or 0)]) for note in notes
+                if int(note.id or 0) in attempts]
+
+    def _round(self, ready: Sequence[Any], rows: list[Any]) -> tuple[int, int]:
+        """Deliver the claimed ``rows`` (of ``ready``, the rows meant to go) and record the
+        outcomes; every claim not finished is released before return."""
         claimed = {int(row.id) for row in rows}
         finished: set[int] = set()
         delivered = 0
         try:
-            outcomes = self._deliver_in_order(_in_order(ready, rows))
+            outcomes = self.lanes.map(self._deliver_in_order, split(_in_order(ready, rows)))
             self._record(outcomes)
             finished = {o.note_id for o in outcomes}
             delivered = sum(o.status == "delivered" for o in outcomes)
@@ -131,13 +197,15 @@ class OutboxSender:
                 self._release(claimed - finished)
         return len(finished), delivered
 
-    def _deliver_in_order(self, rows: list[Any]) -> list[_Outcome]:
-        outcomes: list[_Outcome] = []
+    def _deliver_in_order(self, rows: list[Any]) -> list[Outcome]:
+        """One lane, in id order: a row whose earlier row of the same alert did not go out
+        is skipped (released by the round; it goes after its predecessor)."""
+        outcomes: list[Outcome] = []
         stopped: set[tuple[int, str]] = set()  # alerts whose earlier row did not go out
         for row in rows:
             key = (row.alert_id, row.endpoint)
             if row.alert_id is not None and key in stopped:
-                continue  # released below; it goes after its predecessor
+                continue
             outcome = self._deliver(row)
             outcomes.append(outcome)
             if outcome.status != "delivered" and row.alert_id is not None:
@@ -155,7 +223,7 @@ class OutboxSender:
         else:
             self._unreleased.difference_update(ids)
 
-    def _deliver(self, row: Any) -> _Outcome:
+    def _deliver(self, row: Any) -> Outcome:
         note = row_to_notification(row)
         attempt = int(row.attempts) + 1
         endpoint = self.endpoints.get(note.endpoint)
@@ -175,11 +243,11 @@ class OutboxSender:
                  "attempt=%d status=%s", note.id, note.rule, note.endpoint, note.trigger,
                  note.alert_id, attempt, result.status)
         now = self.clock.now()
-        return _Outcome(row, "delivered", attempt, now, started, code=result.status,
+        return Outcome(row, "delivered", attempt, now, started, code=result.status,
                         delivered_at=now, detail=result.detail or None)
 
     def _failed(self, row: Any, note: Notification, attempt: int, error: DeliveryError,
-                started: float) -> _Outcome:
+                started: float) -> Outcome:
         now = self.clock.now()
         final = not error.retryable or attempt >= self.max_attempts
         log.warning("notification %s %s: rule=%s endpoint=%s trigger=%s alert=%s attempt=%d/%d "
@@ -188,7 +256,7 @@ class OutboxSender:
                     self.max_attempts, error.status, error.reason)
         retry_at = None if final else now + timedelta(
             seconds=self.delay(attempt, error.retry_after))
-        return _Outcome(row, "failed" if final else "pending", attempt, now, started,
+        return Outcome(row, "failed" if final else "pending", attempt, now, started,
                         code=error.status, error=error.reason, next_at=retry_at)
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
@@ -199,53 +267,35 @@ class OutboxSender:
         # "equal jitter": at least half the backoff, so retries never bunch up at zero
         return ceiling / 2 + self.rng.random() * ceiling / 2
 
-    def _record(self, outcomes: list[_Outcome]) -> None:
+    def _record(self, outcomes: list[Outcome]) -> None:
         """Every outcome and attempt of a round in one transaction (one commit, not two per
         row); only rows still claimed by this instance change."""
         if not outcomes:
             return
         with sql.light_transaction(self.db) as conn:
-            conn.execute(sql.FINISH, [o.finish(self.instance) for o in outcomes])
-            conn.execute(sql.INSERT_ATTEMPT, [o.attempt() for o in outcomes])
+            sql.FINISH.run_many(conn, [o.finish(self.instance) for o in outcomes])
+            sql.INSERT_ATTEMPT.run_many(conn, [o.attempt() for o in outcomes])
 
 
-class _Outcome:
-    """What one delivery attempt did to its row, written by :meth:`OutboxSender._record`."""
+class HandedRow:
+    """A claimed row of a handed notification: the columns a delivery reads, without a read."""
 
-    __slots__ = ("row", "status", "attempt_no", "at", "duration_ms", "code", "error",
-                 "delivered_at", "detail", "next_at")
+    __slots__ = ("id", "rule", "endpoint", "trigger", "text", "alert_id", "target", "due_at",
+                 "attempts")
 
-    def __init__(self, row: Any, status: str, attempt: int, at: datetime, started: float, *,
-                 code: int | None = None, error: str | None = None,
-                 delivered_at: datetime | None = None, detail: str | None = None,
-                 next_at: datetime | None = None) -> None:
-        self.row, self.status, self.attempt_no, self.at = row, status, attempt, at
-        self.duration_ms = int((time.monotonic() - started) * 1000)
-        self.code, self.error, self.delivered_at = code, error, delivered_at
-        # columns an outcome does not set keep the row's value
-        self.detail = detail if status == "delivered" else row.detail
-        self.next_at = next_at or row.next_attempt_at
-
-    @property
-    def note_id(self) -> int:
-        return int(self.row.id)
-
-    @property
-    def outcome(self) -> str:
-        return {"delivered": "delivered", "pending": "retry"}.get(self.status, "failed")
-
-    def finish(self, instance: str) -> dict[str, Any]:
-        return {"oid": self.note_id, "me": instance, "new_status": self.status,
-                "n": self.attempt_no, "err": self.error, "code": self.code,
-                "done_at": self.delivered_at or self.row.delivered_at, "det": self.detail,
-                "next_at": self.next_at}
-
-    def attempt(self) -> dict[str, Any]:
-        return {"outbox_id": self.note_id, "at": self.at, "outcome": self.outcome,
-                "status_code": self.code, "error": self.error, "duration_ms": self.duration_ms}
+    def __init__(self, note: Notification, attempts: int) -> None:
+        self.id, self.rule, self.endpoint, self.trigger = note.id, note.rule, note.endpoint, \
+            note.trigger
+        self.text, self.alert_id, self.target = note.text, note.alert_id, note.target
+        self.due_at, self.attempts = note.due_at, attempts
 
 
-def _in_order(ready: list[Any], claimed: list[Any]) -> list[Any]:
+def _is_due(note: Notification, now: datetime) -> bool:
+    when = aware(note.due_at)
+    return when is None or when <= now
+
+
+def _in_order(ready: Sequence[Any], claimed: list[Any]) -> list[Any]:
     """The claimed rows that may go now: when another sender took a ready row between our
     query and our claim, the later rows of its alert must wait for it (they are released)."""
     got = {int(row.id) for row in claimed}

@@ -135,6 +135,9 @@ class WakeDuringPass:
             self.second.set()
         return 0, 0
 
+    def seconds_to_next_due(self) -> float | None:
+        return None
+
 
 def test_a_wake_during_a_pass_makes_another_pass() -> None:
     fake = WakeDuringPass()

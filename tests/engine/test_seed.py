@@ -65,7 +65,9 @@ def test_webhook_post_to_reply_in_the_outbox(db: Database) -> None:
     assert (row.rule, row.endpoint, row.trigger, row.status) == (
         "rocketchat_reply", "rocketchat", "open", "pending")
     assert row.text == 'User Thang/@thangtm13 said "hi"'
-    assert row.target == {"room_id": "ZpMw6XxSuZdpupcDa", "tmid": None}
+    # the once-only key of the message that caused the reply: its chat id derives from it
+    assert row.target == {"room_id": "ZpMw6XxSuZdpupcDa", "tmid": None,
+                          "cause": "rc:QSGJ9YqFkXuinmHAt"}
     assert [a["rule"] for a in engine.open_alerts()] == ["rocketchat_reply"]
 
     second = dict(payload, message_id="another-id", text="again")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from rules.clock import SystemClock
 from rules.definitions.loader import load_rules
 from rules.engine.rule_engine import RuleEngine
 from rules.ingest import Ingestor, wake_on_notifications
+from rules.notification import Notification
 from rules.outbox import OutboxSender, SenderLoop
 from rules.store import Database
 from rules.store.tables import base as schema
@@ -63,18 +64,18 @@ class BotRunner:
                                                                 max_backoff_seconds=0.5))
         self.sender_loop = SenderLoop(self.sender, interval=0.05)
         self.ingestor.hooks.append(wake_on_notifications(
-            self._send_inline if inline_send else lambda: self.sender_loop.wake()))
+            self._send_inline if inline_send else lambda notes: self.sender_loop.wake(notes)))
         if self.bot.commands is not None:  # chat command answers are outbox rows too
-            self.bot.commands.wake = (self._send_inline if inline_send
+            self.bot.commands.wake = (self.sender.run_once if inline_send
                                       else lambda: self.sender_loop.wake())
         self.loop = asyncio.new_event_loop()
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, daemon=True, name="bot-under-test")
 
-    def _send_inline(self) -> None:
+    def _send_inline(self, notes: Sequence[Notification]) -> None:
         # Deliver from the worker thread right after the commit: one thread hop less. The
         # sender thread still runs for retries; claims keep the two from sending a row twice.
-        self.sender.run_once()
+        self.sender.deliver_handed(notes)
 
     @property
     def client(self) -> Any:

@@ -122,8 +122,9 @@ def insert_messages() -> Response:
     ctx = current_ctx()
     now = ctx.clock.now()
     messages = [build_insert(m, i, now) for i, m in enumerate(_json_array("messages insert"))]
-    stored = 0
-    for command, persist in messages:
-        accepted = ctx.ingestor.accept(command, path="api", persist=persist)
-        stored += accepted.message_id is not None
+    # one transaction (one fsync) for the request: all its messages are stored, or none
+    with ctx.ingestor.batch():
+        results = [ctx.ingestor.accept(command, path="api", persist=persist)
+                   for command, persist in messages]
+    stored = sum(accepted.message_id is not None for accepted in results)
     return jsonify({"status": "ok", "received": len(messages), "stored": stored})

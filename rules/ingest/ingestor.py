@@ -5,6 +5,10 @@ transaction it records the once-only key, stores the command and, when this inst
 engine, lets the engine apply it (window changes and outbox rows in the same transaction). The
 caller answers its client only after ``accept`` returns, so an acknowledged message is durable.
 
+A thread with several commands at hand (the realtime pipeline's hop, the insert API's
+request) opens :meth:`Ingestor.batch`: its commands
+share one transaction and one fsync, and are acknowledged only after that commit.
+
 What else must happen after a command is accepted (metrics, waking the sender loop) is a
 *hook*: a callable ``(Accepted, path, seconds)`` the ingestor calls after the commit, so the
 adapters and the composition root add behaviour without subclassing the ingestor. A chat
@@ -21,60 +25,25 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TypeVar
 
 from sqlalchemy import Connection
 
 from rules.clock import Clock, SystemClock
 from rules.command import MessageCommand
+from rules.ingest.accepted import Accepted, CommandEngine, IngestHook
+from rules.ingest.batch import IngestBatch
 from rules.notification import Notification
 from rules.store import Database
 from rules.store import messages as message_store
+from rules.store import outbox as outbox_store
+
+__all__ = ["Ingestor"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-class CommandEngine(Protocol):
-    """What the ingestor needs of the rule engine.
-
-    ``process`` runs inside the caller's transaction and must write its state changes and
-    outbox rows through ``conn`` only; in-memory state is made final by ``after_commit`` and
-    thrown away by ``after_rollback``.
-    """
-
-    def process(
-        self, conn: Connection, command: MessageCommand, message_id: int | None
-    ) -> list[Notification]: ...
-
-    def after_commit(self) -> None: ...
-
-    def after_rollback(self) -> None: ...
-
-
-@dataclass(slots=True)
-class Accepted:
-    """What happened to one inbound message."""
-
-    command: MessageCommand
-    message_id: int | None = None
-    duplicate: bool = False
-    processed: bool = False
-    notifications: list[Notification] = field(default_factory=list)
-
-
-IngestHook = Callable[[Accepted, str, float], None]
-"""Called after each accepted command: the result, the inbound path, seconds ``accept`` took."""
-
-
-def wake_on_notifications(wake: Callable[[], None]) -> IngestHook:
-    """A hook that calls ``wake`` (the sender loop's) when a command made notifications."""
-    def hook(result: Accepted, _path: str, _seconds: float) -> None:
-        if result.notifications:
-            wake()
-    return hook
 
 
 class _Pending:
@@ -125,6 +94,10 @@ class Ingestor:
         # Set when several instances share the database: checked inside each engine
         # transaction, so an instance that lost its lease stores but does not process.
         self.fence: Callable[[Connection], bool] | None = None
+        self._local = threading.local()  # the thread's open IngestBatch, if any
+        # called with the notifications that process_pending made, after each commit (the
+        # sender loop's wake), as the hooks are after each accepted command
+        self.pending_hooks: list[Callable[[list[Notification]], None]] = []
 
     @property
     def write_lock(self) -> threading.RLock:
@@ -151,6 +124,9 @@ class Ingestor:
         all of them). Each caller still returns only after the transaction holding its command
         has committed, so an answered request is as durable as before.
         """
+        open_batch: IngestBatch | None = getattr(self._local, "batch", None)
+        if open_batch is not None:
+            return open_batch.accept(command, path=path, dedupe_key=dedupe_key, persist=persist)
         started = time.perf_counter()
         item = _Pending(command, path, dedupe_key, persist)
         with self._queue_lock:
@@ -161,8 +137,36 @@ class Ingestor:
                     batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch:]
                 self._commit(batch)
         result = item.outcome()
-        self._after_accept(result, path, time.perf_counter() - started)
+        self.run_hooks(result, path, time.perf_counter() - started)
         return result
+
+    @contextmanager
+    def batch(self, *, durable: bool = True) -> Iterator[IngestBatch]:
+        """Accept this thread's commands into one transaction, committed when the block ends.
+
+        Inside the block, :meth:`accept` (called by this thread, by whatever code) runs the
+        command at once in the batch's open transaction and returns its result, which holds
+        once the block has ended without an error: the commit (one fsync for the lot) and
+        the hooks come at the end. If the block raises, or the commit fails, nothing of the
+        batch is stored and the error propagates; the caller must not have acknowledged any
+        of its commands. :meth:`once` commits what came before it first.
+
+        ``durable=False``: the commit does not wait for the disk (SQLite); only for commands
+        their source keeps and sends again when they are lost (the realtime stream, whose
+        back-fill starts from a cursor written durably later).
+        """
+        if getattr(self._local, "batch", None) is not None:
+            raise RuntimeError("an ingest batch is already open in this thread")
+        batch = IngestBatch(self, durable=durable)
+        self._local.batch = batch
+        try:
+            yield batch
+        except BaseException:
+            self._local.batch = None
+            batch.abort()
+            raise
+        self._local.batch = None
+        batch.flush()
 
     def once(self, key: str, *, path: str, work: Callable[[Connection], T]) -> T | None:
         """Run a chat command once: claim its key and run ``work`` in one transaction.
@@ -179,6 +183,9 @@ class Ingestor:
         Engine changes made through the connection are finished with ``after_commit`` /
         ``after_rollback``, as :meth:`accept` does.
         """
+        open_batch: IngestBatch | None = getattr(self._local, "batch", None)
+        if open_batch is not None:
+            open_batch.flush()  # what came before the command is committed first
         now = self.clock.now()
         with self._lock:
             try:
@@ -195,7 +202,7 @@ class Ingestor:
                 self.engine.after_commit()
             return result
 
-    def _after_accept(self, result: Accepted, path: str, seconds: float) -> None:
+    def run_hooks(self, result: Accepted, path: str, seconds: float) -> None:
         for hook in self.hooks:
             try:
                 hook(result, path, seconds)
@@ -207,7 +214,7 @@ class Ingestor:
         try:
             with self.db.begin() as conn:
                 results = [
-                    self._accept_in(conn, p.command, p.path, p.dedupe_key, p.persist)
+                    self.accept_in(conn, p.command, p.path, p.dedupe_key, p.persist)
                     for p in batch
                 ]
         except BaseException as exc:
@@ -226,7 +233,7 @@ class Ingestor:
         for pending, result in zip(batch, results, strict=True):
             pending.finish(result)
 
-    def _accept_in(
+    def accept_in(
         self,
         conn: Connection,
         command: MessageCommand,
@@ -253,6 +260,9 @@ class Ingestor:
         if run_engine:
             assert self.engine is not None
             notes = self.engine.process(conn, command, message_id)
+            if dedupe_key is not None and notes:
+                # chat replies get an id derived from the message that caused them
+                outbox_store.stamp_cause(conn, notes, dedupe_key)
         return Accepted(
             command=command, message_id=message_id, processed=run_engine, notifications=notes
         )
@@ -271,41 +281,65 @@ class Ingestor:
             return False
         return message_store.has_unprocessed(conn)
 
-    def process_pending(self, limit: int = 500) -> int:
+    def process_pending(self, limit: int = 5000) -> int:
         """Run stored but unprocessed commands through the engine, oldest first.
 
-        They come from another instance (which stores only) or from before a crash. Each is
-        claimed with a conditional UPDATE inside its own transaction, so no command is processed
-        twice even when two instances overlap. Returns how many were processed.
+        They come from another instance (which stores only), from this one while it was
+        behind, or from before a crash. Up to ``max_batch`` of them share one transaction
+        (one commit for the lot); each is claimed with a conditional UPDATE inside it, so no
+        command is processed twice even when two instances overlap. The lock is let go
+        between batches, so new commands get stored meanwhile. The notifications made go to
+        :attr:`pending_hooks` after each commit. Returns how many were processed.
         """
         if self.engine is None or not self.runs_engine:
             return 0
-        with self._lock:
-            with self.db.connect() as conn:
-                ids = message_store.unprocessed_ids(conn, limit)
-            done = 0
-            for message_id in ids:
-                if not self._process_stored(message_id):
-                    break
-                done += 1
-            return done
+        with self.db.connect() as conn:
+            ids = message_store.unprocessed_ids(conn, limit)
+        done = 0
+        for start in range(0, len(ids), self.max_batch):
+            chunk = ids[start:start + self.max_batch]
+            with self._lock:
+                processed, notes = self._process_stored(chunk)
+            done += processed
+            if notes:
+                for hook in self.pending_hooks:
+                    try:
+                        hook(notes)
+                    except Exception:  # the commands are processed: a hook must not undo it
+                        log.exception("pending hook %r failed", hook)
+            if processed < len(chunk):
+                break  # the fence refused: another instance runs the engine now
+        return done
 
-    def _process_stored(self, message_id: int) -> bool:
+    def _process_stored(self, ids: list[int]) -> tuple[int, list[Notification]]:
+        """Process ``ids`` in one transaction; if that fails, one transaction each, and a
+        command the engine cannot handle alone is marked processed (and logged)."""
         assert self.engine is not None
+        notes: list[Notification] = []
         try:
             with self.db.begin() as conn:
                 if not self._may_run_engine(conn):
-                    return False
-                claimed = message_store.mark_processed(conn, message_id)
-                command = message_store.get_message(conn, message_id) if claimed else None
-                if command is not None:
-                    self.engine.process(conn, command, message_id)
+                    return 0, []
+                for message_id in ids:
+                    if not message_store.mark_processed(conn, message_id):
+                        continue  # another instance got it first
+                    command = message_store.get_message(conn, message_id)
+                    if command is not None:
+                        notes += self.engine.process(conn, command, message_id)
         except Exception:
             self.engine.after_rollback()
+            if len(ids) > 1:
+                done = 0
+                for message_id in ids:
+                    processed, some = self._process_stored([message_id])
+                    if not processed:
+                        break
+                    done, notes = done + processed, notes + some
+                return done, notes
             # One message the engine cannot handle must not hold back every later one.
-            log.exception("engine failed on stored message %d; marking it processed", message_id)
+            log.exception("engine failed on stored message %d; marking it processed", ids[0])
             with self.db.begin() as conn:
-                message_store.mark_processed(conn, message_id, claim=False)
-            return True
+                message_store.mark_processed(conn, ids[0], claim=False)
+            return 1, []
         self.engine.after_commit()
-        return True
+        return len(ids), notes
