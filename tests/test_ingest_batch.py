@@ -80,11 +80,11 @@ def test_a_chat_command_claim_commits_what_came_before_it(db: Database) -> None:
     ingestor = Ingestor(db)
     with ingestor.batch():
         ingestor.accept(MessageCommand(entity="e", message="before"), path="realtime")
-        assert ingestor.claim_command("c1", path="realtime")
+        assert ingestor.once("c1", path="realtime", work=lambda _conn: "answered") == "answered"
         assert count_messages(db) == 1  # committed before the claim
         ingestor.accept(MessageCommand(entity="e", message="after"), path="realtime")
     assert count_messages(db) == 2
-    assert not ingestor.claim_command("c1", path="realtime")
+    assert ingestor.once("c1", path="realtime", work=lambda _conn: "again") is None
 
 
 def test_another_thread_waits_for_the_batch_and_is_stored_after_it(
