@@ -28,9 +28,19 @@ class UsageError(AtsdBotError):
     """A command line or its input is malformed: one line naming what to fix, exit code 2."""
 
 
+class StartError(AtsdBotError):
+    """Something outside the configuration's syntax stops a command: the database cannot be
+    used, the listen address is taken, a path cannot be written. The text says what failed
+    and what to change; ``exit_code`` is its code in :mod:`bot.exit_codes`."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
 class DemoError(AtsdBotError):
     """A step of the demo failed; the text says which and where the logs are."""
 
 
 __all__ = ["AtsdBotError", "ChatRejected", "ChatUnavailable", "ConfigError", "DemoError",
-           "ProtocolError", "UsageError"]
+           "ProtocolError", "StartError", "UsageError"]

@@ -10,8 +10,10 @@ The tree (each error's text is meant for a person and says what to change)::
     │   └── Dropped          bot/realtime/connection.py: the realtime link went away
     ├── ChatRejected         bot/errors.py: Rocket.Chat refused; retrying will not help
     ├── ProtocolError        bot/errors.py: the server spoke a protocol we did not expect
+    ├── StartError           bot/errors.py: the database, listen address or a path is unusable
     ├── ApiError             webhook/errors.py: an HTTP request to the data API is wrong
     ├── DeliveryError        rules/notification.py: one delivery attempt failed
+    ├── SchemaError          rules/store/db.py: the database's schema is newer than the code
     └── ExpressionError, EvaluationError   rules/expr/errors.py: rule syntax vs evaluation
 """
 

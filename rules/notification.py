@@ -22,7 +22,8 @@ class Notification:
     """One message to deliver. ``target`` carries endpoint-specific addressing.
 
     For the ``rocketchat`` endpoint ``target`` holds ``room_id`` (default: the triggering
-    message's ``tags.channel_id``) and, for thread replies, ``tmid``.
+    message's ``tags.channel_id``) and, for thread replies, ``tmid``; the living alert message
+    (:mod:`rules.living`) adds an ``action`` (``post``, ``edit``) and its details.
     """
 
     rule: str
@@ -33,6 +34,19 @@ class Notification:
     target: dict[str, Any] = field(default_factory=dict)
     due_at: datetime | None = None  # later than now for delay-on-open
     id: int | None = None  # outbox row id once stored
+
+
+CHAT_ID_PREFIX = "atsdbot"
+CHAT_ID_LENGTH = 17  # the length of a Meteor random id, which every Rocket.Chat accepts
+
+
+def chat_message_id(outbox_id: int) -> str:
+    """``atsdbot0000000042``: the chat message id of outbox row 42 (17 characters).
+
+    Stable, so a resend is a no-op on the server, and known when the row is written, so the
+    engine can store the id of a message before it is posted (:mod:`rules.living`).
+    """
+    return CHAT_ID_PREFIX + str(int(outbox_id)).zfill(CHAT_ID_LENGTH - len(CHAT_ID_PREFIX))
 
 
 class DeliveryError(AtsdBotError):

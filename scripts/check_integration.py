@@ -39,7 +39,14 @@ from typing import Any
 
 import requests
 
-from bot.exit_codes import EXIT_NOT_SEEN, EXIT_REJECTED, EXIT_UNAVAILABLE
+from bot.exit_codes import (
+    EXIT_INTERNAL,
+    EXIT_NOT_SEEN,
+    EXIT_OK,
+    EXIT_REJECTED,
+    EXIT_UNAVAILABLE,
+    EXIT_USAGE,
+)
 from bot.rest.client import RestClient, iso_ms
 from scripts.common import ProvisionError, admin_client, checked_url, parser, require_bot_user
 from scripts.common import progress as say
@@ -51,7 +58,13 @@ CLOCK_SLACK = timedelta(seconds=1)
 
 def make_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
     p = parser("atsd-bot-check-integration",
-               "Post a probe DM to the bot and verify it reaches atsd-bot.", environ)
+               "Post a probe DM to the bot and verify it reaches atsd-bot.", environ,
+               examples=["atsd-bot setup check --server https://chat.example.com "
+                         "--admin-user admin --bot-username atsd_bot --atsd-url "
+                         "http://127.0.0.1:8088 --api-user admin   # passwords from "
+                         "ATSD_BOT_PROVISION_ADMIN_PASSWORD and ..._API_PASSWORD"],
+               codes=(EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_REJECTED, EXIT_UNAVAILABLE,
+                      EXIT_NOT_SEEN))
     p.option("--bot-username", required=True, metavar="NAME", help="the bot's username")
     p.option("--atsd-url", required=True, metavar="URL", help="atsd-bot's base URL")
     p.option("--api-user", required=True, metavar="USER", help="an atsd-bot user with role api")

@@ -32,6 +32,7 @@ from bot.exit_codes import (
     EXIT_REJECTED,
     EXIT_UNAVAILABLE,
     EXIT_USAGE,
+    help_epilog,
 )
 from bot.rest.client import DEFAULT_TIMEOUT, RestClient
 
@@ -66,6 +67,8 @@ class EnvArgumentParser(argparse.ArgumentParser):
         """Add ``flag``; its default is read from the environment unless ``flag_only``."""
         name = self.env_name(flag)
         help_text = kwargs.pop("help", "")
+        if "default" not in help_text:
+            help_text = f"{help_text} {_default_text(kwargs)}".strip()
         if not flag_only and name in self.environ:
             kwargs["default"] = self._convert(flag, name, self.environ[name], kwargs)
             kwargs.pop("required", None)
@@ -90,10 +93,23 @@ class EnvArgumentParser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"error: {message}; see {self.prog} --help\n")
 
 
-def parser(prog: str, description: str, environ: Mapping[str, str] | None = None,
-           ) -> EnvArgumentParser:
-    """A parser with the server, admin-credential, timeout and dry-run options."""
-    p = EnvArgumentParser(prog=prog, description=description, environ=environ)
+def _default_text(kwargs: Mapping[str, Any]) -> str:
+    if kwargs.get("required"):
+        return "(required)"
+    default = kwargs.get("default")
+    if kwargs.get("action") == "store_true":
+        return "(default: on)" if default else "(default: off)"
+    return "(default: unset)" if default is None else f"(default: {default})"
+
+
+def parser(prog: str, description: str, environ: Mapping[str, str] | None = None, *,
+           examples: Sequence[str] = (), codes: Sequence[int] = ()) -> EnvArgumentParser:
+    """A parser with the server, admin-credential, timeout and dry-run options; its help
+    ends with ``examples`` and the exit codes (``codes``, meanings from bot.exit_codes)."""
+    codes = codes or (EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_REJECTED, EXIT_UNAVAILABLE)
+    p = EnvArgumentParser(prog=prog, description=description, environ=environ,
+                          formatter_class=argparse.RawDescriptionHelpFormatter,
+                          epilog=help_epilog(examples, codes) if examples else None)
     p.option("--server", required=True, metavar="URL",
              help="Rocket.Chat base URL, e.g. https://chat.example.com")
     p.option("--admin-user", metavar="USER",

@@ -31,7 +31,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.errors import ChatRejected
-from bot.exit_codes import EXIT_CONFLICT, EXIT_REJECTED
+from bot.exit_codes import (
+    EXIT_CONFLICT,
+    EXIT_INTERNAL,
+    EXIT_OK,
+    EXIT_REJECTED,
+    EXIT_UNAVAILABLE,
+    EXIT_USAGE,
+)
 from bot.rest.client import RestClient, RestRejected
 from scripts.common import ProvisionError, admin_client, parser
 from scripts.common import progress as say
@@ -43,7 +50,12 @@ CREATE_ONLY = {"sendWelcomeEmail": False, "joinDefaultChannels": False}
 
 def make_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
     p = parser("atsd-bot-create-user", "Create or update the atsd-bot user in Rocket.Chat.",
-               environ)
+               environ,
+               examples=["ATSD_BOT_PROVISION_ADMIN_PASSWORD=... atsd-bot setup bot-user "
+                         "--server https://chat.example.com --admin-user admin "
+                         "--bot-username atsd_bot --bot-password \"$BOT_PASSWORD\""],
+               codes=(EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_REJECTED, EXIT_UNAVAILABLE,
+                      EXIT_CONFLICT))
     p.option("--bot-username", required=True, metavar="NAME", help="the bot's username")
     p.option("--bot-password", metavar="PASSWORD",
              help="the bot's password (default for a new user: random, never shown)")

@@ -46,7 +46,14 @@ from typing import Any
 
 from werkzeug.security import generate_password_hash
 
-from bot.exit_codes import EXIT_CONFLICT, EXIT_USAGE
+from bot.exit_codes import (
+    EXIT_CONFLICT,
+    EXIT_INTERNAL,
+    EXIT_OK,
+    EXIT_REJECTED,
+    EXIT_UNAVAILABLE,
+    EXIT_USAGE,
+)
 from bot.rest.client import RestClient
 from scripts.common import ProvisionError, admin_client, checked_url, parser, require_bot_user
 from scripts.common import progress as say
@@ -81,7 +88,13 @@ class Script {
 
 def make_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
     p = parser("atsd-bot-create-integration",
-               "Create or update the outgoing webhook from Rocket.Chat to atsd-bot.", environ)
+               "Create or update the outgoing webhook from Rocket.Chat to atsd-bot.", environ,
+               examples=["ATSD_BOT_PROVISION_ADMIN_PASSWORD=... atsd-bot setup integration "
+                         "--server https://chat.example.com --admin-user admin "
+                         "--bot-username atsd_bot --webhook-url http://atsd-bot:8088 "
+                         "--webhook-user rocketchat --webhook-password \"$HOOK_PASSWORD\""],
+               codes=(EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_REJECTED, EXIT_UNAVAILABLE,
+                      EXIT_CONFLICT))
     p.option("--bot-username", required=True, metavar="NAME", help="the bot's username")
     p.option("--webhook-url", required=True, metavar="URL",
              help="atsd-bot's base URL as Rocket.Chat reaches it, e.g. https://atsd-bot:8088")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from rules.command import MessageCommand
@@ -129,3 +130,29 @@ def test_one_failing_command_does_not_fail_its_batch_mates(db: Database) -> None
     assert isinstance(outcomes["boom"], RuntimeError)
     assert all(not isinstance(outcomes[t], Exception) for t in texts if t != "boom")
     assert count_messages(db) == 12  # the failed one was rolled back, nothing else was
+
+
+def test_once_runs_a_chat_command_once_with_its_claim(db: Database) -> None:
+    ingestor = Ingestor(db)
+    ran: list[str] = []
+
+    def failing(_conn: object) -> str:
+        raise RuntimeError("the command failed")
+
+    with pytest.raises(RuntimeError):
+        ingestor.once("rc:c1", path="webhook", work=failing)
+    # nothing committed: the claim went with the failure, so the command may run again
+    assert ingestor.once("rc:c1", path="realtime", work=lambda _c: ran.append("x") or "ok") \
+        == "ok"
+    assert ingestor.once("rc:c1", path="webhook", work=lambda _c: ran.append("y")) is None
+    assert ran == ["x"]
+    # the message never reaches the rules afterwards either
+    copy = ingestor.accept(MessageCommand(entity="rocket.chat"), path="webhook",
+                           dedupe_key="rc:c1")
+    assert copy.duplicate and count_messages(db) == 0
+
+
+def test_once_still_answers_a_message_the_other_path_sent_to_the_rules(db: Database) -> None:
+    ingestor = Ingestor(db)
+    ingestor.accept(MessageCommand(entity="rocket.chat"), path="webhook", dedupe_key="rc:c2")
+    assert ingestor.once("rc:c2", path="realtime", work=lambda _c: "answered") == "answered"

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from rules.accepted import Accepted
 from rules.command import MessageCommand
 from rules.ingest import Ingestor
+from rules.ingest.accepted import Accepted
 from rules.store import Database
 from tests.test_ingest import ExplodingEngine, RecordingEngine, count_messages
 

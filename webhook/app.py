@@ -14,10 +14,12 @@ from collections.abc import Sequence
 from flask import Blueprint, Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from webhook.api import messages_api
 from webhook.context import AppContext, current_ctx
 from webhook.errors import ApiError, error_response, json_error
+from webhook.receiver import webhook
 
-__all__ = ["create_app", "current_ctx"]
+__all__ = ["create_app"]
 
 log = logging.getLogger(__name__)
 
@@ -27,20 +29,17 @@ health = Blueprint("health", __name__)
 @health.get("/healthz")
 def healthz() -> tuple[Response, int]:
     ctx = current_ctx()
-    report = ctx.extras.get("health", lambda: {"status": "ok"})()
+    report = ctx.health()  # the service's HealthState.report; {"status": "ok"} without one
     return jsonify(report), 200 if report.get("status") == "ok" else 503
 
 
 def create_app(ctx: AppContext, blueprints: Sequence[Blueprint] = ()) -> Flask:
-    from webhook.api.messages import api
-    from webhook.receiver import webhook
-
     app = Flask("webhook")
     app.extensions["atsd"] = ctx
     app.config["MAX_CONTENT_LENGTH"] = ctx.settings.http.max_body_bytes
     # Keep tag order as the client sent it; it is easier to read in debug answers.
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    for blueprint in (health, webhook, api, *blueprints):
+    for blueprint in (health, webhook, messages_api, *blueprints):
         app.register_blueprint(blueprint)
     app.before_request(_settle_request_log)
     app.register_error_handler(ApiError, error_response)
@@ -55,9 +54,7 @@ def _settle_request_log() -> None:
     # other than a webhook waits for the writer first (immediate when nothing is queued).
     if request.endpoint in ("webhook.receive", "health.healthz"):
         return
-    from webhook.requestlog import request_log
-
-    request_log(current_ctx()).flush(timeout=2.0)
+    current_ctx().request_log.flush(timeout=2.0)
 
 
 def _http_error(error: HTTPException) -> Response | HTTPException:

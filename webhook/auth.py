@@ -7,9 +7,12 @@
   random key so that a busy webhook does not pay it on every request.
 - Every refusal is a security incident (time, address, path, user tried, reason); the
   password is never recorded. After ``max_failures`` guesses (wrong or malformed credentials,
-  a wrong body token) from one address within
-  ``window`` seconds, that address gets ``429`` with ``Retry-After`` for ``lockout`` seconds,
-  each attempt still recorded.
+  a wrong body token) by one user name from one address within ``window`` seconds, that user
+  gets ``429`` with ``Retry-After`` for ``lockout`` seconds from that address, each attempt
+  still recorded; other users from the same address are not affected (:mod:`webhook.throttle`).
+
+The app's one :class:`Authenticator` is ``AppContext.authenticator``; API views ask for it
+with :func:`webhook.context.require_role`.
 """
 
 from __future__ import annotations
@@ -21,52 +24,49 @@ import hmac
 import logging
 import secrets
 import threading
-from collections import deque
-from collections.abc import Callable
-from datetime import datetime, timedelta
-from functools import wraps
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn
 
-from flask import request as flask_request
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from bot.config.load import Settings, UserSettings
 from rules.clock import Clock
 from rules.expr import wildcard
 from rules.store import Database, diagnostics
 from webhook.capture import full_path, redact
-from webhook.context import AppContext, current_ctx
 from webhook.errors import ApiError
 from webhook.parse import client_ip
+from webhook.settings import AppSettings, UserSettings
+from webhook.throttle import Throttle
 
 log = logging.getLogger(__name__)
 
-F = TypeVar("F", bound=Callable[..., Any])
 CHALLENGE = {"WWW-Authenticate": 'Basic realm="atsd-bot", charset="UTF-8"'}
-_MAX_TRACKED = 10_000  # addresses whose failures are remembered (oldest forgotten first)
 _MAX_VERIFIED = 1_000
 
 
 class Authenticator:
     """Checks Basic credentials against ``settings.users`` and records refusals."""
 
-    def __init__(self, settings: Settings, db: Database, clock: Clock, *,
+    def __init__(self, settings: AppSettings, db: Database, clock: Clock, *,
                  max_failures: int = 10, window: float = 60.0, lockout: float = 60.0) -> None:
         self.settings = settings
         self.db = db
         self.clock = clock
-        self.max_failures = max_failures
-        self.window = timedelta(seconds=window)
-        self.lockout = timedelta(seconds=lockout)
-        self._users = {u.name: u for u in settings.users}
+        self.throttle = Throttle(limit=max_failures, window=window, pause=lockout,
+                                 clock=lambda: clock.now().timestamp())
         self._key = secrets.token_bytes(32)
         self._verified: set[bytes] = set()
-        self._failures: dict[str, deque[datetime]] = {}
-        self._blocked: dict[str, datetime] = {}
         self._lock = threading.Lock()
+        self._users: dict[str, UserSettings] = {}
+        self._dummy_hash: str | None = None
+        self.use_settings(settings)
+
+    def use_settings(self, settings: AppSettings) -> None:
+        """Check against ``settings.users`` from now on (a configuration reload)."""
         # Unknown users are checked against this so that they cost what a real check costs.
-        self._dummy_hash = (generate_password_hash(secrets.token_hex(16))
-                            if any(u.password_hash for u in settings.users) else None)
+        dummy = (self._dummy_hash or generate_password_hash(secrets.token_hex(16))
+                 if any(u.password_hash for u in settings.users) else None)
+        self._users, self._dummy_hash = {u.name: u for u in settings.users}, dummy
+        self.settings = settings
 
     # -- credentials ------------------------------------------------------------------
 
@@ -113,12 +113,12 @@ class Authenticator:
         addr = client_ip(request.remote_addr or "", request.headers.get("X-Forwarded-For"),
                          self.settings.http.trusted_proxies)
         path = full_path(request)
-        wait = self.blocked_for(addr)
+        claimed = _claimed_user(request.headers.get("Authorization"))
+        wait = self.throttle.wait_for(addr, claimed)
         if wait is not None:
-            name = _claimed_user(request.headers.get("Authorization"))
-            self.record_incident(addr, path, name, "throttled: too many failed attempts")
-            raise ApiError(429, "too many failed attempts from this address; retry later",
-                           headers={"Retry-After": str(wait)}, outcome="rejected")
+            self.record_incident(addr, path, claimed, "throttled: too many failed attempts")
+            raise ApiError(429, "too many failed attempts for this user from this address; "
+                           "retry later", headers={"Retry-After": str(wait)}, outcome="rejected")
         try:
             name, password = parse_basic(request.headers.get("Authorization"))
         except ValueError as exc:
@@ -159,7 +159,7 @@ class Authenticator:
         """
         self.record_incident(addr, path, user, reason)
         if counts:
-            self._count_failure(addr)
+            self.throttle.failed(addr, user)
         headers = CHALLENGE if status == 401 else {}
         raise ApiError(status, message, headers=headers, outcome="rejected")
 
@@ -176,36 +176,6 @@ class Authenticator:
         except Exception:
             # The refusal itself still happens; the log line above keeps the trace.
             log.exception("could not record a security incident")
-
-    # -- throttling -------------------------------------------------------------------
-
-    def blocked_for(self, addr: str) -> int | None:
-        """Seconds ``addr`` must still wait, or None when it may try."""
-        now = self.clock.now()
-        with self._lock:
-            until = self._blocked.get(addr)
-            if until is None:
-                return None
-            if until <= now:
-                del self._blocked[addr]
-                return None
-            return max(1, int((until - now).total_seconds() + 0.999))
-
-    def _count_failure(self, addr: str) -> None:
-        now = self.clock.now()
-        with self._lock:
-            times = self._failures.pop(addr, None) or deque()
-            self._failures[addr] = times  # re-inserted: dict order is recency order
-            times.append(now)
-            while times and times[0] <= now - self.window:
-                times.popleft()
-            if len(times) >= self.max_failures:
-                self._blocked[addr] = now + self.lockout
-                times.clear()
-            while len(self._failures) > _MAX_TRACKED:
-                self._failures.pop(next(iter(self._failures)))
-            while len(self._blocked) > _MAX_TRACKED:
-                self._blocked.pop(next(iter(self._blocked)))
 
 
 def parse_basic(header: str | None) -> tuple[str, str]:
@@ -246,31 +216,3 @@ def same_secret(given: str, expected: str) -> bool:
     a = hashlib.sha256(given.encode("utf-8", "surrogatepass")).digest()
     b = hashlib.sha256(expected.encode("utf-8", "surrogatepass")).digest()
     return hmac.compare_digest(a, b)
-
-
-def authenticator(ctx: AppContext) -> Authenticator:
-    """The app's one Authenticator (kept in ``ctx.extras`` so throttling state is shared)."""
-    found = ctx.extras.get("authenticator")
-    if found is None:
-        found = ctx.extras.setdefault(
-            "authenticator", Authenticator(ctx.settings, ctx.db, ctx.clock))
-    assert isinstance(found, Authenticator)
-    return found
-
-
-def require_role(*roles: str) -> Callable[[F], F]:
-    """Decorator for API views: Basic auth with one of ``roles`` (``admin`` satisfies all).
-
-    The user is available as ``flask.g.atsd_user`` inside the view.
-    """
-    def decorate(view: F) -> F:
-        @wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            from flask import g
-
-            g.atsd_user = authenticator(current_ctx()).check_roles(flask_request, roles)
-            return view(*args, **kwargs)
-
-        return wrapper  # type: ignore[return-value]
-
-    return decorate

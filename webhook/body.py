@@ -153,7 +153,7 @@ def load_json(text: str, what: str, *, numbers_as_text: bool = True) -> Any:
         raise bad_request(f"{what} is not valid JSON: {exc}") from None
 
 
-def flatten(document: Any, prefix: str) -> dict[str, str]:
+def flatten(document: Any, prefix: str, what: str = "JSON document") -> dict[str, str]:
     """Leaves of ``document`` as ``{"a.b[0]": "text"}``; names normalised, values untrimmed.
 
     Iterative (an explicit stack), so depth costs no recursion; deeper than ``MAX_DEPTH``
@@ -165,14 +165,14 @@ def flatten(document: Any, prefix: str) -> dict[str, str]:
         name, value, depth = stack.pop()
         if isinstance(value, dict):
             if depth >= MAX_DEPTH:
-                raise bad_request(f"JSON document is nested deeper than {MAX_DEPTH} levels")
+                raise bad_request(f"{what} is nested deeper than {MAX_DEPTH} levels")
             # Reversed so that pops come out in document order (dicts keep insertion order).
             for key, child in reversed(list(value.items())):
                 part = normalize_name(str(key))
                 stack.append((f"{name}.{part}" if name else part, child, depth + 1))
         elif isinstance(value, list):
             if depth >= MAX_DEPTH:
-                raise bad_request(f"JSON document is nested deeper than {MAX_DEPTH} levels")
+                raise bad_request(f"{what} is nested deeper than {MAX_DEPTH} levels")
             for index in range(len(value) - 1, -1, -1):
                 stack.append((f"{name}[{index}]", value[index], depth + 1))
         elif value is None:
@@ -187,14 +187,14 @@ def flatten(document: Any, prefix: str) -> dict[str, str]:
 # -- dates --------------------------------------------------------------------------------
 
 _NUMERIC = re.compile(r"^-?\d+(\.\d+)?$")
-# Java DateTimeFormatter letters (what ATSD users write) to strptime directives.
-_JAVA_TOKENS = [
-    ("yyyy", "%Y"), ("uuuu", "%Y"), ("yy", "%y"), ("MMMM", "%B"), ("MMM", "%b"), ("MM", "%m"),
-    ("dd", "%d"), ("HH", "%H"), ("hh", "%I"), ("mm", "%M"), ("ss", "%S"), ("SSSSSS", "%f"),
-    ("SSS", "%f"), ("EEEE", "%A"), ("EEE", "%a"), ("XXX", "%z"), ("XX", "%z"), ("X", "%z"),
-    ("ZZZ", "%z"), ("Z", "%z"), ("a", "%p"), ("z", "%Z"), ("d", "%d"), ("M", "%m"),
-    ("H", "%H"), ("m", "%M"), ("s", "%S"),
-]
+# Java DateTimeFormatter fields (what ATSD users write), each a run of one letter, to
+# strptime directives. A run of another length is not supported (``yyy``, ``SSSSSSSSS``).
+_JAVA_FIELDS = {
+    "yyyy": "%Y", "uuuu": "%Y", "yy": "%y", "MMMM": "%B", "MMM": "%b", "MM": "%m", "M": "%m",
+    "dd": "%d", "d": "%d", "HH": "%H", "H": "%H", "hh": "%I", "mm": "%M", "m": "%M",
+    "ss": "%S", "s": "%S", "SSSSSS": "%f", "SSS": "%f", "EEEE": "%A", "EEE": "%a",
+    "XXX": "%z", "XX": "%z", "X": "%z", "ZZZ": "%z", "Z": "%z", "a": "%p", "z": "%Z",
+}
 
 
 def parse_unix(value: str, unit: str) -> datetime:
@@ -214,6 +214,14 @@ def parse_iso(value: str) -> datetime:
         return parse_iso_date(value)
     except ValueError as exc:
         raise bad_request(str(exc)) from None
+
+
+def check_datetime_pattern(pattern: str) -> None:
+    """A 400 naming ``datetimePattern`` when it is not iso, seconds, milliseconds or a Java
+    pattern this reader supports."""
+    kind = pattern.strip()
+    if kind.lower() not in ("iso", "seconds", "milliseconds"):
+        java_to_strptime(kind)
 
 
 def parse_command_date(value: str, pattern: str | None) -> datetime:
@@ -253,8 +261,13 @@ def parse_header_date(value: str) -> datetime:
 
 
 def java_to_strptime(pattern: str) -> str:
-    """Translate a Java date pattern; letters it does not know are a 400."""
+    """Translate a Java date pattern; a field it does not know, or one given twice, is a 400.
+
+    strptime reads each directive at most once (a second ``%d`` is a regular-expression
+    error), and Java would refuse most such patterns too, so a repeat is the client's error.
+    """
     out: list[str] = []
+    seen: dict[str, str] = {}  # directive -> the field that gave it
     i = 0
     while i < len(pattern):
         ch = pattern[i]
@@ -266,13 +279,20 @@ def java_to_strptime(pattern: str) -> str:
             i = end + 1
             continue
         if ch.isalpha():
-            for token, directive in _JAVA_TOKENS:
-                if pattern.startswith(token, i):
-                    out.append(directive)
-                    i += len(token)
-                    break
-            else:
-                raise bad_request(f"datetimePattern {pattern!r}: unsupported letter {ch!r}")
+            end = i
+            while end < len(pattern) and pattern[end] == ch:
+                end += 1
+            field = pattern[i:end]
+            directive = _JAVA_FIELDS.get(field)
+            if directive is None:
+                raise bad_request(f"datetimePattern {pattern!r}: unsupported field {field!r}")
+            if directive in seen:
+                before = "" if seen[directive] == field else f" (as {seen[directive]!r} before)"
+                raise bad_request(f"datetimePattern {pattern!r}: the field {field!r} is given "
+                                  f"twice{before}; give each field once")
+            seen[directive] = field
+            out.append(directive)
+            i = end
             continue
         out.append("%%" if ch == "%" else ch)
         i += 1
@@ -286,6 +306,9 @@ def parse_pattern(value: str, pattern: str) -> datetime:
         parsed = datetime.strptime(value.strip(), directive)
     except ValueError:
         raise bad_request(f"date {value!r} does not match datetimePattern {pattern!r}") from None
+    except re.error as exc:  # whatever strptime cannot compile is the pattern's fault
+        raise bad_request(f"datetimePattern {pattern!r}: not a usable pattern ({exc.msg})"
+                          ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)

@@ -10,8 +10,8 @@ import json
 import re
 from typing import Any
 
-from bot.config.load import Settings
 from webhook.body import FORM_TYPE, looks_like_json, split_content_type
+from webhook.settings import AppSettings
 
 MASK = "***"
 SECRET_HEADERS = ("authorization", "proxy-authorization", "cookie")
@@ -22,7 +22,7 @@ _JSON_TOKEN = re.compile(r'("token"\s*:\s*)"(?:[^"\\]|\\.?)*+"?')
 _FORM_TOKEN = re.compile(r"(^|&|\?)(token=)[^&]*", re.IGNORECASE)
 
 
-def redact(text: str, settings: Settings) -> str:
+def redact(text: str, settings: AppSettings) -> str:
     """``text`` with ``token=`` parameters and every configured secret masked."""
     text = _FORM_TOKEN.sub(lambda m: m.group(1) + m.group(2) + MASK, text)
     return _mask_secrets(text, settings.secrets())
@@ -35,7 +35,7 @@ def _mask_secrets(text: str, secrets: list[str]) -> str:
     return text
 
 
-def capture_body(body: bytes, content_type: str | None, settings: Settings) -> str | None:
+def capture_body(body: bytes, content_type: str | None, settings: AppSettings) -> str | None:
     if not body:
         return None
     text = body.decode("utf-8", "replace")
@@ -54,7 +54,7 @@ def _mask_json(text: str) -> str:
     return _JSON_TOKEN.sub(lambda m: m.group(1) + json.dumps(MASK), text)
 
 
-def capture_headers(headers: tuple[tuple[str, str], ...], settings: Settings
+def capture_headers(headers: tuple[tuple[str, str], ...], settings: AppSettings
                     ) -> dict[str, str]:
     kept: dict[str, str] = {}
     secrets = settings.secrets()  # once per request, not once per header

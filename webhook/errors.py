@@ -12,6 +12,8 @@ from flask import Response, jsonify
 
 from rules.errors import AtsdBotError
 
+__all__ = ["ApiError", "bad_request", "error_response", "json_error"]
+
 
 class ApiError(AtsdBotError):
     """A client-facing failure: ``status`` is a 4xx (or 503), ``message`` says what is wrong."""

@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import webhook.body as bodies
 from rules.command import MAX_TAGS, MessageCommand, Severity
 from rules.expr import wildcard
-from webhook import body as bodies
-from webhook.errors import bad_request
+from webhook.errors import ApiError, bad_request
 
 FIELDS = ("type", "source", "entity", "date", "message", "severity")
 FILTERS = ("exclude", "excludevalues", "include", "includevalues")
@@ -184,8 +184,8 @@ def _parse_embedded(fields: dict[str, str], name: str) -> None:
     if key not in fields:
         return  # the field is optional in many payloads; nothing to parse
     text = fields.pop(key)
-    document = bodies.load_json(text, f"json.parse field {name!r}")
-    fields.update(bodies.flatten(document, key))
+    what = f"json.parse field {name!r}"
+    fields.update(bodies.flatten(bodies.load_json(text, what), key, what))
 
 
 def _clean(fields: dict[str, str]) -> dict[str, str]:
@@ -257,27 +257,39 @@ def _build(raw: RawRequest, params: Params, lookup: dict[str, str], tags: dict[s
     return command
 
 
+def _parameter(level: str, what: str) -> str:
+    """The query parameter that chose a field's value: ``date``, ``command.date``, ..."""
+    return what if level == "literal" else f"{level}.{what}"
+
+
 def _severity(picked: tuple[str, str] | None) -> Severity | None:
     if picked is None:
         return None
+    level, value = picked
     try:
-        return Severity.parse(picked[1])
+        return Severity.parse(value)
     except ValueError as exc:
-        raise bad_request(str(exc)) from None
+        raise bad_request(f"{_parameter(level, 'severity')}: {exc}") from None
 
 
 def _date(picked: tuple[str, str] | None, pattern: str | None) -> datetime | None:
     if picked is None:
         return None
     level, value = picked
-    if level == "command":
-        return bodies.parse_command_date(value, pattern)
-    if level == "header":
-        return bodies.parse_header_date(value)
-    # ``?date=2016-06-24T20:00:45+0200`` written into a URL unencoded (as ATSD's examples
-    # are) arrives with a space for the '+': a space right before a numeric zone can only be
-    # that, so it is read as '+'. A space anywhere else (e.g. for 'T') stays an error.
-    return bodies.parse_iso(_PLUS_AS_SPACE.sub(r"\1+\2", value.strip()))
+    if level == "command" and pattern is not None:
+        bodies.check_datetime_pattern(pattern)  # its own 400, naming datetimePattern
+    try:
+        if level == "command":
+            return bodies.parse_command_date(value, pattern)
+        if level == "header":
+            return bodies.parse_header_date(value)
+        # ``?date=2016-06-24T20:00:45+0200`` written into a URL unencoded (as ATSD's
+        # examples are) arrives with a space for the '+': a space right before a numeric
+        # zone can only be that, so it is read as '+'. A space anywhere else (e.g. for 'T')
+        # stays an error.
+        return bodies.parse_iso(_PLUS_AS_SPACE.sub(r"\1+\2", value.strip()))
+    except ApiError as exc:
+        raise bad_request(f"{_parameter(level, 'date')}: {exc.message}") from None
 
 
 _PLUS_AS_SPACE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d{1,9})?) "

@@ -12,12 +12,17 @@ whose source is rocket.chat, or another path configured as Rocket.Chat") get two
 rules: once-only by
 ``message_id`` (plus the edit stamp ``edited`` when ``isEdited`` is true: the outgoing webhook
 carries no ``editedAt``, so all edits of one message share one key and only the first edit is
-processed), and the loop guard (``bot`` set, or written by the bot itself).
+processed), and the loop guard (``bot`` set, or written by the bot itself). A message
+addressed to the bot whose first word is a chat command goes to the chat command desk
+(``ctx.chat_commands``, the realtime path's too) instead of the rules: it is
+answered once over REST through the outbox, never in this HTTP answer, which is then
+``{"status": "command"}`` (or ``"duplicate"``).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,16 +30,15 @@ from flask import Blueprint, Response, jsonify, request
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from bot.config.load import UserSettings
 from rules.command import MessageCommand
-from rules.message_keys import dedupe_key, loop_guard_reason
+from rules.message_keys import ChatInput, dedupe_key, loop_guard_reason
 from rules.store import diagnostics
-from webhook.auth import authenticator, same_secret
+from webhook.auth import same_secret
 from webhook.capture import MASK, capture_body, capture_headers, full_path, redact
 from webhook.context import AppContext, current_ctx
 from webhook.errors import ApiError
 from webhook.parse import Parsed, RawRequest, client_ip, parse_query, parse_request
-from webhook.requestlog import request_log
+from webhook.settings import UserSettings
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +86,7 @@ def receive(rest: str) -> tuple[Response, int, dict[str, str]]:
     entry = Entry(method=request.method, path=redact(path_and_query, settings), remote_addr=addr,
                   content_type=request.content_type, size=request.content_length or 0)
     try:
-        auth = authenticator(ctx)
+        auth = ctx.authenticator
         user = auth.check_basic(request, "webhook")
         entry.user = user.name
         auth.check_limits(user, addr=addr, path=path_and_query,
@@ -135,7 +139,7 @@ def process(ctx: AppContext, raw: RawRequest, entry: Entry, *, user: UserSetting
     _mask_secrets(command, settings.secrets())
     entry.command = command.to_json()
     path = raw.webhook_path
-    auth = authenticator(ctx)
+    auth = ctx.authenticator
     if check_token and path in settings.webhook.tokens:
         given = parsed.top.get("token")
         if not isinstance(given, str) or not same_secret(given, settings.webhook.tokens[path]):
@@ -150,7 +154,11 @@ def process(ctx: AppContext, raw: RawRequest, entry: Entry, *, user: UserSetting
         if reason is not None:
             entry.outcome, entry.status, entry.error = "ignored", 200, reason
             return Result(200, {"status": "ignored", "reason": reason})
-        key = _dedupe_key(parsed.top, ctx.extras.get("edit_stamp"))
+        key = _dedupe_key(parsed.top, ctx.edit_stamp)
+        answered = _chat_command(ctx, parsed.top, key)
+        if answered is not None:  # "command" or "duplicate": answered over REST, not here
+            entry.outcome, entry.status = answered, 200
+            return Result(200, {"status": answered})
     try:
         accepted = ctx.ingestor.accept(command, path="webhook", dedupe_key=key)
     except DBAPIError as exc:
@@ -169,6 +177,31 @@ def process(ctx: AppContext, raw: RawRequest, entry: Entry, *, user: UserSetting
     if replies:
         payload["text"] = "\n".join(replies)
     return Result(200, payload)
+
+
+def _chat_command(ctx: AppContext, top: dict[str, Any], key: str | None) -> str | None:
+    """Hand the message to the chat command desk (``ctx.chat_commands``, the same one the
+    realtime path uses); None when it is no command (it goes to the rules)."""
+    desk = ctx.chat_commands
+    room = top.get("channel_id")
+    if desk is None or key is None or not isinstance(room, str) or not room:
+        return None
+
+    def text(name: str) -> str | None:
+        value = top.get(name)
+        return value if isinstance(value, str) and value else None
+
+    message = ChatInput(message_id=str(top.get("message_id")), key=key, room_id=room,
+                        text=text("text") or "", user_id=text("user_id"),
+                        username=text("user_name"), direct=text("channel_name") is None,
+                        tmid=text("tmid"), trigger_word=text("trigger_word"))
+    try:
+        answered: str | None = desk(message, path="webhook")
+    except DBAPIError as exc:
+        log.error("store unavailable for a chat command: %s", type(exc).__name__)
+        raise ApiError(503, "storage unavailable; retry later",
+                       headers={"Retry-After": "5"}, outcome="error") from None
+    return answered
 
 
 def _duplicate_echo(command: MessageCommand, stored: MessageCommand) -> dict[str, Any]:
@@ -203,19 +236,20 @@ def _loop_guard(ctx: AppContext, parsed: Parsed) -> str | None:
                              ctx.bot_identity())
 
 
-def _dedupe_key(top: dict[str, Any], stamp: Any = None) -> str | None:
+def _dedupe_key(top: dict[str, Any], stamp: Callable[[str], str] | None = None
+                ) -> str | None:
     message_id = top.get("message_id")
     if not isinstance(message_id, str) or not message_id.strip():
         return None
     if top.get("isEdited") not in (True, "true", "True"):
         return dedupe_key(message_id.strip()[:200])
     # with [rocketchat] configured, ``stamp`` (bot.chat.edits) reads editedAt as realtime keys it
-    edited = stamp(message_id.strip()[:200]) if callable(stamp) else "edited"
+    edited = stamp(message_id.strip()[:200]) if stamp is not None else "edited"
     return dedupe_key(message_id.strip()[:200], edited)
 
 
 def _write_log(ctx: AppContext, entry: Entry) -> None:
-    request_log(ctx).submit(**entry.__dict__)
+    ctx.request_log.submit(**entry.__dict__)
 
 
 def replay_request(ctx: AppContext, request_id: int) -> int:
@@ -226,7 +260,7 @@ def replay_request(ctx: AppContext, request_id: int) -> int:
     (not a webhook request, or its body was cut in the log). A Rocket.Chat message that was
     stored before is answered as a duplicate, as any re-delivery is.
     """
-    request_log(ctx).flush()
+    ctx.request_log.flush()
     with ctx.db.connect() as conn:
         row = diagnostics.get_request(conn, request_id)
     if row is None:
@@ -250,4 +284,4 @@ def replay_request(ctx: AppContext, request_id: int) -> int:
         process(ctx, raw, entry, user=None, check_token=False)
     except ApiError as exc:
         _failed(entry, exc)
-    return request_log(ctx).write_now(**entry.__dict__)
+    return ctx.request_log.write_now(**entry.__dict__)

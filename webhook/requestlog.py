@@ -6,6 +6,8 @@ milliseconds at a time; the endpoint ran at a tenth of its speed (bench/webhook.
 writer taking whatever rows are queued, in one transaction, keeps the log off the request
 path. The log is diagnostics, not data: rows still queued when the process dies are lost
 (``close()`` at shutdown and ``flush()`` before reading avoid that in practice).
+
+The app's one writer is ``AppContext.request_log``; the SQL is :mod:`rules.store.diagnostics`.
 """
 
 from __future__ import annotations
@@ -15,15 +17,11 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
-
-from sqlalchemy import Connection, func, select
 
 from rules.clock import Clock
 from rules.store import Database, diagnostics
-from rules.store.tables import base as schema
 
 log = logging.getLogger(__name__)
 BATCH = 200
@@ -135,54 +133,11 @@ class RequestLog:
 
     def _insert(self, batch: list[dict[str, Any]]) -> bool:
         try:
-            with self.write_lock, self.db.engine.connect() as conn, _no_fsync(conn), \
-                    conn.begin():
-                diagnostics.record_requests(conn, batch)
-                newest = conn.execute(select(func.max(schema.webhook_requests.c.id))).scalar()
-                if newest is not None:
-                    diagnostics.trim_requests(conn, int(newest), self.keep)
+            with self.write_lock:
+                diagnostics.record_requests(self.db, batch, keep=self.keep)
         except Exception:
             if len(batch) == 1:
                 # Reported, not raised: the request itself was answered already.
                 log.exception("could not write a webhook request-log row")
             return False
         return True
-
-
-@contextmanager
-def _no_fsync(conn: Connection) -> Iterator[None]:
-    """SQLite: commit log batches with ``synchronous=NORMAL`` on this connection.
-
-    The batch is written under the ingestor's lock; with ``FULL`` its fsync (several ms)
-    would hold up every ingest for that long. In WAL mode NORMAL still survives a process
-    crash, and the next ingest commit (FULL) syncs these pages with its own. The pragma
-    cannot change inside a transaction, hence the raw connection around ``begin()``; the
-    connection's own level is restored before it returns to the pool (or it is discarded).
-    """
-    if conn.dialect.name != "sqlite":
-        yield
-        return
-    raw = conn.connection.driver_connection
-    assert raw is not None
-    level = raw.execute("PRAGMA synchronous").fetchone()[0]
-    raw.execute("PRAGMA synchronous=NORMAL")
-    try:
-        yield
-    finally:
-        try:
-            raw.execute(f"PRAGMA synchronous={int(level)}")
-        except Exception:
-            conn.invalidate()  # never hand a weaker connection to the ingest
-            raise
-
-
-def request_log(ctx: Any) -> RequestLog:
-    """The app's one RequestLog (kept in ``ctx.extras["request_log"]``)."""
-    found = ctx.extras.get("request_log")
-    if found is None:
-        # The Ingestor's write lock: log batches and ingest transactions take turns.
-        lock = getattr(ctx.ingestor, "write_lock", None)
-        found = ctx.extras.setdefault("request_log", RequestLog(
-            ctx.db, ctx.clock, ctx.settings.webhook.request_log_size, write_lock=lock))
-    assert isinstance(found, RequestLog)
-    return found

@@ -33,7 +33,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from bot.config.load import RocketChatSettings
 from bot.rest import metrics
@@ -41,7 +41,13 @@ from bot.rest.ejson import ejson_date
 from rules.clock import Clock, SystemClock
 from rules.command import MessageCommand, format_iso_date
 from rules.ingest import Accepted, Ingestor
-from rules.message_keys import BotIdentity, dedupe_key, loop_guard_reason
+from rules.message_keys import (
+    BotIdentity,
+    ChatCommands,
+    ChatInput,
+    dedupe_key,
+    loop_guard_reason,
+)
 
 log = logging.getLogger(__name__)
 
@@ -157,18 +163,20 @@ def to_command(msg: dict[str, Any], room: RoomInfo, received: Any) -> MessageCom
                           tags={k: v for k, v in clean.items() if v})
 
 
-class CommandHandler(Protocol):
-    """Chat commands (bot/chat/commands.py): True when ``text`` was a command and was answered."""
-
-    def handle(self, text: str, msg: dict[str, Any], room: RoomInfo) -> bool: ...
-
-    def is_command(self, text: str) -> bool: ...
+def chat_input(msg: dict[str, Any], room: RoomInfo, key: str) -> ChatInput:
+    """The message as the chat command desk sees it (the webhook path builds the same)."""
+    user = _user(msg)
+    return ChatInput(message_id=str(msg.get("_id")), key=key,
+                     room_id=str(msg.get("rid") or room.id), text=str(msg.get("msg") or ""),
+                     user_id=user.get("_id"), username=user.get("username"),
+                     direct=room.type == DIRECT, tmid=msg.get("tmid") or None)
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What became of one message: ``ignored`` (with reason), ``duplicate``, ``command``
-    (a chat command was answered) or ``stored`` (a message command went to the rules)."""
+    """What became of one message: ``ignored`` (with reason), ``duplicate`` (seen before, as
+    a message or a command), ``command`` (a chat command was answered) or ``stored`` (a
+    message command went to the rules)."""
 
     kind: str
     reason: str = ""
@@ -176,10 +184,11 @@ class Outcome:
 
 
 class ChatListener:
-    """Applies the policy, answers chat commands and ingests everything else."""
+    """Applies the policy, hands messages to the chat command desk (``commands``), ingests
+    everything else."""
 
     def __init__(self, ingestor: Ingestor, settings: RocketChatSettings, bot: BotIdentity,
-                 rooms: RoomDirectory | None = None, *, commands: CommandHandler | None = None,
+                 rooms: RoomDirectory | None = None, *, commands: ChatCommands | None = None,
                  clock: Clock | None = None) -> None:
         self.ingestor = ingestor
         self.settings = settings
@@ -228,9 +237,11 @@ class ChatListener:
             # asking the store.
             metrics.DUPLICATES_DROPPED.labels(path=path).inc()
             return Outcome("duplicate")
-        text = self._addressed_text(msg, room)
-        if self.commands is not None and text is not None and self.commands.is_command(text):
-            return self._command(key, text, msg, room, path)
+        if self.commands is not None:
+            answered = self.commands(chat_input(msg, room, key), path="realtime")
+            if answered is not None:
+                self._remember(key)
+                return Outcome(answered)
         command = to_command(msg, room, self.clock.now())
         accepted = self.ingestor.accept(command, path="realtime", dedupe_key=key)
         self._remember(key)
@@ -267,26 +278,3 @@ class ChatListener:
         if meta:
             return self.rooms.learn(room_id, meta.get("roomType"), meta.get("roomName"))
         return self.rooms.get(room_id)
-
-    def _addressed_text(self, msg: dict[str, Any], room: RoomInfo) -> str | None:
-        """The text with a leading ``@bot`` removed, when the message is for the bot."""
-        text = str(msg.get("msg") or "").strip()
-        if self.bot.username:
-            prefix = re.compile(rf"^@{re.escape(self.bot.username)}\b[:,]?\s*", re.IGNORECASE)
-            stripped = prefix.sub("", text, count=1)
-            if stripped != text:
-                return stripped
-        return text if room.type == DIRECT else None
-
-    def _command(self, key: str, text: str, msg: dict[str, Any], room: RoomInfo,
-                 path: str) -> Outcome:
-        # Claim first: a chat command runs at most once even if the message comes again in a
-        # back-fill or on the other path.
-        fresh = self.ingestor.claim_command(key, path="realtime")
-        self._remember(key)
-        if not fresh:
-            metrics.DUPLICATES_DROPPED.labels(path=path).inc()
-            return Outcome("duplicate")
-        assert self.commands is not None
-        self.commands.handle(text, msg, room)
-        return Outcome("command")

@@ -1,9 +1,8 @@
-"""The texts chat commands answer with, and the facts behind ``status``.
+"""Texts some chat commands answer with (``rules``, ``status``, ``test``), small formatting
+helpers, and the facts behind ``status``.
 
-Kept apart from :mod:`bot.chat.commands` so the wording can change without touching the logic.
-Inputs are the engine's plain records (the ATSD API shapes: ``id``, ``rule``, ``entity``,
-``severity``, ``repeatCount``, ``textValue``, ``openDate``, ``acknowledged`` ...); missing keys
-are shown as blanks rather than failing.
+Kept apart from the commands so the wording can change without touching the logic; missing
+keys are shown as blanks rather than failing.
 """
 
 from __future__ import annotations
@@ -11,34 +10,16 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection
 
 from rules.command import format_iso_date
-from rules.store import Database
+from rules.store import Database, reports
 from rules.store.messages import last_received_by_path
-from rules.store.tables import base as schema
 
 MAX_LINES = 20
-
-
-def format_alerts(alerts: Sequence[Mapping[str, Any]]) -> str:
-    if not alerts:
-        return "No open alerts."
-    newest = sorted(alerts, key=lambda a: (str(a.get("openDate") or ""), a.get("id") or 0),
-                    reverse=True)
-    lines = [f"{len(alerts)} open alert(s), newest first:"]
-    for alert in newest[:MAX_LINES]:
-        ack = " (acknowledged)" if alert.get("acknowledged") else ""
-        text = str(alert.get("textValue") or alert.get("message") or "").strip()
-        lines.append(f"• #{alert.get('id')} [{alert.get('severity') or '-'}] "
-                     f"{alert.get('rule')} / {alert.get('entity')}: {_short(text)} "
-                     f"(since {alert.get('openDate') or '?'}, "
-                     f"repeats {alert.get('repeatCount', 0)}){ack}")
-    if len(alerts) > MAX_LINES:
-        lines.append(f"… and {len(alerts) - MAX_LINES} more (see the Open Alerts page).")
-    return "\n".join(lines)
 
 
 def format_rules(rules: Sequence[Any]) -> str:
@@ -49,7 +30,7 @@ def format_rules(rules: Sequence[Any]) -> str:
         state = "" if getattr(rule, "enabled", True) else " (disabled)"
         about = getattr(rule, "description", "") or ""
         lines.append(f"• `{getattr(rule, 'name', rule)}`{state}"
-                     + (f": {_short(about)}" if about else ""))
+                     + (f": {short(about)}" if about else ""))
     if len(rules) > MAX_LINES * 2:
         lines.append(f"… and {len(rules) - MAX_LINES * 2} more.")
     return "\n".join(lines)
@@ -99,32 +80,42 @@ def _lines(data: Any, indent: str = "") -> str:
     return f"{indent}{data}"
 
 
-def _short(text: str, limit: int = 120) -> str:
+def short(text: str, limit: int = 120) -> str:
+    """One line of at most ``limit`` characters."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def age(span: timedelta) -> str:
+    """``3d 4h``, ``2h 5m``, ``7m``, ``40s``: how long ago, in two units at most."""
+    seconds = max(int(span.total_seconds()), 0)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m" if minutes else f"{secs}s"
+
+
 def store_status(db: Database, started: float,
                  realtime: Callable[[], Mapping[str, Any]] | None = None
-                 ) -> Callable[[], dict[str, Any]]:
-    """A ``status`` provider reading the store: last message per path and outbox depth."""
+                 ) -> Callable[[Connection | None], dict[str, Any]]:
+    """A ``status`` provider reading the store: last message per path and outbox depth,
+    through the caller's connection when it gives one."""
 
-    def collect() -> dict[str, Any]:
-        with db.connect() as conn:
-            last = {path: format_iso_date(when)
-                    for path, when in last_received_by_path(conn).items()}
-            outbox = _outbox_counts(conn)
+    def read(conn: Connection) -> dict[str, Any]:
+        last = {path: format_iso_date(when)
+                for path, when in last_received_by_path(conn).items()}
         return {"uptime_seconds": time.monotonic() - started, "last_message": last,
-                "outbox": outbox, "realtime": dict(realtime()) if realtime else {}}
+                "outbox": reports.outbox_backlog(conn),
+                "realtime": dict(realtime()) if realtime else {}}
+
+    def collect(conn: Connection | None = None) -> dict[str, Any]:
+        if conn is not None:
+            return read(conn)
+        with db.connect() as own:
+            return read(own)
 
     return collect
-
-
-def _outbox_counts(conn: Any) -> dict[str, int]:
-    table = schema.metadata.tables.get("outbox")
-    if table is None:
-        return {}
-    counts = dict(conn.execute(select(table.c.status, func.count())
-                               .group_by(table.c.status)).all())
-    return {"depth": int(counts.get("pending", 0)) + int(counts.get("sending", 0)),
-            "failed": int(counts.get("failed", 0))}

@@ -26,7 +26,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot.cli.common import add_command, add_config_option
 from bot.cli.rules_input import UsageError, parse_commands, replay_commands
+from bot.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from rules.command import MessageCommand
 from rules.definitions.loader import RuleIssue, errors_of, load_file, load_rules
 from rules.definitions.model import Rule
@@ -37,39 +39,66 @@ CONFIG_ENV = "ATSD_BOT_CONFIG"
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
-    parser = commands.add_parser("rules", help="import, export, validate and test rules",
-                                 description="Import, export, validate and dry-run rules.")
+    codes = (EXIT_OK, EXIT_FAILED, EXIT_USAGE)
+    parser = add_command(
+        commands, "rules", purpose="import, export, validate and test rules", group=True,
+        description="'atsd-bot rules ACTION --help' for each action.",
+        examples=["atsd-bot rules validate --config atsd-bot.toml",
+                  "atsd-bot rules test rules.d/disk.yml --command '{\"entity\": \"db1\", "
+                  "\"message\": \"disk full\"}'"], codes=codes)
     actions = parser.add_subparsers(dest="rules_action", metavar="ACTION", required=True)
 
-    imp = actions.add_parser("import", help="check a rule file and add it to the rule folder")
+    imp = add_command(
+        actions, "import", purpose="check a rule file and add it to the rule folder",
+        description="The file goes into the first folder of rules.paths; the running "
+                    "service loads it on SIGHUP (--pid sends it).",
+        examples=["atsd-bot rules import export.xml --config atsd-bot.toml --pid $(pidof "
+                  "atsd-bot)"], codes=codes)
     imp.add_argument("file", help="an ATSD rule export (.xml) or a YAML rule file")
     imp.add_argument("--replace", action="store_true", help="replace a file of the same name")
-    imp.add_argument("--pid", type=int, help="send SIGHUP to this running atsd-bot afterwards")
+    imp.add_argument("--pid", type=int,
+                     help="send SIGHUP to this running atsd-bot afterwards (default: none)")
     imp.set_defaults(handler=_run(cmd_import))
 
-    exp = actions.add_parser("export", help="write the rules as ATSD XML")
-    exp.add_argument("paths", nargs="*", help="rule files or folders (default: configured)")
-    exp.add_argument("--output", "-o", help="write to this file instead of standard output")
+    exp = add_command(actions, "export", purpose="write the rules as ATSD XML",
+                      examples=["atsd-bot rules export --config atsd-bot.toml -o rules.xml"],
+                      codes=codes)
+    exp.add_argument("paths", nargs="*",
+                     help="rule files or folders (default: the configured rules.paths)")
+    exp.add_argument("--output", "-o", metavar="FILE",
+                     help="write to this file (default: standard output)")
     exp.set_defaults(handler=_run(cmd_export))
 
-    val = actions.add_parser("validate", help="load and check rules, report every problem")
-    val.add_argument("paths", nargs="*", help="rule files or folders (default: configured)")
+    val = add_command(actions, "validate", purpose="load and check rules, report every problem",
+                      examples=["atsd-bot rules validate --config atsd-bot.toml",
+                                "atsd-bot rules validate rules.d/new.yml"], codes=codes)
+    val.add_argument("paths", nargs="*",
+                     help="rule files or folders (default: the configured rules.paths)")
     val.set_defaults(handler=_run(cmd_validate))
 
-    test = actions.add_parser("test", help="dry-run rules against commands; sends nothing")
+    test = add_command(
+        actions, "test", purpose="dry-run rules against commands; sends nothing",
+        description="Per command: what each stage decides and the texts it would send. "
+                    "--replay reads the stored messages of the configured database.",
+        examples=["atsd-bot rules test rules.d/disk.yml --command '{\"entity\": \"db1\", "
+                  "\"message\": \"disk full\"}'",
+                  "atsd-bot rules test rules.d/disk.yml --replay 2h --config atsd-bot.toml"],
+        codes=codes)
     test.add_argument("rule_file", help="a YAML or XML rule file")
     test.add_argument("--rule", help="the rule to test (default: every rule in the file)")
     source = test.add_mutually_exclusive_group(required=True)
     source.add_argument("--command", action="append", metavar="JSON",
-                        help="a message command as JSON (object or array); repeatable")
+                        help="a message command as JSON (object or array); repeatable "
+                             "(default: none; this or --replay)")
     source.add_argument("--replay", metavar="SINCE",
-                        help="stored messages since an ISO date or a duration (1h, 30m, 2d)")
+                        help="stored messages since an ISO date or a duration (1h, 30m, 2d) "
+                             "(default: none; this or --command)")
     test.add_argument("--limit", type=int, default=1000, help="at most this many replayed")
     test.add_argument("--json", action="store_true", help="print the report as JSON")
     test.set_defaults(handler=_run(cmd_test))
 
     for sub in (imp, exp, val, test):
-        sub.add_argument("--config", help=f"the TOML configuration (default: ${CONFIG_ENV})")
+        add_config_option(sub)
 
 
 def _run(command: Any) -> Any:
@@ -83,16 +112,16 @@ def _run(command: Any) -> Any:
             return result
         except (UsageError, ConfigError) as exc:
             print(f"atsd-bot rules: {exc}", file=sys.stderr)
-            return 2
+            return EXIT_USAGE
 
     return handler
 
 
 def _settings(args: argparse.Namespace) -> tuple[Any, bool]:
     """The settings and whether a configuration file was given (endpoints known)."""
-    from bot.config.load import load_settings
+    from bot.config.load import config_path, load_settings
 
-    path = args.config or os.environ.get(CONFIG_ENV) or None
+    path = config_path(args.config)
     return load_settings(path), path is not None
 
 
@@ -184,6 +213,7 @@ def cmd_test(args: argparse.Namespace, out: TextIO) -> int:
         db_url = "sqlite://"
     else:
         db_url = settings.database.url
+        _stored_messages_exist(db_url, configured)
         commands = replay_commands(db_url, args.replay, args.limit)
     names = set(settings.endpoints)
     if not configured:  # nothing is sent: let the rule's own endpoint names stand
@@ -197,6 +227,21 @@ def cmd_test(args: argparse.Namespace, out: TextIO) -> int:
             print(f"== rule {rule.name} ({len(commands)} commands)", file=out)
             print(_report_text(report), file=out)
     return 0
+
+
+def _stored_messages_exist(db_url: str, configured: bool) -> None:
+    """--replay reads a store; it must not create one where there is none."""
+    from rules.store.inspect import store_state
+
+    try:
+        state = store_state(db_url)
+    except Exception as exc:
+        raise UsageError(f"--replay: cannot read the database: {exc}") from None
+    if not state.exists:
+        hint = "" if configured else (": give the running service's configuration with "
+                                      "--config or ATSD_BOT_CONFIG")
+        raise UsageError(f"--replay: no stored messages, the database {db_url} has no "
+                         f"tables{hint}")
 
 
 # -- dry run ------------------------------------------------------------------------------

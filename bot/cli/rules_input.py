@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from bot.errors import UsageError
 from rules.command import MessageCommand, parse_iso_date, utcnow
-from rules.definitions.durations import parse_duration
+from rules.definitions.durations import parse_span
 
 
 def parse_commands(texts: Sequence[str]) -> list[MessageCommand]:
@@ -53,10 +53,10 @@ def parse_since(text: str, now: datetime) -> datetime:
     except (ValueError, OverflowError):
         pass
     try:
-        return now - timedelta(seconds=parse_duration(text))
-    except (ValueError, OverflowError):
+        return now - parse_span(text)
+    except (ValueError, OverflowError) as exc:
         raise UsageError(f"--replay: expected an ISO date like 2026-01-31T10:00:00Z or a "
-                         f"duration like 1h, got {text!r}") from None
+                         f"duration: {exc}") from None
 
 
 def replay_commands(db_url: str, since_text: str, limit: int) -> list[MessageCommand]:

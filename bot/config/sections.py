@@ -6,18 +6,25 @@ silently falls back to a default) and the values' types and ranges.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 from bot.config.read import boolean, choice, integer, number, only, str_list, table, text
 from bot.config.settings import (
+    FOREVER,
     ROLES,
     DatabaseSettings,
     DeliverySettings,
     EndpointSettings,
     HttpSettings,
+    RetentionSettings,
     RocketChatSettings,
     RulesSettings,
     Settings,
@@ -25,20 +32,22 @@ from bot.config.settings import (
     WebhookSettings,
 )
 from bot.errors import ConfigError
+from rules.definitions.durations import parse_duration
 
 
 def build_settings(raw: Mapping[str, Any], *, base_dir: Path | None = None) -> Settings:
     """Settings from parsed TOML (after environment overrides); ``base_dir``: for rule paths."""
     known = {"http", "database", "users", "webhook", "rules", "rocketchat", "endpoints",
-             "delivery"}
+             "delivery", "retention"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ConfigError(f"unknown section [{unknown[0]}]; known: {', '.join(sorted(known))}")
     rocketchat = _rocketchat(table(raw, "rocketchat")) if "rocketchat" in raw else None
     endpoints = _endpoints(table(raw, "endpoints"), rocketchat)
+    base = base_dir or Path.cwd()
     return Settings(
         http=_http(table(raw, "http")),
-        database=_database(table(raw, "database")),
+        database=_database(table(raw, "database"), base),
         users=_users(raw.get("users", [])),
         webhook=_webhook(table(raw, "webhook")),
         rules=RulesSettings(paths=str_list(table(raw, "rules"), "rules.paths", "paths",
@@ -46,12 +55,14 @@ def build_settings(raw: Mapping[str, Any], *, base_dir: Path | None = None) -> S
         rocketchat=rocketchat,
         endpoints=endpoints,
         delivery=_delivery(table(raw, "delivery")),
-        base_dir=base_dir or Path.cwd(),
+        retention=_retention(table(raw, "retention")),
+        base_dir=base,
     )
 
 
 def _http(t: Mapping[str, Any]) -> HttpSettings:
-    only(t, "http", {"host", "port", "max_body_bytes", "trusted_proxies", "threads"})
+    only(t, "http", {"host", "port", "max_body_bytes", "trusted_proxies", "threads",
+                     "secret_key", "public_url"})
     proxies = str_list(t, "http.trusted_proxies", "trusted_proxies", ())
     for proxy in proxies:
         try:
@@ -66,15 +77,38 @@ def _http(t: Mapping[str, Any]) -> HttpSettings:
         max_body_bytes=integer(t, "http.max_body_bytes", "max_body_bytes", 1048576, 1, 1 << 30),
         trusted_proxies=proxies,
         threads=integer(t, "http.threads", "threads", 8, 1, 256),
+        secret_key=_secret_key(t),
+        public_url=_public_url(t),
     )
 
 
-def _database(t: Mapping[str, Any]) -> DatabaseSettings:
+def _secret_key(t: Mapping[str, Any]) -> str | None:
+    if t.get("secret_key") is None:
+        return None
+    key = text(t, "http.secret_key", "secret_key", None)
+    if len(key) < 16:
+        raise ConfigError("http.secret_key: at least 16 characters; 'atsd-bot init' writes a "
+                          "random one, or leave it out to have one kept in the database")
+    return key
+
+
+def _public_url(t: Mapping[str, Any]) -> str | None:
+    if t.get("public_url") is None:
+        return None
+    url = text(t, "http.public_url", "public_url", None).rstrip("/")
+    if not url.startswith(("http://", "https://")) or url.endswith("://"):
+        raise ConfigError("http.public_url: expected the address people reach the web UI at, "
+                          "e.g. https://atsd-bot.example.com")
+    return url
+
+
+def _database(t: Mapping[str, Any], base_dir: Path) -> DatabaseSettings:
     only(t, "database", {"url", "synchronous", "single_instance", "lease_ttl"})
     url = text(t, "database.url", "url", "sqlite:///var/atsd-bot.db")
     if not (url.startswith("sqlite") or url.startswith("postgresql")):
         raise ConfigError(f"database.url: {url.split(':')[0]!r} is not supported; "
                           "use sqlite:///PATH or postgresql+psycopg://...")
+    url = _sqlite_beside(url, base_dir)
     sync = text(t, "database.synchronous", "synchronous", "FULL").upper()
     if sync not in ("FULL", "NORMAL", "OFF"):
         raise ConfigError("database.synchronous: expected FULL, NORMAL or OFF")
@@ -82,6 +116,45 @@ def _database(t: Mapping[str, Any]) -> DatabaseSettings:
         url=url, synchronous=sync,
         single_instance=boolean(t, "database.single_instance", "single_instance", False),
         lease_ttl=integer(t, "database.lease_ttl", "lease_ttl", 10, 2, 300))
+
+
+def _sqlite_beside(url: str, base_dir: Path) -> str:
+    """A relative SQLite path is relative to the configuration file's folder, not the
+    working folder (under systemd that would be ``/``)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"database.url: {url!r} is not a database URL; use sqlite:///PATH "
+                          "or postgresql+psycopg://USER:PASSWORD@HOST/DB") from None
+    path = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or path in ("", ":memory:") \
+            or path.startswith("file:") or Path(path).is_absolute():
+        return url
+    return parsed.set(database=str(base_dir / path)).render_as_string(hide_password=False)
+
+
+def _retention(t: Mapping[str, Any]) -> RetentionSettings:
+    keys = {f.name: f.default for f in dataclasses.fields(RetentionSettings)}
+    only(t, "retention", set(keys))
+    values = {}
+    for name, default in keys.items():
+        value = t.get(name, default)
+        if value != FOREVER:
+            try:
+                seconds = parse_duration(value)
+            except ValueError as exc:
+                raise ConfigError(f"retention.{name}: {exc}; or \"{FOREVER}\"") from None
+            if seconds < 3600:
+                raise ConfigError(f"retention.{name}: {value!r} is less than an hour; give a "
+                                  f"duration like \"30d\" or \"{FOREVER}\"")
+            value = str(value)
+        values[name] = value
+    return RetentionSettings(**values)
+
+
+def retention_seconds(value: str) -> float | None:
+    """Seconds of a validated [retention] value; None for ``forever``."""
+    return None if value == FOREVER else parse_duration(value)
 
 
 def _users(value: Any) -> tuple[UserSettings, ...]:
@@ -135,7 +208,8 @@ def _webhook(t: Mapping[str, Any]) -> WebhookSettings:
 
 def _rocketchat(t: Mapping[str, Any]) -> RocketChatSettings:
     only(t, "rocketchat", {"url", "user_id", "token", "user", "password", "realtime",
-                           "ignore_bots", "edits", "channel_messages", "admins", "admin_roles"})
+                           "ignore_bots", "edits", "channel_messages", "admins", "admin_roles",
+                           "room_budget"})
     url = text(t, "rocketchat.url", "url", None).rstrip("/")
     if not url.startswith(("http://", "https://")):
         raise ConfigError("rocketchat.url: expected http://HOST[:PORT] or https://...")
@@ -152,6 +226,7 @@ def _rocketchat(t: Mapping[str, Any]) -> RocketChatSettings:
                                 "mention", ("mention", "all")),
         admins=str_list(t, "rocketchat.admins", "admins", ()),
         admin_roles=str_list(t, "rocketchat.admin_roles", "admin_roles", ("admin",)),
+        room_budget=_room_budget(t),
     )
     if bool(settings.user_id) != bool(settings.token):
         raise ConfigError("rocketchat: user_id and token go together (a personal access token)")
@@ -160,6 +235,27 @@ def _rocketchat(t: Mapping[str, Any]) -> RocketChatSettings:
     if not settings.token and not settings.password:
         raise ConfigError("rocketchat: give user_id + token (preferred) or user + password")
     return settings
+
+
+def _room_budget(t: Mapping[str, Any]) -> str:
+    value = text(t, "rocketchat.room_budget", "room_budget", "10/1m").strip()
+    room_budget(value)  # refused here, at load, with the key's name
+    return value
+
+
+def room_budget(value: str) -> tuple[int, float]:
+    """``10/1m``: (10, 60.0); ``0/1m`` turns the budget off."""
+    count, slash, interval = value.partition("/")
+    try:
+        seconds = parse_duration(interval.strip()) if re.search("[a-z]", interval, re.I) \
+            else -1.0
+        number = int(count.strip())
+    except ValueError:
+        seconds, number = -1.0, -1
+    if not slash or number < 0 or seconds <= 0:
+        raise ConfigError(f"rocketchat.room_budget: expected COUNT/DURATION like \"10/1m\" "
+                          f"(new alert messages per room within a duration), got {value!r}")
+    return number, seconds
 
 
 def _endpoints(t: Mapping[str, Any], rc: RocketChatSettings | None) -> dict[str, EndpointSettings]:

@@ -1,6 +1,8 @@
 """The typed settings (frozen dataclasses), one per section of the TOML configuration.
 
-Built and validated by :mod:`bot.config.sections`; import them from :mod:`bot.config.load`.
+Built and validated by :mod:`bot.config.sections`; import them from :mod:`bot.config`.
+``[http]``, ``[[users]]`` and ``[webhook]`` are the webhook app's own types
+(:mod:`webhook.settings`), composed here: :class:`Settings` is the app's ``AppSettings``.
 Secrets are fields with ``repr=False`` so that a logged settings object never shows them.
 """
 
@@ -10,16 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROLES = ("webhook", "api", "admin")
+from webhook.settings import ROLES, HttpSettings, UserSettings, WebhookSettings
 
+__all__ = ["FOREVER", "ROLES", "DatabaseSettings", "DeliverySettings", "EndpointSettings",
+           "HttpSettings", "RetentionSettings", "RocketChatSettings", "RulesSettings", "Settings",
+           "UserSettings", "WebhookSettings"]
 
-@dataclass(frozen=True)
-class HttpSettings:
-    host: str = "127.0.0.1"
-    port: int = 8088
-    max_body_bytes: int = 1048576
-    trusted_proxies: tuple[str, ...] = ()
-    threads: int = 8
+FOREVER = "forever"  # a [retention] value that keeps that kind of record for good
 
 
 @dataclass(frozen=True)
@@ -31,26 +30,6 @@ class DatabaseSettings:
     # (bot/service/lease.py); single_instance = true skips the lease altogether.
     single_instance: bool = False
     lease_ttl: int = 10  # seconds; a dead holder is replaced within about this long
-
-
-@dataclass(frozen=True)
-class UserSettings:
-    name: str
-    password: str | None = field(default=None, repr=False)
-    password_hash: str | None = field(default=None, repr=False)
-    roles: tuple[str, ...] = ("webhook",)
-    # optional limits: entity names/patterns and webhook paths this user may write
-    entities: tuple[str, ...] = ()
-    paths: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class WebhookSettings:
-    tokens: Mapping[str, str] = field(default_factory=dict, repr=False)
-    # webhook paths (after /webhook/) whose bodies are Rocket.Chat outgoing-webhook payloads
-    rocketchat_paths: tuple[str, ...] = ("rocket.chat",)
-    request_log_size: int = 100
-    body_capture_bytes: int = 16384
 
 
 @dataclass(frozen=True)
@@ -72,6 +51,9 @@ class RocketChatSettings:
     channel_messages: str = "mention"
     admins: tuple[str, ...] = ()  # usernames allowed to run state-changing chat commands
     admin_roles: tuple[str, ...] = ("admin",)
+    # living alert messages: "N/DURATION", at most N new alert messages per room within the
+    # duration (sliding); past it new alerts fold into one summary (bot.config.room_budget)
+    room_budget: str = "10/1m"
 
 
 @dataclass(frozen=True)
@@ -92,6 +74,22 @@ class DeliverySettings:
 
 
 @dataclass(frozen=True)
+class RetentionSettings:
+    """How long each kind of record is kept: a duration (``"30d"``) or ``"forever"``.
+
+    Open alerts, the windows they belong to and anything the outbox still has to send are
+    never pruned, whatever these say (rules/store/retention.py).
+    """
+
+    messages: str = "30d"
+    webhook_requests: str = "7d"
+    security_incidents: str = "90d"
+    alerts: str = "90d"  # closed alerts (history)
+    notifications: str = "30d"  # delivered, failed or cancelled outbox rows and their attempts
+    rule_errors: str = "30d"
+
+
+@dataclass(frozen=True)
 class Settings:
     http: HttpSettings = field(default_factory=HttpSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -101,11 +99,13 @@ class Settings:
     rocketchat: RocketChatSettings | None = None
     endpoints: Mapping[str, EndpointSettings] = field(default_factory=dict)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
     base_dir: Path = field(default_factory=Path.cwd)
 
     def secrets(self) -> list[str]:
         """Every secret value in the configuration (for redaction and for tests that grep)."""
         found = [u.password for u in self.users if u.password]
+        found += [self.http.secret_key] if self.http.secret_key else []
         found += list(self.webhook.tokens.values())
         if self.rocketchat is not None:
             found += [s for s in (self.rocketchat.token, self.rocketchat.password) if s]

@@ -10,8 +10,12 @@
    user and token, the bot's login, a web UI admin) and starts ``atsd-bot serve`` with it;
 4. creates the user ``alice`` and posts "hello @atsd_bot" to the bot as her;
 5. prints the conversation as it happens (her message, the command made, the alert opened,
-   the bot's reply in the room) and keeps printing each further exchange, with the UI address
-   and login on screen, until Ctrl-C. ``atsd-bot demo say "text"`` posts another message as
+   the bot's reply in the room);
+6. plays one alert's life as a living message (bot/demo/living.py): a monitoring webhook opens
+   a ``thread`` alert in ``#ops``, repeats it, alice acknowledges it with the button, a last
+   report resolves it, and the room and the thread are printed as a user sees them;
+7. keeps printing each further exchange, with the UI address and login on screen, until
+   Ctrl-C. ``atsd-bot demo say "text"`` posts another message as
    alice from a second terminal (it reads ``var/demo/demo.json``).
 
 Every run starts from a fresh simulator and a fresh database. The files under ``var/demo/``
@@ -31,10 +35,11 @@ from typing import Any
 
 import requests
 
+from bot.demo.living import LivingAct
 from bot.demo.setup import DemoProcesses, DemoState, provision_and_start, require_checkout
 from bot.demo.watch import Conversation
 from bot.errors import DemoError
-from bot.exit_codes import EXIT_USAGE
+from bot.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
 BOT = "atsd_bot"
 USER = "alice"
@@ -42,19 +47,30 @@ FIRST_MESSAGE = f"hello @{BOT}"
 POLL = 0.25
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("demo", help="show the whole loop against the simulator")
+def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
+    from bot.cli.common import add_command
+
+    codes = (EXIT_OK, EXIT_FAILED, EXIT_USAGE)
+    parser = add_command(
+        commands, "demo", purpose="show the whole loop against the simulator", group=True,
+        description="Needs a checkout of atsd-bot (the simulator lives under tests/).",
+        examples=["atsd-bot demo run", "atsd-bot demo say 'disk full on db1'"], codes=codes)
     sub = parser.add_subparsers(dest="demo_command", metavar="ACTION", required=True)
-    run = sub.add_parser("run", help="start simulator + atsd-bot, say hello, print the loop")
+    run = add_command(
+        sub, "run", purpose="start simulator + atsd-bot, say hello, print the loop",
+        description="What 'make run' does; Ctrl-C stops everything.",
+        examples=["atsd-bot demo run", "atsd-bot demo run --once --timeout 120"], codes=codes)
     run.add_argument("--dir", default="var/demo", help="where config, logs and state go")
     run.add_argument("--once", action="store_true",
                      help="stop after the bot's first reply (tests, CI) instead of Ctrl-C")
     run.add_argument("--timeout", type=float, default=60.0,
                      help="with --once: give up after this many seconds")
     run.set_defaults(handler=run_command)
-    say = sub.add_parser("say", help=f"post a message to @{BOT} as {USER}")
+    say = add_command(sub, "say", purpose=f"post a message to @{BOT} as {USER}",
+                      description="While 'atsd-bot demo run' runs, from a second terminal.",
+                      examples=["atsd-bot demo say 'hello again'"], codes=codes)
     say.add_argument("text", help="the message text")
-    say.add_argument("--dir", default="var/demo")
+    say.add_argument("--dir", default="var/demo", help="the folder of the running demo")
     say.set_defaults(handler=say_command)
 
 
@@ -109,7 +125,13 @@ def run_demo(directory: Path, *, once: bool = False, timeout: float = 60.0,
         message = post_as_user(state, FIRST_MESSAGE)
         conversation.room_id = state.room_id = str(message.get("rid") or "")
         state.save(directory)
-        return _watch(conversation, once=once, timeout=timeout, stop=stop)
+        _watch(conversation, once=True, timeout=timeout, stop=stop)
+        if stop.is_set():
+            return conversation  # stopped before the first reply
+        _living(state, out)
+        if once:
+            return conversation
+        return _watch(conversation, once=False, timeout=timeout, stop=stop)
     except KeyboardInterrupt:
         out("\nstopping…")
         # Ctrl-C is how an interactive demo ends; with --once it means it was cut short
@@ -131,6 +153,13 @@ def _watch(conversation: Conversation, *, once: bool, timeout: float,
                             "var/demo/ (atsd-bot.log, simulator.log)")
         stop.wait(POLL)
     return conversation
+
+
+def _living(state: DemoState, out: Callable[[str], None]) -> None:
+    assert state.ops_room is not None and state.monitor_password is not None
+    LivingAct(sim_url=state.sim_url, sim_admin_password=state.sim_admin_password,
+              atsd_url=state.atsd_url, room=state.ops_room,
+              monitor_password=state.monitor_password, user=USER, bot=BOT, out=out).run()
 
 
 def post_as_user(state: DemoState, text: str) -> dict[str, Any]:

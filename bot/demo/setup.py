@@ -22,6 +22,7 @@ from typing import Any, TextIO
 
 import requests
 
+from bot.demo.living import create_channel, write_rule
 from bot.errors import DemoError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,6 +46,8 @@ class DemoState:
     ui_user: str
     ui_password: str
     room_id: str | None = None
+    ops_room: str | None = None  # the living-message act's channel
+    monitor_password: str | None = None  # its monitoring webhook user
 
     def save(self, directory: Path) -> None:
         path = directory / "demo.json"
@@ -134,7 +137,7 @@ def provision_and_start(p: DemoProcesses, *, bot: str, user: str) -> DemoState:
         old.unlink()  # a fresh store for a fresh simulator
     # Hex: a demo password is typed and passed on command lines, where a leading "-" (possible
     # in token_urlsafe) reads as an option.
-    admin_pw, bot_pw, hook_pw = (secrets.token_hex(12) for _ in range(3))
+    admin_pw, bot_pw, hook_pw, monitor_pw = (secrets.token_hex(12) for _ in range(4))
     ui_pw, user_pw = secrets.token_hex(8), secrets.token_hex(12)
     sim_port, atsd_port = free_port(), free_port()
     sim_url, atsd_url = f"http://127.0.0.1:{sim_port}", f"http://127.0.0.1:{atsd_port}"
@@ -162,16 +165,18 @@ def provision_and_start(p: DemoProcesses, *, bot: str, user: str) -> DemoState:
     p.out(f"  integration: {integration.get('status', 'done')} → "
           f"{(integration.get('integration') or {}).get('url', atsd_url)}")
 
+    create_user(sim_url, admin_pw, user, user_pw)
+    ops = create_channel(sim_url, admin_pw, [user, bot])
     config = write_config(p.dir, atsd_port=atsd_port, sim_url=sim_url, bot=bot, bot_pw=bot_pw,
-                          ui_pw=ui_pw, lines=integration.get("atsd_bot_config") or {})
+                          ui_pw=ui_pw, lines=integration.get("atsd_bot_config") or {},
+                          admins=(user,), living=(write_rule(p.dir, ops), monitor_pw))
     shown = config.relative_to(ROOT) if config.is_relative_to(ROOT) else config
     p.out(f"▶ starting atsd-bot serve --config {shown}")
     p.start("atsd-bot", ["-m", "bot", "serve", "--config", str(config)])
     p.wait_http("atsd-bot", f"{atsd_url}/healthz", _realtime_up)
-
-    create_user(sim_url, admin_pw, user, user_pw)
     return DemoState(sim_url=sim_url, sim_admin_password=admin_pw, atsd_url=atsd_url,
-                     ui_user="admin", ui_password=ui_pw)
+                     ui_user="admin", ui_password=ui_pw, ops_room=ops,
+                     monitor_password=monitor_pw)
 
 
 def _realtime_up(answer: requests.Response) -> bool:
@@ -182,33 +187,47 @@ def _realtime_up(answer: requests.Response) -> bool:
 
 
 def write_config(directory: Path, *, atsd_port: int, sim_url: str, bot: str, bot_pw: str,
-                 ui_pw: str, lines: dict[str, str]) -> Path:
+                 ui_pw: str, lines: dict[str, str], admins: tuple[str, ...] = (),
+                 living: tuple[Path, str] | None = None) -> Path:
+    """The demo's configuration; ``living`` = (the living-message act's rules folder, its
+    monitoring webhook's password)."""
     users = lines.get("users", "")
     tokens = lines.get("webhook.tokens", "")
+    paths = [str(ROOT / "rules.d")] + ([str(living[0])] if living else [])
+    monitor = "" if living is None else f"""
+# the living-message act's monitoring system
+[[users]]
+name = "monitor"
+password = {json.dumps(living[1])}
+roles = ["webhook"]
+"""
     text = f"""# Written by 'atsd-bot demo run' for the simulator at {sim_url}; throw-away secrets.
 [http]
 host = "127.0.0.1"
 port = {atsd_port}
+public_url = "http://127.0.0.1:{atsd_port}"
 
 [database]
 url = "sqlite:///{directory / 'atsd-bot.db'}"
 synchronous = "NORMAL"
 
 [rules]
-paths = [{json.dumps(str(ROOT / 'rules.d'))}]
+paths = {json.dumps(paths)}
 
 [rocketchat]
 url = {json.dumps(sim_url)}
 user = {json.dumps(bot)}
 password = {json.dumps(bot_pw)}
 realtime = true
+# the demo user may run the chat commands that change state (ack, silence ...)
+admins = {json.dumps(list(admins))}
 
 # the web UI and API user of the demo
 [[users]]
 name = "admin"
 password = {json.dumps(ui_pw)}
 roles = ["admin", "api"]
-
+{monitor}
 # from scripts.create_outgoing_integration:
 {users}
 {tokens}"""

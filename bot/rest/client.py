@@ -162,6 +162,19 @@ class RestClient(RestSession):
                             lambda: self._api.chat_send_message(message))
         return dict(answer.get("message") or {})
 
+    def chat_update(self, *, room_id: str, msg_id: str, text: str) -> dict[str, Any]:
+        """``POST chat.update``: the message's new text; answers the edited message."""
+        answer = self._call("chat.update", lambda: self._api.call_api_post(
+            "chat.update", body={"roomId": room_id, "msgId": msg_id, "text": text}))
+        return dict(answer.get("message") or {})
+
+    def chat_react(self, msg_id: str, emoji: str, should_react: bool) -> None:
+        """``POST chat.react`` with an explicit ``shouldReact`` (without it the server
+        toggles, and a repeated call would take the reaction back)."""
+        self._call("chat.react", lambda: self._api.call_api_post(
+            "chat.react", body={"messageId": msg_id, "emoji": emoji,
+                                "shouldReact": should_react}))
+
     def chat_get_message(self, message_id: str) -> dict[str, Any] | None:
         """``GET chat.getMessage``: the message, or None when the server does not have it."""
         try:

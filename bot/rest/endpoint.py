@@ -8,11 +8,16 @@ each failure is classified:
 - the message goes out with ``chat.sendMessage`` into ``target["room_id"]`` (and the thread
   ``target["tmid"]`` when the triggering message was in a thread), with an ``_id`` of our own
   (:func:`reply_message_id`): derived from the chat message that caused the reply when the
-  ingestor recorded it (``target["cause"]``), else from the outbox row id. A resend after a
-  crash or a lost answer is then a no-op on the server: ``error-message-already-exists``
-  counts as delivered, and any other refusal is checked with ``chat.getMessage`` (delivered
-  when our message is already there). The cause, unlike a row id, stays the same when a
-  message is processed again because the transaction that first did it was lost;
+  ingestor recorded it (``target["cause"]``), else from the outbox row id (always for the
+  living alert message's own posts, whose id the store recorded when it wrote the row). A
+  resend after a crash or a lost answer is then a no-op on the server:
+  ``error-message-already-exists`` counts as delivered, and any other refusal is checked with
+  ``chat.getMessage`` (delivered when our message is already there). The cause, unlike a row
+  id, stays the same when a message is processed again because the transaction that first
+  did it was lost;
+- the living alert message's rows (:mod:`rules.living`) go through :class:`bot.rest.living.
+  LivingChat`: a ``post`` carries the buttons and adds the state reaction, an ``edit`` brings
+  the message up to date, and a thread post whose message is not there yet posts it first;
 - ``429`` (and Rocket.Chat's ``too-many-requests``) -> retryable, ``retry_after`` from
   ``X-RateLimit-Reset``; 5xx, timeouts and refused connections -> retryable; any other 4xx
   (validation, permission, unknown room) -> not retryable, the row is marked failed.
@@ -27,20 +32,22 @@ from typing import Any, Protocol
 
 from bot.errors import ChatRejected, ChatUnavailable
 from bot.rest import metrics
-from rules.notification import DeliveryError, DeliveryResult, Notification
+from bot.rest.living import LivingChat
+from rules.notification import (
+    CHAT_ID_LENGTH,
+    CHAT_ID_PREFIX,
+    DeliveryError,
+    DeliveryResult,
+    Notification,
+    chat_message_id,
+)
 
 log = logging.getLogger(__name__)
 
-ID_PREFIX = "atsdbot"
-ID_LENGTH = 17  # the length of a Meteor random id, which every Rocket.Chat accepts
-
-
+ID_PREFIX = CHAT_ID_PREFIX
+ID_LENGTH = CHAT_ID_LENGTH
+outbox_message_id = chat_message_id  # ``atsdbot0000000042`` for outbox row 42
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
-
-def outbox_message_id(outbox_id: int) -> str:
-    """``atsdbot0000000042``: a stable chat message id for outbox row 42 (17 characters)."""
-    return ID_PREFIX + str(int(outbox_id)).zfill(ID_LENGTH - len(ID_PREFIX))
 
 
 def reply_message_id(notification: Notification) -> str | None:
@@ -49,7 +56,7 @@ def reply_message_id(notification: Notification) -> str | None:
     from the outbox row id; None for a notification that was never stored."""
     target = notification.target or {}
     cause = target.get("cause")
-    if cause:
+    if cause and target.get("action") != "post":  # a living message keeps its stored id
         seed = "\x1f".join(str(part) for part in (
             cause, notification.rule, notification.endpoint, notification.trigger,
             target.get("room_id"), target.get("tmid") or "", notification.text))
@@ -77,19 +84,35 @@ class ChatApi(Protocol):
 
 class RocketChatEndpoint:
     """``rules.notification.Endpoint`` for Rocket.Chat; ``rest`` is a client or a getter of one
-    (the realtime client replaces its REST client after a re-login)."""
+    (the realtime client replaces its REST client after a re-login); ``living`` draws the
+    buttons and does the edits and reactions (without one: buttons address no one and an
+    edit has nothing to render from)."""
 
     def __init__(self, rest: ChatApi | Callable[[], ChatApi], name: str = "rocketchat",
-                 *, default_room: str | None = None) -> None:
+                 *, default_room: str | None = None, living: LivingChat | None = None) -> None:
         self._rest = rest
         self.name = name
         self.default_room = default_room
+        self.living = living or LivingChat(lambda: self.rest)  # type: ignore[arg-type,return-value]
 
     @property
     def rest(self) -> ChatApi:
         return self._rest() if callable(self._rest) else self._rest
 
     def deliver(self, notification: Notification) -> DeliveryResult:
+        try:
+            if (notification.target or {}).get("action") == "edit":
+                detail = self.living.edit(notification)
+            else:
+                detail = self._post(notification)
+        except DeliveryError as exc:
+            metrics.NOTIFICATIONS.labels(endpoint=self.name,
+                                         result="retry" if exc.retryable else "failed").inc()
+            raise
+        metrics.NOTIFICATIONS.labels(endpoint=self.name, result="sent").inc()
+        return DeliveryResult(status=200, detail=detail)
+
+    def _post(self, notification: Notification) -> str:
         target = notification.target or {}
         room_id = target.get("room_id") or self.default_room
         if not room_id:
@@ -101,16 +124,16 @@ class RocketChatEndpoint:
         chat_id = reply_message_id(notification)
         if chat_id is not None:
             message["_id"] = chat_id
-        try:
-            posted = self._send(message)
-        except DeliveryError as exc:
-            metrics.NOTIFICATIONS.labels(endpoint=self.name,
-                                         result="retry" if exc.retryable else "failed").inc()
-            raise
-        metrics.NOTIFICATIONS.labels(endpoint=self.name, result="sent").inc()
-        return DeliveryResult(status=200, detail=str(posted.get("_id") or message.get("_id")))
+        if target.get("buttons"):
+            message["attachments"] = self.living.attachments(target["buttons"])
+        posted = self._send(message)
+        if target.get("react") and "_id" in message:
+            view = self.living.views.view(message["_id"]) if self.living.views else None
+            if view is not None:
+                self.living.react(view)
+        return str(posted.get("_id") or message.get("_id"))
 
-    def _send(self, message: dict[str, Any]) -> dict[str, Any]:
+    def _send(self, message: dict[str, Any], *, again: bool = True) -> dict[str, Any]:
         try:
             return self.rest.chat_send_message(message)
         except ChatUnavailable as exc:
@@ -119,6 +142,9 @@ class RocketChatEndpoint:
             if getattr(exc, "error_type", None) == "error-message-already-exists":
                 log.info("message %s was already delivered", message.get("_id"))
                 return {"_id": message.get("_id")}
+            if getattr(exc, "error_type", None) == "error-invalid-message" and again \
+                    and message.get("tmid") and self.living.ensure(str(message["tmid"])):
+                return self._send(message, again=False)  # its thread's message was missing
             existing = self._already_there(message)
             if existing is not None:
                 log.info("message %s was already delivered", message["_id"])

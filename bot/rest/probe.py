@@ -46,14 +46,15 @@ class ProbeReport:
     user_id: str | None = None
     username: str | None = None
     roles: tuple[str, ...] = ()
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # a reason to act, each naming the fix
+    unchecked: list[str] = field(default_factory=list)  # what could not be checked, and why
 
     def lines(self) -> list[str]:
         if not self.reachable:
             return self.warnings
         head = (f"Rocket.Chat {self.version or '(version unknown)'} at {self.url}: logged in as "
                 f"{self.username or self.user_id} (roles: {', '.join(self.roles) or 'none'})")
-        return [head, *self.warnings]
+        return [head, *self.warnings, *self.unchecked]
 
 
 def probe(settings: RocketChatSettings, session: requests.Session | None = None) -> ProbeReport:
@@ -64,8 +65,8 @@ def probe(settings: RocketChatSettings, session: requests.Session | None = None)
         info = _json(http.get(f"{settings.url}/api/info", timeout=TIMEOUT))
     except requests.RequestException as exc:
         report.warnings.append(f"Rocket.Chat at {settings.url} does not answer "
-                               f"({type(exc).__name__}); starting anyway, the realtime "
-                               "client will keep trying")
+                               f"({unreachable_reason(exc)}); check rocketchat.url and that "
+                               "Rocket.Chat runs (the realtime client keeps trying)")
         return report
     if not isinstance(info, dict) or info.get("success") is not True:
         report.warnings.append(f"{settings.url} does not look like Rocket.Chat (/api/info did "
@@ -83,12 +84,29 @@ def probe(settings: RocketChatSettings, session: requests.Session | None = None)
     report.user_id = str(me["_id"])
     report.username = me.get("username")
     report.roles = tuple(str(r) for r in me.get("roles") or ())
-    if "bot" not in report.roles:
-        report.warnings.append(f"user {report.username} has no 'bot' role: Rocket.Chat marks "
-                               "its messages as a person's and rate-limits its REST calls; "
-                               "add the role in Administration > Users")
-    report.warnings += _permissions(http, settings.url, headers, set(report.roles))
+    granted = _granted(http, settings.url, headers, report)
+    many = granted.get("send-many-messages", set()) & set(report.roles)
+    if "bot" not in report.roles and not many:
+        report.warnings.append(f"user {report.username} has neither the 'bot' role nor the "
+                               "'send-many-messages' permission: Rocket.Chat rate-limits its "
+                               "messages; add the bot role in Administration > Users")
+    if granted:
+        report.warnings += _missing(granted, set(report.roles))
     return report
+
+
+def unreachable_reason(exc: BaseException) -> str:
+    """Why a request did not reach the server, in words: a name that does not resolve, a
+    refused connection, a timeout."""
+    text = str(exc)
+    if isinstance(exc, requests.Timeout):
+        return "no answer within the timeout"
+    if "NameResolutionError" in text or "Name or service not known" in text \
+            or "nodename nor servname" in text or "getaddrinfo failed" in text:
+        return "its host name does not resolve"
+    if "Connection refused" in text:
+        return "connection refused"
+    return type(exc).__name__
 
 
 def _not_now(answer: requests.Response, url: str, what: str) -> None:
@@ -114,18 +132,24 @@ def _login(http: requests.Session, settings: RocketChatSettings) -> dict[str, st
     return {"X-User-Id": str(inner.get("userId")), "X-Auth-Token": str(inner.get("authToken"))}
 
 
-def _permissions(http: requests.Session, url: str, headers: dict[str, str],
-                 roles: set[str]) -> list[str]:
+def _granted(http: requests.Session, url: str, headers: dict[str, str],
+             report: ProbeReport) -> dict[str, set[str]]:
+    """Permission id -> the roles holding it; empty (and noted) when it cannot be read."""
     try:
         answer = http.get(f"{url}/api/v1/permissions.listAll", headers=headers, timeout=TIMEOUT)
     except requests.RequestException:
-        return ["could not read the server's permissions; not checked"]
+        report.unchecked.append("could not read the server's permissions; not checked")
+        return {}
     data = _json(answer)
     found = data.get("update") if isinstance(data, dict) else None
     if answer.status_code != 200 or not isinstance(found, list):
-        return ["could not read the server's permissions (permissions.listAll answered "
-                f"HTTP {answer.status_code}); not checked"]
-    granted = {str(p.get("_id")): set(p.get("roles") or ()) for p in found if isinstance(p, dict)}
+        report.unchecked.append("could not read the server's permissions (permissions.listAll "
+                                f"answered HTTP {answer.status_code}); not checked")
+        return {}
+    return {str(p.get("_id")): set(p.get("roles") or ()) for p in found if isinstance(p, dict)}
+
+
+def _missing(granted: dict[str, set[str]], roles: set[str]) -> list[str]:
     out = []
     for table, kind in ((NEEDED, "missing permission"), (USEFUL, "without permission")):
         for permission, why in table.items():

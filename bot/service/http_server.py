@@ -1,15 +1,19 @@
 """The production WSGI server (waitress) in a thread, with a bounded, graceful stop.
 
-``start()`` returns once the socket listens (port 0 picks a free one: see ``base_url``).
-``stop()`` stops accepting, lets running requests finish and their answers go out (bounded),
-then closes idle keep-alive connections too, so the server loop ends instead of waiting for
-clients. Socket changes run on waitress's own loop thread, through its trigger: closing a
-socket under a running ``select()`` from another thread fails with EBADF.
+A listen address that cannot be opened is a :class:`bot.errors.StartError` (exit code
+``EXIT_ADDRESS``) naming the key to change. ``start()`` returns once the socket listens (port 0
+picks a free one: see ``base_url``). ``stop()`` stops accepting, lets running requests finish
+and their answers go out (bounded), then closes idle keep-alive connections too, so the server
+loop ends instead of waiting for clients. Socket changes run on waitress's own loop thread,
+through its trigger: closing a socket under a running ``select()`` from another thread fails
+with EBADF.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -19,8 +23,30 @@ from waitress import wasyncore
 from waitress.server import create_server
 
 from bot.config.load import HttpSettings
+from bot.errors import StartError
+from bot.exit_codes import EXIT_ADDRESS
 
 log = logging.getLogger(__name__)
+
+
+def listen_error(http: HttpSettings, exc: BaseException) -> StartError:
+    """One line for a listen address that cannot be opened, naming the key to change."""
+    where = f"{http.host}:{http.port}"
+    number = getattr(exc, "errno", None)
+    if isinstance(exc, (ValueError, socket.gaierror)):
+        text = (f"cannot listen on {where}: the host {http.host!r} does not resolve; set "
+                "http.host to an address of this machine (127.0.0.1 behind a reverse proxy)")
+    elif number == errno.EADDRINUSE:
+        text = (f"cannot listen on {where}: the port is taken by another process; stop it or "
+                "set http.port to a free port")
+    elif number in (errno.EACCES, errno.EPERM):
+        text = (f"cannot listen on {where}: permission denied (ports below 1024 need "
+                "privileges); set http.port to 1024 or above")
+    else:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        text = (f"cannot listen on {where}: {reason}; set http.host to an address of this "
+                "machine")
+    return StartError(text, EXIT_ADDRESS)
 
 
 class HttpServer:
@@ -29,11 +55,14 @@ class HttpServer:
         self.in_flight = in_flight
         self.join_seconds = join_seconds
         self._stopping = False
-        self.server: Any = create_server(
-            app, host=http.host, port=http.port, threads=http.threads, ident="atsd-bot",
-            # waitress would strip X-Forwarded-For from every peer;
-            # with trusted_proxies the app judges the peer itself
-            clear_untrusted_proxy_headers=not http.trusted_proxies)
+        try:
+            self.server: Any = create_server(
+                app, host=http.host, port=http.port, threads=http.threads, ident="atsd-bot",
+                # waitress would strip X-Forwarded-For from every peer;
+                # with trusted_proxies the app judges the peer itself
+                clear_untrusted_proxy_headers=not http.trusted_proxies)
+        except (OSError, ValueError) as exc:
+            raise listen_error(http, exc) from None
         host = http.host if ":" not in http.host else f"[{http.host}]"
         self.base_url = f"http://{host}:{self.server.effective_port}"
         self._thread = threading.Thread(target=self._serve, name="http", daemon=True)

@@ -26,10 +26,10 @@ from flask import Blueprint, Response, current_app
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
 from rules.ingest import Accepted, IngestHook
-from rules.store import Database
+from rules.store import Database, reports
 
 log = logging.getLogger(__name__)
 
@@ -121,25 +121,18 @@ def accept_observer(metrics: ServiceMetrics) -> IngestHook:
 
 def engine_store_collector(db: Database) -> StoreCollector:
     """Alerts by status and notifications by result, from the engine's tables."""
-    from rules.store.tables import engine as es
 
     def open_alerts(conn: Connection) -> Iterable[tuple[tuple[str, ...], float]]:
-        query = (select(es.alerts.c.acknowledged, func.count())
-                 .where(es.alerts.c.close_time.is_(None)).group_by(es.alerts.c.acknowledged))
-        for acknowledged, count in conn.execute(query):
-            yield ("acknowledged" if acknowledged else "unacknowledged",), float(count)
+        for status, count in reports.open_alert_counts(conn).items():
+            yield (status,), float(count)
 
     def closed_alerts(conn: Connection) -> Iterable[tuple[tuple[str, ...], float]]:
-        query = (select(es.alerts.c.close_reason, func.count())
-                 .where(es.alerts.c.close_time.is_not(None)).group_by(es.alerts.c.close_reason))
-        for reason, count in conn.execute(query):
-            yield (str(reason or "CANCEL"),), float(count)
+        for reason, count in reports.closed_alert_counts(conn).items():
+            yield (reason,), float(count)
 
     def notifications(conn: Connection) -> Iterable[tuple[tuple[str, ...], float]]:
-        query = (select(es.outbox.c.endpoint, es.outbox.c.status, func.count())
-                 .group_by(es.outbox.c.endpoint, es.outbox.c.status))
-        for endpoint, status, count in conn.execute(query):
-            yield (str(endpoint), str(status)), float(count)
+        for (endpoint, status), count in reports.outbox_counts(conn).items():
+            yield (endpoint, status), float(count)
 
     collector = StoreCollector(db)
     collector.add("atsdbot_alerts_open", "Open alerts, by acknowledged or not",

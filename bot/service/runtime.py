@@ -16,26 +16,29 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import func, select
-
 from bot.config.load import Settings
-from bot.errors import ChatRejected
+from bot.config.sections import room_budget
+from bot.errors import ChatRejected, ConfigError
 from bot.exit_codes import EXIT_LEASE_LOST
 from bot.service import lease
 from bot.service.health import HealthState
 from bot.service.http_server import HttpServer
 from bot.service.metrics_http import ServiceMetrics, accept_observer, engine_store_collector
 from bot.service.metrics_http import install as install_metrics
+from bot.service.reload import plan as reload_plan
+from bot.service.retention import DailyPrune
+from bot.service.store_open import open_store
 from rules.clock import Clock, SystemClock
 from rules.definitions.rule_set import RuleSet
 from rules.engine.rule_engine import RuleEngine
 from rules.engine.schedule import EngineScheduler
 from rules.ingest import Ingestor, wake_on_notifications
+from rules.living import RoomBudget
 from rules.notification import Endpoint
 from rules.outbox import OutboxSender, SenderLoop
 from rules.outbox.endpoints import build_endpoints, endpoint_targets
-from rules.store import Database
-from rules.store.tables import engine as es
+from rules.store import Database, reports
+from rules.store.service_values import UI_SECRET_KEY, kept_value
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +53,8 @@ class Runtime:
         self.clock = clock or SystemClock()
         self.metrics = ServiceMetrics()
         self.health = HealthState()
-        self.ui_secret = ui_secret or secrets.token_urlsafe(32)
+        # [http] secret_key, else this (tests), else a key kept in the database (see start)
+        self.ui_secret = settings.http.secret_key or ui_secret or ""
         self.db: Database | None = None
         self.engine: RuleEngine | None = None
         self.ruleset: RuleSet | None = None
@@ -63,6 +67,13 @@ class Runtime:
         self.realtime: Any = None
         self.chat: Any = None  # bot.realtime.wiring.RealtimeBot when [rocketchat] is set
         self.lease: Any = None  # bot.service.lease.LeaseKeeper on PostgreSQL
+        self.ctx: Any = None  # webhook.AppContext, once HTTP is built
+        self.ui: Any = None  # webhook.ui.UiServices, once HTTP is built
+        self.app: Any = None
+        self.pruner: DailyPrune | None = None  # [retention], where the engine runs
+        # called with the settings after a reload (the log redactor learns new secrets)
+        self.on_settings: list[Callable[[Settings], None]] = []
+        self._reloading = threading.Lock()  # one SIGHUP reload at a time
         # called with an exit code when the service must stop on its own (lease lost)
         self.on_fatal: Callable[[int], None] | None = None
         self.base_url = ""
@@ -74,12 +85,14 @@ class Runtime:
 
     def start(self) -> None:
         s = self.settings
-        self.db = db = Database(s.database.url, synchronous=s.database.synchronous)
+        self.db = db = open_store(s.database)  # StartError: one line and an exit code
         self.health.db = db
-        version = db.create_schema()
-        log.info("store: %s (schema version %d)", db.safe_url(), version)
+        if not self.ui_secret:  # kept, so a restart or another instance keeps UI sessions
+            self.ui_secret = kept_value(db, UI_SECRET_KEY, lambda: secrets.token_urlsafe(32))
         self.engine = engine = RuleEngine(db, self.clock, endpoints=s.endpoints.keys(),
                                           default_endpoint_targets=endpoint_targets(s.endpoints))
+        if s.rocketchat is not None:
+            engine.stories.budget = RoomBudget(*room_budget(s.rocketchat.room_budget))
         self.ruleset = RuleSet.from_settings(s, engine)
         result = self.ruleset.reload()
         engine.restore()
@@ -95,10 +108,14 @@ class Runtime:
             from bot.realtime.wiring import build_realtime_bot
 
             self.chat = build_realtime_bot(s.rocketchat, ingestor, engine=engine,
-                                           clock=self.clock)
+                                           clock=self.clock, public_url=s.http.public_url)
         self.sender = OutboxSender(db, self._endpoints(), self.clock, s.delivery)
         self.sender_loop = SenderLoop(self.sender)
         ingestor.hooks.append(wake_on_notifications(self.sender_loop.wake))
+        if self.chat is not None and self.chat.commands is not None:
+            # a chat command's answer is an outbox row: out at once, like a notification
+            self.chat.commands.wake = self.sender_loop.wake
+            self.chat.commands.kit.public_url = getattr(s.http, "public_url", None)
         ingestor.pending_hooks.append(self.sender_loop.wake)
         self.health.outbox_status = self._outbox_status
         self.scheduler = EngineScheduler(
@@ -158,6 +175,8 @@ class Runtime:
         self.sender_loop.start()
         log.info("scheduler: engine ticks and timer commands every second; the outbox "
                  "sender delivers at once after each commit and retries every second")
+        self.pruner = DailyPrune(self.db, self.clock, lambda: self.settings.retention)
+        self.pruner.start()
         rc = self.settings.rocketchat
         if rc is not None and rc.realtime:
             self._start_realtime()
@@ -184,21 +203,22 @@ class Runtime:
                 if spec.kind == "rocketchat":
                     endpoints[name] = (chat.endpoint if name == "rocketchat" and not spec.room
                                        else RocketChatEndpoint(lambda: chat.endpoint.rest, name,
-                                                               default_room=spec.room))
+                                                               default_room=spec.room,
+                                                               living=chat.endpoint.living))
         log.info("outbox endpoints: %s", ", ".join(sorted(endpoints)))
         return endpoints
 
     def _start_http(self) -> None:
         from bot.service.ui_wiring import build_ui_services
-        from webhook.api.rules import bp as rules_api
-        from webhook.app import create_app
-        from webhook.auth import authenticator
-        from webhook.context import AppContext
+        from webhook import AppContext, create_app
+        from webhook.api import conversation_api, rules_api
         from webhook.ui import install as install_ui
 
         assert self.db is not None and self.engine is not None and self.ruleset is not None
-        ctx = AppContext(settings=self.settings, db=self.db, ingestor=self._ingestor(),
-                         clock=self.clock, engine=self.engine)
+        self.ctx = ctx = AppContext(settings=self.settings, db=self.db,
+                                    ingestor=self._ingestor(), clock=self.clock,
+                                    engine=self.engine, ruleset=self.ruleset,
+                                    health=self.health.report)
         if self.chat is not None:
             chat = self.chat
             # the realtime login learns the bot's name and id; the webhook's loop guard
@@ -207,15 +227,16 @@ class Runtime:
             from bot.chat.edits import webhook_edit_stamp
 
             # an edit's once-only key as the realtime path makes it (editedAt from REST)
-            ctx.extras["edit_stamp"] = webhook_edit_stamp(lambda: chat.endpoint.rest)
-        ctx.extras.update(health=self.health.report, ruleset=self.ruleset,
-                          outbox=self.sender, metrics=self.metrics)
-        app = create_app(ctx, [rules_api])
-        install_ui(app, build_ui_services(
+            ctx.edit_stamp = webhook_edit_stamp(lambda: chat.endpoint.rest)
+            # chat commands on the webhook path: the same desk as the realtime path's
+            ctx.chat_commands = chat.commands
+        app = create_app(ctx, [rules_api, conversation_api])
+        self.ui = build_ui_services(
             self.settings, self.db, ctx, engine=self.engine, ruleset=self.ruleset,
-            sender=self.sender, authenticator=authenticator(ctx), health=self.health.report,
+            sender=self.sender, authenticator=ctx.authenticator, health=self.health.report,
             runs_engine=lambda: self._ingestor().runs_engine,
-        ), secret_key=self.ui_secret)
+        )
+        install_ui(app, self.ui, secret_key=self.ui_secret)
         self.metrics.add_store_collector(engine_store_collector(self.db))
         from bot.rest import metrics as realtime_metrics
 
@@ -279,15 +300,58 @@ class Runtime:
             log.info("reloading rules (SIGHUP)")
             self.ruleset.reload()
 
+    def reload(self, load: Callable[[], Settings]) -> bool:
+        """``SIGHUP``: read the configuration again and apply what may change while running
+        (bot/service/reload.py); a configuration that does not load changes nothing."""
+        with self._reloading:
+            log.info("reloading the configuration (SIGHUP)")
+            running = self.settings
+            try:
+                change = reload_plan(running, load())
+                self._use_settings(change.effective)
+            except Exception as exc:
+                self._use_settings(running)
+                text = str(exc) if isinstance(exc, ConfigError) \
+                    else f"{type(exc).__name__}: {exc}"
+                log.error("configuration not reloaded, the running one stays in force: %s",
+                          text)
+                return False
+            change.log()
+            self.reload_rules()
+            return True
+
+    def _use_settings(self, s: Settings) -> None:
+        """Hand ``s`` to every part that reads settings while running."""
+        self.settings = s
+        if self.ctx is not None:
+            self.ctx.use_settings(s)
+        if self.ui is not None:
+            self.ui.settings = s
+        if self.engine is not None:
+            self.engine.endpoint_names = frozenset(s.endpoints)
+            self.engine.targets = endpoint_targets(s.endpoints)
+        if self.sender is not None:
+            self.sender.endpoints = self._endpoints()
+        if self.chat is not None and s.rocketchat is not None:
+            self.chat.listener.settings = s.rocketchat
+            self.chat.endpoint.living.public_url = s.http.public_url
+            if self.chat.commands is not None:
+                self.chat.commands.kit.public_url = s.http.public_url
+            if self.engine is not None:
+                self.engine.stories.budget = RoomBudget(*room_budget(s.rocketchat.room_budget))
+            if self.chat.commands is not None:
+                self.chat.commands.settings = s.rocketchat
+        if self.ruleset is not None:
+            self.ruleset.paths = tuple(s.rules.paths)
+            self.ruleset.endpoints = frozenset(s.endpoints)
+            self.ruleset.base_dir = s.base_dir
+        for hook in self.on_settings:
+            hook(s)
+
     def _outbox_status(self) -> dict[str, Any]:
         assert self.db is not None
         with self.db.connect() as conn:
-            rows: dict[str, int] = dict(conn.execute(
-                select(es.outbox.c.status, func.count()).where(
-                    es.outbox.c.status.in_(("pending", "sending", "failed")))
-                .group_by(es.outbox.c.status)).all())
-        return {"depth": int(rows.get("pending", 0) + rows.get("sending", 0)),
-                "failed": int(rows.get("failed", 0))}
+            return reports.outbox_backlog(conn)
 
     # -- stop ---------------------------------------------------------------------------
 
@@ -311,6 +375,8 @@ class Runtime:
             self.lease.stop(release=True)  # a follower takes over at its next renewal
         if self.sender_loop is not None:
             self.sender_loop.stop()
+        if self.pruner is not None:
+            self.pruner.stop()
         if leading:
             self._drain(drain_seconds)
         for thread in self._threads:

@@ -12,17 +12,16 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from bot import __version__
-from bot.config.load import Settings
+from bot.config import Settings
 from rules.command import MessageCommand
 from rules.definitions.atsd_xml import export_xml
 from rules.definitions.loader import errors_of, load_bytes
 from rules.definitions.rule_set import RuleSet
 from rules.engine.rule_engine import RuleEngine
 from rules.outbox import OutboxSender
+from rules.silences import facts_of
 from rules.store import Database, diagnostics
-from webhook.auth import Authenticator
-from webhook.context import AppContext
-from webhook.receiver import replay_request
+from webhook import AppContext, Authenticator, replay_request
 from webhook.ui import RuleFileCheck, UiServices
 
 
@@ -38,6 +37,7 @@ def build_ui_services(
             name, password) is not None,
         replay=_replay(ctx),
         acknowledge=engine.acknowledge,
+        resolve=engine.resolve,
         runs_engine=runs_engine,
         list_rules=lambda: [rule_summary(r) for r in ruleset.rules()],
         validate_rules=lambda name, data: validate(ruleset, name, data),
@@ -46,8 +46,20 @@ def build_ui_services(
         dry_run=lambda name, commands: dry_run(engine, ruleset, name, commands),
         retry_notification=sender.retry_now if sender is not None else None,
         health=health,
+        list_silences=lambda ended: engine.list_silences(include_ended=ended, limit=200),
+        create_silence=lambda matchers, span, author, comment: engine.create_silence(
+            matchers, span, author=author, comment=comment),
+        expire_silence=lambda silence_id, by: engine.expire_silence(silence_id, by=by)[0],
+        silence_of=lambda row: silence_id_of(engine, row),
+        now=engine.clock.now,
         versions=versions(db),
     )
+
+
+def silence_id_of(engine: RuleEngine, row: Mapping[str, Any]) -> int | None:
+    """The silence covering a stored open alert (its rule, entity, severity code and tags)."""
+    silence = engine.silence_covering(facts_of(row), engine.clock.now())
+    return silence.id if silence is not None else None
 
 
 def _replay(ctx: AppContext) -> Callable[[int], Mapping[str, Any]]:

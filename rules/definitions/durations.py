@@ -1,12 +1,20 @@
-"""Durations (``"5 minute"``, ``"1h"``, ``30``) and windows (``length(N)``, ``time(N unit)``).
+"""Durations (``"90s"``, ``"1h30m"``, ``"5 minute"``) and windows (``length(N)``, ``time(N unit)``).
 
-Shared by the YAML format and ATSD XML import; each parser raises ``ValueError`` with a message
-fit for a :class:`rules.definitions.issues.RuleIssue`.
+**One duration syntax everywhere** (chat commands, rule files, the CLI, the API):
+:func:`parse_span` reads ``90s``, ``15m``, ``2h``, ``1h30m``, ``2d``, ``1w`` and ATSD's
+``"2 hour"`` / ``"30 minute"`` forms, and refuses a bare number with the syntax (a number has
+no unit, and guessing one is how ``30`` came to mean 30 minutes). :func:`format_span` writes a
+duration back in the compact form.
+
+Shared by the YAML format and ATSD XML import; each parser raises ``ValueError`` (a
+:class:`DurationError` for durations) with a message fit for a
+:class:`rules.definitions.issues.RuleIssue` or a chat ``usage:`` reply.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from rules.definitions.issues import show
 from rules.definitions.model import WindowSpec
@@ -14,6 +22,8 @@ from rules.definitions.model import WindowSpec
 MAX_LENGTH_WINDOW = 100_000  # commands kept per window
 MAX_TIME_WINDOW = 30 * 86400.0  # seconds
 MAX_DURATION = 366 * 86400.0  # offsets and delays: beyond a year is a typo, not a plan
+MAX_SILENCE = timedelta(days=90)
+SYNTAX = "90s, 15m, 2h, 1h30m, 2d, 1w or '30 minute'"
 
 # ATSD's interval unit names (``intervalUnit`` in rule XML, ``unit`` in API intervals)
 ATSD_UNIT_SECONDS = {"SECOND": 1, "MINUTE": 60, "HOUR": 3600, "DAY": 86400, "WEEK": 604800}
@@ -22,6 +32,9 @@ _UNIT_SECONDS = {unit.lower(): float(seconds) for unit, seconds in ATSD_UNIT_SEC
 _UNIT_ALIASES = {"s": "second", "sec": "second", "m": "minute", "min": "minute",
                  "h": "hour", "d": "day", "w": "week"}
 _AMOUNT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
+_COMPACT_PART = re.compile(r"(\d{1,9})([wdhms])")
+_COMPACT = re.compile(r"^(?:\d{1,9}[wdhms])+$")
+_COMPACT_SECONDS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 _WINDOW = re.compile(r"^\s*([A-Za-z_]+)\s*\((.*)\)\s*$")
 
 
@@ -35,21 +48,102 @@ def _unit(word: str) -> str:
     return name
 
 
+class DurationError(ValueError):
+    """A duration that does not fit :data:`SYNTAX`, or is out of range; the text says which."""
+
+
+def parse_span(text: str, *, maximum: timedelta | None = None,
+               allow_zero: bool = False) -> timedelta:
+    """A duration in the one syntax (module docstring); :class:`DurationError` otherwise.
+
+    ``maximum`` bounds it (inclusive); zero is refused unless ``allow_zero``.
+    """
+    if not isinstance(text, str):
+        raise DurationError(f"expected a duration like {SYNTAX}, got {show(text)}")
+    raw = text.strip()
+    if not raw:
+        raise DurationError(f"missing duration: write {SYNTAX}")
+    span = _compact(raw.lower()) if _COMPACT.match(raw.lower()) else _spelled(raw)
+    if span <= timedelta(0) and not (allow_zero and span == timedelta(0)):
+        raise DurationError(f"duration {show(raw)} must be longer than 0")
+    if maximum is not None and span > maximum:
+        raise DurationError(f"duration {show(raw)} is longer than the limit of "
+                            f"{format_span(maximum)}")
+    return span
+
+
+def _compact(text: str) -> timedelta:
+    seconds = sum(int(n) * _COMPACT_SECONDS[u] for n, u in _COMPACT_PART.findall(text))
+    return _bounded(seconds, text)
+
+
+def _spelled(text: str) -> timedelta:
+    """ATSD's ``"2 hour"`` / ``"30 minutes"`` / ``"1.5 hour"``; a bare number is refused."""
+    match = _AMOUNT.match(text)
+    if not match:
+        raise DurationError(f"invalid duration {show(text)}: write {SYNTAX}")
+    amount, word = match.groups()
+    if not word:
+        raise DurationError(f"a bare number ({show(text)}) has no unit: write {SYNTAX}")
+    try:
+        unit = _unit(word)
+    except ValueError:
+        raise DurationError(f"unknown unit {word!r} in {show(text)}: write {SYNTAX}") from None
+    return _bounded(float(amount) * _UNIT_SECONDS[unit], text)
+
+
+def _bounded(seconds: float, text: str) -> timedelta:
+    # timedelta's own limit is ~2.7 million years; anything near it is a typo, not a plan
+    if seconds > 100 * 366 * 86400:
+        raise DurationError(f"duration {show(text)} is too long")
+    return timedelta(seconds=seconds)
+
+
+def format_span(span: timedelta) -> str:
+    """``1h30m``, ``2d``, ``90d``, ``45s``: the compact form :func:`parse_span` reads back."""
+    total = int(span.total_seconds())
+    if total <= 0:
+        return "0s"
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, total = divmod(total, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts)
+
+
 def parse_duration(value: object) -> float:
-    """Seconds from ``30``, ``"30"``, ``"30 second"``, ``"5 minutes"``, ``"1h"``."""
+    """Seconds for a rule file's duration: the one syntax (:func:`parse_span`), or ``0``.
+
+    A number (what ATSD XML import computes from ``intervalCount`` and ``intervalUnit``, or a
+    YAML number) is taken as seconds here; the YAML reader warns about a bare number
+    (:func:`bare_number`) so that a rule file never gets a unit silently.
+    """
     if isinstance(value, bool) or value is None:
-        raise ValueError(f"expected seconds or a duration like '5 minute', got {show(value)}")
+        raise ValueError(f"expected a duration like {SYNTAX}, got {show(value)}")
     if isinstance(value, (int, float)):
         seconds = float(value)
+    elif isinstance(value, str) and bare_number(value):
+        seconds = float(value.strip())
     else:
-        match = _AMOUNT.match(value) if isinstance(value, str) else None
-        if not match:
-            raise ValueError(f"expected seconds or a duration like '5 minute', got {show(value)}")
-        word = match.group(2)
-        seconds = float(match.group(1)) * (_UNIT_SECONDS[_unit(word)] if word else 1.0)
+        try:
+            seconds = parse_span(value, allow_zero=True).total_seconds()  # type: ignore[arg-type]
+        except DurationError as exc:
+            raise ValueError(str(exc)) from None
     if not 0 <= seconds <= MAX_DURATION:  # also false for NaN
         raise ValueError(f"must be 0 to {int(MAX_DURATION)} seconds (366 days), got {show(value)}")
     return seconds
+
+
+def bare_number(value: object) -> bool:
+    """A number without a unit (``30``, ``"30"``, ``2.5``), zero aside: zero needs no unit."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return value != 0
+    if isinstance(value, str) and re.fullmatch(r"\s*\d+(?:\.\d+)?\s*", value):
+        return float(value) != 0
+    return False
 
 
 def parse_window(text: object) -> WindowSpec:

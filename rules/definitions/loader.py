@@ -80,6 +80,10 @@ def load_file(
     """Read one rule file (by its suffix: YAML or ATSD XML); unreadable or too large: an issue."""
     file = Path(path)
     origin = str(path)
+    if not file.exists():
+        what = "file" if file.suffix.lower() in RULE_SUFFIXES else "file or folder"
+        return [], [RuleIssue(origin, "", "", f"{what} not found; create it or fix the path "
+                              "(rules.paths is relative to the configuration file)")]
     if file.suffix.lower() not in RULE_SUFFIXES:
         return [], [RuleIssue(origin, "", "", "not a rule file: expected .yml, .yaml or .xml")]
     try:

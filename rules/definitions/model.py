@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 Trigger = Literal["open", "repeat", "cancel"]
+Conversation = Literal["flat", "thread"]
+CONVERSATIONS: tuple[Conversation, ...] = ("flat", "thread")
+REOPEN_WITHIN_SECONDS = 600.0  # the default of ``reopen_within``: 10 minutes
 TRIGGERS: tuple[Trigger, ...] = ("open", "repeat", "cancel")
 
 
@@ -74,4 +77,9 @@ class Rule:
     notifications: tuple[NotificationSpec, ...] = ()
     description: str = ""
     metric: str = "message"  # ATSD metric: message, or a timer_15s/1m/15m/1h command type
+    # Rocket.Chat: ``flat`` posts each notification as a room message (ATSD's way);
+    # ``thread`` keeps one living message per alert (thread, edits, reactions, buttons)
+    conversation: Conversation = "flat"
+    # ``thread``: a window opening again this soon after its alert's cancel continues it
+    reopen_within_seconds: float = REOPEN_WITHIN_SECONDS
     origin: str = ""  # file the rule was loaded from, for error messages

@@ -14,19 +14,36 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any, Literal
 
 import yaml
 
 from rules.command import Severity
-from rules.definitions.durations import parse_duration, parse_window
+from rules.definitions.durations import (
+    SYNTAX,
+    bare_number,
+    format_span,
+    parse_duration,
+    parse_window,
+)
 from rules.definitions.issues import RuleIssue, show
-from rules.definitions.model import NotificationSpec, RepeatSpec, Rule, TriggerSpec, WindowSpec
+from rules.definitions.model import (
+    CONVERSATIONS,
+    REOPEN_WITHIN_SECONDS,
+    Conversation,
+    NotificationSpec,
+    RepeatSpec,
+    Rule,
+    TriggerSpec,
+    WindowSpec,
+)
 from rules.definitions.rule_check import TIMER_METRICS
 
 RULE_KEYS = ("name", "description", "enabled", "metric", "type", "source", "entities",
              "filter", "window", "check_on_exit", "group_by_entity", "group_by_tags",
-             "condition", "severity", "time_offset", "notifications")
+             "condition", "severity", "time_offset", "notifications", "conversation",
+             "reopen_within")
 NOTIFICATION_KEYS = ("endpoint", "name", "enabled", "open", "repeat", "cancel",
                      "repeat_every", "delay_open", "room", "sync_reply")
 
@@ -80,11 +97,19 @@ class _Reader:
         return tuple(v.strip().lower() if lower else v.strip() for v in items)
 
     def duration(self, key: str) -> float:
+        value = self.data.get(key, 0)
         try:
-            return parse_duration(self.data.get(key, 0))
+            seconds = parse_duration(value)
         except ValueError as exc:
             self.fail(key, str(exc))
             return 0.0
+        if bare_number(value):
+            # kept for rule files written before the one duration syntax, but never silently
+            self.issues.append(RuleIssue(
+                self.origin, self.rule, self.prefix + key,
+                f"a bare number ({show(value)}) is read as seconds; write "
+                f"{format_span(timedelta(seconds=seconds))} ({SYNTAX})", level="warning"))
+        return seconds
 
 
 def parse_yaml(data: bytes | str, origin: str) -> tuple[list[Rule], list[RuleIssue]]:
@@ -141,8 +166,20 @@ def _yaml_rule(entry: Any, index: int, origin: str) -> tuple[Rule | None, list[R
         description=r.text("description", "") or "",
         metric=_metric(r),
         origin=origin,
+        conversation=_conversation(r),
+        reopen_within_seconds=(r.duration("reopen_within") if "reopen_within" in entry
+                               else REOPEN_WITHIN_SECONDS),
     )
     return (None if r.issues else rule), r.issues
+
+
+def _conversation(r: _Reader) -> Conversation:
+    value = (r.text("conversation", "flat") or "flat").strip().lower()
+    if value == "thread":
+        return "thread"
+    if value != "flat":
+        r.fail("conversation", f"expected {' or '.join(CONVERSATIONS)}, got {show(value)}")
+    return "flat"
 
 
 def _rule_name(value: object) -> str | RuleIssue:

@@ -1,5 +1,6 @@
 """What the engine shows and what operators change: open alerts, history, windows, errors,
-acknowledgement and silences. A mixin of :class:`rules.engine.rule_engine.RuleEngine`.
+acknowledgement and resolving by hand. A mixin of :class:`rules.engine.rule_engine.RuleEngine`
+(silences are :mod:`rules.engine.silencing`).
 
 Records use ATSD's field names (``repeatCount``, ``openDate``...) so the ATSD-compatible API
 can hand them out as they are; dates are ISO 8601 UTC text.
@@ -14,10 +15,12 @@ from typing import Any
 from sqlalchemy import Connection
 
 from rules.command import format_iso_date
-from rules.engine.state import set_acknowledged
+from rules.engine.state import close_alert, delete_window, set_acknowledged
 from rules.engine.txn import EngineState
 from rules.engine.windows import Window, describe
-from rules.store.engine_state import delete_silence, history, recent_rule_errors, save_silence
+from rules.living import Stories
+from rules.store import outbox
+from rules.store.engine_state import alert_row, history, recent_rule_errors
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -46,7 +49,10 @@ def alert_record(window: Window, metric: str) -> dict[str, Any]:
 
 
 class AlertViews(EngineState):
-    """Diagnostics and operator actions; every change takes the engine's own transaction."""
+    """Diagnostics and operator actions; a change takes the engine's own transaction, or the
+    caller's when it passes ``conn`` (then the caller commits, as the ingestor does)."""
+
+    stories: Stories  # the engine's living alert messages (rules/living)
 
     def open_alerts(self) -> list[dict[str, Any]]:
         """Every open alert (status OPEN or REPEAT), newest first."""
@@ -68,18 +74,71 @@ class AlertViews(EngineState):
         with self.db.connect() as conn:
             return history(conn, rules=rules, since=since, until=until, limit=limit)
 
-    def acknowledge(self, alert_id: int, acknowledged: bool) -> bool:
-        """Set an open alert's acknowledged flag; False when no open alert has that id."""
-        def work(conn: Connection | None) -> bool:
+    def acknowledge(self, alert_id: int, acknowledged: bool, *, by: str | None = None,
+                    reason: str | None = None, conn: Connection | None = None) -> bool:
+        """Set an open alert's acknowledged flag, recording who and why; False when no open
+        alert has that id. In ``conn``'s transaction when given (a chat command's).
+
+        The id of an alert whose living message now tells a newer alert's story (its window
+        reopened within ``reopen_within``) stands for that newer alert, so the buttons of
+        the message keep working. A ``thread`` alert gets a note and an edit (rules/living).
+        """
+        def work(c: Connection | None) -> bool:
+            window = self._window_of_alert(alert_id)
+            if window is None and c is not None:
+                current = self.stories.current_alert(c, alert_id)
+                if current is not None and current != alert_id:
+                    window = self._window_of_alert(current)
+            if window is None or window.alert_id is None:
+                return False
+            self._touch(window.rule, window.key, window)
+            window.acknowledged = acknowledged
+            if c is not None:
+                set_acknowledged(c, window, acknowledged, by=by, reason=reason)
+                self.stories.acknowledged(c, window.alert_id, acknowledged, by, reason,
+                                          self.clock.now())
+            return True
+        return self._within(conn, work)
+
+    def resolve(self, alert_id: int, *, by: str, reason: str = "",
+                conn: Connection | None = None) -> bool:
+        """Close an open alert by hand: it goes to history (``RESOLVED``, who, why) and its
+        window starts again from CANCEL; no cancel notification is sent. False when no open
+        alert has that id."""
+        def work(c: Connection | None) -> bool:
             window = self._window_of_alert(alert_id)
             if window is None:
                 return False
             self._touch(window.rule, window.key, window)
-            window.acknowledged = acknowledged
-            if conn is not None:
-                set_acknowledged(conn, window, acknowledged)
+            if c is not None:
+                now = self.clock.now()
+                if window.alert_id is not None:  # a thread alert: a note and an edit
+                    self.stories.resolved(c, window.alert_id, by, reason, now)
+                close_alert(c, window, now, "RESOLVED", by=by, note=reason)
+                for outbox_id, _ in window.pending_open.values():
+                    if outbox_id is not None:  # a held open of a resolved alert is not sent
+                        outbox.cancel_held(c, outbox_id, now)
+                delete_window(c, window)
+            del self._windows[window.rule][window.key]
             return True
-        return self._run(work)
+        return self._within(conn, work)
+
+    def alert_detail(self, alert_id: int, conn: Connection | None = None
+                     ) -> dict[str, Any] | None:
+        """One alert, open or closed: the stored row, plus the live window when it is open
+        (status, repeats, last text). None for an unknown id."""
+        row: dict[str, Any] | None = None
+        if conn is not None:
+            row = alert_row(conn, alert_id)
+        elif self.db is not None and self.persist:
+            with self.db.connect() as own:
+                row = alert_row(own, alert_id)
+        with self._lock:
+            window = self._window_of_alert(alert_id)
+            live = alert_record(window, self._metric(window.rule)) if window else None
+        if row is None and live is None:
+            return None
+        return {"row": row, "live": live}
 
     def _window_of_alert(self, alert_id: int) -> Window | None:
         for windows in self._windows.values():
@@ -87,24 +146,6 @@ class AlertViews(EngineState):
                 if window.alert_id == alert_id and window.status.is_open:
                     return window
         return None
-
-    def silence(self, rule: str, until: datetime) -> None:
-        """Until ``until`` the rule's notifications are stored as ``silenced``, not sent."""
-        def work(conn: Connection | None) -> None:
-            if conn is not None:
-                save_silence(conn, rule, until, self.clock.now())
-            self._silences[rule] = until
-        self._run(work)
-
-    def unsilence(self, rule: str) -> bool:
-        def work(conn: Connection | None) -> bool:
-            stored = delete_silence(conn, rule) if conn is not None else False
-            return self._silences.pop(rule, None) is not None or stored
-        return self._run(work)
-
-    def silences(self) -> dict[str, datetime]:
-        now = self.clock.now()
-        return {rule: until for rule, until in self._silences.items() if until > now}
 
     def windows(self) -> list[dict[str, Any]]:
         """Every live window: rule, key, entity, tags, status, count, last command."""

@@ -17,11 +17,13 @@ import hashlib
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from rules.command import MessageCommand, Severity
+from rules.command import MessageCommand, Severity, format_iso_date
+from rules.definitions.durations import format_span
 from rules.definitions.model import TRIGGERS, NotificationSpec, Rule, Trigger
-from rules.engine.index import index_values
-from rules.expr import Expression, ExpressionError, compile_expression, wildcard
+from rules.engine.index import conjuncts, index_values
+from rules.expr import EvaluationError, Expression, ExpressionError, compile_expression, wildcard
 from rules.expr.template import Template, compile_template
 
 TIMER_TYPES = frozenset({"timer_15s", "timer_1m", "timer_15m", "timer_1h"})
@@ -64,6 +66,8 @@ class CompiledRule:
     severity: Severity | None  # None: inherit the message's
     notifications: tuple[CompiledNotification, ...]
     is_timer: bool = False
+    # the filter's top-level AND parts, each compiled: which part was false, for ``why``
+    filter_parts: tuple[Expression, ...] = ()
     index_types: tuple[str, ...] = ()  # exact lower-case values the index files it under
     index_sources: tuple[str, ...] = ()
     # values without wildcards, for a set lookup before any pattern is tried
@@ -87,6 +91,11 @@ class CompiledRule:
 
     def reject_reason(self, command: MessageCommand, now: datetime) -> str | None:
         """Why ``command`` cannot reach this rule's windows (the filter expression aside)."""
+        return self.visibility_reason(command) or self.offset_reason(command, now)
+
+    def visibility_reason(self, command: MessageCommand) -> str | None:
+        """Why this rule cannot see ``command`` at all: a timer, or its type, source or entity
+        does not fit (``why`` leaves such rules out)."""
         if command.source == TIMER_SOURCE and command.type in TIMER_TYPES and not self.is_timer:
             return "timer command (the rule is not a timer rule)"
         if self.types and command.type not in self._exact_types and not _matches(
@@ -101,9 +110,14 @@ class CompiledRule:
             self.entities, command.entity
         ):
             return f"entity {command.entity!r} does not match {', '.join(self.entities)}"
+        return None
+
+    def offset_reason(self, command: MessageCommand, now: datetime) -> str | None:
+        """Why ``command`` is outside the rule's ``time_offset``, or None."""
         offset = self.rule.time_offset_seconds
         if offset > 0 and abs((now - command.date).total_seconds()) > offset:
-            return f"date {command.date.isoformat()} is more than {offset:g}s from now"
+            return (f"outside time_offset: date {format_iso_date(command.date)} is more than "
+                    f"{format_span(timedelta(seconds=offset))} from now")
         return None
 
 
@@ -163,12 +177,37 @@ def compile_rule(rule: Rule, endpoints: Collection[str], *, order: int = 0) -> C
         rule=rule, order=order, fingerprint=fingerprint(rule), types=types, sources=sources,
         entities=entities, filter=filter_expr, condition=cond_expr,
         severity=_severity(rule), notifications=_notifications(rule, endpoints),
-        is_timer=is_timer,
+        is_timer=is_timer, filter_parts=_parts(rule.filter),
         index_types=index_values(types, rule.filter, "type"),
         index_sources=index_values(sources, rule.filter, "source"),
         _exact_types=_exact(types), _exact_sources=_exact(sources),
         _exact_entities=_exact(entities),
     )
+
+
+def _parts(filter_text: str | None) -> tuple[Expression, ...]:
+    if not filter_text:
+        return ()
+    texts = conjuncts(filter_text)
+    if len(texts) < 2:
+        return ()
+    try:
+        return tuple(compile_expression(t) for t in texts)
+    except ExpressionError:  # a split we got wrong: the whole filter is named instead
+        return ()
+
+
+def false_part(rule: CompiledRule, env: Any) -> str:
+    """The first top-level AND part of the rule's filter that is false in ``env`` (the whole
+    filter when it has one part, or when the parts cannot tell), as ``why`` shows it."""
+    assert rule.filter is not None
+    for part in rule.filter_parts:
+        try:
+            if not part.test(env):
+                return f"{part.text.strip()} is false"
+        except EvaluationError as exc:
+            return f"{part.text.strip()} failed: {exc.reason}"
+    return f"{rule.filter.text.strip()} is false"
 
 
 def _exact(values: tuple[str, ...]) -> frozenset[str]:

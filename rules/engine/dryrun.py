@@ -28,6 +28,7 @@ from rules.engine.status import transition
 from rules.engine.triggers import Outgoing, decide
 from rules.engine.windows import Window, add_command, apply_transition, new_window, window_key
 from rules.expr import Environment, EvaluationError
+from rules.silences import AlertFacts
 from rules.store import Database
 from rules.store.engine_state import message_count, message_last
 
@@ -50,7 +51,7 @@ class DryRunHost(Protocol):
     def environment(self, conn: Connection | None, fields: Mapping[str, Any], now: datetime,
                     window: Window | None = None) -> Environment: ...
 
-    def silences(self) -> Mapping[str, datetime]: ...
+    def silence_covering(self, facts: AlertFacts, now: datetime) -> Any: ...
 
 
 @dataclass
@@ -184,9 +185,10 @@ class _Runner:
         if trigger is None:
             return
         env.fields = window_fields(self.rule, window, command, now)
-        until = self.engine.silences().get(self.rule.name)
+        facts = AlertFacts(rule=self.rule.name, entity=window.entity, severity=window.severity,
+                           tags=command.tags)
         items = decide(self.rule, window, trigger, command, env, now,
-                       silenced=until is not None and until > now,
+                       silenced=self.engine.silence_covering(facts, now) is not None,
                        targets=self.engine.targets, cancel_held=lambda _id: True)
         report.notifications = [_describe(item) for item in items]
         for item in items:

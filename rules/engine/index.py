@@ -60,6 +60,26 @@ def required_value(filter_text: str, name: str) -> tuple[str, ...]:
     return ()
 
 
+def conjuncts(filter_text: str) -> list[str]:
+    """The top-level AND parts of ``filter_text`` as written (one part when it has no
+    top-level AND, or when a comment or an OR / ``?:`` at the top makes the split unsafe)."""
+    literals: list[str] = []
+
+    def hide(match: re.Match[str]) -> str:
+        literals.append(match.group(0))
+        return f"@{len(literals) - 1}@"
+
+    shape = _STRING.sub(hide, filter_text)
+    top = _depth0(shape)
+    if top is None or "/*" in shape or _OR.search(top) or "?" in top:
+        return [filter_text]
+    parts = [p.strip() for p in _split(shape, top, _AND)]
+    if len(parts) < 2 or not all(parts):
+        return [filter_text]
+    restore = re.compile(r"@(\d+)@")
+    return [restore.sub(lambda m: literals[int(m.group(1))], p) for p in parts]
+
+
 def _depth0(shape: str) -> str | None:
     """``shape`` with everything inside parentheses blanked; None when unbalanced."""
     depth, out = 0, []

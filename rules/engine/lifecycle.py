@@ -20,16 +20,18 @@ from rules.engine.compiled import CompiledRule, RuleLoadError, compile_rules
 from rules.engine.fields import command_fields
 from rules.engine.index import RuleIndex
 from rules.engine.state import close_alert, delete_window, load_windows
+from rules.engine.trace import filters_key, rule_filters
 from rules.engine.txn import EngineState
 from rules.engine.windows import Window, window_key
 from rules.expr import EvaluationError
-from rules.store import outbox
-from rules.store.engine_state import load_silences, messages_since
+from rules.store import explanations, outbox
+from rules.store.engine_state import messages_since
 
 log = logging.getLogger(__name__)
 
 
 class RuleLifecycle(EngineState):
+    _filters_key: str = ""
     endpoint_names: Collection[str]
     _rules: list[Rule]
     _index: RuleIndex[CompiledRule]
@@ -54,6 +56,11 @@ class RuleLifecycle(EngineState):
             self._rules = [c.rule for c in compiled]
             self._active = active
             self._index = RuleIndex(list(active.values()))
+            # what ``why`` names when no rule could see a message: kept once per rule set
+            self._filters_key = filters_key(active.values())
+            if conn is not None:
+                explanations.keep_filters(conn, self._filters_key,
+                                          rule_filters(active.values()), now)
 
         self._run(swap)
         return errors
@@ -78,7 +85,8 @@ class RuleLifecycle(EngineState):
         return self._active.get(name)
 
     def restore(self) -> None:
-        """Load persisted windows and silences (after ``load``), e.g. after a restart."""
+        """Load persisted windows (after ``load``), e.g. after a restart. Silences are read
+        from the store when needed (:mod:`rules.engine.silencing`)."""
         def work(conn: Connection | None) -> None:
             if conn is None:
                 return
@@ -100,7 +108,6 @@ class RuleLifecycle(EngineState):
                 self._windows.setdefault(window.rule, {})[window.key] = window
             for name, windows in replay.items():
                 self._replay(conn, self._active[name], windows, now)
-            self._silences = load_silences(conn)
         self._run(work)
         log.info("restored %d windows", sum(len(w) for w in self._windows.values()))
 

@@ -25,13 +25,15 @@ from rules.clock import Clock
 from rules.command import MessageCommand, format_iso_date
 from rules.definitions.model import Rule
 from rules.engine.alerts import AlertViews
-from rules.engine.compiled import CompiledRule
+from rules.engine.compiled import CompiledRule, false_part
 from rules.engine.dryrun import DryRunReport, dry_run
 from rules.engine.fields import alert_severity, command_fields, window_fields
 from rules.engine.index import RuleIndex
 from rules.engine.lifecycle import RuleLifecycle
+from rules.engine.silencing import SilenceViews
 from rules.engine.state import close_alert, delete_window, open_alert, save_window
 from rules.engine.status import Status, transition
+from rules.engine.trace import Step, Trace, short
 from rules.engine.triggers import Outgoing, decide
 from rules.engine.windows import (
     Window,
@@ -42,15 +44,17 @@ from rules.engine.windows import (
     window_key,
 )
 from rules.expr import Environment, EvaluationError
+from rules.living import Stories, Subject
 from rules.notification import Notification
-from rules.store import Database, outbox
+from rules.silences import AlertFacts
+from rules.store import Database, explanations, outbox
 from rules.store.engine_state import message_count, message_last, record_rule_error
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class RuleEngine(RuleLifecycle, AlertViews):
+class RuleEngine(RuleLifecycle, AlertViews, SilenceViews):
     """Applies message commands to rules; see the module docstring for the transaction rules."""
 
     def __init__(self, db: Database | None, clock: Clock, *,
@@ -63,31 +67,65 @@ class RuleEngine(RuleLifecycle, AlertViews):
         self._rules: list[Rule] = []
         self._index = RuleIndex([])
         self._ids = itertools.count(1)  # alert and notification ids when not persisting
+        self.stories = Stories()  # conversation: thread (rules/living); runtime sets its budget
 
     # -- the hot path -------------------------------------------------------------------
 
     def process(self, conn: Connection | None, command: MessageCommand,
                 message_id: int | None) -> list[Notification]:
-        """Run ``command`` through every rule it can match, inside the caller's transaction."""
+        """Run ``command`` through every rule it can match, inside the caller's transaction.
+
+        A stored message (``message_id``) also gets its explanation recorded (what each rule
+        that could see it did, :mod:`rules.engine.trace`) in the same transaction.
+        """
         if conn is None and self.persist:
             raise ValueError("a persisting engine needs the caller's connection")
         self._enter()
         now = self.clock.now()
         notes: list[Notification] = []
         filter_env: Environment | None = None
+        trace = Trace() if message_id is not None and conn is not None else None
         for rule in self._index.candidates(command):
-            if rule.reject_reason(command, now) is not None:
+            if rule.visibility_reason(command) is not None:
+                continue
+            step = trace.rule(rule.name) if trace is not None else None
+            offset = rule.offset_reason(command, now)
+            if offset is not None:
+                if step is not None:
+                    step["x"] = offset
                 continue
             if rule.filter is not None:
                 if filter_env is None:
                     filter_env = self.environment(conn, command_fields(command), now)
-                if not self._test(conn, rule, rule.filter, filter_env, command, now):
+                if not self._filter(conn, rule, filter_env, command, now, step):
                     continue
-            notes += self._apply(conn, rule, command, message_id, now)
+            notes += self._apply(conn, rule, command, message_id, now, step)
+        if trace is not None and conn is not None and message_id is not None:
+            if not trace.steps:
+                trace.nobody(self._filters_key)
+            explanations.record(conn, message_id, trace.rows())
         return notes
 
+    def _filter(self, conn: Connection | None, rule: CompiledRule, env: Environment,
+                command: MessageCommand, now: datetime, step: Step | None) -> bool:
+        """The rule's filter; on false, the step names the part that was false."""
+        assert rule.filter is not None
+        try:
+            if rule.filter.test(env):
+                return True
+        except EvaluationError as exc:
+            self.record_error(conn, rule.name, exc.text or rule.filter.text, exc.reason,
+                              command, now)
+            if step is not None:
+                step["fe"] = short(exc.reason)
+            return False
+        if step is not None:
+            step["f"] = short(false_part(rule, env))
+        return False
+
     def _apply(self, conn: Connection | None, rule: CompiledRule, command: MessageCommand,
-               message_id: int | None, now: datetime) -> list[Notification]:
+               message_id: int | None, now: datetime, step: Step | None = None
+               ) -> list[Notification]:
         key, entity, tags = window_key(rule.rule, command)
         windows = self._windows.setdefault(rule.name, {})
         window = windows.get(key)
@@ -95,25 +133,35 @@ class RuleEngine(RuleLifecycle, AlertViews):
         if window is None:
             window = windows[key] = new_window(rule.rule, key, entity, tags)
         add_command(rule.rule, window, command, message_id, now)
-        return self._evaluate(conn, rule, window, command, now)
+        if step is not None:
+            step.update(k=key, n=window.count, w=rule.rule.window.text)
+        return self._evaluate(conn, rule, window, command, now, step)
 
     def _evaluate(self, conn: Connection | None, rule: CompiledRule, window: Window,
-                  command: MessageCommand, now: datetime) -> list[Notification]:
+                  command: MessageCommand, now: datetime, step: Step | None = None
+                  ) -> list[Notification]:
         env = self.environment(conn, window_fields(rule, window, command, now), now, window)
         condition: bool | None = True
         if rule.condition is not None:
             condition = self._test(conn, rule, rule.condition, env, command, now, fail=None)
+        if step is not None:
+            step["c"] = condition
         notes: list[Notification] = []
         if condition is not None:
+            before = window.status
             after, trigger = transition(window.status, condition)
             apply_transition(window, after, alert_severity(rule, command), now)
+            if step is not None:
+                step.update(s=f"{before.value}>{after.value}", t=trigger)
             if trigger == "open":
                 window.alert_id = self._open_alert(conn, rule, window, now)
             if trigger is not None:
                 env.fields = window_fields(rule, window, command, now)
-                notes = self._notify(conn, rule, window, trigger, command, env, now)
+                notes = self._notify(conn, rule, window, trigger, command, env, now, step)
             if trigger == "cancel":
                 if conn is not None:
+                    if rule.rule.conversation == "thread" and window.alert_id is not None:
+                        notes += self.stories.cancelled(conn, window.alert_id, now)
                     close_alert(conn, window, now, "CANCEL")
                 window.alert_id = None
         self._save(conn, rule, window, now)
@@ -138,8 +186,11 @@ class RuleEngine(RuleLifecycle, AlertViews):
                                 window_text=rule.rule.window.text, now=now)
 
     def _notify(self, conn: Connection | None, rule: CompiledRule, window: Window, trigger: Any,
-                command: MessageCommand, env: Environment, now: datetime) -> list[Notification]:
-        until = self._silences.get(rule.name)
+                command: MessageCommand, env: Environment, now: datetime,
+                step: Step | None = None) -> list[Notification]:
+        facts = AlertFacts(rule=rule.name, entity=window.entity, severity=window.severity,
+                           tags=command.tags)
+        silence = self.silence_covering(facts, now, conn)
 
         def cancel_held(outbox_id: int | None) -> bool:
             if conn is None or outbox_id is None:
@@ -147,16 +198,22 @@ class RuleEngine(RuleLifecycle, AlertViews):
             return outbox.cancel_held(conn, outbox_id, now)
 
         items = decide(rule, window, trigger, command, env, now,
-                       silenced=until is not None and until > now, targets=self.targets,
+                       silenced=silence is not None, targets=self.targets,
                        cancel_held=cancel_held)
-        return self._store(conn, rule, window, items, command, now)
+        silence_id = silence.id if silence is not None else None
+        if step is not None and silence_id is not None:
+            step["si"] = silence_id
+        return self._store(conn, rule, window, items, command, now, silence_id, step)
 
     def _store(self, conn: Connection | None, rule: CompiledRule, window: Window,
-               items: list[Outgoing], command: MessageCommand, now: datetime
+               items: list[Outgoing], command: MessageCommand, now: datetime,
+               silence_id: int | None = None, step: Step | None = None
                ) -> list[Notification]:
         notes: list[Notification] = []
         for item in items:
             if item.skipped is not None:
+                if step is not None:
+                    step.setdefault("q", []).append(f"{item.endpoint}: {item.skipped}")
                 continue
             for expression, reason in item.errors:
                 self.record_error(conn, rule.name, expression, reason, command, now)
@@ -164,17 +221,36 @@ class RuleEngine(RuleLifecycle, AlertViews):
             note = Notification(rule=rule.name, endpoint=item.endpoint, trigger=item.trigger,
                                 text=item.text, alert_id=window.alert_id, target=item.target,
                                 due_at=due)
-            if conn is not None:
-                outbox.write(conn, note, status=item.status, now=now)
-            else:
-                note.id = next(self._ids)
+            written = self._living(conn, rule, window, item, note, now)
+            if written is None:
+                if conn is not None:
+                    outbox.write(conn, note, status=item.status, now=now,
+                                 silence_id=silence_id if item.status == "silenced" else None)
+                else:
+                    note.id = next(self._ids)
+                written = [note] if item.status != "silenced" else []
+                if step is not None and conn is not None:
+                    step.setdefault("o", []).append(note.id)
+            elif step is not None:
+                step.setdefault("o", []).extend(n.id for n in written)
             index = item.notification.index
             if due is not None and index in window.pending_open:
                 window.pending_open[index] = (note.id, due)
             window.last_text = item.text
-            if item.status != "silenced":
-                notes.append(note)
+            notes += written
         return notes
+
+    def _living(self, conn: Connection | None, rule: CompiledRule, window: Window,
+                item: Outgoing, note: Notification, now: datetime) -> list[Notification] | None:
+        """A ``thread`` rule's Rocket.Chat notification, written as rows of its alert's living
+        message (:mod:`rules.living`); None: written flat."""
+        if conn is None or item.status != "pending" or not Stories.applies(
+                rule.rule.conversation, item.endpoint, self.targets):
+            return None
+        subject = Subject(rule=rule.name, window_key=window.key, entity=window.entity,
+                          reopen_within=rule.rule.reopen_within_seconds,
+                          slot=item.notification.index)
+        return self.stories.notify(conn, subject, note, item.status, now)
 
     def _save(self, conn: Connection | None, rule: CompiledRule, window: Window,
               now: datetime) -> None:
@@ -210,9 +286,11 @@ class RuleEngine(RuleLifecycle, AlertViews):
     # -- time ---------------------------------------------------------------------------
 
     def tick(self) -> list[Notification]:
-        """Expire time windows (re-evaluating with check-on-exit), settle due delays."""
+        """Expire time windows (re-evaluating with check-on-exit), settle due delays, tell
+        the rooms of silences that ended."""
+        ended = self.settle_silences()
         if not self._anything_due():
-            return []  # the usual second: no write transaction at all
+            return ended  # the usual second: no write transaction at all
 
         def work(conn: Connection | None) -> list[Notification]:
             now = self.clock.now()
@@ -223,7 +301,7 @@ class RuleEngine(RuleLifecycle, AlertViews):
                     for window in list(windows.values()):
                         notes += self._tick_window(conn, rule, window, now)
             return notes
-        return self._run(work)
+        return ended + self._run(work)
 
     def _anything_due(self) -> bool:
         # Only the engine lock, no database wait inside it: the lock order stays intact.

@@ -15,11 +15,11 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from rules.clock import aware
 from rules.command import MessageCommand, Severity, format_iso_date, parse_iso_date
 from rules.engine.status import Status
 from rules.engine.windows import Window
 from rules.store import engine_state as rows
-from rules.store.engine_state import aware
 
 MAX_STORED_ENTRIES = 200  # time-window entries kept in the window row; more: replay at restore
 
@@ -137,8 +137,10 @@ def open_alert(conn: Connection, window: Window, *, metric: str, expression: str
     })
 
 
-def close_alert(conn: Connection, window: Window, now: datetime, reason: str) -> None:
-    """Move the window's open alert into history with its final counts and text."""
+def close_alert(conn: Connection, window: Window, now: datetime, reason: str, *,
+                by: str | None = None, note: str | None = None) -> None:
+    """Move the window's open alert into history with its final counts and text (and, when
+    closed by hand, who and why)."""
     if window.alert_id is None:
         return
     command = window.last_command
@@ -147,9 +149,11 @@ def close_alert(conn: Connection, window: Window, now: datetime, reason: str) ->
         "last_event_time": window.last_event_time or now, "acknowledged": window.acknowledged,
         "severity": int(window.severity) if window.severity is not None else None,
         "text_value": command.message if command is not None else "",
-        "last_alert_text": window.last_text,
+        "last_alert_text": window.last_text, "closed_by": by, "close_note": note,
     })
 
 
-def set_acknowledged(conn: Connection, window: Window, acknowledged: bool) -> None:
-    rows.set_acknowledged(conn, window.alert_id, window.db_id, acknowledged)
+def set_acknowledged(conn: Connection, window: Window, acknowledged: bool, *,
+                     by: str | None = None, reason: str | None = None) -> None:
+    rows.set_acknowledged(conn, window.alert_id, window.db_id, acknowledged, by=by,
+                          reason=reason)

@@ -34,7 +34,7 @@ T = TypeVar("T")
 
 
 class EngineState:
-    """Windows by rule and key, silences, recent errors, and the undo log of a transaction."""
+    """Windows by rule and key, recent errors, and the undo log of a transaction."""
 
     def __init__(self, db: Database | None, clock: Clock, persist: bool) -> None:
         self.db = db
@@ -42,7 +42,6 @@ class EngineState:
         self.persist = persist and db is not None
         self._active: dict[str, CompiledRule] = {}
         self._windows: dict[str, dict[str, Window]] = {}
-        self._silences: dict[str, datetime] = {}
         self._errors: deque[dict[str, Any]] = deque(maxlen=1000)  # when not persisting
         self._lock = threading.RLock()
         self._owner: int | None = None
@@ -106,3 +105,12 @@ class EngineState:
     def _run(self, work: Callable[[Connection | None], T]) -> T:
         with self._transaction() as conn:
             return work(conn)
+
+    def _within(self, conn: Connection | None, work: Callable[[Connection | None], T]) -> T:
+        """``work`` in the caller's transaction when ``conn`` is given (the engine lock is
+        taken; the caller commits, then calls ``after_commit`` or ``after_rollback``, as the
+        ingestor does for a chat command), else in the engine's own (:meth:`_run`)."""
+        if conn is None:
+            return self._run(work)
+        self._enter()
+        return work(conn if self.persist else None)

@@ -34,6 +34,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from rules.clock import aware
 from rules.command import Severity, format_iso_date, parse_iso_date
 from rules.expr.errors import EvaluationError
 
@@ -90,7 +91,7 @@ def text(value: Any) -> str:
     if kind is float:
         return _float_text(value)
     if isinstance(value, datetime):
-        return format_iso_date(_aware(value))
+        return format_iso_date(aware(value))
     if isinstance(value, Mapping):
         pairs = (f"{k}={text(value[k])}" for k in sorted(value, key=str))
         return "{" + join_text(";", pairs) + "}"
@@ -122,9 +123,6 @@ def _float_text(value: float) -> str:
     return repr(value)
 
 
-def _aware(value: datetime) -> datetime:
-    # A date without a zone is taken as UTC, the zone every stored date is in.
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def describe(value: Any) -> str:
@@ -149,7 +147,7 @@ def describe(value: Any) -> str:
 def to_date(value: Any) -> datetime | None:
     """A date from a date, an ISO 8601 text or epoch milliseconds; ``None`` if it is none."""
     if isinstance(value, datetime):
-        return _aware(value)
+        return aware(value)
     if isinstance(value, str):
         try:
             return parse_iso_date(value)
@@ -164,7 +162,7 @@ def to_date(value: Any) -> datetime | None:
 
 
 def millis(value: datetime) -> int:
-    return int(_aware(value).timestamp() * 1000)
+    return int(aware(value).timestamp() * 1000)
 
 
 def equals(left: Any, right: Any) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -13,17 +13,19 @@ from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.pool import StaticPool
 
 from rules.command import utcnow
+from rules.errors import AtsdBotError
 from rules.store.tables import base as schema
+from rules.store.upgrades import UPGRADES
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 NORMAL = 1  # SQLite's number for synchronous = NORMAL
 FAST_DIALECTS = ("sqlite", "postgresql")  # where Prepared runs on the DBAPI cursor
 
-# Upgrades from version N to N+1, run in order inside one transaction at start.
-# create_all() adds new tables; columns added to existing tables need an entry here.
-UPGRADES: dict[int, Callable[[Connection], None]] = {}
+
+class SchemaError(AtsdBotError):
+    """The database's schema is newer than this code: refuse rather than damage it."""
 
 
 class Database:
@@ -87,12 +89,14 @@ class Database:
                 return SCHEMA_VERSION
             version = int(row.version)
             if version > SCHEMA_VERSION:
-                raise RuntimeError(
-                    f"database schema version {version} is newer than this atsd-bot "
-                    f"({SCHEMA_VERSION}); upgrade atsd-bot"
+                raise SchemaError(
+                    f"the database's schema version {version} is newer than this atsd-bot's "
+                    f"({SCHEMA_VERSION}): a newer atsd-bot upgraded it; run that version, or "
+                    "restore the backup taken before the upgrade"
                 )
             while version < SCHEMA_VERSION:
-                log.info("upgrading schema from version %d", version)
+                log.info("upgrading the database schema from version %d to %d (take a backup "
+                         "first: docs/operations.md)", version, version + 1)
                 UPGRADES[version](conn)
                 version += 1
             conn.execute(
@@ -216,7 +220,10 @@ class PreparedInsert:
 def _make_engine(url: str, *, synchronous: str, echo: bool) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, echo=echo, pool_pre_ping=True, future=True)
+        # libpq waits for a silent host for minutes by default; bound each attempt
+        args = {} if "connect_timeout" in parsed.query else {"connect_timeout": 10}
+        return create_engine(url, echo=echo, pool_pre_ping=True, future=True,
+                             connect_args=args)
     database = parsed.database or ""
     kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
     if database in ("", ":memory:"):

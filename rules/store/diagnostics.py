@@ -1,19 +1,22 @@
 """The webhook request log and the security incident log, each capped to the newest N rows.
 
-Rows come back as JSON-ready dicts (ISO 8601 UTC dates with milliseconds) for the API and the
-Incoming Webhooks page. Text is made storable before it is written: PostgreSQL refuses NUL
-characters and neither database stores lone surrogates, and a log write must never fail on
-what a client sent.
+Rows come back as dicts with aware UTC datetimes for the API (which writes them as ISO 8601)
+and the Incoming Webhooks and Incidents pages. Text is made storable before it is written:
+PostgreSQL refuses NUL characters and neither database stores lone surrogates, and a log
+write must never fail on what a client sent.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, desc, insert, select
+from sqlalchemy import Connection, bindparam, delete, desc, func, insert, select
 
-from rules.command import format_iso_date
+from rules.clock import aware
+from rules.store.db import Database
 from rules.store.tables import base as schema
 
 REQUEST_FIELDS = (
@@ -64,14 +67,46 @@ def record_request(conn: Connection, *, keep: int = 100, **fields: Any) -> int:
     return new_id
 
 
-def record_requests(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Insert several request-log rows in one statement (no trimming: see trim_requests)."""
-    if rows:
+def record_requests(db: Database, rows: list[dict[str, Any]], *, keep: int = 100) -> None:
+    """Insert several request-log rows in one transaction, then keep the newest ``keep``.
+
+    The batching writer's call (webhook/requestlog.py): on SQLite the transaction commits
+    without waiting for the disk (:func:`_no_fsync`).
+    """
+    if not rows:
+        return
+    with db.engine.connect() as conn, _no_fsync(conn), conn.begin():
         conn.execute(_INSERT_REQUEST, [_request_values(r) for r in rows])
+        newest = conn.execute(select(func.max(schema.webhook_requests.c.id))).scalar()
+        if newest is not None:
+            _trim(conn, schema.webhook_requests, int(newest), keep)
 
 
-def trim_requests(conn: Connection, newest_id: int, keep: int) -> None:
-    _trim(conn, schema.webhook_requests, newest_id, keep)
+@contextmanager
+def _no_fsync(conn: Connection) -> Iterator[None]:
+    """SQLite: commit log batches with ``synchronous=NORMAL`` on this connection.
+
+    The batch is written under the ingestor's lock; with ``FULL`` its fsync (several ms)
+    would hold up every ingest for that long. In WAL mode NORMAL still survives a process
+    crash, and the next ingest commit (FULL) syncs these pages with its own. The pragma
+    cannot change inside a transaction, hence the raw connection around ``begin()``; the
+    connection's own level is restored before it returns to the pool (or it is discarded).
+    """
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    level = raw.execute("PRAGMA synchronous").fetchone()[0]
+    raw.execute("PRAGMA synchronous=NORMAL")
+    try:
+        yield
+    finally:
+        try:
+            raw.execute(f"PRAGMA synchronous={int(level)}")
+        except Exception:
+            conn.invalidate()  # never hand a weaker connection to the ingest
+            raise
 
 
 def _request_values(fields: dict[str, Any]) -> dict[str, Any]:
@@ -93,10 +128,13 @@ def _request_values(fields: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def list_requests(conn: Connection, limit: int = 100) -> list[dict[str, Any]]:
-    """The newest ``limit`` requests, newest first."""
+def list_requests(conn: Connection, limit: int = 100, *, bodies: bool = True
+                  ) -> list[dict[str, Any]]:
+    """The newest ``limit`` requests, newest first; without body and headers unless
+    ``bodies`` (a list page shows neither, and they are the bulk of a row)."""
     table = schema.webhook_requests
-    rows = conn.execute(select(table).order_by(desc(table.c.id)).limit(max(limit, 0)))
+    columns = [c for c in table.c if bodies or c.name not in ("body", "headers")]
+    rows = conn.execute(select(*columns).order_by(desc(table.c.id)).limit(max(limit, 0)))
     return [_request_dict(row) for row in rows]
 
 
@@ -125,7 +163,7 @@ def list_incidents(conn: Connection, limit: int = 100) -> list[dict[str, Any]]:
     table = schema.security_incidents
     rows = conn.execute(select(table).order_by(desc(table.c.id)).limit(max(limit, 0)))
     return [
-        {"id": row.id, "at": _iso(row.at), "remote_addr": row.remote_addr, "path": row.path,
+        {"id": row.id, "at": aware(row.at), "remote_addr": row.remote_addr, "path": row.path,
          "user": row.user, "reason": row.reason}
         for row in rows
     ]
@@ -140,10 +178,6 @@ def _trim(conn: Connection, table: Any, newest_id: int, keep: int) -> None:
 
 
 def _request_dict(row: Any) -> dict[str, Any]:
-    data = {name: getattr(row, name) for name in REQUEST_FIELDS}
-    data["received_at"] = _iso(row.received_at)
+    data = {name: getattr(row, name) for name in REQUEST_FIELDS if name in row._fields}
+    data["received_at"] = aware(row.received_at)
     return {"id": row.id, **data}
-
-
-def _iso(value: datetime) -> str:
-    return format_iso_date(value if value.tzinfo is not None else value.replace(tzinfo=UTC))

@@ -9,16 +9,17 @@ turning a window into a row and back is the engine's business (:mod:`rules.engin
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
+from rules.clock import aware
 from rules.command import MessageCommand, Severity, format_iso_date
 from rules.store.db import Prepared, PreparedInsert
 from rules.store.messages import row_to_command
 from rules.store.tables.base import messages
-from rules.store.tables.engine import alerts, rule_errors, rule_silences, rule_windows
+from rules.store.tables.engine import alerts, rule_errors, rule_windows
 
 MAX_SCAN = 10_000  # rows a tag-filtered db_message_* lookup reads at most
 # The state columns of a window row, which every save writes.
@@ -35,9 +36,6 @@ _INSERT_WINDOW = PreparedInsert(rule_windows,
 _INSERT_ALERT = insert(alerts)
 
 
-def aware(value: datetime | None) -> datetime | None:
-    """``value`` with UTC attached when the driver returned it naive (SQLite does)."""
-    return value if value is None or value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 # -- windows -----------------------------------------------------------------------------
@@ -90,13 +88,26 @@ def close_alert(conn: Connection, alert_id: int, values: Mapping[str, Any]) -> N
 
 
 def set_acknowledged(conn: Connection, alert_id: int | None, window_id: int | None,
-                     acknowledged: bool) -> None:
-    """The acknowledged flag of an alert and of the window row that holds it."""
+                     acknowledged: bool, *, by: str | None = None,
+                     reason: str | None = None) -> None:
+    """The acknowledged flag of an alert and of the window row that holds it, with who
+    changed it and why."""
     conn.execute(update(alerts).where(alerts.c.id == alert_id)
-                 .values(acknowledged=acknowledged))
+                 .values(acknowledged=acknowledged, ack_by=by, ack_reason=reason))
     if window_id is not None:
         conn.execute(update(rule_windows).where(rule_windows.c.id == window_id)
                      .values(acknowledged=acknowledged))
+
+
+def alert_row(conn: Connection, alert_id: int) -> dict[str, Any] | None:
+    """One alert, open or closed, with every column (times aware)."""
+    row = conn.execute(select(alerts).where(alerts.c.id == alert_id)).first()
+    if row is None:
+        return None
+    found = dict(row._mapping)
+    for key in ("open_time", "last_event_time", "close_time", "received_date"):
+        found[key] = aware(found[key])
+    return found
 
 
 def history(conn: Connection, *, rules: Iterable[str] = (), since: datetime | None = None,
@@ -136,6 +147,8 @@ def _history_record(row: Any) -> dict[str, Any]:
         "window": row.window,
         "type": "CANCEL",
         "reason": row.close_reason,
+        "closedBy": row.closed_by,
+        "closeNote": row.close_note,
         "date": format_iso_date(closed),
         "alertOpenDate": format_iso_date(opened),
         "alertDuration": int((closed - opened).total_seconds() * 1000),
@@ -144,7 +157,7 @@ def _history_record(row: Any) -> dict[str, Any]:
     }
 
 
-# -- rule errors and silences -------------------------------------------------------------
+# -- rule errors -------------------------------------------------------------
 
 
 def record_rule_error(conn: Connection, *, rule: str, expression: str, reason: str,
@@ -163,24 +176,6 @@ def recent_rule_errors(conn: Connection, limit: int) -> list[dict[str, Any]]:
         "id": int(row.id), "time": format_iso_date(aware(row.at) or row.at), "rule": row.rule,
         "expression": row.expression, "reason": row.reason, "command": row.command,
     } for row in conn.execute(query)]
-
-
-def save_silence(conn: Connection, rule: str, until: datetime, now: datetime) -> None:
-    conn.execute(delete(rule_silences).where(rule_silences.c.rule == rule))
-    conn.execute(insert(rule_silences).values(rule=rule, until=until, created_at=now))
-
-
-def delete_silence(conn: Connection, rule: str) -> bool:
-    return bool(conn.execute(delete(rule_silences).where(rule_silences.c.rule == rule)).rowcount)
-
-
-def load_silences(conn: Connection) -> dict[str, datetime]:
-    found: dict[str, datetime] = {}
-    for row in conn.execute(select(rule_silences)):
-        until = aware(row.until)
-        if until is not None:
-            found[row.rule] = until
-    return found
 
 
 # -- the message store as expressions see it (db_message_count / db_message_last) ---------

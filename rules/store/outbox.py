@@ -8,11 +8,12 @@ exactly when the state change that caused it was committed. :func:`recent` and
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, select, update
 
+from rules.clock import aware
 from rules.command import format_iso_date
 from rules.notification import Notification
 from rules.store import Database
@@ -25,26 +26,23 @@ FINISHED = ("delivered", "cancelled", "silenced", "response")
 # notification on the hot path, where SQLAlchemy's execute path cost more than SQLite.
 _INSERT = PreparedInsert(outbox, (
     "created_at", "due_at", "next_attempt_at", "rule", "endpoint", "trigger", "alert_id",
-    "text", "target", "status", "attempts", "delivered_at"))
+    "text", "target", "status", "attempts", "delivered_at", "silence_id"))
 
 
 _SET_TARGET = Prepared(update(outbox).where(outbox.c.id == bindparam("oid")),
                        ("oid", "target"))
 
 
-def aware(value: datetime | None) -> datetime | None:
-    """``value`` with UTC attached when the driver returned it naive (SQLite does)."""
-    return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def write(conn: Connection, note: Notification, *, status: str, now: datetime) -> int:
-    """Store one notification; sets and returns ``note.id``."""
+def write(conn: Connection, note: Notification, *, status: str, now: datetime,
+          silence_id: int | None = None) -> int:
+    """Store one notification; sets and returns ``note.id``. A ``silenced`` row names the
+    silence that held it."""
     due = note.due_at or now
     note.id = _INSERT.run(conn, {
         "created_at": now, "due_at": due, "next_attempt_at": due, "rule": note.rule,
         "endpoint": note.endpoint, "trigger": note.trigger, "alert_id": note.alert_id,
         "text": note.text, "target": note.target, "status": status, "attempts": 0,
-        "delivered_at": now if status == "response" else None,
+        "delivered_at": now if status == "response" else None, "silence_id": silence_id,
     })
     return note.id
 
@@ -100,6 +98,7 @@ def _describe(row: Any) -> dict[str, Any]:
         "status": row.status, "attempts": int(row.attempts), "last_error": row.last_error,
         "last_status_code": row.last_status_code, "next_attempt": _iso(row.next_attempt_at),
         "delivered": _iso(row.delivered_at), "detail": row.detail,
+        **({"silence_id": int(row.silence_id)} if row.silence_id is not None else {}),
     }
 
 
@@ -128,3 +127,4 @@ def release_claims_not_of(conn: Connection, instance: str) -> int:
     return int(conn.execute(
         update(outbox).where(outbox.c.status == "sending", outbox.c.claimed_by != instance)
         .values(status="pending", claimed_by=None)).rowcount or 0)
+

@@ -48,7 +48,7 @@ rules:
       - endpoint: log
         open: 'delayed open'
         cancel: 'delayed cancel'
-        delay_open: 3600
+        delay_open: 1h
   - name: r_time
     source: timewin
     window: time(1 second)
@@ -61,7 +61,7 @@ rules:
   - name: r_offset
     source: offset
     window: length(1)
-    time_offset: 60
+    time_offset: 1m
     notifications:
       - endpoint: log
         open: 'offset open ${message}'

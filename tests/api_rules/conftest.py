@@ -1,4 +1,5 @@
-"""An app with the real engine, rules loaded by a RuleSet, and the alerts/rules API."""
+"""An app with the real engine, rules loaded by a RuleSet, the alerts/rules API and the
+silences / explain API."""
 
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from bot.config.load import build_settings
+from bot.config import build_settings
 from rules.clock import ManualClock
 from rules.command import MessageCommand
 from rules.definitions.rule_set import RuleSet
 from rules.engine.rule_engine import RuleEngine
 from rules.ingest import Accepted, Ingestor
 from rules.store import Database
+from webhook.api import conversation_api
 from webhook.api import rules as api_rules
 from webhook.app import create_app
 from webhook.context import AppContext
@@ -73,6 +75,9 @@ class Service:
     def get(self, path: str) -> Any:
         return self.client.get(path, headers=API)
 
+    def delete(self, path: str) -> Any:
+        return self.client.delete(path, headers=API)
+
 
 @pytest.fixture
 def service(sqlite_db: Database, tmp_path: Path) -> Service:
@@ -103,6 +108,6 @@ def make_service(db: Database, tmp_path: Path) -> Service:
     assert ruleset.reload().ok
     ingestor = Ingestor(db, engine, clock)
     ctx = AppContext(settings=settings, db=db, ingestor=ingestor, clock=clock,
-                     engine=engine, extras={"ruleset": ruleset})
-    app = create_app(ctx, blueprints=[api_rules.bp])
+                     engine=engine, ruleset=ruleset)
+    app = create_app(ctx, blueprints=[api_rules.bp, conversation_api])
     return Service(app.test_client(), engine, ruleset, ingestor, clock, rules_dir)

@@ -1,4 +1,4 @@
-"""bot.config.load: every bad value is one ConfigError naming the key; overrides and defaults."""
+"""bot.config: every bad value is one ConfigError naming the key; overrides and defaults."""
 
 from __future__ import annotations
 
@@ -7,17 +7,39 @@ from typing import Any
 
 import pytest
 
-from bot.config.load import ConfigError, Settings, apply_environment, build_settings, load_settings
+from bot.config import (
+    ConfigError,
+    Settings,
+    apply_environment,
+    build_settings,
+    config_path,
+    load_settings,
+    read_config,
+)
 
 RC = {"url": "http://rc.example:3000/", "user_id": "u1", "token": "t-secret"}
 
 
 @pytest.mark.parametrize("raw,message", [
     ({"bogus": {}}, "unknown section [bogus]; known: database, delivery, endpoints, http, "
-                    "rocketchat, rules, users, webhook"),
+                    "retention, rocketchat, rules, users, webhook"),
     ({"http": []}, "[http]: expected a table"),
-    ({"http": {"zzz": 1}}, "http.zzz: unknown key; known: host, max_body_bytes, port, threads, "
-                           "trusted_proxies"),
+    ({"http": {"zzz": 1}}, "http.zzz: unknown key; known: host, max_body_bytes, port, "
+                           "public_url, secret_key, threads, trusted_proxies"),
+    ({"http": {"secret_key": "short"}}, "http.secret_key: at least 16 characters; 'atsd-bot "
+                                        "init' writes a random one, or leave it out to have one "
+                                        "kept in the database"),
+    ({"http": {"public_url": "atsd.example.com"}}, "http.public_url: expected the address "
+                                                   "people reach the web UI at, e.g. "
+                                                   "https://atsd-bot.example.com"),
+    ({"retention": {"messages": "soon"}}, "retention.messages: invalid duration 'soon': write "
+                                          "90s, 15m, 2h, 1h30m, 2d, 1w or '30 minute'; or "
+                                          "\"forever\""),
+    ({"retention": {"alerts": "5m"}}, "retention.alerts: '5m' is less than an hour; give a "
+                                      "duration like \"30d\" or \"forever\""),
+    ({"retention": {"logs": "1d"}}, "retention.logs: unknown key; known: alerts, messages, "
+                                    "notifications, rule_errors, security_incidents, "
+                                    "webhook_requests"),
     ({"http": {"port": 70000}}, "http.port: 70000 is out of range 0-65535"),
     ({"http": {"port": True}}, "http.port: expected an integer, got True"),
     ({"http": {"host": ""}}, "http.host: expected a non-empty string, got ''"),
@@ -98,7 +120,7 @@ def test_environment_overrides_take_json_for_lists_and_tables() -> None:
                             "ATSD_BOT_PROVISION_SERVER": "ignored", "OTHER": "x"})
     assert raw == {"http": {"port": 9000, "trusted_proxies": ["10.0.0.2"]},
                    "database": {"single_instance": True}}
-    with pytest.raises(ConfigError, match="ATSD_BOT_RULES_PATHS: expected JSON"):
+    with pytest.raises(ConfigError, match=r"ATSD_BOT_RULES_PATHS \(rules.paths\): expected JSON"):
         apply_environment({}, {"ATSD_BOT_RULES_PATHS": "[bad"})
 
 
@@ -124,3 +146,62 @@ def test_load_settings_reads_toml_relative_to_its_folder(tmp_path: Path) -> None
 def test_non_numeric_durations_name_the_key(raw: dict, key: str) -> None:
     with pytest.raises(ConfigError, match=key):
         build_settings(raw)
+
+
+def test_a_string_key_stays_text_and_a_bad_number_names_the_variable() -> None:
+    env = {"ATSD_BOT_ROCKETCHAT_URL": "http://rc:3000", "ATSD_BOT_ROCKETCHAT_USER": "007",
+           "ATSD_BOT_ROCKETCHAT_PASSWORD": "123456", "ATSD_BOT_DELIVERY_BACKOFF_SECONDS": "2.5",
+           "ATSD_BOT_ROCKETCHAT_REALTIME": "off", "ATSD_BOT_RULES_PATHS": "a, b"}
+    settings = load_settings(None, environ=env)
+    assert settings.rocketchat is not None
+    assert (settings.rocketchat.user, settings.rocketchat.password) == ("007", "123456")
+    assert settings.rocketchat.realtime is False and settings.delivery.backoff_seconds == 2.5
+    assert settings.rules.paths == ("a", "b")
+    for name, value, message in [
+            ("ATSD_BOT_HTTP_PORT", "80a",
+             "ATSD_BOT_HTTP_PORT (http.port): expected an integer, got '80a'"),
+            ("ATSD_BOT_DATABASE_SINGLE_INSTANCE", "maybe",
+             "ATSD_BOT_DATABASE_SINGLE_INSTANCE (database.single_instance): expected true or "
+             "false, got 'maybe'"),
+            ("ATSD_BOT_DELIVERY_BACKOFF_SECONDS", "1s",
+             "ATSD_BOT_DELIVERY_BACKOFF_SECONDS (delivery.backoff_seconds): expected a number, "
+             "got '1s'"),
+            ("ATSD_BOT_WEBHOOK_TOKENS", "[]",
+             "ATSD_BOT_WEBHOOK_TOKENS (webhook.tokens): expected a JSON object, got '[]'")]:
+        with pytest.raises(ConfigError) as caught:
+            load_settings(None, environ={name: value})
+        assert str(caught.value) == message
+
+
+def test_an_unknown_variable_is_a_warning_naming_it() -> None:
+    loaded = read_config(None, environ={"ATSD_BOT_HTTP_PROT": "1", "ATSD_BOT_CONFIG": "x",
+                                        "ATSD_BOT_PROVISION_SERVER": "y", "ATSD_BOT_X": "z"})
+    assert [w.split(":")[0] for w in loaded.warnings] == ["ATSD_BOT_HTTP_PROT", "ATSD_BOT_X"]
+    assert loaded.settings.http.port == 8088
+
+
+def test_relative_paths_are_relative_to_the_file_not_the_working_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = tmp_path / "etc"
+    site.mkdir()
+    path = site / "atsd-bot.toml"
+    path.write_text('[database]\nurl = "sqlite:///data/atsd.db"\n[rules]\npaths = ["r"]\n')
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(path, environ={})
+    assert settings.database.url == f"sqlite:///{site / 'data' / 'atsd.db'}"
+    assert settings.base_dir == site and settings.rules.paths == ("r",)
+    assert load_settings(None, environ={"ATSD_BOT_DATABASE_URL": "sqlite://"}
+                         ).database.url == "sqlite://"
+
+
+def test_config_path_prefers_the_option_then_the_environment() -> None:
+    assert config_path("a.toml", {"ATSD_BOT_CONFIG": "b.toml"}) == Path("a.toml")
+    assert config_path(None, {"ATSD_BOT_CONFIG": "b.toml"}) == Path("b.toml")
+    assert config_path(None, {}) is None
+
+
+def test_retention_defaults_and_forever() -> None:
+    settings = build_settings({"retention": {"messages": "forever", "alerts": "365 day"}})
+    assert settings.retention.messages == "forever"
+    assert settings.retention.rule_errors == "30d"
+    assert settings.http.secret_key is None and settings.http.public_url is None

@@ -48,6 +48,11 @@ def test_demo_run_command_and_the_room(tmp_path: Path) -> None:
                           cwd=ROOT, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"@{BOT} replies in the room: {REPLY}" in done.stdout
+    # the second act: one alert's life as a living message in #ops, printed as seen there
+    act = done.stdout.split("the living alert message, in #ops:")[1]
+    assert "disk /var is" not in act and "db1 /var is 97 % full  (edited)" in act
+    assert "acknowledged" in act and "resolved after" in act
+    assert "3 replies in the thread:" in act and "db1 /var is back to 42 %" in act
     # the demo's state is gone with it ('say' then says there is no demo) ...
     assert not (directory / "demo.json").exists()
     # ... and the simulator and the service it started no longer answer

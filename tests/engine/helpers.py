@@ -13,6 +13,7 @@ from rules.command import MessageCommand, Severity
 from rules.definitions.model import NotificationSpec, RepeatSpec, Rule, TriggerSpec, WindowSpec
 from rules.engine.rule_engine import RuleEngine
 from rules.ingest import Accepted, Ingestor
+from rules.silences import Silence, parse_words
 from rules.store import Database
 from rules.store.tables.engine import alerts, outbox, rule_windows
 
@@ -92,6 +93,12 @@ def make_rig(db: Database, rules: list[Rule], *, clock: ManualClock | None = Non
     assert errors == [], errors
     engine.restore()
     return Rig(db=db, clock=clock, engine=engine, ingestor=Ingestor(db, engine, clock))
+
+
+def silence_rule(rig: Rig, name: str, seconds: float) -> Silence:
+    """A ``rule=NAME`` silence for ``seconds`` from now, as ``silence NAME 1h`` makes it."""
+    return rig.engine.create_silence(parse_words([name]), timedelta(seconds=seconds),
+                                     author="@test")
 
 
 def outbox_rows(db: Database) -> list[Any]:

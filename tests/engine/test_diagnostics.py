@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from rules.store import Database
 from rules.store import outbox as outbox_store
-from tests.engine.helpers import START, make_rig, rule
+from tests.engine.helpers import START, make_rig, rule, silence_rule
 
 
 def test_history_filters_by_rule_and_close_time(db: Database) -> None:
@@ -67,7 +67,7 @@ def test_in_memory_engine_keeps_errors_and_alerts_too() -> None:
 
 def test_notification_log_shows_every_status(db: Database) -> None:
     rig = make_rig(db, [rule()])
-    rig.engine.silence("r1", rig.clock.now() + timedelta(minutes=1))
+    silence_rule(rig, "r1", 60)
     rig.send("bad")
     rig.advance(120)
     rig.send("still")

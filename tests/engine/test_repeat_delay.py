@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from rules.store import Database
-from tests.engine.helpers import Rig, every, make_rig, note, outbox_rows, outbox_texts, rule
+from tests.engine.helpers import (
+    Rig,
+    every,
+    make_rig,
+    note,
+    outbox_rows,
+    outbox_texts,
+    rule,
+    silence_rule,
+)
 
 
 def texts_over(rig: Rig, messages: list[str], step: float = 0) -> list[list[str]]:
@@ -84,22 +93,23 @@ def test_a_held_open_already_claimed_by_the_sender_still_gets_its_cancel(db: Dat
 
 
 def test_silenced_rules_change_status_but_store_silenced_notifications(db: Database) -> None:
-    from datetime import timedelta
 
     rig = make_rig(db, [rule()])
-    rig.engine.silence("r1", rig.clock.now() + timedelta(hours=1))
+    made = silence_rule(rig, "r1", 3600)
     assert rig.texts("bad") == []
     assert rig.engine.open_alerts()[0]["status"] == "OPEN"
     assert outbox_texts(db, "silenced") == [("open", "open e1 bad")]
-    assert rig.engine.unsilence("r1") is True and rig.engine.unsilence("r1") is False
+    assert [r.silence_id for r in outbox_rows(db)] == [made.id]
+    ended, note = rig.engine.expire_silence(made.id, by="@test")
+    assert ended is not None and ended.expired_by == "@test" and note is None  # no room
+    assert rig.engine.expire_silence(made.id, by="@test") == (None, None)
     assert rig.texts("bad") == ["repeat 1 bad"]
 
 
 def test_a_silence_ends_by_itself(db: Database) -> None:
-    from datetime import timedelta
 
     rig = make_rig(db, [rule()])
-    rig.engine.silence("r1", rig.clock.now() + timedelta(minutes=5))
+    silence_rule(rig, "r1", 300)
     rig.advance(301)
     assert rig.texts("bad") == ["open e1 bad"]
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from rules.store import Database
 from tests.engine.helpers import (
     every,
@@ -12,6 +10,7 @@ from tests.engine.helpers import (
     outbox_rows,
     outbox_texts,
     rule,
+    silence_rule,
     window_rows,
 )
 
@@ -90,7 +89,7 @@ def test_a_pending_delay_still_fires_after_restart(db: Database) -> None:
 
 def test_silence_survives_restart(db: Database) -> None:
     rig = make_rig(db, [rule()])
-    rig.engine.silence("r1", rig.clock.now() + timedelta(hours=1))
+    silence_rule(rig, "r1", 3600)
     again = rig.restart()
     assert again.texts("bad") == []
     assert outbox_texts(db, "silenced") == [("open", "open e1 bad")]

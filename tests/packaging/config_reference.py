@@ -24,7 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.config.load import ENV_PREFIX, Settings, load_settings
+from bot.config.load import (
+    ENV_PREFIX,
+    Settings,
+    build_settings,
+    load_settings,  # noqa: F401 - test_examples reads it from here
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "configuration.md"
@@ -97,7 +102,8 @@ def _default(field: dataclasses.Field[Any], actual: Any) -> str:
 
 def sections() -> list[Section]:
     """Every section and key the loader accepts, with type, default and variable."""
-    defaults = load_settings(None, environ={})  # the loader's own defaults, no file
+    # the loader's own defaults, no file; "." keeps the default SQLite path relative
+    defaults = build_settings({}, base_dir=Path())
     found = []
     for field in dataclasses.fields(Settings):
         if field.name in NOT_KEYS:

@@ -47,10 +47,12 @@ class Installed:
     def bin(self) -> Path:
         return self.prefix / "bin"
 
-    def run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        """``atsd-bot ARGS`` from the new environment, in ``workdir``."""
+    def run(self, *args: str, timeout: float = 60,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        """``atsd-bot ARGS`` from the new environment, in ``workdir`` (``env``: added)."""
         return subprocess.run([str(self.bin / "atsd-bot"), *args], cwd=self.workdir,
-                              env=self.env, capture_output=True, text=True, timeout=timeout)
+                              env={**self.env, **(env or {})}, capture_output=True, text=True,
+                              timeout=timeout)
 
     def python(self, code: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([str(self.bin / "python"), "-c", code], cwd=self.workdir,

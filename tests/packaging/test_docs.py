@@ -44,6 +44,31 @@ def test_configuration_reference_matches_the_settings_code() -> None:
                            "every new key")
 
 
+def test_the_exit_code_table_has_every_code_with_its_meaning() -> None:
+    from bot.exit_codes import MEANINGS
+
+    text = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    table = text.split("## Exit codes")[1].split("\n## ")[0]
+    rows = dict(re.findall(r"^\| (\d+) \| ([^|]+) \|", table, re.M))
+    assert sorted(int(c) for c in rows) == sorted(MEANINGS)
+    for code, meaning in MEANINGS.items():
+        assert rows[str(code)].startswith(meaning.split(" (")[0]), code
+
+
+def test_takes_effect_says_what_a_sighup_does() -> None:
+    from bot.service.reload import needs_restart
+
+    tables = reference.documented(reference.PAGE.read_text(encoding="utf-8"))
+    for section in reference.sections():
+        name = section.heading.strip("[]").replace(".NAME", "")
+        for key in section.keys:
+            dotted = f"{name}.{key.key}" if section.heading.count("[") == 1 \
+                and "NAME" not in section.heading else f"{name}.NAME.{key.key}"
+            wanted = "restart" if needs_restart(dotted) else "reload"
+            assert tables[section.heading][key.key][3] == wanted, \
+                f"{section.heading} {key.key}: bot/service/reload.py says {wanted}"
+
+
 def test_every_settings_key_has_a_described_row() -> None:
     tables = reference.documented(reference.PAGE.read_text(encoding="utf-8"))
     for section in reference.sections():

@@ -145,7 +145,7 @@ def _healthy(base: str) -> bool:
         return False
 
 
-def _check_ui(base: str) -> None:
+def _check_ui(base: str, admin: tuple[str, str] = ADMIN) -> None:
     """The login page, the stylesheet, a login and every page the navigation links to."""
     ui = requests.Session()
     page = ui.get(f"{base}/ui/login", timeout=10)
@@ -156,7 +156,7 @@ def _check_ui(base: str) -> None:
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
     assert token, page.text
     overview = ui.post(f"{base}/ui/login", timeout=10, data={
-        "csrf_token": token.group(1), "username": ADMIN[0], "password": ADMIN[1]})
+        "csrf_token": token.group(1), "username": admin[0], "password": admin[1]})
     assert overview.status_code == 200 and "Log out" in overview.text, overview.text[:500]
     links = set(re.findall(r'<a href="(/ui/[^"]*)"', overview.text))
     assert len(links) >= 5, overview.text
@@ -183,6 +183,40 @@ def test_serve_from_the_wheel_answers_health_ui_and_webhooks(installed: Installe
         assert hook.status_code == 200, hook.text
         wait_for(lambda: "disk on db1: disk full" in log.read_text(), 20,
                  "the rule's log notification")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0, log.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "Traceback" not in log.read_text(), log.read_text()
+
+
+def test_init_config_check_and_serve_from_the_wheel(installed: Installed,
+                                                    tmp_path: Path) -> None:
+    """A new user's first three commands, from the installed wheel in an unrelated folder."""
+    site = tmp_path / "site"
+    made = installed.run("init", str(site))
+    assert made.returncode == 0, made.stderr
+    password = re.search(r"^admin password: (\S+)$", made.stdout, re.M)
+    assert password, made.stdout
+    free_port = {"ATSD_BOT_HTTP_PORT": "0"}  # the test must not depend on 8088 being free
+    checked = installed.run("config", "check", "--config", str(site / "atsd-bot.toml"),
+                            env=free_port)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout.splitlines()[-1] == "all checks passed"
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([str(installed.bin / "atsd-bot"), "serve", "--config",
+                                 str(site / "atsd-bot.toml")], cwd=installed.workdir,
+                                env={**installed.env, **free_port}, stdout=out,
+                                stderr=subprocess.STDOUT)
+    try:
+        base = wait_for(lambda: _base_url(log, proc), 30, "serve's 'web UI at' line")
+        wait_for(lambda: _healthy(base), 30, "GET /healthz to answer 200")
+        _check_ui(base, ("admin", password.group(1)))
+        assert (site / "atsd-bot.db").exists()  # beside the file, not in the working folder
+        assert not list(installed.workdir.glob("**/*.db"))
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0, log.read_text()
     finally:

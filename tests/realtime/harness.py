@@ -64,7 +64,10 @@ class BotRunner:
                                                                 max_backoff_seconds=0.5))
         self.sender_loop = SenderLoop(self.sender, interval=0.05)
         self.ingestor.hooks.append(wake_on_notifications(
-            self._send_inline if inline_send else self.sender_loop.wake))
+            self._send_inline if inline_send else lambda notes: self.sender_loop.wake(notes)))
+        if self.bot.commands is not None:  # chat command answers are outbox rows too
+            self.bot.commands.wake = (self.sender.run_once if inline_send
+                                      else lambda: self.sender_loop.wake())
         self.loop = asyncio.new_event_loop()
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, daemon=True, name="bot-under-test")

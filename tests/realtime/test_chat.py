@@ -14,7 +14,7 @@ from bot.chat.messages import ChatListener, RoomDirectory, RoomInfo, message_key
 from bot.config.load import RocketChatSettings
 from rules.clock import ManualClock
 from rules.ingest import Ingestor
-from rules.message_keys import BotIdentity
+from rules.message_keys import BotIdentity, ChatInput, addressed_text
 from rules.store import Database
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "rocketchat"
@@ -32,15 +32,19 @@ def settings(**overrides: Any) -> RocketChatSettings:
 
 
 class FakeCommands:
-    def __init__(self) -> None:
+    """A desk that knows ``help`` and ``alerts`` and claims like the real one."""
+
+    def __init__(self, ingestor: Ingestor) -> None:
+        self.ingestor = ingestor
         self.handled: list[str] = []
 
-    def is_command(self, text: str) -> bool:
-        return text.split(" ")[0] in ("help", "alerts")
-
-    def handle(self, text: str, msg: dict[str, Any], room: RoomInfo) -> bool:
-        self.handled.append(text)
-        return True
+    def __call__(self, message: ChatInput, *, path: str) -> str | None:
+        text = addressed_text(message, "atsd_bot")
+        if not text or text.split(" ")[0] not in ("help", "alerts"):
+            return None
+        done = self.ingestor.once(message.key, path=path,
+                                  work=lambda _conn: self.handled.append(text) or True)
+        return "command" if done else "duplicate"
 
 
 @pytest.fixture
@@ -167,8 +171,9 @@ def test_room_type_comes_from_the_directory_for_backfill(sqlite_db: Database) ->
 
 
 def test_commands_are_answered_once_and_not_stored(sqlite_db: Database) -> None:
-    commands = FakeCommands()
-    listener = ChatListener(Ingestor(sqlite_db), settings(), BOT, commands=commands)
+    ingestor = Ingestor(sqlite_db)
+    commands = FakeCommands(ingestor)
+    listener = ChatListener(ingestor, settings(), BOT, commands=commands)
     msg, meta = dm("alerts")
     assert listener.handle(msg, meta).kind == "command"
     assert listener.handle(msg, meta).kind == "duplicate"
@@ -181,8 +186,9 @@ def test_commands_are_answered_once_and_not_stored(sqlite_db: Database) -> None:
 
 
 def test_mentioned_command_in_channel_strips_the_mention(sqlite_db: Database) -> None:
-    commands = FakeCommands()
-    listener = ChatListener(Ingestor(sqlite_db), settings(), BOT, commands=commands)
+    ingestor = Ingestor(sqlite_db)
+    commands = FakeCommands(ingestor)
+    listener = ChatListener(ingestor, settings(), BOT, commands=commands)
     msg = stream_message() | {"msg": "@atsd_bot help",
                               "mentions": [{"_id": "botid", "username": "atsd_bot"}]}
     assert listener.handle(msg, {"roomType": "c", "roomName": "ops"}).kind == "command"
@@ -191,8 +197,9 @@ def test_mentioned_command_in_channel_strips_the_mention(sqlite_db: Database) ->
 
 def test_command_after_webhook_copy_still_answered(sqlite_db: Database) -> None:
     from rules.command import MessageCommand
-    commands = FakeCommands()
-    listener = ChatListener(Ingestor(sqlite_db), settings(), BOT, commands=commands)
+    ingestor = Ingestor(sqlite_db)
+    commands = FakeCommands(ingestor)
+    listener = ChatListener(ingestor, settings(), BOT, commands=commands)
     msg, meta = dm("help")
     Ingestor(sqlite_db).accept(MessageCommand(entity="rocket.chat"), path="webhook",
                                dedupe_key=message_key(msg))

@@ -49,7 +49,7 @@ def hx(sqlite_db: Database) -> Iterator[Harness]:
 
 def both_paths_edit(hx: Harness, rest: Rest) -> list[str]:
     """The same edit through the webhook, then the realtime listener; the stored messages."""
-    hx.ctx.extras["edit_stamp"] = webhook_edit_stamp(lambda: rest)
+    hx.ctx.edit_stamp = webhook_edit_stamp(lambda: rest)
     payload = rc_payload()
     msg, meta = dm("hello again", _id=payload["message_id"],
                    editedAt={"$date": EDITED_MS})

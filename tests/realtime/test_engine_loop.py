@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
-from bot.chat.commands import ChatCommands
+from bot.chat.admins import AdminCheck
+from bot.chat.commands import Kit
+from bot.chat.desk import CommandDesk
 from bot.chat.messages import ChatListener
 from bot.config.load import DeliverySettings, RocketChatSettings
 from bot.rest.endpoint import RocketChatEndpoint
@@ -56,10 +58,12 @@ class Loop:
         self.rest = RecordingRest()
         settings = RocketChatSettings(url="http://x", user_id="botid", token="t",
                                       admins=("boss",))
-        self.commands = ChatCommands(self.engine, self.rest, settings, clock=self.clock)
-        self.listener = ChatListener(Ingestor(db, self.engine, self.clock), settings,
-                                     BotIdentity("botid", "atsd_bot"), commands=self.commands,
-                                     clock=self.clock)
+        ingestor = Ingestor(db, self.engine, self.clock)
+        kit = Kit(engine=self.engine, settings=settings, clock=self.clock, status=lambda _conn: {})
+        self.commands = CommandDesk(ingestor, kit, is_admin=AdminCheck(settings, lambda: self.rest),
+                                    bot_username=lambda: "atsd_bot")
+        self.listener = ChatListener(ingestor, settings, BotIdentity("botid", "atsd_bot"),
+                                     commands=self.commands, clock=self.clock)
         self.sender = OutboxSender(db, {"rocketchat": RocketChatEndpoint(self.rest)},
                                    self.clock, DeliverySettings())
 
@@ -93,31 +97,38 @@ def test_the_bots_reply_does_not_trigger_again(loop: Loop) -> None:
     assert kind == "ignored" and len(loop.rest.sent) == 1
 
 
+def last(loop: Loop) -> str:
+    return str(loop.rest.sent[-1]["msg"])
+
+
 def test_commands_against_the_engine(loop: Loop) -> None:
     loop.say("disk full")
     assert loop.say("alerts", mid="m2") == "command"
-    listing = loop.rest.posted[-1]["text"]
+    listing = last(loop)
     assert "rocketchat_reply" in listing and "disk full" in listing
     alert_id = loop.engine.open_alerts()[0]["id"]
     loop.say(f"ack {alert_id}", mid="m3")
-    assert loop.rest.posted[-1]["text"].startswith("Sorry @alice")
-    loop.say(f"ack {alert_id}", user="boss", mid="m4")
-    assert loop.rest.posted[-1]["text"] == f"Alert #{alert_id} acknowledged."
+    assert last(loop).startswith("Sorry @alice") and "[rocketchat] admins" in last(loop)
+    loop.say(f"ack {alert_id} on it", user="boss", mid="m4")
+    assert last(loop) == f"alert #{alert_id} acknowledged by @boss: on it"
     assert loop.engine.open_alerts()[0]["acknowledged"] is True
     loop.say("rules", mid="m5")
-    assert "`rocketchat_reply`" in loop.rest.posted[-1]["text"]
+    assert "`rocketchat_reply`" in last(loop)
     before = len(loop.rest.sent)
     loop.say("test rocketchat_reply is it on?", mid="m6")
-    dry = loop.rest.posted[-1]["text"]
+    dry = last(loop)
     assert "Dry run of `rocketchat_reply`" in dry and 'said "is it on?"' in dry
-    assert len(loop.rest.sent) == before  # the dry run sent nothing
+    assert len(loop.rest.sent) == before + 1  # the answer only: the dry run sent nothing
+    assert loop.rest.posted == []  # every answer went through the outbox
 
 
 def test_silence_holds_notifications(loop: Loop) -> None:
     loop.say("silence rocketchat_reply 1h", user="boss", mid="s1")
-    assert "silenced until" in loop.rest.posted[-1]["text"]
+    assert last(loop).startswith("silence #1: `rule=rocketchat_reply`")
+    answers = len(loop.rest.sent)
     loop.say("quiet please", mid="s2")
-    assert loop.rest.sent == []
-    loop.say("unsilence rocketchat_reply", user="boss", mid="s3")
+    assert len(loop.rest.sent) == answers  # the seed rule's reply is held
+    loop.say("unsilence 1", user="boss", mid="s3")
+    assert last(loop).startswith("silence #1 ended by @boss")  # the end note is the answer
     loop.say("loud again", mid="s4")
-    assert [m["msg"] for m in loop.rest.sent] == ['User /@alice said "loud again"']
+    assert last(loop) == 'User /@alice said "loud again"'

@@ -145,23 +145,23 @@ def test_chat_commands_and_refusal(world: World, sqlite_db: Database,
         wait_until(lambda: len(world.bot_replies(room)) > before, what=f"answer to {text}")
         return world.bot_replies(room)[-1]["msg"]
 
-    assert "`alerts`" in ask("alice", world.dm, "help")
+    assert "`alerts [MATCHERS]`" in ask("alice", world.dm, "help")
     assert f"#{alert_id}" in ask("alice", world.dm, "alerts")
     assert ask("alice", world.dm, f"ack {alert_id}").startswith("Sorry @alice")
     assert not runner.engine.open_alerts()[0]["acknowledged"]
     boss_dm = world.sim.dm_room("boss", "atsd_bot")
-    assert ask("boss", boss_dm, f"ack {alert_id}") == f"Alert #{alert_id} acknowledged."
+    assert ask("boss", boss_dm, f"ack {alert_id}") == f"alert #{alert_id} acknowledged by @boss"
     assert runner.engine.open_alerts()[0]["acknowledged"]
-    assert "unacknowledged" in ask("boss", boss_dm, f"unack {alert_id}")
+    assert "no longer acknowledged" in ask("boss", boss_dm, f"unack {alert_id}")
     assert "rocketchat_reply" in ask("alice", world.dm, "rules")
     assert "realtime: live" in ask("alice", world.dm, "status")
-    assert "silenced until" in ask("boss", boss_dm, "silence rocketchat_reply 1h")
-    assert ask("alice", world.dm, "unsilence rocketchat_reply").startswith("Sorry")
-    assert "no longer silenced" in ask("boss", boss_dm, "unsilence rocketchat_reply")
+    assert ask("boss", boss_dm, "silence rocketchat_reply 1h").startswith("silence #1:")
+    assert ask("alice", world.dm, "unsilence 1").startswith("Sorry")
+    assert ask("boss", boss_dm, "unsilence 1").startswith("silence #1 ended by @boss")
     dry = ask("alice", world.dm, "test rocketchat_reply what if")
     assert "Dry run" in dry and 'said "what if"' in dry
     room = world.sim.create_channel("ops", ["alice", "atsd_bot"])
-    assert "`alerts`" in ask("alice", room["_id"], "@atsd_bot help")
+    assert "`alerts [MATCHERS]`" in ask("alice", room["_id"], "@atsd_bot help")
     runner.idle()
     # commands are not message commands: only "disk full" reached the rules
     assert [r.message for r in runner.commands()] == ["disk full"]

@@ -7,6 +7,9 @@ not match where the message is from.`); everything else is `executeUpdateMessage
 disabled, the edit window has passed, or someone else's message is edited without
 `edit-message`. `chat.react` answers `error-message-not-found` for an unknown id and
 `error-emoji-param-not-provided` for an empty emoji; the rest is reactions.py.
+`chat.getMessage` (GET, `msgId`) is `getSingleMessage`: a missing `msgId` and an unknown id
+are plain failures (the latter `{"success": false}` with no error text, as `API.v1.failure()`
+answers), a message of a room the caller cannot access is `error-not-allowed`.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.rocketchat_server import editing, reactions
-from tests.rocketchat_server.errors import MeteorError, failure, invalid_params
+from tests.rocketchat_server.errors import ApiError, MeteorError, failure, invalid_params
 from tests.rocketchat_server.rest import Call, route
 from tests.rocketchat_server.schemas import CHAT_UPDATE
 
@@ -67,3 +70,18 @@ async def chat_react(call: Call) -> dict[str, Any]:
         raise MeteorError("error-emoji-param-not-provided", NO_EMOJI)
     reactions.set_reaction(world, call.me, emoji, message, should_react)
     return {}
+
+
+@route("GET", "chat.getMessage")
+async def chat_get_message(call: Call) -> dict[str, Any]:
+    message_id = call.query.get("msgId")
+    if not message_id:
+        raise failure('The "msgId" query parameter must be provided.')
+    world = call.runtime.world
+    message = world.message_index.get(message_id)
+    if message is None or not message.get("rid"):
+        raise ApiError(400, {"success": False})
+    room = world.rooms.get(message["rid"])
+    if room is None or not world.can_access(room, call.me):
+        raise MeteorError("error-not-allowed", "Not allowed", {"method": "getSingleMessage"})
+    return {"message": message}

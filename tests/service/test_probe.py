@@ -41,10 +41,34 @@ def test_missing_role_and_permission_are_named() -> None:
     responses.get(f"{URL}/api/v1/permissions.listAll", json={"update": [
         {"_id": "view-d-room", "roles": ["user"]}, {"_id": "create-d", "roles": ["admin"]}]})
     lines = probe(TOKEN).lines()
-    assert any("no 'bot' role" in line for line in lines)
+    assert any("neither the 'bot' role nor the 'send-many-messages' permission" in line
+               for line in lines)
     assert any("missing permission 'create-d'" in line and "Administration > Permissions"
                in line for line in lines)
     assert not any("view-d-room" in line for line in lines)
+
+
+@responses.activate
+def test_send_many_messages_instead_of_the_bot_role_is_enough() -> None:
+    _info()
+    responses.get(f"{URL}/api/v1/me", json={"_id": "uid1", "username": "atsd_bot",
+                                            "roles": ["user"]})
+    responses.get(f"{URL}/api/v1/permissions.listAll", json={"update": [
+        {"_id": "send-many-messages", "roles": ["user"]}]})
+    report = probe(TOKEN)
+    assert report.warnings == [] and report.unchecked == []
+
+
+@responses.activate
+def test_unreadable_permissions_are_noted_as_not_checked() -> None:
+    _info()
+    responses.get(f"{URL}/api/v1/me", json={"_id": "uid1", "username": "atsd_bot",
+                                            "roles": ["bot"]})
+    responses.get(f"{URL}/api/v1/permissions.listAll", status=404, json={})
+    report = probe(TOKEN)
+    assert report.warnings == []
+    assert report.unchecked == ["could not read the server's permissions (permissions.listAll "
+                                "answered HTTP 404); not checked"]
 
 
 @responses.activate

@@ -14,8 +14,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import insert, select, update
 
-from bot.config.load import build_settings
+from bot.config import build_settings
+from rules.clock import SystemClock
 from rules.command import MessageCommand, utcnow
+from rules.engine.rule_engine import RuleEngine
+from rules.silences import facts_of
 from rules.store import Database
 from rules.store.tables import base as schema
 from rules.store.tables import engine as es
@@ -32,6 +35,7 @@ class Calls:
     dry: list[tuple[str, list[MessageCommand]]] = field(default_factory=list)
     imported: list[str] = field(default_factory=list)
     retried: list[int] = field(default_factory=list)
+    resolved: list[tuple[int, str, str]] = field(default_factory=list)
 
 
 def settings() -> Any:
@@ -92,12 +96,21 @@ def seed(db: Database) -> dict[str, int]:
 
 
 def make_services(db: Database, calls: Calls) -> UiServices:
-    def acknowledge(alert_id: int, value: bool) -> bool:
+    def acknowledge(alert_id: int, value: bool, **_who: str) -> bool:
         calls.acked.append((alert_id, value))
         with db.begin() as conn:
             done = conn.execute(update(es.alerts).where(es.alerts.c.id == alert_id)
                                 .where(es.alerts.c.close_time.is_(None))
                                 .values(acknowledged=value)).rowcount
+        return bool(done)
+
+    def resolve(alert_id: int, *, by: str, reason: str = "") -> bool:
+        with db.begin() as conn:
+            done = conn.execute(update(es.alerts).where(es.alerts.c.id == alert_id)
+                                .where(es.alerts.c.close_time.is_(None))
+                                .values(close_time=utcnow(), close_reason="RESOLVED")).rowcount
+        if done:
+            calls.resolved.append((alert_id, by, reason))
         return bool(done)
 
     def check(name: str, content: bytes) -> RuleFileCheck:
@@ -132,8 +145,16 @@ def make_services(db: Database, calls: Calls) -> UiServices:
         calls.replayed.append(request_id)
         return {"status": 200, "outcome": "duplicate", "request_id": request_id}
 
+    # silences are the real engine's: a store-backed engine without rules
+    engine = RuleEngine(db, SystemClock())
     return UiServices(
-        db=db, settings=settings(), replay=replay, acknowledge=acknowledge,
+        db=db, settings=settings(), replay=replay, acknowledge=acknowledge, resolve=resolve,
+        list_silences=lambda ended: engine.list_silences(include_ended=ended),
+        create_silence=lambda matchers, span, author, comment: engine.create_silence(
+            matchers, span, author=author, comment=comment),
+        expire_silence=lambda silence_id, by: engine.expire_silence(silence_id, by=by)[0],
+        silence_of=lambda row: getattr(engine.silence_covering(facts_of(row), utcnow()), "id",
+                                       None),
         list_rules=lambda: [{"name": "rocketchat-reply", "enabled": True, "window": "length(1)",
                              "condition": "true", "severity": "WARNING", "origin": "seed.yml"}],
         validate_rules=check, import_rules=import_rules,

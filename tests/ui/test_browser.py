@@ -2,7 +2,9 @@
 
 Logs in, sees a webhook request arrive after a POST, opens its detail, replays it,
 acknowledges an open alert, imports a rule file with an error and sees the error, dry-runs a
-rule; saves a screenshot of every page under tests/artifacts/ (git-ignored).
+rule; on the Silences page makes a silence (after a typo), sees the notification it held and
+the message's why, and expires it; saves a screenshot of every page under tests/artifacts/
+(git-ignored).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 import pytest
 import requests
 
-from bot.config.load import build_settings
+from bot.config import build_settings
 from bot.service.runtime import Runtime
 
 pytestmark = pytest.mark.browser
@@ -157,6 +159,62 @@ def test_the_operator_walkthrough(service: Runtime, browser_page: Any) -> None:
     expect(page.locator("table.list")).to_contain_text("OPEN")
 
 
+def logged_in(page: Any, service: Runtime, path: str) -> None:
+    page.goto(service.base_url + path)
+    if "/ui/login" in page.url:  # when run alone
+        page.fill("input[name=username]", ADMIN[0])
+        page.fill("input[name=password]", ADMIN[1])
+        page.click("button:has-text('Log in')")
+        page.goto(service.base_url + path)
+
+
+def test_silences_page(service: Runtime, browser_page: Any) -> None:
+    """Create a silence, see it held a notification, read the message's why, expire it."""
+    from playwright.sync_api import expect
+
+    page = browser_page
+    logged_in(page, service, "/ui/silences")
+    expect(page.locator("h1")).to_have_text("Silences")
+    # a typo is said, and what was typed stays in the form
+    page.fill("input[name=matchers]", "colour=red")
+    page.fill("input[name=duration]", "2h")
+    page.click("button:has-text('Create')")
+    expect(page.locator(".flash-error")).to_contain_text("unknown matcher field 'colour'")
+    expect(page.locator("input[name=duration]")).to_have_value("2h")
+    page.fill("input[name=matchers]", "rule=rocketchat_reply entity=rocket.chat")
+    page.fill("input[name=duration]", "90d")
+    page.fill("input[name=comment]", "browser test")
+    page.click("button:has-text('Create')")
+    expect(page.locator(".flash-ok")).to_contain_text("Silence #")
+    active = page.locator("#active-silences")
+    expect(active).to_contain_text("rule=rocketchat_reply entity=rocket.chat")
+    expect(active).to_contain_text("operator (web UI)")
+    expect(active.locator("time").first).not_to_contain_text("UTC")
+    shot(page, "silences")
+
+    # a message the silence holds: the notification log names the silence
+    post_webhook(service, "held by the silence")
+    page.goto(service.base_url + "/ui/notifications?status=silenced")
+    row = page.locator("table.list tbody tr").first
+    expect(row).to_contain_text("silenced")
+    expect(row.locator("a:has-text('by silence #')")).to_be_visible()
+    shot(page, "notifications-silenced")
+
+    # the message page says why nothing was sent
+    page.goto(service.base_url + "/ui/messages?last=all&text=held")
+    page.locator("table.list tbody tr td a").first.click()
+    expect(page.locator("h1")).to_contain_text("Message")
+    expect(page.locator("#why")).to_contain_text("suppressed by silence #")
+    shot(page, "message-why")
+
+    # expire it: it moves to the recently ended list
+    page.goto(service.base_url + "/ui/silences")
+    page.locator("#active-silences button:has-text('Expire')").first.click()
+    expect(page.locator(".flash-ok")).to_contain_text("ended.")
+    expect(page.locator("#ended-silences")).to_contain_text("operator (web UI)")
+    expect(page.locator("p.empty").first).to_contain_text("No active silences.")
+
+
 @pytest.mark.parametrize("path,name,heading", [
     ("/ui/", "overview", "Overview"),
     ("/ui/incidents", "incidents", "Security Incidents"),
@@ -165,17 +223,13 @@ def test_the_operator_walkthrough(service: Runtime, browser_page: Any) -> None:
     ("/ui/windows", "windows", "Rule Windows"),
     ("/ui/notifications", "notifications", "Notifications"),
     ("/ui/status", "status", "Status"),
+    ("/ui/silences", "silences-list", "Silences"),
 ])
 def test_every_page_renders(service: Runtime, browser_page: Any, path: str, name: str,
                             heading: str) -> None:
     from playwright.sync_api import expect
 
     page = browser_page
-    page.goto(service.base_url + path)
-    if "/ui/login" in page.url:  # when run alone
-        page.fill("input[name=username]", ADMIN[0])
-        page.fill("input[name=password]", ADMIN[1])
-        page.click("button:has-text('Log in')")
-        page.goto(service.base_url + path)
+    logged_in(page, service, path)
     expect(page.locator("h1")).to_have_text(heading)
     shot(page, name)

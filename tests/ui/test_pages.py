@@ -15,7 +15,8 @@ from rules.store.tables import engine as es
 from tests.ui.conftest import ADMIN, SECRET_TOKEN, Calls, csrf_of, login
 
 PAGES = ["/ui/", "/ui/webhooks", "/ui/incidents", "/ui/messages", "/ui/alerts",
-         "/ui/alerts/history", "/ui/windows", "/ui/rules", "/ui/notifications", "/ui/status"]
+         "/ui/alerts/history", "/ui/windows", "/ui/rules", "/ui/notifications", "/ui/status",
+         "/ui/silences", "/ui/messages/1"]
 
 
 def test_root_leads_to_the_ui(client: FlaskClient) -> None:
@@ -152,6 +153,29 @@ def test_acknowledge_and_unacknowledge(client: FlaskClient, ui_app: Flask) -> No
     with db.connect() as conn:
         assert conn.execute(select(es.alerts.c.acknowledged)
                             .where(es.alerts.c.id == alert_id)).scalar() is False
+
+
+def test_resolve_closes_the_alert_with_who_and_why(client: FlaskClient, ui_app: Flask,
+                                                   calls: Calls) -> None:
+    token = login(client)
+    alert_id = ui_app.extensions["seed"]["alert"]
+    assert ">Resolve</button>" in client.get("/ui/alerts").get_data(as_text=True)
+    html = client.post(f"/ui/alerts/{alert_id}/resolve",
+                       data={"csrf_token": token, "reason": "  disk\n replaced "},
+                       follow_redirects=True).get_data(as_text=True)
+    assert f"Resolved alert {alert_id}." in html
+    assert calls.resolved == [(alert_id, f"{ADMIN[0]} (web UI)", "disk replaced")]
+    again = client.post(f"/ui/alerts/{alert_id}/resolve", data={"csrf_token": token},
+                        follow_redirects=True).get_data(as_text=True)
+    assert f"Alert {alert_id} is not open any more." in again
+
+
+def test_resolve_without_the_csrf_token_changes_nothing(client: FlaskClient, ui_app: Flask,
+                                                        calls: Calls) -> None:
+    login(client)
+    alert_id = ui_app.extensions["seed"]["alert"]
+    answer = client.post(f"/ui/alerts/{alert_id}/resolve", data={"csrf_token": "forged"})
+    assert answer.status_code == 400 and calls.resolved == []
 
 
 def test_acknowledging_a_closed_alert_says_so(client: FlaskClient) -> None:
@@ -303,17 +327,18 @@ def test_repeated_failed_logins_are_throttled(client: FlaskClient) -> None:
     assert answer.status_code == 429 and "Retry-After" in answer.headers
 
 
-def test_throttle_ends_after_the_pause() -> None:
-    from webhook.ui.security import LoginThrottle
 
-    now = [0.0]
-    throttle = LoginThrottle(limit=2, window=60, pause=30, clock=lambda: now[0])
-    throttle.failed("a")
-    assert throttle.wait_for("a") is None
-    throttle.failed("a")
-    assert throttle.wait_for("a") == 30 and throttle.wait_for("b") is None
-    now[0] = 30.5
-    assert throttle.wait_for("a") is None
+def test_failed_logins_of_one_name_do_not_lock_out_another_user(client: FlaskClient) -> None:
+    token = csrf_of(client.get("/ui/login").get_data(as_text=True))
+    for i in range(10):
+        client.post("/ui/login", data={"username": "ghost", "password": f"bad-{i}",
+                                       "csrf_token": token})
+    throttled = client.post("/ui/login", data={"username": "ghost", "password": "x",
+                                               "csrf_token": token})
+    assert throttled.status_code == 429
+    answer = client.post("/ui/login", data={"username": ADMIN[0], "password": ADMIN[1],
+                                            "csrf_token": token})
+    assert answer.status_code == 302
 
 
 @pytest.mark.postgres

@@ -107,6 +107,33 @@ def test_throttling_after_repeated_failures(sqlite_db: Database) -> None:
     assert hx.client.post(URL, headers=basic("hook", "hook-pass")).status_code == 200
 
 
+def test_a_throttled_user_does_not_lock_out_the_others_at_its_address(
+        sqlite_db: Database) -> None:
+    # One Rocket.Chat server posts every integration from one address: a mistyped password
+    # in one of them must not stop the others.
+    hx = make_harness(sqlite_db)
+    for _ in range(10):
+        assert hx.client.post(URL, headers=basic("hook", "mistyped")).status_code == 401
+    throttled = hx.client.post(URL, headers=basic("hook", "hook-pass"))
+    assert throttled.status_code == 429 and "retry later" in throttled.get_json()["error"]
+    assert incidents(hx)[0]["user"] == "hook"
+    assert hx.client.post(URL, headers=basic("limited", "limited-pass")).status_code == 200
+    assert hx.client.post(URL, headers=basic("hashed", HASHED_PASSWORD)).status_code == 200
+    assert hx.client.post(URL, headers=basic("limited", "wrong")).status_code == 401
+
+
+def test_a_wrong_body_token_counts_for_its_user_only(sqlite_db: Database) -> None:
+    hx = make_harness(sqlite_db)
+    rc = "/api/v1/messages/webhook/rocket.chat"
+    for _ in range(10):
+        answer = hx.client.post(rc, json={"token": "wrong", "text": "x"},
+                                headers=basic("hook", "hook-pass"))
+        assert answer.status_code == 403
+    assert hx.client.post(rc, json={"token": "wrong"}, headers=basic("hook", "hook-pass")
+                          ).status_code == 429
+    assert hx.client.post(URL, headers=basic("limited", "limited-pass")).status_code == 200
+
+
 def test_failures_spread_over_time_do_not_throttle(sqlite_db: Database) -> None:
     hx = make_harness(sqlite_db)
     for _ in range(20):
@@ -148,7 +175,6 @@ def test_concurrent_requests_over_real_http_are_all_stored_and_logged(
 
     from rules.store.tables import base as schema
     from tests.webhook.conftest import rc_payload
-    from webhook.requestlog import request_log
 
     hx = make_harness(sqlite_db)
     with serve(hx.app, threads=8) as base:
@@ -163,7 +189,7 @@ def test_concurrent_requests_over_real_http_are_all_stored_and_logged(
         with ThreadPoolExecutor(max_workers=12) as pool:
             statuses = list(pool.map(post, range(60)))  # 20 re-deliveries among them
     assert statuses == [200] * 60
-    assert request_log(hx.ctx).flush()
+    assert hx.ctx.request_log.flush()
     with sqlite_db.connect() as conn:
         messages = conn.execute(select(func.count()).select_from(schema.messages)).scalar()
         rows = conn.execute(select(schema.webhook_requests.c.outcome, func.count())

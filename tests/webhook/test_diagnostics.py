@@ -25,7 +25,7 @@ def test_record_list_get_and_cap(db: Database) -> None:
     with db.connect() as conn:
         listed = d.list_requests(conn, 10)
         assert [r["id"] for r in listed] == ids[:1:-1]
-        assert listed[0]["received_at"] == "2026-01-02T03:04:09.006Z"
+        assert listed[0]["received_at"] == T0 + timedelta(seconds=4)  # aware UTC
         assert listed[0]["command"] == {"entity": "x"}
         assert d.get_request(conn, ids[4]) == listed[0]
         assert d.get_request(conn, ids[0]) is None
@@ -51,7 +51,7 @@ def test_incidents(db: Database) -> None:
     with db.connect() as conn:
         found = d.list_incidents(conn, 10)
     assert [i["reason"] for i in found] == ["r3", "r2", "r1"]
-    assert found[0] == {"id": found[0]["id"], "at": "2026-01-02T03:04:08.006Z",
+    assert found[0] == {"id": found[0]["id"], "at": T0 + timedelta(seconds=3),
                         "remote_addr": "192.0.2.9", "path": "/p", "user": None, "reason": "r3"}
 
 

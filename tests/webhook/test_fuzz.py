@@ -113,6 +113,74 @@ def test_arbitrary_api_queries(hx: Harness, body: list[dict[str, Any]]) -> None:
         assert response.get_json() is not None
 
 
+# -- the parameters that take a pattern, a format or a name: each fuzzed on its own --------
+# A bad one is a 400 naming the parameter (issue: datetimePattern=yyyyyyyyyy was a 500).
+
+JAVA_LETTERS = "yuMdHhmsSEXZazGQwWkKnVOxLBcFe"
+java_patterns = st.lists(
+    st.one_of(st.tuples(st.sampled_from(JAVA_LETTERS), st.integers(1, 10)).map(
+        lambda run: run[0] * run[1]),
+        st.sampled_from([" ", "-", ":", ".", "/", "T", "'T'", "'", "''", "%", "%Y", "+"])),
+    max_size=8).map("".join)
+date_texts = st.one_of(st.text(max_size=25), st.sampled_from([
+    "2016-06-09 16:15:04", "09/06/2016 16:15 +0200", "1465488904", "2016", "Thu",
+    "2016-06-09T16:15:04.005Z", "16:15", "PM", "UTC"]))
+wildcards = st.text(alphabet="*?ab.[]\\%_;x ", max_size=12)
+header_names = st.sampled_from(["X-Ev", "Date", "User-Agent", "x-ev", "", "X-Missing", "a b"])
+header_values = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126),
+                        max_size=30)
+
+
+def check_names(response: Any, *names: str) -> None:
+    """Like :func:`check`, and a 400 names one of ``names`` (the parameter at fault)."""
+    check(response)
+    if response.status_code == 400:
+        error = response.get_json()["error"]
+        assert any(name.lower() in error.lower() for name in names), error
+
+
+@FUZZ
+@given(pattern=java_patterns | st.text(max_size=20), value=date_texts)
+def test_datetime_patterns(hx: Harness, pattern: str, value: str) -> None:
+    query = encode([("command.date", "d"), ("datetimePattern", pattern)])
+    url = f"/api/v1/messages/webhook/x?{query}"
+    check_names(hx.post(url, json={"d": value}), "datetimePattern", "command.date", "tag")
+
+
+@FUZZ
+@given(filters=st.lists(st.tuples(st.sampled_from(
+    ["exclude", "include", "excludeValues", "includeValues"]), wildcards), min_size=1,
+    max_size=4), document=json_values)
+def test_include_exclude_wildcards(hx: Harness, filters: list[tuple[str, str]],
+                                   document: Any) -> None:
+    url = f"/api/v1/messages/webhook/x?{encode(filters)}"
+    # a filter may leave too many tags or none; it never fails on its pattern
+    check(hx.post(url, json={"doc": document, "a": "b"}))
+
+
+@FUZZ
+@given(names=st.lists(st.sampled_from(["doc", "a", "doc.x", "missing", "", " ;doc"])
+                      | st.text(max_size=8), min_size=1, max_size=3),
+       embedded=st.one_of(json_values.map(json.dumps), st.text(max_size=30),
+                          st.integers(1, 200).map(lambda depth: "[" * depth + "]" * depth)))
+def test_json_parse_fields(hx: Harness, names: list[str], embedded: str) -> None:
+    url = f"/api/v1/messages/webhook/x?{encode([('json.parse', n) for n in names])}"
+    check_names(hx.post(url, json={"doc": embedded, "a": "{}"}), "json.parse", "tag")
+
+
+@FUZZ
+@given(maps=st.lists(st.tuples(st.sampled_from(
+    ["header.tag.ev", "header.tag.", "header.tag.A B", "header.entity", "header.date",
+     "header.message", "header.severity", "header.type", "header.source"])
+    | st.text(max_size=6).map(lambda name: "header.tag." + name), header_names),
+    min_size=1, max_size=4),
+    headers=st.dictionaries(st.sampled_from(["X-Ev", "Date", "User-Agent"]), header_values,
+                            max_size=3))
+def test_header_maps(hx: Harness, maps: list[tuple[str, str]], headers: dict[str, str]) -> None:
+    url = f"/api/v1/messages/webhook/x?{encode(maps)}"
+    check_names(hx.post(url, json={"a": "b"}, headers=headers), "header.", "entity")
+
+
 def _auth() -> dict[str, str]:
     from tests.webhook.conftest import HOOK
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
 
@@ -237,6 +237,48 @@ def test_datetime_pattern_seconds_milliseconds_and_custom() -> None:
         f"{PREFIX}/x?command.date=c&datetimePattern=seconds", body).message
     assert "invalid date" in error(f"{PREFIX}/x?command.date=s&datetimePattern=iso", body
                                    ).message
+
+
+@pytest.mark.parametrize(("pattern", "words"), [
+    ("yyyyyyyyyy", "unsupported field 'yyyyyyyyyy'"),
+    ("yyy", "unsupported field 'yyy'"),
+    ("SSSSSSSSS", "unsupported field 'SSSSSSSSS'"),
+    ("dd dd", "the field 'dd' is given twice; give each field once"),
+    ("XXX Z", "the field 'Z' is given twice (as 'XXX' before)"),
+    ("uuuu yyyy", "the field 'yyyy' is given twice (as 'uuuu' before)"),
+    ("HH:mm 'T", "unterminated quote"),
+    ("qq", "unsupported field 'qq'"),
+])
+def test_malformed_datetime_patterns_are_a_400_naming_the_parameter(pattern: str,
+                                                                    words: str) -> None:
+    body = {"d": "2016-06-09 16:15:04"}
+    found = error(f"{PREFIX}/x?command.date=d&datetimePattern={quote(pattern)}", body)
+    assert found.status == 400
+    assert found.message.startswith(f"datetimePattern {pattern!r}: ") and words in found.message
+
+
+def test_api_errors_join_the_one_error_root() -> None:
+    from rules.errors import AtsdBotError
+
+    assert isinstance(error(f"{PREFIX}/x?command.date=d&datetimePattern=qq", {"d": "1"}),
+                      AtsdBotError)
+
+
+def test_a_datetime_pattern_is_checked_only_when_a_date_is_read() -> None:
+    # as before: without command.date (or without the field) the pattern is not used
+    assert cmd(f"{PREFIX}/x?datetimePattern=qq", {"a": "b"}).date == NOW
+    assert cmd(f"{PREFIX}/x?command.date=d&datetimePattern=qq", {"a": "b"}).date == NOW
+
+
+@pytest.mark.parametrize(("url", "headers", "words"), [
+    ("?date=yesterday", {}, "date: invalid date 'yesterday'"),
+    ("?command.date=m&datetimePattern=seconds", {}, "command.date: invalid date 'x'"),
+    ("?command.severity=m", {}, "command.severity: unknown severity 'x'"),
+    ("?header.date=X-D", {"X-D": "never"}, "header.date: invalid date 'never' in header"),
+])
+def test_a_bad_field_value_names_the_parameter_that_chose_it(
+        url: str, headers: dict[str, str], words: str) -> None:
+    assert words in error(f"{PREFIX}/x{url}", {"m": "x"}, headers=headers).message
 
 
 # -- filters --------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ message before storing any, so a 400 means nothing was inserted.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -15,10 +16,8 @@ from rules.command import MessageCommand, format_iso_date
 from rules.store import diagnostics
 from rules.store import messages as message_store
 from webhook.api.messages_query import build_insert, build_query
-from webhook.auth import require_role
-from webhook.context import current_ctx
+from webhook.context import current_ctx, require_role
 from webhook.errors import bad_request
-from webhook.requestlog import request_log
 
 api = Blueprint("atsd_api", __name__)
 ROLE = "api"
@@ -41,22 +40,22 @@ def _limit(default: int) -> int:
 @require_role(ROLE)
 def list_requests() -> Response:
     ctx = current_ctx()
-    request_log(ctx).flush()
+    ctx.request_log.flush()
     with ctx.db.connect() as conn:
-        return jsonify(diagnostics.list_requests(conn, _limit(ctx.settings.webhook
-                                                             .request_log_size)))
+        rows = diagnostics.list_requests(conn, _limit(ctx.settings.webhook.request_log_size))
+    return jsonify([_dated(row) for row in rows])
 
 
 @api.get("/api/v1/webhooks/requests/<int:request_id>")
 @require_role(ROLE)
 def get_request(request_id: int) -> Response | tuple[Response, int]:
     ctx = current_ctx()
-    request_log(ctx).flush()
+    ctx.request_log.flush()
     with ctx.db.connect() as conn:
         found = diagnostics.get_request(conn, request_id)
     if found is None:
         return jsonify({"error": f"no logged request {request_id}"}), 404
-    return jsonify(found)
+    return jsonify(_dated(found))
 
 
 @api.get("/api/v1/security/incidents")
@@ -64,8 +63,13 @@ def get_request(request_id: int) -> Response | tuple[Response, int]:
 def list_incidents() -> Response:
     ctx = current_ctx()
     with ctx.db.connect() as conn:
-        return jsonify(diagnostics.list_incidents(conn, _limit(ctx.settings.webhook
-                                                              .request_log_size)))
+        rows = diagnostics.list_incidents(conn, _limit(ctx.settings.webhook.request_log_size))
+    return jsonify([_dated(row) for row in rows])
+
+
+def _dated(row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` with its times as ISO 8601 UTC text with milliseconds, as ATSD writes dates."""
+    return {k: format_iso_date(v) if isinstance(v, datetime) else v for k, v in row.items()}
 
 
 def _json_array(what: str) -> list[Any]:

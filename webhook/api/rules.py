@@ -6,6 +6,9 @@ are concatenated in order: ``/api/v1/alerts/query`` (open alerts), ``/api/v1/ale
 /api/v1/rules``, ``/api/v1/rules/windows``, ``/api/v1/rules/errors``,
 ``/api/v1/notifications?limit=N``. All need role ``api`` (or ``admin``).
 
+Beyond ATSD, each open alert carries ``silenceId``: the silence holding its notifications, or
+null.
+
 Decisions where ATSD leaves a choice:
 - The date range of an open-alert query applies to ``lastEventDate`` (an alert that is still
   firing in the range); of a history query to ``date`` (when the alert closed). ``endDate``
@@ -20,27 +23,28 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 
 from rules.command import format_iso_date
 from rules.definitions.model import NotificationSpec, Rule
+from rules.engine.rule_engine import RuleEngine
+from rules.silences import facts_of
 from rules.store import outbox as outbox_store
 from webhook.api.alert_query import json_body, parse_queries
-from webhook.auth import require_role
-from webhook.context import current_ctx
+from webhook.context import current_ctx, require_role
 from webhook.errors import ApiError, bad_request
 
 bp = Blueprint("api_rules", __name__)
 
 OPEN_FIELDS = ("id", "rule", "entity", "metric", "tags", "severity", "repeatCount", "textValue",
-               "openDate", "lastEventDate", "acknowledged")
+               "openDate", "lastEventDate", "acknowledged", "silenceId")
 HISTORY_FIELDS = ("entity", "metric", "rule", "ruleExpression", "ruleFilter", "severity", "tags",
                   "repeatCount", "alert", "window", "type", "date", "alertOpenDate",
                   "alertDuration", "receivedDate")
 MAX_LIMIT = 10_000
 
 
-def _engine() -> Any:
+def _engine() -> RuleEngine:
     engine = current_ctx().engine
     if engine is None:
         raise ApiError(503, "the rule engine is not running in this instance")
@@ -51,7 +55,12 @@ def _engine() -> Any:
 @require_role("api")
 def alerts_query() -> Response:
     queries = parse_queries(request, history=False)
-    alerts = _engine().open_alerts()
+    engine = _engine()
+    now = engine.clock.now()
+    alerts = engine.open_alerts()
+    for alert in alerts:  # beyond ATSD: the silence holding its notifications, if any
+        silence = engine.silence_covering(facts_of(alert), now)
+        alert["silenceId"] = silence.id if silence is not None else None
     found: list[dict[str, Any]] = []
     for query in queries:
         found += query.select(alerts, date_field="lastEventDate", fields=OPEN_FIELDS)
@@ -92,7 +101,8 @@ def alerts_update() -> Response:
             raise bad_request(f"item {index}: 'acknowledged' must be true or false")
         changes.append((alert_id, ack))
     engine = _engine()
-    updated = [i for i, ack in changes if engine.acknowledge(i, ack)]
+    who = f"{g.atsd_user.name} (API)"  # the living alert message names who acknowledged
+    updated = [i for i, ack in changes if engine.acknowledge(i, ack, by=who)]
     unknown_ids = [i for i, _ in changes if i not in updated]
     return jsonify({"updated": updated, "unknown": unknown_ids})
 
@@ -104,7 +114,7 @@ def alerts_update() -> Response:
 @require_role("api")
 def rules_list() -> Response:
     ctx = current_ctx()
-    ruleset = ctx.extras.get("ruleset")
+    ruleset = ctx.ruleset
     engine = ctx.engine
     loaded: Iterable[Rule] = (ruleset.rules() if ruleset is not None
                               else (engine.rules() if engine is not None else ()))
@@ -126,7 +136,7 @@ def rules_windows() -> Response:
 @require_role("api")
 def rules_errors() -> Response:
     ctx = current_ctx()
-    ruleset = ctx.extras.get("ruleset")
+    ruleset = ctx.ruleset
     last = ruleset.last() if ruleset is not None else None
     load = {
         "at": format_iso_date(last.at) if last is not None else None,

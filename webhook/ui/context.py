@@ -1,20 +1,25 @@
 """What the web UI needs from the running service, as plain callables.
 
-The UI never reaches into the engine's internals: the service (bot/cli/serve.py) builds a
-:class:`UiServices` from whatever parts it runs and hands it to :func:`webhook.ui.install`.
-A ``None`` callable means the part is not running; the page then says so instead of failing.
-Tests give fakes.
+The UI never reaches into the engine's internals: the service (bot/service/ui_wiring.py)
+builds a :class:`UiServices` from whatever parts it runs and hands it to
+:func:`webhook.ui.install`. A ``None`` callable means the part is not running; the page then
+says so instead of failing. Tests give fakes. Pages get it with :func:`services`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
-from bot.config.load import Settings
-from rules.command import MessageCommand
+from rules.command import MessageCommand, utcnow
+from rules.silences import Matcher, Silence
 from rules.store import Database
+from webhook.settings import AppSettings
+from webhook.throttle import Throttle
+
+EXTENSION = "atsd_ui"  # the key of the app's UiServices in ``app.extensions``
 
 
 @dataclass(frozen=True)
@@ -31,13 +36,15 @@ class RuleFileCheck:
 @dataclass
 class UiServices:
     db: Database
-    settings: Settings
+    settings: AppSettings
     # (username, password) -> True when they match a configured user (constant time).
     verify_password: Callable[[str, str], bool] | None = None
     # webhook request id -> what the replay made: {"status": int, "outcome": str, ...}
     replay: Callable[[int], Mapping[str, Any]] | None = None
-    # (alert id, acknowledged) -> False when there is no such open alert
-    acknowledge: Callable[[int, bool], bool] | None = None
+    # (alert id, acknowledged, by=who) -> False when there is no such open alert
+    acknowledge: Callable[..., bool] | None = None
+    # (alert id, by=who, reason=why) -> False when there is no such open alert
+    resolve: Callable[..., bool] | None = None
     # () -> whether this instance runs the engine now (with several instances, one does)
     runs_engine: Callable[[], bool] = lambda: True
     # () -> loaded rules as dicts with at least name, enabled, origin, and a `text` export
@@ -52,8 +59,28 @@ class UiServices:
     retry_notification: Callable[[int], bool] | None = None
     # () -> the /healthz body (paths, outbox depth)
     health: Callable[[], Mapping[str, Any]] | None = None
+    # (include ended) -> silences, newest first
+    list_silences: Callable[[bool], Sequence[Silence]] | None = None
+    # (matchers, duration, author, comment) -> the new silence
+    create_silence: Callable[[Sequence[Matcher], timedelta, str, str], Silence] | None = None
+    # an alert row (rule, entity, severity, tags) -> the id of the silence covering it, or None
+    silence_of: Callable[[Mapping[str, Any]], int | None] | None = None
+    # (silence id, who) -> the ended silence, None when it was not active
+    expire_silence: Callable[[int, str], Silence | None] | None = None
+    # the engine's clock (a test's may stand still)
+    now: Callable[[], datetime] = utcnow
     versions: Mapping[str, str] = field(default_factory=dict)
     extra_secrets: Sequence[str] = ()
+    # failed logins per (address, user name); in memory, per app
+    login_throttle: Throttle = field(default_factory=Throttle)
 
     def secrets(self) -> list[str]:
         return self.settings.secrets() + list(self.extra_secrets)
+
+
+def services() -> UiServices:
+    """The services of the app serving the current request."""
+    from flask import current_app
+
+    found: UiServices = current_app.extensions[EXTENSION]
+    return found

@@ -1,7 +1,9 @@
 """Login, sessions and CSRF for the web UI.
 
 - Only configured users with role ``admin`` may log in (``[[users]]`` in the configuration).
-  A failed login is written to the security incidents log like a failed webhook request.
+  A failed login is written to the security incidents log like a failed webhook request,
+  and counts towards ``UiServices.login_throttle`` (per address and user name, as the
+  webhook's: :mod:`webhook.throttle`).
 - The session is Flask's signed cookie (``HttpOnly``, ``SameSite=Lax``; ``Secure`` when the
   service runs behind TLS and says so). It holds the user name, the login time and the CSRF
   secret; nothing else.
@@ -15,16 +17,13 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
-import threading
-import time
-from collections import deque
-from collections.abc import Callable
 from typing import Any
 
-from flask import abort, current_app, g, redirect, request, session, url_for
+from flask import abort, g, redirect, request, session, url_for
 
 from rules.command import utcnow
 from rules.store import diagnostics
+from webhook.ui.context import services
 
 log = logging.getLogger(__name__)
 
@@ -66,15 +65,14 @@ def guard() -> Any:
 
 
 def _is_admin(name: str) -> bool:
-    services = current_app.extensions["atsd_ui"]
-    return any(u.name == name and "admin" in u.roles for u in services.settings.users)
+    return any(u.name == name and "admin" in u.roles for u in services().settings.users)
 
 
 def check_login(username: str, password: str) -> str | None:
     """``None`` when the user may log in, else the reason (kept for the incidents log)."""
-    services = current_app.extensions["atsd_ui"]
-    user = next((u for u in services.settings.users if u.name == username), None)
-    verify = services.verify_password or _plain_verify
+    svc = services()
+    user = next((u for u in svc.settings.users if u.name == username), None)
+    verify = svc.verify_password or _plain_verify
     # Verify even for an unknown user, so timing does not tell which names exist.
     matched = verify(username, password) if user is not None else _burn(password)
     if user is None:
@@ -88,8 +86,7 @@ def check_login(username: str, password: str) -> str | None:
 
 def _plain_verify(username: str, password: str) -> bool:
     """Fallback when the webhook's authenticator is not wired: plain passwords only."""
-    services = current_app.extensions["atsd_ui"]
-    for user in services.settings.users:
+    for user in services().settings.users:
         if user.name == username and user.password:
             return hmac.compare_digest(user.password.encode(), password.encode())
     return False
@@ -100,57 +97,15 @@ def _burn(password: str) -> bool:
     return False
 
 
-class LoginThrottle:
-    """At most ``limit`` failed logins per address in ``window`` seconds, then a pause.
-
-    In memory, per process: enough to make guessing an admin password slow; the incidents
-    log keeps the record.
-    """
-
-    def __init__(self, limit: int = 10, window: float = 60.0, pause: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.limit, self.window, self.pause, self.clock = limit, window, pause, clock
-        self._failures: dict[str, deque[float]] = {}
-        self._blocked: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def wait_for(self, addr: str) -> int | None:
-        with self._lock:
-            until = self._blocked.get(addr)
-            if until is None or until <= self.clock():
-                self._blocked.pop(addr, None)
-                return None
-            return max(1, int(until - self.clock() + 0.999))
-
-    def failed(self, addr: str) -> None:
-        now = self.clock()
-        with self._lock:
-            times = self._failures.setdefault(addr, deque())
-            times.append(now)
-            while times and times[0] <= now - self.window:
-                times.popleft()
-            if len(times) >= self.limit:
-                self._blocked[addr] = now + self.pause
-                times.clear()
-            if len(self._failures) > 10_000:  # bounded memory under a spray of addresses
-                self._failures.pop(next(iter(self._failures)))
-
-
-def throttle() -> LoginThrottle:
-    found: LoginThrottle = current_app.extensions.setdefault("atsd_ui_throttle",
-                                                             LoginThrottle())
-    return found
-
-
 def record_incident(username: str, reason: str) -> None:
-    services = current_app.extensions["atsd_ui"]
+    svc = services()
     try:
-        with services.db.begin() as conn:
+        with svc.db.begin() as conn:
             # the shared writer: it makes any text storable and keeps the newest N rows
             diagnostics.record_incident(
                 conn, at=utcnow(), remote_addr=request.remote_addr or "", path=request.path,
                 user=username[:256] or None, reason=f"web UI login: {reason}",
-                keep=services.settings.webhook.request_log_size)
+                keep=svc.settings.webhook.request_log_size)
     except Exception as exc:  # the login answer must not depend on the log being writable
         log.error("ui: could not record a failed login: %s", exc)
 

@@ -6,31 +6,20 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
 from rules.command import parse_iso_date, utcnow
-from webhook.ui import bp, queries
-from webhook.ui.context import UiServices
+from rules.store import diagnostics, reports
+from webhook.ui.blueprint import bp, limit_arg, text_arg
+from webhook.ui.context import UiServices, services
 from webhook.ui.mask import mask_body, mask_headers, mask_mapping, mask_query, mask_text
-from webhook.ui.security import check_login, record_incident, safe_next, throttle
+from webhook.ui.security import check_login, record_incident, safe_next
 
 log = logging.getLogger(__name__)
 
 # ``last`` choices of the message search, in seconds.
 LAST = {"15m": 900, "1h": 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400, "all": 0}
-
-
-def services() -> UiServices:
-    found: UiServices = current_app.extensions["atsd_ui"]
-    return found
-
-
-def limit_arg(default: int = queries.PAGE) -> int:
-    try:
-        return max(1, min(int(request.args.get("limit", default)), 1000))
-    except ValueError:
-        return default
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -40,7 +29,8 @@ def login() -> Any:
         username = request.form.get("username", "").strip()
         password = request.form.get("password", "")
         addr = request.remote_addr or ""
-        wait = throttle().wait_for(addr)
+        throttle = services().login_throttle
+        wait = throttle.wait_for(addr, username)
         if wait is not None:
             record_incident(username, "throttled: too many failed logins")
             page = render_template("ui/login.html", error=f"Too many failed logins from "
@@ -56,7 +46,7 @@ def login() -> Any:
             log.info("ui: %s logged in from %s", username, request.remote_addr)
             return redirect(safe_next(request.args.get("next")))
         record_incident(username, reason)
-        throttle().failed(addr)
+        throttle.failed(addr, username)
         log.warning("ui: failed login for %r from %s: %s", username, request.remote_addr,
                     reason)
         # One message for every reason: do not tell which user names exist.
@@ -74,9 +64,9 @@ def logout() -> Response:
 def overview() -> str:
     svc = services()
     with svc.db.connect() as conn:
-        counts = queries.counts(conn)
-        recent = _masked_requests(queries.requests(conn, 5), svc)
-        alerts = queries.open_alerts(conn, 5)
+        counts = reports.counts(conn)
+        recent = _masked_requests(diagnostics.list_requests(conn, 5, bodies=False), svc)
+        alerts = reports.open_alerts(conn, 5)
     return render_template("ui/overview.html", counts=counts, recent=recent, alerts=alerts,
                            health=_health(svc), can_ack=svc.acknowledge is not None)
 
@@ -85,7 +75,8 @@ def overview() -> str:
 def webhooks() -> str:
     svc = services()
     with svc.db.connect() as conn:
-        rows = _masked_requests(queries.requests(conn, limit_arg()), svc)
+        rows = _masked_requests(diagnostics.list_requests(conn, limit_arg(), bodies=False),
+                                svc)
     return render_template("ui/webhooks.html", rows=rows)
 
 
@@ -101,7 +92,7 @@ def _masked_requests(rows: list[dict[str, Any]], svc: UiServices) -> list[dict[s
 def webhook_detail(request_id: int) -> str:
     svc = services()
     with svc.db.connect() as conn:
-        row = queries.request(conn, request_id)
+        row = diagnostics.get_request(conn, request_id)
     if row is None:
         abort(404, description=f"No webhook request {request_id}: it may have been rotated "
                                "out of the log.")
@@ -143,7 +134,7 @@ def webhook_replay(request_id: int) -> Response:
 def incidents() -> str:
     svc = services()
     with svc.db.connect() as conn:
-        rows = queries.incidents(conn, limit_arg())
+        rows = diagnostics.list_incidents(conn, limit_arg())
     secrets = svc.secrets()
     for row in rows:
         row["path"] = mask_query(row["path"], secrets)
@@ -164,20 +155,15 @@ def messages() -> str:
     last = args.get("last", "24h")
     if start is None and LAST.get(last, 0):
         start = utcnow() - timedelta(seconds=LAST[last])
-    search = queries.MessageSearch(
+    search = reports.MessageSearch(
         type=text_arg("type"), source=text_arg("source"), entity=text_arg("entity"),
         tag=text_arg("tag"), text=text_arg("text"), start=start, end=end, limit=limit_arg())
     rows: list[dict[str, Any]] = []
     if error is None:
         with svc.db.connect() as conn:
-            rows = queries.messages(conn, search)
+            rows = reports.messages(conn, search)
     return render_template("ui/messages.html", rows=rows, args=args, last=last,
                            choices=list(LAST), error=error)
-
-
-def text_arg(name: str) -> str:
-    # PostgreSQL refuses NUL in text parameters; no stored value contains one anyway.
-    return request.args.get(name, "").replace("\x00", "").strip()[:512]
 
 
 def _date_arg(name: str) -> datetime | None:

@@ -1,4 +1,5 @@
-"""Pages: open alerts (Acknowledge / Unacknowledge), alert history, windows, notifications."""
+"""Pages: open alerts (Acknowledge / Unacknowledge / Resolve), alert history, windows,
+notifications."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import logging
 from flask import flash, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
-from webhook.ui import bp, queries
+from rules.store import reports
+from webhook.ui.blueprint import bp, limit_arg, text_arg
+from webhook.ui.context import services
 from webhook.ui.mask import mask_mapping, mask_text
-from webhook.ui.views import limit_arg, services, text_arg
 
 log = logging.getLogger(__name__)
 
@@ -18,8 +20,12 @@ log = logging.getLogger(__name__)
 def alerts() -> str:
     svc = services()
     with svc.db.connect() as conn:
-        rows = queries.open_alerts(conn, limit_arg())
-    return render_template("ui/alerts.html", rows=rows, can_ack=svc.acknowledge is not None)
+        rows = reports.open_alerts(conn, limit_arg())
+    if svc.silence_of is not None:
+        for row in rows:
+            row["silence_id"] = svc.silence_of(row)
+    return render_template("ui/alerts.html", rows=rows, can_ack=svc.acknowledge is not None,
+                           can_resolve=svc.resolve is not None)
 
 
 @bp.post("/alerts/<int:alert_id>/acknowledge")
@@ -32,21 +38,46 @@ def unacknowledge(alert_id: int) -> Response:
     return _set_ack(alert_id, False)
 
 
-def _set_ack(alert_id: int, value: bool) -> Response:
+@bp.post("/alerts/<int:alert_id>/resolve")
+def resolve(alert_id: int) -> Response:
+    """Close an open alert by hand, with an optional reason (kept in history and, for a
+    ``thread`` rule, noted in the alert message's thread)."""
     svc = services()
-    word = "Acknowledged" if value else "Unacknowledged"
-    if svc.acknowledge is None:
+    reason = " ".join(request.form.get("reason", "").split())[:500]
+    if _may_change(svc.resolve):
+        assert svc.resolve is not None
+        if svc.resolve(alert_id, by=f"{session.get('user')} (web UI)", reason=reason):
+            log.info("ui: %s: resolved alert %d", session.get("user"), alert_id)
+            flash(f"Resolved alert {alert_id}.", "ok")
+        else:
+            flash(f"Alert {alert_id} is not open any more.", "error")
+    return redirect(url_for("ui.alerts"))
+
+
+def _may_change(action: object) -> bool:
+    """Whether alerts can be changed here; flashes why not."""
+    if action is None:
         flash("The rule engine is not running here; alerts cannot be changed.", "error")
-    elif not svc.runs_engine():
+        return False
+    if not services().runs_engine():
         # The engine's windows live in the memory of the instance holding the lease; a change
         # made here would be overwritten there.
         flash("This instance does not run the rule engine (another instance holds the lease, "
-              "see /healthz); acknowledge the alert on that instance.", "error")
-    elif svc.acknowledge(alert_id, value):
-        log.info("ui: %s: %s alert %d", session.get("user"), word.lower(), alert_id)
-        flash(f"{word} alert {alert_id}.", "ok")
-    else:
-        flash(f"Alert {alert_id} is not open any more.", "error")
+              "see /healthz); change the alert on that instance.", "error")
+        return False
+    return True
+
+
+def _set_ack(alert_id: int, value: bool) -> Response:
+    svc = services()
+    word = "Acknowledged" if value else "Unacknowledged"
+    if _may_change(svc.acknowledge):
+        assert svc.acknowledge is not None
+        if svc.acknowledge(alert_id, value, by=f"{session.get('user')} (web UI)"):
+            log.info("ui: %s: %s alert %d", session.get("user"), word.lower(), alert_id)
+            flash(f"{word} alert {alert_id}.", "ok")
+        else:
+            flash(f"Alert {alert_id} is not open any more.", "error")
     return redirect(url_for("ui.alerts"))
 
 
@@ -56,7 +87,7 @@ def alert_history() -> str:
     rule = text_arg("rule")
     entity = text_arg("entity")
     with svc.db.connect() as conn:
-        rows = queries.alert_history(conn, limit_arg(), rule=rule, entity=entity)
+        rows = reports.alert_history(conn, limit_arg(), rule=rule, entity=entity)
     for row in rows:
         if row.get("open_time") and row.get("close_time"):
             row["duration"] = _duration((row["close_time"] - row["open_time"]).total_seconds())
@@ -77,7 +108,7 @@ def windows() -> str:
     svc = services()
     rule = text_arg("rule")
     with svc.db.connect() as conn:
-        rows = queries.windows(conn, limit_arg(), rule=rule)
+        rows = reports.windows(conn, limit_arg(), rule=rule)
     secrets = svc.secrets()
     for row in rows:
         row["last_command"] = mask_mapping(row.get("last_command"), secrets)
@@ -89,8 +120,8 @@ def notifications() -> str:
     svc = services()
     status = text_arg("status")
     with svc.db.connect() as conn:
-        rows = queries.notifications(conn, limit_arg(), status=status)
-        tries = queries.attempts(conn, [int(r["id"]) for r in rows])
+        rows = reports.notifications(conn, limit_arg(), status=status)
+        tries = reports.attempts(conn, [int(r["id"]) for r in rows])
     secrets = svc.secrets()
     for row in rows:
         row["text"] = mask_text(row.get("text") or "", secrets)

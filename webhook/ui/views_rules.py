@@ -14,10 +14,10 @@ from typing import Any
 from flask import Response, abort, render_template, request, session
 
 from rules.command import MessageCommand
-from webhook.ui import bp, queries
-from webhook.ui.context import RuleFileCheck
+from rules.store import reports
+from webhook.ui.blueprint import bp
+from webhook.ui.context import RuleFileCheck, services
 from webhook.ui.mask import mask_mapping
-from webhook.ui.views import services
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def _render(check: RuleFileCheck | None = None, dry: Any = None, dry_error: str 
             log.warning("ui: listing rules failed: %s", exc)
             list_error = str(exc)
     with svc.db.connect() as conn:
-        errors = queries.rule_errors(conn, 20)
+        errors = reports.rule_errors(conn, 20)
     secrets = svc.secrets()
     for error in errors:
         error["command"] = mask_mapping(error.get("command"), secrets)
@@ -129,7 +129,7 @@ def _commands(form: dict[str, str]) -> list[MessageCommand]:
         if not 1 <= count <= MAX_REPLAY:
             raise ValueError(f"The number of messages must be 1 to {MAX_REPLAY}.")
         with services().db.connect() as conn:
-            found = queries.recent_commands(conn, count)
+            found = reports.recent_commands(conn, count)
         if not found:
             raise ValueError("No stored messages yet.")
         return found

@@ -13,7 +13,7 @@ import math
 import xml.etree.ElementTree as ET  # for ParseError and the Element type; parsing is defusedxml
 from collections.abc import Collection
 from dataclasses import replace
-from typing import Literal
+from typing import Any, Literal
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
@@ -28,7 +28,14 @@ from rules.definitions.atsd_xml.vocabulary import (
 )
 from rules.definitions.durations import ATSD_UNIT_SECONDS, parse_duration, parse_window
 from rules.definitions.issues import RuleIssue, show
-from rules.definitions.model import NotificationSpec, RepeatSpec, Rule, TriggerSpec
+from rules.definitions.model import (
+    REOPEN_WITHIN_SECONDS,
+    Conversation,
+    NotificationSpec,
+    RepeatSpec,
+    Rule,
+    TriggerSpec,
+)
 from rules.definitions.rule_check import TIMER_METRICS
 
 
@@ -140,7 +147,28 @@ def _build(element: ET.Element, name: str, origin: str,
                             for n in element.findall("webNotification")),
         description=_text(element, "description"),
         metric=_text(element, "metric", "message").lower() or "message", origin=origin,
+        **_conversation(element),
     )
+
+
+def _conversation(rule: ET.Element) -> dict[str, Any]:
+    """atsd-bot's ``conversation`` and ``reopen_within``, written as free key/values of a
+    notification (an ATSD export has none: ``flat``, ATSD's behaviour)."""
+    extras: dict[str, str] = {}
+    for notification in rule.findall("webNotification"):
+        extras.update({k: v for k, v in _parameters(notification, "first").items()
+                       if k in ("conversation", "reopen_within")})
+    kind = extras.get("conversation", "flat").strip().lower()
+    if kind not in ("flat", "thread"):
+        raise _Invalid("webNotification.firstWebConfigParameters",
+                       f"conversation: expected flat or thread, got {show(kind)}")
+    conversation: Conversation = "thread" if kind == "thread" else "flat"
+    try:
+        reopen = parse_duration(extras.get("reopen_within") or REOPEN_WITHIN_SECONDS)
+    except ValueError as exc:
+        raise _Invalid("webNotification.firstWebConfigParameters",
+                       f"reopen_within: {exc}") from None
+    return {"conversation": conversation, "reopen_within_seconds": reopen}
 
 
 def _grouping(element: ET.Element) -> Literal["none", "all"] | tuple[str, ...]:

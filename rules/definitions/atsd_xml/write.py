@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from rules.definitions.atsd_xml.vocabulary import TRIGGER_TAGS
 from rules.definitions.durations import ATSD_UNIT_SECONDS, number_text
-from rules.definitions.model import TRIGGERS, NotificationSpec, Rule
+from rules.definitions.model import REOPEN_WITHIN_SECONDS, TRIGGERS, NotificationSpec, Rule
 
 
 def export_xml(rules: Sequence[Rule]) -> str:
@@ -69,7 +69,7 @@ def _rule_element(rule: Rule) -> ET.Element:
     if rule.time_offset_seconds:
         _interval(element, "timeFilter", rule.time_offset_seconds)
     for spec in rule.notifications:
-        element.append(_notification_element(rule.name, spec))
+        element.append(_notification_element(rule.name, spec, _conversation_extras(rule)))
     return element
 
 
@@ -94,7 +94,18 @@ def _folded_filter(rule: Rule) -> str:
     return " AND ".join(parts)
 
 
-def _notification_element(rule_name: str, spec: NotificationSpec) -> ET.Element:
+def _conversation_extras(rule: Rule) -> dict[str, str]:
+    """atsd-bot's conversation options ride along as free key/values, like ``room``."""
+    if rule.conversation == "flat":
+        return {}
+    extras: dict[str, str] = {"conversation": rule.conversation}
+    if rule.reopen_within_seconds != REOPEN_WITHIN_SECONDS:
+        extras["reopen_within"] = number_text(rule.reopen_within_seconds)
+    return extras
+
+
+def _notification_element(rule_name: str, spec: NotificationSpec,
+                          conversation: dict[str, str]) -> ET.Element:
     element = ET.Element("webNotification")
     _add(element, "disabled", _flag(not spec.enabled))
     _add(element, "rule-name", rule_name)
@@ -111,7 +122,7 @@ def _notification_element(rule_name: str, spec: NotificationSpec) -> ET.Element:
     _add(element, "webNotificationConfigName", spec.endpoint)
     extras = {"room": spec.room or "",
               "delay_open": number_text(spec.delay_open_seconds) if spec.delay_open_seconds else "",
-              "sync_reply": "true" if spec.sync_reply else ""}
+              "sync_reply": "true" if spec.sync_reply else "", **conversation}
     for trigger in TRIGGERS:
         prefix = TRIGGER_TAGS[trigger]
         params = {"message": spec.trigger(trigger).text}

@@ -1,4 +1,4 @@
-"""The rule engine's tables: windows, alerts (open and closed), outbox, attempts, errors, silences.
+"""The rule engine's tables: windows, alerts (open and closed), outbox, attempts, errors.
 
 They live on the shared :data:`rules.store.tables.base.metadata`, so ``Database.create_schema``
 creates them with every other table. The hot path writes one ``rule_windows`` row per state
@@ -58,21 +58,28 @@ alerts = Table(
     Column("close_time", Time, nullable=True),
     Column("repeat_count", Integer, nullable=False, default=0),
     Column("acknowledged", Boolean, nullable=False, default=False),
+    # who acknowledged (or took it back) and why; who resolved it by hand and why
+    Column("ack_by", String(256), nullable=True),
+    Column("ack_reason", Text, nullable=True),
+    Column("closed_by", String(256), nullable=True),
+    Column("close_note", Text, nullable=True),
     Column("text_value", Text, nullable=False, default=""),
     Column("last_alert_text", Text, nullable=True),
     Column("rule_expression", Text, nullable=False, default=""),
     Column("rule_filter", Text, nullable=False, default=""),
     Column("window", String(64), nullable=False, default=""),
     Column("received_date", Time, nullable=True),
-    # CANCEL (condition false), or why the window was dropped: rule changed / rule removed
+    # CANCEL (condition false), RESOLVED (by hand), or why the window was dropped: rule
+    # changed / rule removed
     Column("close_reason", String(32), nullable=True),
     Index("ix_alerts_close_time", "close_time"),
     Index("ix_alerts_rule", "rule"),
 )
 
-# Durable notifications. status: pending | sending | delivered | failed | silenced |
-# response (a synchronous webhook reply, delivered by the HTTP answer) | cancelled (a delayed
-# open whose window cancelled in time).
+# Durable notifications. status: pending | sending | delivered | failed | silenced (held by
+# silence ``silence_id``) | response (a synchronous webhook reply, delivered by the HTTP
+# answer) | cancelled (a delayed open whose window cancelled in time). Chat command answers
+# and silence-end notes are rows too (rule ``chat``, trigger ``reply`` / ``note``).
 outbox = Table(
     "outbox",
     metadata,
@@ -94,6 +101,7 @@ outbox = Table(
     Column("claimed_at", Time, nullable=True),
     Column("delivered_at", Time, nullable=True),
     Column("detail", Text, nullable=True),
+    Column("silence_id", Id, nullable=True),
     Index("ix_outbox_due", "status", "next_attempt_at"),
     Index("ix_outbox_alert", "alert_id"),
 )
@@ -121,12 +129,4 @@ rule_errors = Table(
     Column("reason", Text, nullable=False),
     Column("command", JSON, nullable=True),
     Index("ix_rule_errors_at", "at"),
-)
-
-rule_silences = Table(
-    "rule_silences",
-    metadata,
-    Column("rule", String(256), primary_key=True),
-    Column("until", Time, nullable=False),
-    Column("created_at", Time, nullable=False),
 )

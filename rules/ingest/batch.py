@@ -17,8 +17,8 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection
 
-from rules.accepted import Accepted, CommandEngine
 from rules.command import MessageCommand
+from rules.ingest.accepted import Accepted, CommandEngine
 from rules.store import Database
 
 __all__ = ["BatchHost", "IngestBatch"]

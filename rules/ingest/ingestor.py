@@ -12,8 +12,9 @@ share one transaction and one fsync, and are acknowledged only after that commit
 What else must happen after a command is accepted (metrics, waking the sender loop) is a
 *hook*: a callable ``(Accepted, path, seconds)`` the ingestor calls after the commit, so the
 adapters and the composition root add behaviour without subclassing the ingestor. A chat
-command is not a message command: its path claims its once-only key with
-:meth:`Ingestor.claim_command`, through the same lock and store.
+command is not a message command: it runs through :meth:`Ingestor.once`, which claims its
+once-only key and commits the command's changes and answer with the claim, through the same
+lock and store.
 
 An instance that does not run the engine (another instance holds the lease) only stores the
 command with ``processed = false``; the engine owner picks such rows up in id order.
@@ -26,22 +27,23 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import TypeVar
 
 from sqlalchemy import Connection
 
-from rules.accepted import Accepted, CommandEngine, IngestHook, wake_on_notifications
 from rules.clock import Clock, SystemClock
 from rules.command import MessageCommand
-from rules.ingest_batch import IngestBatch
+from rules.ingest.accepted import Accepted, CommandEngine, IngestHook
+from rules.ingest.batch import IngestBatch
 from rules.notification import Notification
 from rules.store import Database
 from rules.store import messages as message_store
 from rules.store import outbox as outbox_store
 
-__all__ = ["Accepted", "CommandEngine", "IngestBatch", "IngestHook", "Ingestor",
-           "wake_on_notifications"]
+__all__ = ["Ingestor"]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class _Pending:
@@ -147,7 +149,7 @@ class Ingestor:
         once the block has ended without an error: the commit (one fsync for the lot) and
         the hooks come at the end. If the block raises, or the commit fails, nothing of the
         batch is stored and the error propagates; the caller must not have acknowledged any
-        of its commands. :meth:`claim_command` commits what came before it first.
+        of its commands. :meth:`once` commits what came before it first.
 
         ``durable=False``: the commit does not wait for the disk (SQLite); only for commands
         their source keeps and sends again when they are lost (the realtime stream, whose
@@ -166,22 +168,39 @@ class Ingestor:
         self._local.batch = None
         batch.flush()
 
-    def claim_command(self, key: str, *, path: str) -> bool:
-        """Claim a chat command's once-only key; False when it was claimed before.
+    def once(self, key: str, *, path: str, work: Callable[[Connection], T]) -> T | None:
+        """Run a chat command once: claim its key and run ``work`` in one transaction.
 
-        The command's own key (``cmd:`` + ``key``) decides, because the other path, which may
-        not know the command, may have claimed the plain key first; the plain key is claimed
-        too, so that a later copy of the message is not run through the rules.
+        The command's own key (``cmd:`` + ``key``) decides, because the other path may have
+        taken the message for the rules and claimed the plain key first; the plain key is
+        claimed too, so that a later copy of the message is not run through the rules.
+
+        ``work`` gets the transaction's connection: what the command changes (an alert
+        acknowledged, a silence made) and its answer (an outbox row) commit together with
+        the claim, or not at all. So a crash before the commit leaves nothing (a webhook
+        retry or the other path runs it again) and after it, the answer is in the outbox and
+        goes out after the restart. None when the key was claimed before (no second answer).
+        Engine changes made through the connection are finished with ``after_commit`` /
+        ``after_rollback``, as :meth:`accept` does.
         """
         open_batch: IngestBatch | None = getattr(self._local, "batch", None)
         if open_batch is not None:
             open_batch.flush()  # what came before the command is committed first
         now = self.clock.now()
-        with self._lock, self.db.begin() as conn:
-            fresh = message_store.claim_key(conn, "cmd:" + key, path=path, now=now)
-            if fresh:
-                message_store.claim_key(conn, key, path=path, now=now)
-        return fresh
+        with self._lock:
+            try:
+                with self.db.begin() as conn:
+                    if not message_store.claim_key(conn, "cmd:" + key, path=path, now=now):
+                        return None
+                    message_store.claim_key(conn, key, path=path, now=now)
+                    result = work(conn)
+            except BaseException:
+                if self.engine is not None:
+                    self.engine.after_rollback()
+                raise
+            if self.engine is not None:
+                self.engine.after_commit()
+            return result
 
     def run_hooks(self, result: Accepted, path: str, seconds: float) -> None:
         for hook in self.hooks:

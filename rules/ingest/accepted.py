@@ -1,6 +1,6 @@
 """What the ingestor returns and calls: :class:`Accepted`, the engine it drives, its hooks.
 
-Kept apart from :mod:`rules.ingest` so that the batch (:mod:`rules.ingest_batch`) and the
+Kept apart from :mod:`rules.ingest` so that the batch (:mod:`rules.ingest.batch`) and the
 adapters' hooks share these names without importing the ingestor itself.
 """
 

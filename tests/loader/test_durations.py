@@ -1,0 +1,91 @@
+"""The one duration syntax (spec: conversation, section 2), example by example and as
+properties: what it reads, what it refuses, and that the compact form reads back."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rules.definitions.durations import (
+    MAX_SILENCE,
+    DurationError,
+    bare_number,
+    format_span,
+    parse_duration,
+    parse_span,
+)
+from tests.fuzz.budget import fuzz
+
+
+@pytest.mark.parametrize(("text", "seconds"), [
+    ("90s", 90), ("15m", 900), ("2h", 7200), ("1h30m", 5400), ("2d", 172800),
+    ("1w", 604800), ("2 hour", 7200), ("30 minute", 1800), ("30 minutes", 1800),
+    ("1.5 hour", 5400), ("2 HOURS", 7200), (" 45s ", 45), ("1w2d3h4m5s", 788645),
+    ("5 min", 300), ("1H", 3600),
+])
+def test_reads(text: str, seconds: int) -> None:
+    assert parse_span(text) == timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ("30", "bare number"), ("2.5", "bare number"), ("", "missing"), ("soon", "invalid"),
+    ("2 parsecs", "unknown unit"), ("0m", "longer than 0"), ("h", "invalid"),
+    ("1h 30m", "invalid"), ("-5m", "invalid"), ("99999999999w", "too long"),
+])
+def test_refuses_with_the_syntax(text: str, says: str) -> None:
+    with pytest.raises(DurationError) as caught:
+        parse_span(text)
+    assert says in str(caught.value)
+
+
+def test_limit_and_zero() -> None:
+    assert parse_span("90d", maximum=MAX_SILENCE) == MAX_SILENCE
+    with pytest.raises(DurationError, match="longer than the limit of 90d"):
+        parse_span("91d", maximum=MAX_SILENCE)
+    assert parse_span("0s", allow_zero=True) == timedelta(0)
+
+
+def test_rule_files_keep_numbers_as_seconds_but_flag_them() -> None:
+    assert parse_duration("1h30m") == 5400 and parse_duration(30) == 30
+    assert bare_number(30) and bare_number("30") and not bare_number(0)
+    assert not bare_number("30s") and not bare_number(True)
+
+
+spans = st.integers(min_value=1, max_value=400 * 86400).map(lambda s: timedelta(seconds=s))
+
+
+@fuzz(300)
+@given(spans)
+def test_compact_form_reads_back(span: timedelta) -> None:
+    assert parse_span(format_span(span)) == span
+
+
+@fuzz(300)
+@given(st.integers(min_value=1, max_value=5000),
+       st.sampled_from(["second", "minute", "hour", "day", "week"]), st.booleans())
+def test_atsd_form(count: int, unit: str, plural: bool) -> None:
+    size = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 604800}[unit]
+    text = f"{count} {unit}{'s' if plural else ''}"
+    assert parse_span(text) == timedelta(seconds=count * size)
+
+
+@fuzz(300)
+@given(st.integers(min_value=1, max_value=10**12))
+def test_bare_numbers_never_pass(number: int) -> None:
+    with pytest.raises(DurationError, match="no unit"):
+        parse_span(str(number))
+
+
+@fuzz(500)
+@given(st.text(max_size=40))
+def test_any_text_is_a_span_or_one_clear_error(text: str) -> None:
+    try:
+        span = parse_span(text, maximum=MAX_SILENCE)
+    except DurationError as exc:
+        message = str(exc)
+        assert message and "\n" not in message
+    else:
+        assert timedelta(0) < span <= MAX_SILENCE
