@@ -190,10 +190,15 @@ def test_own_edits_reactions_and_thread_posts_are_never_input(
         stage.wait_text(root["_id"], "resolved after")
         stage.wait_reactions(root["_id"], ":white_check_mark:")
         stage.settle()
-        edited = [d for d in stage.sim.deliveries
-                  if d.get("payload", {}).get("isEdited") and d["payload"]["message_id"]
-                  == root["_id"]]
-        assert edited, "the outgoing webhook was not run for the bot's edit"
+
+        def edit_deliveries() -> list:
+            return [d for d in stage.sim.deliveries
+                    if d.get("payload", {}).get("isEdited")
+                    and d["payload"]["message_id"] == root["_id"]]
+
+        # the simulator fires the outgoing webhook for an edit on its own thread, a moment
+        # after the edit: wait for it rather than read the list at once
+        assert wait_until(edit_deliveries, what="the outgoing webhook run for the bot's edit")
         assert wait_until(lambda: all(d.get("status") == 200 for d in stage.sim.deliveries),
                           what="every webhook answered")
         stored = [r.message for r in stage.runner.commands()]
