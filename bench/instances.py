@@ -19,14 +19,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy import create_engine, func, select  # noqa: E402
 
 from rules.store.tables import base as schema  # noqa: E402
 from tests.reliability.harness import ServiceProcess, free_port, wait_until  # noqa: E402
@@ -73,20 +72,6 @@ def bench_webhook() -> Any:
     return module
 
 
-def fresh_database(admin_url: str) -> str:
-    name = f"atsd_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return admin_url.rsplit("/", 1)[0] + "/" + name
-
-
-def drop_database(admin_url: str, url: str) -> None:
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def start(workdir: Path, name: str, db_url: str, threads: int) -> ServiceProcess:
@@ -119,7 +104,7 @@ def main() -> int:
                                                "postgres")
     args = parser.parse_args()
     hook = bench_webhook()
-    db_url = fresh_database(args.admin_url)
+    db_url = hook.fresh_postgres(args.admin_url)
     services: list[ServiceProcess] = []
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -159,7 +144,7 @@ def main() -> int:
     finally:
         for service in services:
             service.terminate()
-        drop_database(args.admin_url, db_url)
+        hook.drop_postgres(args.admin_url, db_url)
 
 
 if __name__ == "__main__":
