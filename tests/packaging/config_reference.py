@@ -17,16 +17,14 @@ import argparse
 import dataclasses
 import re
 import sys
-import types
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.config import schema
 from bot.config.load import (
     ENV_PREFIX,
-    Settings,
     build_settings,
     load_settings,  # noqa: F401 - test_examples reads it from here
 )
@@ -36,7 +34,9 @@ PAGE = ROOT / "docs" / "configuration.md"
 HEADER = ("| key | type | default | environment variable | takes effect | meaning |\n"
           "|---|---|---|---|---|---|")
 TODO = "TODO"
-NOT_KEYS = {"base_dir"}  # Settings fields that are not in the file
+# the words the page uses for bot.config.schema's kinds
+DOC_TYPES = {"text": "string", "integer": "integer", "number": "number", "boolean": "boolean",
+             "list": "list of strings", "table": "table of strings"}
 _ROW = re.compile(r"^\| `(?P<key>[a-z_]+)` \|(?P<cells>.*)\|\s*$")
 _HEADING = re.compile(r"^## (?P<name>\[\[?[a-z_.A-Z]+\]?\])\s*$")
 
@@ -55,22 +55,6 @@ class Section:
     keys: tuple[Key, ...]
 
 
-def _unwrap(hint: Any) -> Any:
-    """``X | None`` -> ``X``."""
-    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
-        args = [a for a in typing.get_args(hint) if a is not type(None)]
-        return args[0] if len(args) == 1 else hint
-    return hint
-
-
-def type_name(hint: Any) -> str:
-    hint = _unwrap(hint)
-    origin = typing.get_origin(hint)
-    if origin is tuple:
-        return "list of strings"
-    if origin is not None and issubclass(origin, Mapping):
-        return "table of strings"
-    return {str: "string", int: "integer", float: "number", bool: "boolean"}[hint]
 
 
 def toml_value(value: Any) -> str:
@@ -105,29 +89,24 @@ def sections() -> list[Section]:
     # the loader's own defaults, no file; "." keeps the default SQLite path relative
     defaults = build_settings({}, base_dir=Path())
     found = []
-    for field in dataclasses.fields(Settings):
-        if field.name in NOT_KEYS:
-            continue
-        hint = _unwrap(typing.get_type_hints(Settings)[field.name])
-        origin = typing.get_origin(hint)
+    for name, shape in schema.sections().items():
+        cls, _ = schema.section_class(name)
+        declared = schema.section_keys(name)
         built: Any = None
-        if origin is tuple:  # [[users]]: an array of tables, set as a whole by JSON
-            cls, heading = typing.get_args(hint)[0], f"[[{field.name}]]"
-            var = f"{ENV_PREFIX}{field.name.upper()}"
-        elif origin is not None and issubclass(origin, Mapping):  # [endpoints.NAME]
-            cls, heading = typing.get_args(hint)[1], f"[{field.name}.NAME]"
-            var = f"{ENV_PREFIX}{field.name.upper()}_<NAME>"
+        if shape == "array":  # [[users]]: an array of tables, set as a whole by JSON
+            heading, var = f"[[{name}]]", f"{ENV_PREFIX}{name.upper()}"
+        elif shape == "named":  # [endpoints.NAME]
+            heading, var = f"[{name}.NAME]", f"{ENV_PREFIX}{name.upper()}_<NAME>"
         else:
-            cls, heading, var = hint, f"[{field.name}]", None
-            built = getattr(defaults, field.name)
-        hints = typing.get_type_hints(cls)
+            heading, var, built = f"[{name}]", None, getattr(defaults, name)
         keys = []
         for key in dataclasses.fields(cls):
-            if heading.endswith(".NAME]") and key.name == "name":
-                continue  # the table's name, not a key
+            if key.name not in declared:
+                continue  # a named table's name, not a key
             actual = getattr(built, key.name) if built is not None else dataclasses.MISSING
-            env = var or f"{ENV_PREFIX}{field.name.upper()}_{key.name.upper()}"
-            keys.append(Key(key.name, type_name(hints[key.name]), _default(key, actual), env))
+            env = var or f"{ENV_PREFIX}{name.upper()}_{key.name.upper()}"
+            keys.append(Key(key.name, DOC_TYPES[declared[key.name].kind],
+                            _default(key, actual), env))
         found.append(Section(heading, tuple(keys)))
     return found
 
