@@ -6,7 +6,9 @@ picks a free one: see ``base_url``). ``stop()`` stops accepting, lets running re
 and their answers go out (bounded), then closes idle keep-alive connections too, so the server
 loop ends instead of waiting for clients. Socket changes run on waitress's own loop thread,
 through its trigger: closing a socket under a running ``select()`` from another thread fails
-with EBADF.
+with EBADF. When the trigger itself is gone (its descriptor closed under us, seen once in CI)
+the sockets are closed from the stopping thread instead: the loop then ends on EBADF, which a
+stopping server expects, and the rest of the service still stops (lease, outbox, store).
 """
 
 from __future__ import annotations
@@ -82,15 +84,28 @@ class HttpServer:
         self._stopping = True
         server = self.server
         # Only the listening socket: BaseWSGIServer.close() would close the trigger too.
-        server.trigger.pull_trigger(lambda: wasyncore.dispatcher.close(server))
+        self._on_loop(lambda: wasyncore.dispatcher.close(server))
         deadline = time.monotonic() + self.join_seconds
         pause = threading.Event()
         while time.monotonic() < deadline and not self._idle():
             pause.wait(0.02)
         server.task_dispatcher.shutdown(timeout=self.join_seconds)
-        server.trigger.pull_trigger(lambda: server.asyncore.close_all(server._map,
-                                                                      ignore_all=True))
+        self._on_loop(lambda: server.asyncore.close_all(server._map, ignore_all=True))
         self._thread.join(self.join_seconds)
+        if self._thread.is_alive():
+            log.warning("http server: its loop did not end within %.1f s; leaving it to exit "
+                        "with the process", self.join_seconds)
+
+    def _on_loop(self, thunk: Callable[[], object]) -> None:
+        """Run ``thunk`` on waitress's loop thread, or here when that loop cannot be woken."""
+        if self._thread.is_alive():
+            try:
+                self.server.trigger.pull_trigger(thunk)
+                return
+            except OSError as exc:
+                log.warning("http server: cannot wake its loop (%s); closing its sockets from "
+                            "the stopping thread", exc)
+        thunk()
 
     def _idle(self) -> bool:
         channels = list(self.server._map.values())
