@@ -13,12 +13,17 @@ Decisions:
   :meth:`RestSession.with_password` retries once with ``x-2fa-code: sha256(password)``. Only
   the digest is kept in memory, never the password. For ``totp``/``email`` the code given at
   login (``totp_code``) is sent the same way; without one it is a clear error.
+* The environment (``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY``, ``REQUESTS_CA_BUNDLE`` or
+  ``CURL_CA_BUNDLE``) is read once, when the session is made, not on every call: ``requests``
+  walks all of ``os.environ`` per request otherwise, a fifth of a reply's CPU. ``~/.netrc`` is
+  not consulted (the session authenticates with its own headers).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -40,12 +45,18 @@ DEFAULT_TIMEOUT = 10.0
 POOL_SIZE = 16
 
 
-def keep_alive_session() -> requests.Session:
-    """A ``requests.Session`` that keeps up to :data:`POOL_SIZE` connections per server."""
+def keep_alive_session(url: str) -> requests.Session:
+    """A ``requests.Session`` for the server at ``url`` that keeps up to :data:`POOL_SIZE`
+    connections, with the proxy and CA bundle the environment gives for ``url`` fixed now."""
     session = requests.Session()
     adapter = HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
+    session.proxies.update(requests.utils.get_environ_proxies(url))
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        session.verify = bundle
+    session.trust_env = False
     return session
 
 
@@ -59,7 +70,7 @@ class RestSession:
     def __init__(self, url: str, *, timeout: float = DEFAULT_TIMEOUT,
                  session: requests.Session | None = None) -> None:
         self.url = url.rstrip("/")
-        self.session = session or keep_alive_session()
+        self.session = session or keep_alive_session(self.url)
         self._last = threading.local()  # the last HTTP response of this thread (for headers)
         self.session.hooks["response"].append(self._remember)
         self._api = RocketChat(server_url=self.url, timeout=timeout, session=self.session)

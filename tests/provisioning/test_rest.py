@@ -259,3 +259,17 @@ def test_messages_and_history_requests() -> None:
 
 def test_iso_ms_treats_naive_as_utc() -> None:
     assert iso_ms(datetime(2026, 1, 2, 3, 4, 5)) == "2026-01-02T03:04:05.000Z"
+
+
+def test_the_environment_is_read_once_for_proxy_and_ca_bundle(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.corp:3128")
+    monkeypatch.setenv("NO_PROXY", "internal.corp")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/corp.pem")
+    proxied = RestClient.with_token("https://chat.example.com", "uid1", "tok1").session
+    assert proxied.proxies["https"] == "http://proxy.corp:3128"
+    assert proxied.verify == "/etc/ssl/corp.pem"
+    # not looked up again per request (requests would walk os.environ on every call)
+    assert proxied.trust_env is False
+    bypassed = RestClient.with_token("https://chat.internal.corp", "uid1", "tok1").session
+    assert "https" not in bypassed.proxies
