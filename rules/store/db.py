@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 SCHEMA_VERSION = 2
 NORMAL = 1  # SQLite's number for synchronous = NORMAL
 FAST_DIALECTS = ("sqlite", "postgresql")  # where Prepared runs on the DBAPI cursor
+READER = "atsd_reader"  # execution option of connect()'s connections: a deferred BEGIN
 
 
 class SchemaError(AtsdBotError):
@@ -72,7 +73,15 @@ class Database:
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
+        """A connection for reading; whatever it writes is rolled back when the block ends.
+
+        On SQLite its transaction is a plain (deferred) ``BEGIN``, not the ``IMMEDIATE`` of
+        :meth:`begin`: in WAL mode a reader then never waits for the writer, where an
+        immediate one queued behind every commit (and its fsync) and slept in SQLite's busy
+        handler, milliseconds at a time.
+        """
         with self.engine.connect() as conn:
+            conn.execution_options(**{READER: True})
             yield conn
 
     def create_schema(self) -> int:
@@ -251,6 +260,8 @@ def _make_engine(url: str, *, synchronous: str, echo: bool) -> Engine:
         # A deferred transaction that reads and then writes can fail at once with
         # "database is locked" when another writer got there first; IMMEDIATE waits instead.
         # On the driver's connection: SQLAlchemy's execute path cost more than the BEGIN.
-        conn.connection.driver_connection.execute("BEGIN IMMEDIATE")
+        # Database.connect()'s readers begin deferred: a WAL reader needs no lock.
+        reader = conn.get_execution_options().get(READER)
+        conn.connection.driver_connection.execute("BEGIN" if reader else "BEGIN IMMEDIATE")
 
     return engine

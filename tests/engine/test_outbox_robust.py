@@ -201,3 +201,26 @@ def test_sender_bookkeeping_skips_the_fsync_and_hands_the_connection_back_durabl
         raw = conn.connection.driver_connection
         during = synchronous(raw)
     assert (during, synchronous(raw)) == (1, 2)  # NORMAL inside, FULL (the default) after
+
+
+def test_a_reader_does_not_wait_for_a_writer(sqlite_db: Database) -> None:
+    """WAL lets readers run beside the writer: Database.connect() must not queue behind a
+    write transaction (it did with BEGIN IMMEDIATE, and slept in SQLite's busy handler)."""
+    written, release = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with sqlite_db.begin() as conn:
+            conn.execute(text("UPDATE schema_version SET upgraded_at = upgraded_at"))
+            written.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        assert written.wait(10)
+        with sqlite_db.connect() as conn:  # answered while the writer still holds its lock
+            assert conn.execute(text("SELECT version FROM schema_version")).scalar() >= 1
+        assert thread.is_alive() and not release.is_set()
+    finally:
+        release.set()
+        thread.join(10)
