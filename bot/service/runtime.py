@@ -367,22 +367,24 @@ class Runtime:
         if self.realtime is not None and self._loop is not None:
             with contextlib.suppress(RuntimeError):  # the loop already ended (fatal login)
                 self._loop.call_soon_threadsafe(self.realtime.stop)
+        # Each step on its own: one that fails must not keep the lease held, the outbox
+        # undrained or the store open.
         if self.server is not None:
-            self.server.stop()
-        if self.scheduler is not None:
-            self.scheduler.shutdown(wait=True)
-        if self.lease is not None:
-            self.lease.stop(release=True)  # a follower takes over at its next renewal
+            _stop_step("the HTTP server", self.server.stop)
+        if (scheduler := self.scheduler) is not None:
+            _stop_step("the scheduler", lambda: scheduler.shutdown(wait=True))
+        if (held := self.lease) is not None:  # a follower takes over at its next renewal
+            _stop_step("the lease", lambda: held.stop(release=True))
         if self.sender_loop is not None:
-            self.sender_loop.stop()
+            _stop_step("the sender", self.sender_loop.stop)
         if self.pruner is not None:
-            self.pruner.stop()
+            _stop_step("the pruner", self.pruner.stop)
         if leading:
             self._drain(drain_seconds)
         for thread in self._threads:
             thread.join(STOP_JOIN_SECONDS)
         if self.db is not None:
-            self.db.dispose()
+            _stop_step("the store", self.db.dispose)
 
     def _drain(self, seconds: float) -> None:
         if self.sender is None or self.db is None:
@@ -399,3 +401,12 @@ class Runtime:
         left = self._outbox_status()["depth"]
         if left:
             log.warning("%d notifications still pending; they go out at the next start", left)
+
+
+def _stop_step(what: str, step: Callable[[], object]) -> None:
+    """Run one step of the stop; log its failure with the traceback and go on."""
+    try:
+        step()
+    except Exception:
+        log.exception("stopping %s failed; the rest of the stop goes on", what)
+

@@ -137,6 +137,24 @@ def test_stop_drains_and_reports_stopping(runtime: Runtime) -> None:
         requests.get(f"{runtime.base_url}/healthz", timeout=2)
 
 
+def test_a_failing_stop_step_does_not_keep_the_rest_from_stopping(
+        runtime: Runtime, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    assert runtime.server is not None and runtime.db is not None
+    server = runtime.server
+
+    def broken() -> None:
+        server.__class__.stop(server)  # the sockets close, then the step fails
+        raise OSError(9, "Bad file descriptor")
+
+    monkeypatch.setattr(server, "stop", broken)
+    disposed: list[bool] = []
+    real_dispose = runtime.db.dispose
+    monkeypatch.setattr(runtime.db, "dispose", lambda: (disposed.append(True), real_dispose()))
+    runtime.stop()
+    assert disposed == [True]
+    assert "stopping the HTTP server failed" in caplog.text
+
+
 def test_reload_rules_picks_up_a_new_file(runtime: Runtime, tmp_path: Path) -> None:
     (tmp_path / "rules.d" / "more.yml").write_text(SEED_RULE.replace("name: echo",
                                                                      "name: echo2"))
