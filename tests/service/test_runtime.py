@@ -138,7 +138,8 @@ def test_stop_drains_and_reports_stopping(runtime: Runtime) -> None:
 
 
 def test_a_failing_stop_step_does_not_keep_the_rest_from_stopping(
-        runtime: Runtime, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+        runtime: Runtime, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
     assert runtime.server is not None and runtime.db is not None
     server = runtime.server
 
