@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -30,16 +31,25 @@ class SchemaError(AtsdBotError):
 
 
 class Database:
-    """One SQLAlchemy engine plus the schema; ``begin()`` yields a connection in a transaction."""
+    """One SQLAlchemy engine plus the schema; ``begin()`` yields a connection in a transaction.
+
+    On SQLite the write transactions of this process take turns on a lock of their own
+    (:attr:`writing`) before SQLite's: two writers that meet in SQLite's busy handler sleep
+    1, 2, 5, 10 ... ms at a time (seen: 2 % of a chat bot's transactions waited over a
+    millisecond, one 112 ms); on the lock the next one starts the moment the last one ends.
+    Other processes on the same file still meet in the busy handler.
+    """
 
     def __init__(self, url: str, *, synchronous: str = "FULL", echo: bool = False) -> None:
         self.url = url
         self.engine: Engine = _make_engine(url, synchronous=synchronous, echo=echo)
         self.dialect = self.engine.dialect.name
+        self.writing: AbstractContextManager[Any] = (
+            threading.RLock() if self.dialect == "sqlite" else nullcontext())
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
-        with self.engine.begin() as conn:
+        with self.writing, self.engine.begin() as conn:
             yield conn
 
     @contextmanager
@@ -58,7 +68,7 @@ class Database:
             with self.begin() as conn:
                 yield conn
             return
-        with self.engine.connect() as conn:
+        with self.writing, self.engine.connect() as conn:
             raw = conn.connection.driver_connection
             assert raw is not None
             mode = int(raw.execute("PRAGMA synchronous").fetchone()[0])

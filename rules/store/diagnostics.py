@@ -75,7 +75,7 @@ def record_requests(db: Database, rows: list[dict[str, Any]], *, keep: int = 100
     """
     if not rows:
         return
-    with db.engine.connect() as conn, _no_fsync(conn), conn.begin():
+    with db.writing, db.engine.connect() as conn, _no_fsync(conn), conn.begin():
         conn.execute(_INSERT_REQUEST, [_request_values(r) for r in rows])
         newest = conn.execute(select(func.max(schema.webhook_requests.c.id))).scalar()
         if newest is not None:
