@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from waitress.server import create_server  # noqa: E402
 
-from bot.config.load import build_settings  # noqa: E402
+from bot.config import build_settings  # noqa: E402
 from rules.clock import SystemClock  # noqa: E402
 from rules.definitions.model import NotificationSpec, Rule, TriggerSpec, WindowSpec  # noqa: E402
 from rules.engine.rule_engine import RuleEngine  # noqa: E402

@@ -151,7 +151,7 @@ def serve_bot(url: str, user_id: str, token: str, db_url: str, synchronous: str,
     """Child process: atsd-bot's Rocket.Chat side until stdin closes, in its own process as
     the service runs it. ``sender``: ``wake`` (a commit wakes the outbox sender thread) or
     ``inline`` (the worker delivers right after the commit)."""
-    from bot.config.load import RocketChatSettings
+    from bot.config import RocketChatSettings
 
     db = Database(db_url, synchronous=synchronous)
     db.create_schema()

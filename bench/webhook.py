@@ -47,7 +47,7 @@ from flask import Flask, jsonify, request  # noqa: E402
 from sqlalchemy import create_engine, event, func, select, text  # noqa: E402
 from waitress.server import create_server  # noqa: E402
 
-from bot.config.load import build_settings  # noqa: E402
+from bot.config import build_settings  # noqa: E402
 from rules.clock import SystemClock  # noqa: E402
 from rules.definitions.loader import load_rules  # noqa: E402
 from rules.engine.rule_engine import RuleEngine  # noqa: E402

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from bot.config.load import RocketChatSettings
+from bot.config import RocketChatSettings
 from bot.errors import ChatRejected, ChatUnavailable
 
 log = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from bot.config.load import RocketChatSettings
+from bot.config import RocketChatSettings
 from rules.clock import Clock
 from rules.engine.rule_engine import RuleEngine
 from rules.message_keys import ChatInput

@@ -35,7 +35,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.config.load import RocketChatSettings
+from bot.config import RocketChatSettings
 from bot.rest import metrics
 from bot.rest.ejson import ejson_date
 from rules.clock import Clock, SystemClock

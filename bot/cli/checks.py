@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from bot.config.load import Settings, read_config, read_toml
+from bot.config import Settings, read_config, read_toml
 from bot.errors import ChatRejected, ChatUnavailable, ConfigError
 from bot.service.http_server import listen_error
 from bot.service.store_open import describe

@@ -12,7 +12,7 @@ import argparse
 
 from bot.cli.checks import run_checks
 from bot.cli.common import add_command, add_config_option
-from bot.config.load import config_path, read_config
+from bot.config import config_path, read_config
 from bot.config.show import rows
 from bot.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 
 from bot.cli.common import add_command, add_config_option
-from bot.config.load import config_path, read_config
+from bot.config import config_path, read_config
 from bot.errors import StartError, UsageError
 from bot.exit_codes import EXIT_DATABASE, EXIT_FAILED, EXIT_OK, EXIT_PATH, EXIT_USAGE
 from bot.service.retention import cutoffs, run_prune

@@ -119,7 +119,7 @@ def _run(command: Any) -> Any:
 
 def _settings(args: argparse.Namespace) -> tuple[Any, bool]:
     """The settings and whether a configuration file was given (endpoints known)."""
-    from bot.config.load import config_path, load_settings
+    from bot.config import config_path, load_settings
 
     path = config_path(args.config)
     return load_settings(path), path is not None

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.cli.common import add_command, add_config_option, fail
-from bot.config.load import Settings, config_path, load_settings, read_config
+from bot.config import Settings, config_path, load_settings, read_config
 from bot.errors import ChatRejected, ConfigError, StartError
 from bot.exit_codes import (
     EXIT_ADDRESS,

@@ -30,7 +30,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from bot.chat.messages import ChatListener
-from bot.config.load import RocketChatSettings
+from bot.config import RocketChatSettings
 from bot.errors import ChatUnavailable, ProtocolError
 from bot.realtime import protocol as ddp
 from bot.realtime.backfill import Backfiller

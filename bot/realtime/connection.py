@@ -28,7 +28,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection
 
 from bot.chat.messages import ChatListener
-from bot.config.load import RocketChatSettings
+from bot.config import RocketChatSettings
 from bot.errors import ChatRejected, ChatUnavailable, ProtocolError
 from bot.realtime import protocol as ddp
 from bot.realtime.status import RealtimeFatal, RealtimeStatus, login_failure

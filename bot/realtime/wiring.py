@@ -21,7 +21,7 @@ from bot.chat.commands import Kit
 from bot.chat.desk import CommandDesk
 from bot.chat.messages import ChatListener, RoomDirectory
 from bot.chat.replies import store_status
-from bot.config.load import RocketChatSettings
+from bot.config import RocketChatSettings
 from bot.realtime.client import RealtimeClient, RealtimeOptions
 from bot.realtime.status import RealtimeStatus
 from bot.rest.client import RestClient

@@ -21,7 +21,7 @@ from typing import Any
 
 import requests
 
-from bot.config.load import RocketChatSettings
+from bot.config import RocketChatSettings
 from bot.errors import ChatRejected, ChatUnavailable
 
 log = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ from typing import Any
 from waitress import wasyncore
 from waitress.server import create_server
 
-from bot.config.load import HttpSettings
+from bot.config import HttpSettings
 from bot.errors import StartError
 from bot.exit_codes import EXIT_ADDRESS
 

@@ -33,7 +33,7 @@ from datetime import timedelta
 
 from sqlalchemy import Connection
 
-from bot.config.load import Settings
+from bot.config import Settings
 from rules.clock import Clock, SystemClock
 from rules.store import Database
 from rules.store import leases as lease_store

@@ -13,7 +13,7 @@ import fnmatch
 import logging
 from dataclasses import dataclass, replace
 
-from bot.config.load import EndpointSettings, Settings
+from bot.config import EndpointSettings, Settings
 from bot.config.show import changed_keys
 
 __all__ = ["RESTART_ONLY", "Plan", "needs_restart", "plan"]

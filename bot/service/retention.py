@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from bot.config.load import RetentionSettings
+from bot.config import RetentionSettings
 from bot.config.sections import retention_seconds
 from rules.clock import Clock
 from rules.store import Database

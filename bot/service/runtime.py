@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bot.config.load import Settings
+from bot.config import Settings
 from bot.config.sections import room_budget
 from bot.errors import ChatRejected, ConfigError
 from bot.exit_codes import EXIT_LEASE_LOST

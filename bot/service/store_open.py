@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from bot.config.load import DatabaseSettings
+from bot.config import DatabaseSettings
 from bot.errors import StartError
 from bot.exit_codes import EXIT_DATABASE, EXIT_PATH
 from rules.store import Database

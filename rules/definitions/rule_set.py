@@ -84,7 +84,7 @@ class RuleSet:
 
     @classmethod
     def from_settings(cls, settings: Any, engine: Any = None) -> RuleSet:
-        """From ``bot.config.load.Settings``: its rule paths and configured endpoint names."""
+        """From ``bot.config.Settings``: its rule paths and configured endpoint names."""
         return cls(settings.rules.paths, endpoints=settings.endpoints.keys(),
                    base_dir=settings.base_dir, engine=engine)
 

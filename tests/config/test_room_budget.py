@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.config.load import build_settings
+from bot.config import build_settings
 from bot.config.sections import room_budget
 from bot.errors import ConfigError
 

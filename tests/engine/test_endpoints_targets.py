@@ -8,7 +8,7 @@ import pytest
 import requests
 import responses
 
-from bot.config.load import EndpointSettings
+from bot.config import EndpointSettings
 from rules.notification import DeliveryError, Notification
 from rules.outbox.endpoints import HttpEndpoint, LogEndpoint, build_endpoints, endpoint_targets
 from rules.store import Database

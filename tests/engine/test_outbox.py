@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from bot.config.load import DeliverySettings
+from bot.config import DeliverySettings
 from rules import outbox
 from rules.clock import ManualClock
 from rules.notification import DeliveryError, DeliveryResult, Notification

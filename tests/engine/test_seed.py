@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bot.config.load import build_settings
+from bot.config import build_settings
 from rules.clock import ManualClock
 from rules.definitions.loader import load_rules
 from rules.engine.rule_engine import RuleEngine

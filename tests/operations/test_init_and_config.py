@@ -10,7 +10,7 @@ from pathlib import Path
 from werkzeug.security import check_password_hash
 
 from bot.cli.template import config_text
-from bot.config.load import load_settings
+from bot.config import load_settings
 from bot.config.schema import section_keys, sections
 from tests.operations.conftest import Run
 from tests.rocketchat_server import Simulator

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 
-from bot.config.load import Settings, build_settings
+from bot.config import Settings, build_settings
 from bot.service.reload import plan
 from bot.service.runtime import Runtime
 

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.config import schema
-from bot.config.load import (
+from bot.config import (
     ENV_PREFIX,
     build_settings,
     load_settings,  # noqa: F401 - test_examples reads it from here
+    schema,
 )
 
 ROOT = Path(__file__).resolve().parents[2]

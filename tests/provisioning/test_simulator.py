@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import select
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from bot.config.load import build_settings
+from bot.config import build_settings
 from bot.rest.client import RestClient
 from rules.ingest import Ingestor
 from rules.store import Database

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.config.load import RocketChatSettings
+from bot.config import RocketChatSettings
 from tests.rocketchat_server.control import Simulator
 
 BOT_PASSWORD = "bot-secret-pw-1"

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bot.config.load import DeliverySettings, RocketChatSettings
+from bot.config import DeliverySettings, RocketChatSettings
 from bot.realtime.client import RealtimeOptions
 from bot.realtime.status import RealtimeFatal
 from bot.realtime.wiring import RealtimeBot, build_realtime_bot

@@ -19,7 +19,7 @@ from typing import Any
 import requests
 from werkzeug.serving import make_server
 
-from bot.config.load import build_settings
+from bot.config import build_settings
 from rules.definitions.loader import load_rules
 from rules.living import RoomBudget
 from rules.store import Database, reports

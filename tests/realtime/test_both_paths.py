@@ -19,7 +19,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from bot.chat.messages import RoomInfo, to_command
-from bot.config.load import build_settings
+from bot.config import build_settings
 from rules.store import Database
 from scripts import create_outgoing_integration
 from tests.realtime.conftest import World

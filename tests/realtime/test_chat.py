@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bot.chat.messages import ChatListener, RoomDirectory, RoomInfo, message_key, to_command
-from bot.config.load import RocketChatSettings
+from bot.config import RocketChatSettings
 from rules.clock import ManualClock
 from rules.ingest import Ingestor
 from rules.message_keys import BotIdentity, ChatInput, addressed_text

@@ -12,7 +12,7 @@ from bot.chat.admins import AdminCheck
 from bot.chat.commands import Kit
 from bot.chat.desk import CommandDesk
 from bot.chat.messages import ChatListener
-from bot.config.load import DeliverySettings, RocketChatSettings
+from bot.config import DeliverySettings, RocketChatSettings
 from bot.rest.endpoint import RocketChatEndpoint
 from rules.clock import ManualClock
 from rules.definitions.loader import load_rules

@@ -179,7 +179,7 @@ def test_a_rate_limited_login_at_start_is_not_a_refusal(
         rc_server_factory: Callable[..., Simulator]) -> None:
     """Found by the crash test: after a few quick restarts Rocket.Chat rate-limits the login;
     the start-up probe took that 429 for refused credentials and serve exited with code 3."""
-    from bot.config.load import RocketChatSettings
+    from bot.config import RocketChatSettings
     from bot.errors import ChatUnavailable
     from bot.rest.probe import probe
 

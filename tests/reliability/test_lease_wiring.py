@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
-from bot.config.load import build_settings
+from bot.config import build_settings
 from bot.service import lease
 from bot.service.lease import LeaseKeeper
 from rules.clock import ManualClock

@@ -7,7 +7,7 @@ import socket
 
 import requests
 
-from bot.config.load import HttpSettings
+from bot.config import HttpSettings
 from bot.service.http_server import HttpServer
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import responses
 
-from bot.config.load import RocketChatSettings
+from bot.config import RocketChatSettings
 from bot.errors import ChatRejected
 from bot.rest.probe import probe
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from bot.config.load import build_settings
+from bot.config import build_settings
 from bot.service.runtime import Runtime
 
 SEED_RULE = """
