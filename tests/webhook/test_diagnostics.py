@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import pytest
 
 from rules.clock import ManualClock
 from rules.store import Database
 from rules.store import diagnostics as d
-from webhook.requestlog import RequestLog
+from webhook.requestlog import BATCH, RequestLog
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, 6000, tzinfo=UTC)
 
@@ -66,6 +69,29 @@ def test_request_log_writer_batches_and_flushes(db: Database) -> None:
     new_id = log.write_now(**row(500))
     with db.connect() as conn:
         assert d.list_requests(conn, 1)[0]["id"] == new_id
+    log.close()
+
+
+def test_the_writer_writes_only_the_rows_the_log_keeps(sqlite_db: Database,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    written: list[int] = []
+    record = d.record_requests
+
+    def counting(db: Database, rows: list[dict[str, Any]], *, keep: int = 100) -> None:
+        written.extend(r["size"] for r in rows)
+        record(db, rows, keep=keep)
+
+    monkeypatch.setattr(d, "record_requests", counting)
+    held = threading.Lock()
+    log = RequestLog(sqlite_db, ManualClock(T0), keep=50, write_lock=held)
+    with held:  # the writer is held up (an ingest holds the lock): rows wait, bounded
+        for i in range(1000):
+            log.submit(**row(i))
+        assert len(log._pending) <= 2 * max(log.keep, BATCH)
+    assert log.flush()
+    with sqlite_db.connect() as conn:
+        assert [r["size"] for r in d.list_requests(conn, 1000)] == list(range(999, 949, -1))
+    assert len(written) <= 100 and written[-50:] == list(range(950, 1000))
     log.close()
 
 
