@@ -19,14 +19,35 @@ import atexit
 import logging
 import threading
 import time
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any
+from typing import Any, NamedTuple
 
 from rules.clock import Clock
 from rules.store import Database, diagnostics
 
 log = logging.getLogger(__name__)
 BATCH = 200  # rows per transaction at most
+
+
+class _Later(NamedTuple):
+    """A row to be built by ``make`` when written (:meth:`RequestLog.submit_later`)."""
+
+    received_at: Any
+    make: Callable[[], dict[str, Any]]
+
+
+def _made(row: dict[str, Any] | _Later) -> dict[str, Any] | None:
+    """The row's fields; None (logged) when building them failed."""
+    if isinstance(row, dict):
+        return row
+    try:
+        fields = row.make()
+    except Exception:
+        log.exception("could not build a webhook request-log row")
+        return None
+    fields.setdefault("received_at", row.received_at)
+    return fields
 
 
 class RequestLog:
@@ -47,7 +68,7 @@ class RequestLog:
         self.gather_seconds = gather_seconds
         self.clock = clock
         self.keep = keep
-        self._pending: list[dict[str, Any]] = []
+        self._pending: list[dict[str, Any] | _Later] = []
         self._cond = threading.Condition()  # guards the fields below
         self._submitted = 0
         self._written = 0  # written, dropped as older than the newest ``keep``, or failed
@@ -59,9 +80,18 @@ class RequestLog:
     def submit(self, **fields: Any) -> None:
         """Queue one row (``received_at`` defaults to now); written shortly after."""
         fields.setdefault("received_at", self.clock.now())
+        self._queue(fields)
+
+    def submit_later(self, make: Callable[[], dict[str, Any]]) -> None:
+        """Queue a row that ``make`` builds when it is written (received now): a row older
+        than the newest ``keep`` is dropped without being built. ``make`` runs in the
+        writer's thread, so what it reads must not change after this call."""
+        self._queue(_Later(self.clock.now(), make))
+
+    def _queue(self, row: dict[str, Any] | _Later) -> None:
         self._ensure_thread()
         with self._cond:
-            self._pending.append(fields)
+            self._pending.append(row)
             self._submitted += 1
             if len(self._pending) > 2 * max(self.keep, BATCH):
                 # the writer is held up: what it could never keep need not wait in memory
@@ -117,12 +147,17 @@ class RequestLog:
                 with self._cond:
                     self._written += dropped
                     self._cond.notify_all()
-            for start in range(0, len(batch), BATCH):
-                self._write(batch[start:start + BATCH])
+            rows = [row for row in map(_made, batch) if row is not None]
+            if len(rows) < len(batch):
+                with self._cond:
+                    self._written += len(batch) - len(rows)
+                    self._cond.notify_all()
+            for start in range(0, len(rows), BATCH):
+                self._write(rows[start:start + BATCH])
             if stop:
                 return
 
-    def _gather(self) -> tuple[list[dict[str, Any]], int, bool]:
+    def _gather(self) -> tuple[list[dict[str, Any] | _Later], int, bool]:
         """Wait for rows, then up to ``gather_seconds`` for more (cut short by flush and
         close); the newest ``keep`` rows, how many older ones were dropped, and whether to
         stop."""

@@ -95,6 +95,33 @@ def test_the_writer_writes_only_the_rows_the_log_keeps(sqlite_db: Database,
     log.close()
 
 
+def test_rows_submitted_for_later_are_built_only_when_kept(sqlite_db: Database) -> None:
+    built: list[int] = []
+
+    def later(i: int) -> Any:
+        def make() -> dict[str, Any]:
+            built.append(i)
+            if i == 999:
+                raise ValueError("cannot build this row")
+            fields = row(i)
+            del fields["received_at"]  # the time of submit_later
+            return fields
+        return make
+
+    held = threading.Lock()
+    log = RequestLog(sqlite_db, ManualClock(T0), keep=50, write_lock=held)
+    with held:
+        for i in range(1000):
+            log.submit_later(later(i))
+    assert log.flush()  # the row that failed to build is reported, not waited for
+    with sqlite_db.connect() as conn:
+        listed = d.list_requests(conn, 1000)
+    assert [r["size"] for r in listed] == list(range(998, 949, -1))
+    assert listed[0]["received_at"] == T0
+    assert len(built) <= 100
+    log.close()
+
+
 def test_a_bad_row_is_reported_not_raised(sqlite_db: Database) -> None:
     log = RequestLog(sqlite_db, ManualClock(T0), keep=50)
     log.submit(**row(1, bogus=1))
