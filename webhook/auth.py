@@ -4,7 +4,10 @@
   same kind runs), so response timing does not tell which user names exist.
 - ``password_hash`` is any werkzeug hash (scrypt, pbkdf2). Such checks take tens of
   milliseconds by design; a successful check is remembered as an HMAC under a per-process
-  random key so that a busy webhook does not pay it on every request.
+  random key so that a busy webhook does not pay it on every request. Likewise a whole
+  ``Authorization`` header that was accepted is remembered by its HMAC (not in clear), so a
+  sender repeating it is not decoded and compared again; the throttle and the role are still
+  checked on every request, and a configuration reload forgets them all.
 - Every refusal is a security incident (time, address, path, user tried, reason); the
   password is never recorded. After ``max_failures`` guesses (wrong or malformed credentials,
   a wrong body token) by one user name from one address within ``window`` seconds, that user
@@ -55,6 +58,8 @@ class Authenticator:
                                  clock=lambda: clock.now().timestamp())
         self._key = secrets.token_bytes(32)
         self._verified: set[bytes] = set()
+        # HMAC of an accepted Authorization header -> its user; replaced on use_settings
+        self._accepted: dict[bytes, UserSettings] = {}
         self._lock = threading.Lock()
         self._users: dict[str, UserSettings] = {}
         self._dummy_hash: str | None = None
@@ -66,6 +71,7 @@ class Authenticator:
         dummy = (self._dummy_hash or generate_password_hash(secrets.token_hex(16))
                  if any(u.password_hash for u in settings.users) else None)
         self._users, self._dummy_hash = {u.name: u for u in settings.users}, dummy
+        self._accepted = {}  # a new dict: a check still running on the old users fills the old
         self.settings = settings
 
     # -- credentials ------------------------------------------------------------------
@@ -102,39 +108,70 @@ class Authenticator:
 
     # -- requests ---------------------------------------------------------------------
 
-    def check_basic(self, request: Any, role: str) -> UserSettings:
+    def check_basic(self, request: Any, role: str, *, addr: str | None = None,
+                    path: str | None = None) -> UserSettings:
         """The authenticated user holding ``role`` (``admin`` holds all), or ``ApiError``.
 
         ``request`` is a Flask/werkzeug request. Refusals are recorded as incidents first.
+        ``addr`` (the client, as :func:`webhook.parse.client_ip` finds it) and ``path`` (path
+        and query as sent) may be given when the caller has them already.
         """
-        return self.check_roles(request, (role,))
+        return self.check_roles(request, (role,), addr=addr, path=path)
 
-    def check_roles(self, request: Any, roles: tuple[str, ...]) -> UserSettings:
-        addr = client_ip(request.remote_addr or "", request.headers.get("X-Forwarded-For"),
-                         self.settings.http.trusted_proxies)
-        path = full_path(request)
-        claimed = _claimed_user(request.headers.get("Authorization"))
+    def check_roles(self, request: Any, roles: tuple[str, ...], *, addr: str | None = None,
+                    path: str | None = None) -> UserSettings:
+        header: str | None = request.headers.get("Authorization")
+        if addr is None:
+            addr = client_ip(request.remote_addr or "", request.headers.get("X-Forwarded-For"),
+                             self.settings.http.trusted_proxies)
+        if path is None:
+            path = full_path(request)
+        accepted = self._accepted  # this check's generation of users (see use_settings)
+        stamp = _stamp(self._key, header) if header else None
+        user = accepted.get(stamp) if stamp is not None else None
+        if user is None:
+            user = self._check_credentials(header, addr, path)
+            if stamp is not None:
+                self._remember(accepted, stamp, user)
+        else:
+            self._check_throttle(addr, path, user.name)  # a locked-out user stays locked out
+        if "admin" not in user.roles and not set(roles) & set(user.roles):
+            wanted = " or ".join(roles)
+            self.fail(addr, path, user.name, f"not permitted: needs role {wanted}", 403,
+                      f"user {user.name!r} does not have role {wanted}", counts=False)
+        return user
+
+    def _check_credentials(self, header: str | None, addr: str, path: str) -> UserSettings:
+        """The user whose credentials ``header`` holds (throttle first), or ``ApiError``."""
+        self._check_throttle(addr, path, _claimed_user(header))
+        try:
+            name, password = parse_basic(header)
+        except ValueError as exc:
+            # a request without credentials is a client's first try (the Basic challenge
+            # follows), not a guess: recorded, but not counted towards the throttle
+            self.fail(addr, path, None, str(exc), 401, "authentication required: " + str(exc),
+                      counts=header is not None)
+        user = self.verify_password(name, password)
+        if user is None:
+            reason = "unknown user" if name not in self._users else "wrong password"
+            self.fail(addr, path, name, reason, 401, "invalid user name or password")
+        return user
+
+    def _check_throttle(self, addr: str, path: str, claimed: str | None) -> None:
         wait = self.throttle.wait_for(addr, claimed)
         if wait is not None:
             self.record_incident(addr, path, claimed, "throttled: too many failed attempts")
             raise ApiError(429, "too many failed attempts for this user from this address; "
                            "retry later", headers={"Retry-After": str(wait)}, outcome="rejected")
-        try:
-            name, password = parse_basic(request.headers.get("Authorization"))
-        except ValueError as exc:
-            # a request without credentials is a client's first try (the Basic challenge
-            # follows), not a guess: recorded, but not counted towards the throttle
-            self.fail(addr, path, None, str(exc), 401, "authentication required: " + str(exc),
-                      counts=request.headers.get("Authorization") is not None)
-        user = self.verify_password(name, password)
-        if user is None:
-            reason = "unknown user" if name not in self._users else "wrong password"
-            self.fail(addr, path, name, reason, 401, "invalid user name or password")
-        if "admin" not in user.roles and not set(roles) & set(user.roles):
-            wanted = " or ".join(roles)
-            self.fail(addr, path, name, f"not permitted: needs role {wanted}", 403,
-                      f"user {name!r} does not have role {wanted}", counts=False)
-        return user
+
+    def _remember(self, accepted: dict[bytes, UserSettings], stamp: bytes,
+                  user: UserSettings) -> None:
+        """Remember an accepted header: the same header again skips decoding and comparing
+        (a webhook sender repeats one header on every request), bounded like ``_verified``."""
+        with self._lock:
+            if len(accepted) >= _MAX_VERIFIED:
+                accepted.clear()
+            accepted[stamp] = user
 
     def check_limits(self, user: UserSettings, *, addr: str, path: str,
                      webhook_path: str | None = None, entity: str | None = None) -> None:
@@ -208,6 +245,11 @@ def _claimed_user(header: str | None) -> str | None:
         return parse_basic(header)[0]
     except ValueError:
         return None
+
+
+def _stamp(key: bytes, header: str) -> bytes:
+    """A keyed digest of an Authorization header: the cache keeps no credentials in clear."""
+    return hashlib.blake2b(header.encode("utf-8", "surrogatepass"), key=key).digest()
 
 
 def same_secret(given: str, expected: str) -> bool:

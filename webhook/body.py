@@ -156,32 +156,37 @@ def load_json(text: str, what: str, *, numbers_as_text: bool = True) -> Any:
 def flatten(document: Any, prefix: str, what: str = "JSON document") -> dict[str, str]:
     """Leaves of ``document`` as ``{"a.b[0]": "text"}``; names normalised, values untrimmed.
 
-    Iterative (an explicit stack), so depth costs no recursion; deeper than ``MAX_DEPTH``
-    is a 400. Nulls, empty objects and empty arrays give nothing.
+    Leaves come out in document order (depth first). Deeper than ``MAX_DEPTH`` is a 400
+    before it is walked, so the walk's recursion stays within ``MAX_DEPTH`` frames. Nulls,
+    empty objects and empty arrays give nothing.
     """
     out: dict[str, str] = {}
-    stack: list[tuple[str, Any, int]] = [(prefix, document, 0)]
-    while stack:
-        name, value, depth = stack.pop()
-        if isinstance(value, dict):
-            if depth >= MAX_DEPTH:
-                raise bad_request(f"{what} is nested deeper than {MAX_DEPTH} levels")
-            # Reversed so that pops come out in document order (dicts keep insertion order).
-            for key, child in reversed(list(value.items())):
-                part = normalize_name(str(key))
-                stack.append((f"{name}.{part}" if name else part, child, depth + 1))
-        elif isinstance(value, list):
-            if depth >= MAX_DEPTH:
-                raise bad_request(f"{what} is nested deeper than {MAX_DEPTH} levels")
-            for index in range(len(value) - 1, -1, -1):
-                stack.append((f"{name}[{index}]", value[index], depth + 1))
-        elif value is None:
-            continue
-        elif isinstance(value, bool):
-            out[name] = "true" if value else "false"
-        else:
-            out[name] = unquote(str(value))
+    _walk(out, prefix, document, 0, what)
     return out
+
+
+def _walk(out: dict[str, str], name: str, value: Any, depth: int, what: str) -> None:
+    if isinstance(value, dict):
+        if depth >= MAX_DEPTH:
+            raise bad_request(f"{what} is nested deeper than {MAX_DEPTH} levels")
+        for key, child in value.items():
+            part = normalize_name(key if type(key) is str else str(key))
+            full = f"{name}.{part}" if name else part
+            if type(child) is str:  # most leaves: no further tests
+                out[full] = unquote(child)
+            else:
+                _walk(out, full, child, depth + 1, what)
+    elif isinstance(value, list):
+        if depth >= MAX_DEPTH:
+            raise bad_request(f"{what} is nested deeper than {MAX_DEPTH} levels")
+        for index, child in enumerate(value):
+            _walk(out, f"{name}[{index}]", child, depth + 1, what)
+    elif value is None:
+        return
+    elif isinstance(value, bool):
+        out[name] = "true" if value else "false"
+    else:
+        out[name] = unquote(str(value))
 
 
 # -- dates --------------------------------------------------------------------------------

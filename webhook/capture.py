@@ -6,8 +6,10 @@ The Rocket.Chat ``token`` (top-level body field or query parameter) becomes ``**
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from webhook.body import FORM_TYPE, looks_like_json, split_content_type
@@ -22,10 +24,14 @@ _JSON_TOKEN = re.compile(r'("token"\s*:\s*)"(?:[^"\\]|\\.?)*+"?')
 _FORM_TOKEN = re.compile(r"(^|&|\?)(token=)[^&]*", re.IGNORECASE)
 
 
-def redact(text: str, settings: AppSettings) -> str:
-    """``text`` with ``token=`` parameters and every configured secret masked."""
-    text = _FORM_TOKEN.sub(lambda m: m.group(1) + m.group(2) + MASK, text)
-    return _mask_secrets(text, settings.secrets())
+def redact(text: str, settings: AppSettings, secrets: list[str] | None = None) -> str:
+    """``text`` with ``token=`` parameters and every configured secret masked.
+
+    ``secrets``: ``settings.secrets()`` when the caller has it at hand already.
+    """
+    if "token=" in text.lower():  # the regex scan costs more than this test
+        text = _FORM_TOKEN.sub(lambda m: m.group(1) + m.group(2) + MASK, text)
+    return _mask_secrets(text, settings.secrets() if secrets is None else secrets)
 
 
 def _mask_secrets(text: str, secrets: list[str]) -> str:
@@ -35,7 +41,8 @@ def _mask_secrets(text: str, secrets: list[str]) -> str:
     return text
 
 
-def capture_body(body: bytes, content_type: str | None, settings: AppSettings) -> str | None:
+def capture_body(body: bytes, content_type: str | None, settings: AppSettings,
+                 secrets: list[str] | None = None) -> str | None:
     if not body:
         return None
     text = body.decode("utf-8", "replace")
@@ -44,7 +51,7 @@ def capture_body(body: bytes, content_type: str | None, settings: AppSettings) -
         text = _mask_json(text)
     elif mimetype == FORM_TYPE:
         text = _FORM_TOKEN.sub(lambda m: m.group(1) + m.group(2) + MASK, text)
-    text = redact(text, settings)
+    text = redact(text, settings, secrets)
     return text[: settings.webhook.body_capture_bytes]
 
 
@@ -54,18 +61,46 @@ def _mask_json(text: str) -> str:
     return _JSON_TOKEN.sub(lambda m: m.group(1) + json.dumps(MASK), text)
 
 
-def capture_headers(headers: tuple[tuple[str, str], ...], settings: AppSettings
-                    ) -> dict[str, str]:
+def capture_headers(headers: tuple[tuple[str, str], ...], settings: AppSettings,
+                    secrets: list[str] | None = None) -> dict[str, str]:
     kept: dict[str, str] = {}
-    secrets = settings.secrets()  # once per request, not once per header
+    if secrets is None:
+        secrets = settings.secrets()  # once per request, not once per header
     for name, value in headers:
-        lower = name.lower()
-        secret = lower in SECRET_HEADERS or any(w in lower for w in SECRET_HEADER_WORDS)
-        kept[name] = MASK if secret else _mask_secrets(value, secrets)
+        kept[name] = MASK if _secret_header(name) else _mask_secrets(value, secrets)
     return kept
+
+
+@functools.lru_cache(maxsize=512)
+def _secret_header(name: str) -> bool:
+    """Whether a header (by name) holds a secret; cached: a client sends the same names."""
+    lower = name.lower()
+    return lower in SECRET_HEADERS or any(w in lower for w in SECRET_HEADER_WORDS)
 
 
 def full_path(request: Any) -> str:
     """Path and query as sent; a query that is not UTF-8 is shown with replacement marks."""
     query = request.query_string.decode("utf-8", "replace")
     return f"{request.path}?{query}" if query else str(request.path)
+
+
+def environ_headers(environ: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The request's headers from its WSGI ``environ``, named and ordered as werkzeug's
+    ``request.headers`` gives them, at a fraction of its cost."""
+    found: list[tuple[str, str]] = []
+    for key, value in environ.items():
+        name = _header_name(key)
+        if name is None or (not value and key[0] == "C"):  # CONTENT_*: only when set
+            continue
+        found.append((name, value))
+    return tuple(found)
+
+
+@functools.lru_cache(maxsize=512)
+def _header_name(key: str) -> str | None:
+    """``HTTP_X_FORWARDED_FOR`` -> ``X-Forwarded-For``; None for a key that is no header."""
+    if key.startswith("HTTP_") and key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
+        return key[5:].replace("_", "-").title()
+    if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        return key.replace("_", "-").title()
+    return None

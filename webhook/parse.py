@@ -16,9 +16,10 @@ without a server and the request-log replay reuses it. Decisions beyond the spec
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -80,7 +81,9 @@ class Parsed:
     top: dict[str, Any]  # the body's top-level fields (Rocket.Chat's token, bot, message_id)
 
 
+@functools.lru_cache(maxsize=256)
 def parse_query(query_string: bytes | str) -> tuple[tuple[str, str], ...]:
+    """The query's ``(name, value)`` pairs. Cached: a sender posts to one URL every time."""
     text = (bodies.decode_text(query_string, "utf-8", "query string")
             if isinstance(query_string, bytes) else query_string)
     return tuple(bodies.parse_form(text, "query string"))
@@ -92,8 +95,10 @@ def client_ip(peer: str, forwarded_for: str | None, trusted: Iterable[str]) -> s
     The list is read right to left, skipping trusted proxies; the first other address is the
     client (a client can put anything at the left end, so that end is not believed).
     """
+    if not forwarded_for:
+        return peer
     networks = [ipaddress.ip_network(t, strict=False) for t in trusted]
-    if not forwarded_for or not _in(peer, networks):
+    if not _in(peer, networks):
         return peer
     client = peer
     for hop in reversed([h.strip() for h in forwarded_for.split(",") if h.strip()]):
@@ -119,6 +124,12 @@ def _in(addr: str, networks: list[Any]) -> bool:
     except ValueError:
         return False
     return any(ip in net for net in networks)
+
+
+@functools.lru_cache(maxsize=256)
+def _classified(query: tuple[tuple[str, str], ...]) -> Params:
+    """:func:`classify`, cached by query (read-only: every request of a URL shares it)."""
+    return classify(query)
 
 
 def classify(query: Iterable[tuple[str, str]]) -> Params:
@@ -157,7 +168,7 @@ def classify(query: Iterable[tuple[str, str]]) -> Params:
 def parse_request(raw: RawRequest, *, now: datetime,
                   trusted_proxies: Iterable[str] = ()) -> Parsed:
     """The message command for ``raw``; ``ApiError`` (400/415) for anything wrong with it."""
-    params = classify(raw.query)
+    params = _classified(raw.query)
     fields, top = bodies.read_body(raw.body, raw.content_type)
     fields.update(params.tags)
     for name in params.json_parse:
@@ -193,21 +204,39 @@ def _clean(fields: dict[str, str]) -> dict[str, str]:
 
 
 def _filter(tags: dict[str, str], filters: dict[str, list[str]]) -> dict[str, str]:
-    exclude = [p.lower() for p in filters["exclude"]]
-    include = [p.lower() for p in filters["include"]]
-    exclude_values, include_values = filters["excludevalues"], filters["includevalues"]
-    if not (exclude or exclude_values):
+    exclude = _matcher(tuple(p.lower() for p in filters["exclude"]))
+    include = _matcher(tuple(p.lower() for p in filters["include"]))
+    exclude_values = _matcher(tuple(filters["excludevalues"]))
+    include_values = _matcher(tuple(filters["includevalues"]))
+    if exclude is None and exclude_values is None:
         return tags
     kept: dict[str, str] = {}
     for name, value in tags.items():
-        if exclude and wildcard.match_any(exclude, name) and not (
-                include and wildcard.match_any(include, name)):
+        if exclude is not None and exclude(name) and not (include is not None and include(name)):
             continue
-        if exclude_values and wildcard.match_any(exclude_values, value) and not (
-                include_values and wildcard.match_any(include_values, value)):
+        if exclude_values is not None and exclude_values(value) and not (
+                include_values is not None and include_values(value)):
             continue
         kept[name] = value
     return kept
+
+
+@functools.lru_cache(maxsize=256)
+def _matcher(patterns: tuple[str, ...]) -> Callable[[str], bool] | None:
+    """Whether a text matches any of ``patterns`` (None: no patterns); built once per list.
+
+    Patterns without ``*``/``?`` are a set lookup instead of a match each (the common
+    ``exclude=text`` runs against every tag of every request).
+    """
+    if not patterns:
+        return None
+    exact = frozenset(p for p in patterns if not wildcard.has_wildcards(p))
+    wild = tuple(p for p in patterns if wildcard.has_wildcards(p))
+
+    def matches(text: str) -> bool:
+        return text in exact or (bool(wild) and wildcard.match_any(wild, text))
+
+    return matches
 
 
 def _pick(what: str, params: Params, lookup: dict[str, str], raw: RawRequest

@@ -98,7 +98,7 @@ class IngestBatch:
             stack.enter_context(self._ingestor.write_lock)
             try:
                 db = self._ingestor.db
-                self._conn = stack.enter_context(db.begin() if self.durable
+                self._conn = stack.enter_context(db.begin_kept() if self.durable
                                                  else db.begin_light())
             except BaseException:
                 stack.close()

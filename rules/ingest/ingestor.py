@@ -189,7 +189,7 @@ class Ingestor:
         now = self.clock.now()
         with self._lock:
             try:
-                with self.db.begin() as conn:
+                with self.db.begin_kept() as conn:
                     if not message_store.claim_key(conn, "cmd:" + key, path=path, now=now):
                         return None
                     message_store.claim_key(conn, key, path=path, now=now)
@@ -212,7 +212,9 @@ class Ingestor:
     def _commit(self, batch: list[_Pending]) -> None:
         """Commit ``batch`` in one transaction; if that fails, one transaction each."""
         try:
-            with self.db.begin() as conn:
+            # the kept connection: one writer (this lock's holder) commits one batch after
+            # another, and a pool check-out per batch cost more than SQLite's BEGIN/COMMIT
+            with self.db.begin_kept() as conn:
                 results = [
                     self.accept_in(conn, p.command, p.path, p.dedupe_key, p.persist)
                     for p in batch

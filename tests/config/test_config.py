@@ -205,3 +205,10 @@ def test_retention_defaults_and_forever() -> None:
     assert settings.retention.messages == "forever"
     assert settings.retention.rule_errors == "30d"
     assert settings.http.secret_key is None and settings.http.public_url is None
+
+
+def test_secrets_are_a_fresh_list_each_time() -> None:
+    settings = build_settings({"users": [{"name": "u", "password": "user-secret"}]})
+    first = settings.secrets()
+    first.append("changed by a caller")
+    assert settings.secrets() == ["user-secret"]

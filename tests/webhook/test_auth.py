@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -197,3 +198,37 @@ def test_concurrent_requests_over_real_http_are_all_stored_and_logged(
         outcomes = {str(outcome): int(count) for outcome, count in rows}
     assert messages == 40
     assert outcomes == {"stored": 40, "duplicate": 20}
+
+
+def test_an_accepted_header_is_remembered_until_a_reload(sqlite_db: Database,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    hx = make_harness(sqlite_db)
+    assert hx.client.post(URL, headers=basic("hook", "hook-pass")).status_code == 200
+    checks: list[str] = []
+    verify = hx.ctx.authenticator.verify_password
+    monkeypatch.setattr(hx.ctx.authenticator, "verify_password",
+                        lambda name, password: checks.append(name) or verify(name, password))
+    assert hx.client.post(URL, headers=basic("hook", "hook-pass")).status_code == 200
+    assert checks == []  # the same header again: not decoded and compared again
+    assert hx.client.post(URL, headers=basic("hook", "hook-pas")).status_code == 401
+    assert checks == ["hook"]
+    # a reload with another password forgets what was accepted
+    changed = make_settings()
+    users = tuple(replace(u, password="new-pass") if u.name == "hook" else u
+                  for u in changed.users)
+    hx.ctx.use_settings(replace(changed, users=users))
+    assert hx.client.post(URL, headers=basic("hook", "hook-pass")).status_code == 401
+    assert hx.client.post(URL, headers=basic("hook", "new-pass")).status_code == 200
+
+
+def test_a_remembered_header_is_still_throttled_and_role_checked(sqlite_db: Database) -> None:
+    hx = make_harness(sqlite_db)
+    assert hx.client.post(URL, headers=basic("hook", "hook-pass")).status_code == 200
+    assert hx.client.get("/api/v1/webhooks/requests", headers=basic("hook", "hook-pass")
+                         ).status_code == 403
+    for _ in range(10):
+        assert hx.client.post(URL, headers=basic("hook", "bad")).status_code == 401
+    blocked = hx.client.post(URL, headers=basic("hook", "hook-pass"))
+    assert blocked.status_code == 429
+    hx.clock.advance(61)
+    assert hx.client.post(URL, headers=basic("hook", "hook-pass")).status_code == 200

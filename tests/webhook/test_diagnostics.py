@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import pytest
 
 from rules.clock import ManualClock
 from rules.store import Database
 from rules.store import diagnostics as d
-from webhook.requestlog import RequestLog
+from webhook.requestlog import BATCH, RequestLog
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, 6000, tzinfo=UTC)
 
@@ -66,6 +69,56 @@ def test_request_log_writer_batches_and_flushes(db: Database) -> None:
     new_id = log.write_now(**row(500))
     with db.connect() as conn:
         assert d.list_requests(conn, 1)[0]["id"] == new_id
+    log.close()
+
+
+def test_the_writer_writes_only_the_rows_the_log_keeps(sqlite_db: Database,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    written: list[int] = []
+    record = d.record_requests
+
+    def counting(db: Database, rows: list[dict[str, Any]], *, keep: int = 100) -> None:
+        written.extend(r["size"] for r in rows)
+        record(db, rows, keep=keep)
+
+    monkeypatch.setattr(d, "record_requests", counting)
+    held = threading.Lock()
+    log = RequestLog(sqlite_db, ManualClock(T0), keep=50, write_lock=held)
+    with held:  # the writer is held up (an ingest holds the lock): rows wait, bounded
+        for i in range(1000):
+            log.submit(**row(i))
+        assert len(log._pending) <= 2 * max(log.keep, BATCH)
+    assert log.flush()
+    with sqlite_db.connect() as conn:
+        assert [r["size"] for r in d.list_requests(conn, 1000)] == list(range(999, 949, -1))
+    assert len(written) <= 100 and written[-50:] == list(range(950, 1000))
+    log.close()
+
+
+def test_rows_submitted_for_later_are_built_only_when_kept(sqlite_db: Database) -> None:
+    built: list[int] = []
+
+    def later(i: int) -> Any:
+        def make() -> dict[str, Any]:
+            built.append(i)
+            if i == 999:
+                raise ValueError("cannot build this row")
+            fields = row(i)
+            del fields["received_at"]  # the time of submit_later
+            return fields
+        return make
+
+    held = threading.Lock()
+    log = RequestLog(sqlite_db, ManualClock(T0), keep=50, write_lock=held)
+    with held:
+        for i in range(1000):
+            log.submit_later(later(i))
+    assert log.flush()  # the row that failed to build is reported, not waited for
+    with sqlite_db.connect() as conn:
+        listed = d.list_requests(conn, 1000)
+    assert [r["size"] for r in listed] == list(range(998, 949, -1))
+    assert listed[0]["received_at"] == T0
+    assert len(built) <= 100
     log.close()
 
 

@@ -311,6 +311,16 @@ def test_question_mark_matches_one_character() -> None:
     assert tags(cmd(f"{PREFIX}/x?exclude=ab?", body)) == {"ab": "1", "abcd": "3"}
 
 
+def test_filters_mix_exact_names_and_patterns() -> None:
+    body = {"a": "1", "bb": "Plain", "bc": "3", "c": "plain", "d": {"e": [1, None, True]}}
+    assert tags(cmd(f"{PREFIX}/x?exclude=A;b*&include=bc", body)) == {
+        "bc": "3", "c": "plain", "d.e[0]": "1", "d.e[2]": "true"}
+    assert tags(cmd(f"{PREFIX}/x?excludeValues=plain;1", body)) == {
+        "bb": "Plain", "bc": "3", "d.e[2]": "true"}  # values match case-sensitively
+    # the same URL again (its parsed query is cached): the same answer
+    assert tags(cmd(f"{PREFIX}/x?exclude=A;b*&include=bc", body))["bc"] == "3"
+
+
 def test_request_ip_survives_filters() -> None:
     c = cmd(f"{PREFIX}/x?a=1&exclude=*&excludeValues=*")
     assert c.tags == {"request_ip": "192.0.2.1"}
