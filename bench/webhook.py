@@ -48,6 +48,7 @@ from sqlalchemy import create_engine, event, func, select, text  # noqa: E402
 from waitress.server import create_server  # noqa: E402
 
 from bot.config import build_settings  # noqa: E402
+from bot.service.http_server import quiet_channels  # noqa: E402
 from rules.clock import SystemClock  # noqa: E402
 from rules.definitions.loader import load_rules  # noqa: E402
 from rules.engine.rule_engine import RuleEngine  # noqa: E402
@@ -103,8 +104,11 @@ def real_app(workdir: Path, *, engine: bool = False, db_url: str | None = None) 
 
 
 def start(app: Any, threads: int) -> tuple[Any, int]:
+    """``app`` under waitress as the service runs it (bot.service.http_server's channels),
+    the same for the trivial endpoint and the real one."""
     server = create_server(app, host="127.0.0.1", port=0, threads=threads,
                            connection_limit=1000)
+    quiet_channels(server)
     threading.Thread(target=server.run, daemon=True).start()
     return server, int(server.effective_port)
 
