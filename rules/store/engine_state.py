@@ -32,8 +32,15 @@ _UPDATE_WINDOW = Prepared(update(rule_windows).where(rule_windows.c.id == bindpa
                           ("wid", *WINDOW_KEYS))
 _INSERT_WINDOW = PreparedInsert(rule_windows,
                                 ("rule", "key", "fingerprint", "entity", "tags", *WINDOW_KEYS))
-# built once: a statement with literal values is re-compiled on every call
-_INSERT_ALERT = insert(alerts)
+# A new window clears a row left under its (rule, key) first; both run once per new window
+# (an alert's open too), as often as messages for a new entity arrive: prepared as well.
+_DELETE_WINDOW_AT = Prepared(delete(rule_windows).where(
+    rule_windows.c.rule == bindparam("rule"), rule_windows.c.key == bindparam("key")),
+    ("rule", "key"))
+ALERT_KEYS = ("rule", "window_key", "entity", "tags", "metric", "severity", "open_time",
+              "last_event_time", "repeat_count", "acknowledged", "text_value",
+              "rule_expression", "rule_filter", "window", "received_date")
+_INSERT_ALERT = PreparedInsert(alerts, ALERT_KEYS)
 
 
 
@@ -49,8 +56,7 @@ def update_window(conn: Connection, window_id: int, values: Mapping[str, Any]) -
 def insert_window(conn: Connection, values: Mapping[str, Any]) -> int:
     """A new window row (rule, key, fingerprint, entity, tags and the state columns); its id."""
     # A row left by an engine that was never restored must not block the new window.
-    conn.execute(delete(rule_windows).where(rule_windows.c.rule == values["rule"],
-                                            rule_windows.c.key == values["key"]))
+    _DELETE_WINDOW_AT.run(conn, {"rule": values["rule"], "key": values["key"]})
     return _INSERT_WINDOW.run(conn, dict(values))
 
 
@@ -76,9 +82,8 @@ def messages_since(conn: Connection, since: datetime) -> Iterator[tuple[int, Mes
 
 
 def insert_alert(conn: Connection, values: Mapping[str, Any]) -> int:
-    """A new alert row (open: no ``close_time``); its id."""
-    result = conn.execute(_INSERT_ALERT, dict(values))
-    return int(result.inserted_primary_key[0])  # type: ignore[index]
+    """A new alert row (open: no ``close_time``) with the columns :data:`ALERT_KEYS`; its id."""
+    return _INSERT_ALERT.run(conn, dict(values))
 
 
 def close_alert(conn: Connection, alert_id: int, values: Mapping[str, Any]) -> None:
