@@ -8,11 +8,14 @@ turning a window into a row and back is the engine's business (:mod:`rules.engin
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy.types import UserDefinedType
 
 from rules.clock import aware
 from rules.command import MessageCommand, Severity, format_iso_date
@@ -26,10 +29,40 @@ MAX_SCAN = 10_000  # rows a tag-filtered db_message_* lookup reads at most
 WINDOW_KEYS = ("status", "count", "repeat_count", "alert_id", "severity", "open_time",
                "last_event_time", "acknowledged", "last_text", "last_command", "entries",
                "counters", "updated_at")
+WINDOW_JSON_KEYS = ("last_command", "entries", "counters")
+
+
+class _JSONText(UserDefinedType[str]):
+    """A JSON column's value already serialized as SQLAlchemy's JSON type would (``json.dumps``
+    text): bound as it is, with no bind processor and no cast. SQLite stores the same text;
+    PostgreSQL reads the untyped parameter as the column's ``json``."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "JSON"  # never used for DDL: the tables declare their own JSON columns
+
+
+def _json_encoder() -> Callable[[Any], str]:
+    """``json.dumps`` with the default settings, its C encoder built once instead of per call
+    (that set-up was most of the cost of the window's small JSON values)."""
+    make = getattr(json.encoder, "c_make_encoder", None)  # CPython's, not in the typeshed stubs
+    if make is None:  # pragma: no cover - CPython always has the C encoder
+        return json.dumps
+    encode = make(None, json.JSONEncoder().default, encode_basestring_ascii, None,
+                            ": ", ", ", False, False, True)
+    return lambda value: "".join(encode(value, 0))
+
+
+json_text = _json_encoder()
+
 # The window's UPDATE runs for every command a rule takes: compiled once and run on the
-# DBAPI cursor (rules.store.db.Prepared), as SQLAlchemy's execute path cost more than SQLite.
-_UPDATE_WINDOW = Prepared(update(rule_windows).where(rule_windows.c.id == bindparam("wid")),
-                          ("wid", *WINDOW_KEYS))
+# DBAPI cursor (rules.store.db.Prepared), as SQLAlchemy's execute path cost more than SQLite;
+# its three JSON values are serialized here (json_text) and bound as text.
+_UPDATE_WINDOW = Prepared(
+    update(rule_windows).where(rule_windows.c.id == bindparam("wid")).values(
+        {key: bindparam(key, type_=_JSONText()) for key in WINDOW_JSON_KEYS}),
+    ("wid", *WINDOW_KEYS))
 _INSERT_WINDOW = PreparedInsert(rule_windows,
                                 ("rule", "key", "fingerprint", "entity", "tags", *WINDOW_KEYS))
 # A new window clears a row left under its (rule, key) first; both run once per new window
@@ -50,7 +83,10 @@ _INSERT_ALERT = PreparedInsert(alerts, ALERT_KEYS)
 
 def update_window(conn: Connection, window_id: int, values: Mapping[str, Any]) -> None:
     """Write the state columns (:data:`WINDOW_KEYS`) of the window row ``window_id``."""
-    _UPDATE_WINDOW.run(conn, {"wid": window_id, **values})
+    row = {"wid": window_id, **values}
+    for key in WINDOW_JSON_KEYS:
+        row[key] = json_text(row[key])
+    _UPDATE_WINDOW.run(conn, row)
 
 
 def insert_window(conn: Connection, values: Mapping[str, Any]) -> int:
