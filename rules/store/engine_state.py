@@ -21,7 +21,7 @@ from rules.clock import aware
 from rules.command import MessageCommand, Severity, format_iso_date
 from rules.store.db import Prepared, PreparedInsert
 from rules.store.messages import row_to_command
-from rules.store.tables.base import messages
+from rules.store.tables.base import Time, messages
 from rules.store.tables.engine import alerts, rule_errors, rule_windows
 
 MAX_SCAN = 10_000  # rows a tag-filtered db_message_* lookup reads at most
@@ -30,12 +30,13 @@ WINDOW_KEYS = ("status", "count", "repeat_count", "alert_id", "severity", "open_
                "last_event_time", "acknowledged", "last_text", "last_command", "entries",
                "counters", "updated_at")
 WINDOW_JSON_KEYS = ("last_command", "entries", "counters")
+WINDOW_TIME_KEYS = ("open_time", "last_event_time", "updated_at")
 
 
-class _JSONText(UserDefinedType[str]):
+class JSONText(UserDefinedType[str]):
     """A JSON column's value already serialized as SQLAlchemy's JSON type would (``json.dumps``
-    text): bound as it is, with no bind processor and no cast. SQLite stores the same text;
-    PostgreSQL reads the untyped parameter as the column's ``json``."""
+    text, see :data:`json_text`): bound as it is, with no bind processor and no cast. SQLite
+    stores the same text; PostgreSQL reads the untyped parameter as the column's ``json``."""
 
     cache_ok = True
 
@@ -45,23 +46,68 @@ class _JSONText(UserDefinedType[str]):
 
 def _json_encoder() -> Callable[[Any], str]:
     """``json.dumps`` with the default settings, its C encoder built once instead of per call
-    (that set-up was most of the cost of the window's small JSON values)."""
+    (that set-up was most of the cost of the small JSON values of the hot rows)."""
     make = getattr(json.encoder, "c_make_encoder", None)  # CPython's, not in the typeshed stubs
     if make is None:  # pragma: no cover - CPython always has the C encoder
         return json.dumps
-    encode = make(None, json.JSONEncoder().default, encode_basestring_ascii, None,
-                            ": ", ", ", False, False, True)
+    encode = make(None, json.JSONEncoder().default, encode_basestring_ascii, None, ": ", ", ",
+                  False, False, True)
     return lambda value: "".join(encode(value, 0))
 
 
 json_text = _json_encoder()
 
+
+class Instant(UserDefinedType[datetime]):
+    """A time column's value converted by the column type's own bind processor (``Time``'s
+    for the dialect), which remembers the last two instants it converted.
+
+    Why: a command writes the same ``now`` into several columns and rows (its outbox row's
+    three times, its window's event and update times), and SQLite's converter formats the text
+    in Python each time. No cast either: PostgreSQL's driver sends a datetime as a timestamp.
+    Use the one instance :data:`INSTANT`, so that every column shares what it remembers.
+    """
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "TIMESTAMP WITH TIME ZONE"  # never used for DDL
+
+    def bind_processor(self, dialect: Any) -> Callable[[Any], Any] | None:
+        convert = Time.dialect_impl(dialect).bind_processor(dialect)
+        return _remembering(convert) if convert is not None else None
+
+
+def _remembering(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    # (instant, text) pairs, newest first; the pairs are replaced whole, so a race between
+    # threads can only cost a conversion, never pair a text with another instant
+    memo: list[tuple[Any, Any]] = [(None, None), (None, None)]
+
+    def process(value: Any) -> Any:
+        if value is None:
+            return None
+        newest, older = memo[0], memo[1]
+        if newest[0] is value:  # the same object: a datetime never changes
+            return newest[1]
+        if older[0] is value:
+            return older[1]
+        converted = convert(value)
+        memo[1], memo[0] = newest, (value, converted)
+        return converted
+
+    return process
+
+
+INSTANT = Instant()
+
 # The window's UPDATE runs for every command a rule takes: compiled once and run on the
 # DBAPI cursor (rules.store.db.Prepared), as SQLAlchemy's execute path cost more than SQLite;
-# its three JSON values are serialized here (json_text) and bound as text.
+# its three JSON values are serialized here (json_text) and bound as text, its times through
+# INSTANT.
 _UPDATE_WINDOW = Prepared(
     update(rule_windows).where(rule_windows.c.id == bindparam("wid")).values(
-        {key: bindparam(key, type_=_JSONText()) for key in WINDOW_JSON_KEYS}),
+        {key: bindparam(key, type_=JSONText()) for key in WINDOW_JSON_KEYS}
+        | {key: bindparam(key, type_=INSTANT) for key in WINDOW_TIME_KEYS}),
     ("wid", *WINDOW_KEYS))
 _INSERT_WINDOW = PreparedInsert(rule_windows,
                                 ("rule", "key", "fingerprint", "entity", "tags", *WINDOW_KEYS))

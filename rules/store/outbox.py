@@ -11,20 +11,28 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, select, update
+from sqlalchemy import Connection, bindparam, column, delete, select, table, update
 
 from rules.clock import aware
 from rules.command import format_iso_date
 from rules.notification import Notification
 from rules.store import Database
 from rules.store.db import Prepared, PreparedInsert
+from rules.store.engine_state import INSTANT, JSONText, json_text
 from rules.store.tables.engine import outbox, outbox_attempts
 
 ACTIVE = ("pending", "sending")
 FINISHED = ("delivered", "cancelled", "silenced", "response")
+_TIMES = ("created_at", "due_at", "next_attempt_at", "delivered_at")
+# The outbox row as its hot INSERT binds it: the same table and columns, the target
+# serialized by write (json_text) and the times converted once per instant (INSTANT); a
+# command's row repeats its now three times.
+_ROW = table("outbox", *(column(c.name, JSONText() if c.name == "target"
+                                else INSTANT if c.name in _TIMES else c.type)
+                         for c in outbox.c))
 # Compiled once and run on the DBAPI cursor (rules.store.db.PreparedInsert): one row per
 # notification on the hot path, where SQLAlchemy's execute path cost more than SQLite.
-_INSERT = PreparedInsert(outbox, (
+_INSERT = PreparedInsert(_ROW, (
     "created_at", "due_at", "next_attempt_at", "rule", "endpoint", "trigger", "alert_id",
     "text", "target", "status", "attempts", "delivered_at", "silence_id"))
 
@@ -41,7 +49,7 @@ def write(conn: Connection, note: Notification, *, status: str, now: datetime,
     note.id = _INSERT.run(conn, {
         "created_at": now, "due_at": due, "next_attempt_at": due, "rule": note.rule,
         "endpoint": note.endpoint, "trigger": note.trigger, "alert_id": note.alert_id,
-        "text": note.text, "target": note.target, "status": status, "attempts": 0,
+        "text": note.text, "target": json_text(note.target), "status": status, "attempts": 0,
         "delivered_at": now if status == "response" else None, "silence_id": silence_id,
     })
     return note.id

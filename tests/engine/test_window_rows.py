@@ -61,3 +61,34 @@ def test_sqlite_stores_the_text_the_json_type_writes(sqlite_db: Database) -> Non
         raw = conn.execute(text("SELECT last_command, entries, counters FROM rule_windows "
                                 "WHERE id = :i"), {"i": window_id}).one()
     assert tuple(raw) == tuple(typed)
+
+
+def test_instant_converts_each_value_as_the_time_type_does() -> None:
+    from sqlalchemy.dialects import sqlite
+
+    from rules.store.tables.base import Time
+
+    dialect = sqlite.dialect()
+    plain = Time.dialect_impl(dialect).bind_processor(dialect)
+    remembering = rows.Instant().bind_processor(dialect)
+    assert plain is not None and remembering is not None
+    a, b, c = NOW, NOW.replace(microsecond=5), datetime(2024, 5, 1, 12, 0)  # c: naive
+    for value in (a, a, b, a, c, b, b, None, a, c):
+        assert remembering(value) == plain(value)
+
+
+def test_an_outbox_row_reads_back_with_its_target_and_times(db: Database) -> None:
+    from rules.notification import Notification
+    from rules.store import outbox
+    from rules.store.tables.engine import outbox as outbox_table
+
+    note = Notification(rule="r", endpoint="rocketchat", trigger="open", text="t",
+                        target={"room_id": "é", "tmid": None})
+    with db.begin() as conn:
+        outbox.write(conn, note, status="pending", now=NOW)
+    with db.connect() as conn:
+        row = conn.execute(select(outbox_table).where(outbox_table.c.id == note.id)).one()
+    assert row.target == {"room_id": "é", "tmid": None}
+    assert [t.replace(tzinfo=UTC) if t.tzinfo is None else t
+            for t in (row.created_at, row.due_at, row.next_attempt_at)] == [NOW] * 3
+    assert row.delivered_at is None
