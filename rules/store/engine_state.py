@@ -14,7 +14,21 @@ from datetime import datetime, timedelta
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    JSON,
+    Column,
+    Connection,
+    Table,
+    bindparam,
+    column,
+    delete,
+    func,
+    insert,
+    select,
+    table,
+    update,
+)
+from sqlalchemy.sql.expression import TableClause
 from sqlalchemy.types import UserDefinedType
 
 from rules.clock import aware
@@ -30,7 +44,6 @@ WINDOW_KEYS = ("status", "count", "repeat_count", "alert_id", "severity", "open_
                "last_event_time", "acknowledged", "last_text", "last_command", "entries",
                "counters", "updated_at")
 WINDOW_JSON_KEYS = ("last_command", "entries", "counters")
-WINDOW_TIME_KEYS = ("open_time", "last_event_time", "updated_at")
 
 
 class JSONText(UserDefinedType[str]):
@@ -100,16 +113,28 @@ def _remembering(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 INSTANT = Instant()
 
+
+
+def hot_row(source: Table) -> TableClause:
+    """``source`` as the hot statements bind it: the same table and columns, its JSON columns
+    taking text serialized by the caller (:data:`json_text`, :class:`JSONText`) and its time
+    columns converted once per instant (:data:`INSTANT`). The SQL is the same."""
+    def bound(c: Column[Any]) -> Any:
+        if isinstance(c.type, JSON):
+            return JSONText()
+        return INSTANT if c.type is Time else c.type
+    return table(source.name, *(column(c.name, bound(c)) for c in source.c))
+
+
+_WINDOW_ROW = hot_row(rule_windows)
+_ALERT_ROW = hot_row(alerts)
 # The window's UPDATE runs for every command a rule takes: compiled once and run on the
 # DBAPI cursor (rules.store.db.Prepared), as SQLAlchemy's execute path cost more than SQLite;
-# its three JSON values are serialized here (json_text) and bound as text, its times through
-# INSTANT.
-_UPDATE_WINDOW = Prepared(
-    update(rule_windows).where(rule_windows.c.id == bindparam("wid")).values(
-        {key: bindparam(key, type_=JSONText()) for key in WINDOW_JSON_KEYS}
-        | {key: bindparam(key, type_=INSTANT) for key in WINDOW_TIME_KEYS}),
-    ("wid", *WINDOW_KEYS))
-_INSERT_WINDOW = PreparedInsert(rule_windows,
+# its JSON values are serialized here (json_text) and bound as text, its times through
+# INSTANT. A new window's INSERT and its alert's bind the same way.
+_UPDATE_WINDOW = Prepared(update(_WINDOW_ROW).where(_WINDOW_ROW.c.id == bindparam("wid")),
+                          ("wid", *WINDOW_KEYS))
+_INSERT_WINDOW = PreparedInsert(_WINDOW_ROW,
                                 ("rule", "key", "fingerprint", "entity", "tags", *WINDOW_KEYS))
 # A new window clears a row left under its (rule, key) first; both run once per new window
 # (an alert's open too), as often as messages for a new entity arrive: prepared as well.
@@ -119,7 +144,7 @@ _DELETE_WINDOW_AT = Prepared(delete(rule_windows).where(
 ALERT_KEYS = ("rule", "window_key", "entity", "tags", "metric", "severity", "open_time",
               "last_event_time", "repeat_count", "acknowledged", "text_value",
               "rule_expression", "rule_filter", "window", "received_date")
-_INSERT_ALERT = PreparedInsert(alerts, ALERT_KEYS)
+_INSERT_ALERT = PreparedInsert(_ALERT_ROW, ALERT_KEYS)
 
 
 
@@ -139,7 +164,10 @@ def insert_window(conn: Connection, values: Mapping[str, Any]) -> int:
     """A new window row (rule, key, fingerprint, entity, tags and the state columns); its id."""
     # A row left by an engine that was never restored must not block the new window.
     _DELETE_WINDOW_AT.run(conn, {"rule": values["rule"], "key": values["key"]})
-    return _INSERT_WINDOW.run(conn, dict(values))
+    row = dict(values)
+    for key in ("tags", *WINDOW_JSON_KEYS):
+        row[key] = json_text(row[key])
+    return _INSERT_WINDOW.run(conn, row)
 
 
 def delete_window(conn: Connection, window_id: int) -> None:
@@ -165,7 +193,7 @@ def messages_since(conn: Connection, since: datetime) -> Iterator[tuple[int, Mes
 
 def insert_alert(conn: Connection, values: Mapping[str, Any]) -> int:
     """A new alert row (open: no ``close_time``) with the columns :data:`ALERT_KEYS`; its id."""
-    return _INSERT_ALERT.run(conn, dict(values))
+    return _INSERT_ALERT.run(conn, {**values, "tags": json_text(values["tags"])})
 
 
 def close_alert(conn: Connection, alert_id: int, values: Mapping[str, Any]) -> None:

@@ -11,25 +11,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, column, delete, select, table, update
+from sqlalchemy import Connection, bindparam, delete, select, update
 
 from rules.clock import aware
 from rules.command import format_iso_date
 from rules.notification import Notification
 from rules.store import Database
 from rules.store.db import Prepared, PreparedInsert
-from rules.store.engine_state import INSTANT, JSONText, json_text
+from rules.store.engine_state import hot_row, json_text
 from rules.store.tables.engine import outbox, outbox_attempts
 
 ACTIVE = ("pending", "sending")
 FINISHED = ("delivered", "cancelled", "silenced", "response")
-_TIMES = ("created_at", "due_at", "next_attempt_at", "delivered_at")
-# The outbox row as its hot INSERT binds it: the same table and columns, the target
-# serialized by write (json_text) and the times converted once per instant (INSTANT); a
-# command's row repeats its now three times.
-_ROW = table("outbox", *(column(c.name, JSONText() if c.name == "target"
-                                else INSTANT if c.name in _TIMES else c.type)
-                         for c in outbox.c))
+# The outbox row as its hot INSERT binds it (rules.store.engine_state.hot_row): the target
+# serialized by write (json_text), the times converted once per instant (a command's row
+# repeats its now three times).
+_ROW = hot_row(outbox)
 # Compiled once and run on the DBAPI cursor (rules.store.db.PreparedInsert): one row per
 # notification on the hot path, where SQLAlchemy's execute path cost more than SQLite.
 _INSERT = PreparedInsert(_ROW, (

@@ -92,3 +92,30 @@ def test_an_outbox_row_reads_back_with_its_target_and_times(db: Database) -> Non
     assert [t.replace(tzinfo=UTC) if t.tzinfo is None else t
             for t in (row.created_at, row.due_at, row.next_attempt_at)] == [NOW] * 3
     assert row.delivered_at is None
+
+
+def test_hot_rows_send_the_same_sql_on_sqlite() -> None:
+    from sqlalchemy import insert
+    from sqlalchemy.dialects import sqlite
+
+    from rules.store.tables.engine import alerts, outbox
+
+    for source in (rule_windows, alerts, outbox):
+        hot = rows.hot_row(source)
+        assert str(insert(hot).compile(dialect=sqlite.dialect())) == str(
+            insert(source).compile(dialect=sqlite.dialect()))
+
+
+def test_an_alert_reads_back_with_its_tags_and_times(db: Database) -> None:
+    values = {"rule": "r", "window_key": "k", "entity": "e", "tags": {"mount": "/é"},
+              "metric": "message", "severity": None, "open_time": NOW, "last_event_time": NOW,
+              "repeat_count": 0, "acknowledged": False, "text_value": "t",
+              "rule_expression": "true", "rule_filter": "", "window": "length(1)",
+              "received_date": NOW}
+    with db.begin() as conn:
+        alert_id = rows.insert_alert(conn, values)
+    with db.connect() as conn:
+        found = rows.alert_row(conn, alert_id)
+    assert found is not None
+    assert found["tags"] == {"mount": "/é"} and found["open_time"] == NOW
+    assert found["received_date"] == NOW and found["close_time"] is None
