@@ -82,10 +82,31 @@ def parse_iso_date(text: str) -> datetime:
     return parsed.astimezone(UTC)
 
 
+_FORMATTED: dict[datetime, str] = {}  # aware datetime -> its text; see format_iso_date
+_FORMATTED_MAX = 4096
+
+
 def format_iso_date(value: datetime) -> str:
-    """ISO 8601 in UTC with milliseconds: ``2016-06-09T16:15:04.005Z``."""
+    """ISO 8601 in UTC with milliseconds: ``2016-06-09T16:15:04.005Z``.
+
+    The engine prints the same few instants many times per command (the command's date, the
+    clock's now, an alert's open time, each time its window is saved), so the texts of aware
+    datetimes are kept in a small table; equal aware datetimes are the same instant, which
+    prints the same whatever their zone. A naive one is read as local time: never kept.
+    """
+    text = _FORMATTED.get(value)
+    if text is not None:
+        return text
     utc = value.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    if utc.year >= 1000:  # isoformat pads the year to four digits, strftime's %Y does not
+        text = utc.isoformat(timespec="milliseconds")[:-6] + "Z"
+    else:
+        text = utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    if value.utcoffset() is not None:
+        if len(_FORMATTED) >= _FORMATTED_MAX:
+            _FORMATTED.clear()  # the instants of the commands at hand come back at once
+        _FORMATTED[value] = text
+    return text
 
 
 def utcnow() -> datetime:

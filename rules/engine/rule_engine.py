@@ -152,7 +152,7 @@ class RuleEngine(RuleLifecycle, AlertViews, SilenceViews):
             after, trigger = transition(window.status, condition)
             apply_transition(window, after, alert_severity(rule, command), now)
             if step is not None:
-                step.update(s=f"{before.value}>{after.value}", t=trigger)
+                step.update(s=before + ">" + after, t=trigger)  # str members: their values
             if trigger == "open":
                 window.alert_id = self._open_alert(conn, rule, window, now)
             if trigger is not None:
@@ -188,9 +188,11 @@ class RuleEngine(RuleLifecycle, AlertViews, SilenceViews):
     def _notify(self, conn: Connection | None, rule: CompiledRule, window: Window, trigger: Any,
                 command: MessageCommand, env: Environment, now: datetime,
                 step: Step | None = None) -> list[Notification]:
-        facts = AlertFacts(rule=rule.name, entity=window.entity, severity=window.severity,
-                           tags=command.tags)
-        silence = self.silence_covering(facts, now, conn)
+        silence = None
+        if self._active_silences(conn, now):  # usually none: no facts to build
+            facts = AlertFacts(rule=rule.name, entity=window.entity, severity=window.severity,
+                               tags=command.tags)
+            silence = self.silence_covering(facts, now, conn)
 
         def cancel_held(outbox_id: int | None) -> bool:
             if conn is None or outbox_id is None:

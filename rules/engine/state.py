@@ -45,7 +45,7 @@ def _window_values(window: Window, now: datetime) -> dict[str, Any]:
         "counters": {
             "repeat": {str(k): format_iso_date(v) for k, v in window.last_repeat_sent.items()},
             "pending": {str(k): [i, format_iso_date(d)] for k, (i, d) in
-                        window.pending_open.items()},
+                        window.pending_open.items()} if window.pending_open else {},
             "times": [format_iso_date(t) if t else None for t in
                       (window.repeat_time, window.cancel_time, window.add_time)],
             "before": window.before_status.value,

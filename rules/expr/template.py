@@ -50,10 +50,22 @@ class Rendered:
     errors: list[tuple[str, str]] = field(default_factory=list)
 
 
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 @dataclass(frozen=True, slots=True)
 class _Placeholder:
     expression: Expression
     raw: str  # the placeholder as written, kept in the output when it fails
+    # the field it reads when it is nothing but a field (``${entity}``): read directly
+    field: str | None = None
+
+
+def _placeholder(expression: Expression, raw: str) -> _Placeholder:
+    text = expression.text.strip()
+    plain = (text != "now" and _IDENTIFIER.fullmatch(text) is not None
+             and expression.fields == frozenset((text,)))
+    return _Placeholder(expression, raw, text if plain else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +105,13 @@ class Template:
             if type(part) is str:
                 pieces.append(part)
                 continue
+            if part.field is not None:
+                # most placeholders name a field: skip the expression's call layers (on any
+                # fault the general path below runs it again and reports it as it would)
+                read = _read_field(env, part.field)
+                if read is not None:
+                    pieces.append(read)
+                    continue
             try:
                 pieces.append(_to_text(part.expression.evaluate(env)))
             except EvaluationError as exc:
@@ -106,6 +125,14 @@ class Template:
 
     def __repr__(self) -> str:
         return f"Template({self.text!r})"
+
+
+def _read_field(env: Environment, name: str) -> str | None:
+    """The text of field ``name``; None when reading it fails (the caller evaluates it)."""
+    try:
+        return _to_text(env.fields.get(name))
+    except Exception:  # noqa: BLE001 - the caller's evaluation reports it
+        return None
 
 
 @dataclass(slots=True)
@@ -224,7 +251,7 @@ class _Parser:
         end = self._closing(start, body_start)
         self._literal(start)
         expression = self._compile(body_start, self.text[body_start:end])
-        self.current.append(_Placeholder(expression, self.text[start:end + 1]))
+        self.current.append(_placeholder(expression, self.text[start:end + 1]))
         self.pos = end + 1
         return self.pos
 

@@ -18,13 +18,18 @@ from rules.command import format_iso_date
 from rules.notification import Notification
 from rules.store import Database
 from rules.store.db import Prepared, PreparedInsert
+from rules.store.engine_state import hot_row, json_text
 from rules.store.tables.engine import outbox, outbox_attempts
 
 ACTIVE = ("pending", "sending")
 FINISHED = ("delivered", "cancelled", "silenced", "response")
+# The outbox row as its hot INSERT binds it (rules.store.engine_state.hot_row): the target
+# serialized by write (json_text), the times converted once per instant (a command's row
+# repeats its now three times).
+_ROW = hot_row(outbox)
 # Compiled once and run on the DBAPI cursor (rules.store.db.PreparedInsert): one row per
 # notification on the hot path, where SQLAlchemy's execute path cost more than SQLite.
-_INSERT = PreparedInsert(outbox, (
+_INSERT = PreparedInsert(_ROW, (
     "created_at", "due_at", "next_attempt_at", "rule", "endpoint", "trigger", "alert_id",
     "text", "target", "status", "attempts", "delivered_at", "silence_id"))
 
@@ -41,7 +46,7 @@ def write(conn: Connection, note: Notification, *, status: str, now: datetime,
     note.id = _INSERT.run(conn, {
         "created_at": now, "due_at": due, "next_attempt_at": due, "rule": note.rule,
         "endpoint": note.endpoint, "trigger": note.trigger, "alert_id": note.alert_id,
-        "text": note.text, "target": note.target, "status": status, "attempts": 0,
+        "text": note.text, "target": json_text(note.target), "status": status, "attempts": 0,
         "delivered_at": now if status == "response" else None, "silence_id": silence_id,
     })
     return note.id

@@ -156,3 +156,27 @@ def test_render_with_a_date_in_another_zone() -> None:
     result = compile_template("${date_format(t, 'HH:mm', 'Asia/Tokyo')}").render(
         Environment(fields={"t": moment}))
     assert result.text == "21:00"
+
+
+class _Failing(dict[str, object]):
+    """Fields whose ``boom`` fails to compute, as a window field could."""
+
+    def get(self, key: str, default: object = None) -> object:
+        if key == "boom":
+            raise ValueError("cannot compute boom")
+        return super().get(key, default)
+
+
+def test_a_plain_field_placeholder_that_fails_is_reported_like_any_expression() -> None:
+    rendered = compile_template("a ${boom} b ${x} ${missing}").render(
+        Environment(fields=_Failing(x=3)))
+    assert rendered.text == "a ${boom} b 3 "
+    assert [e for e, _ in rendered.errors] == ["boom"]
+    assert "internal error" in rendered.errors[0][1]
+
+
+def test_now_and_member_placeholders_are_evaluated_not_read_as_fields() -> None:
+    moment = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
+    rendered = compile_template("${now} ${tags.k} ${ x }").render(
+        Environment(fields={"tags": {"k": "v"}, "x": True}, now=moment))
+    assert rendered.text == "2024-01-02T03:04:05.000Z v true"
