@@ -16,13 +16,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from rules.clock import aware
 from rules.command import MessageCommand
 from rules.store.db import Prepared
+from rules.store.hot_rows import hot_row, json_text
 from rules.store.messages import row_to_command
 from rules.store.tables import base as schema
 from rules.store.tables.conversation import explanations, rule_filters
 from rules.store.tables.engine import outbox
 
-# one row per processed message on the hot path: compiled once, run on the DBAPI cursor
-_INSERT = Prepared(insert(explanations), ("message_id", "steps"))
+# one row per processed message on the hot path: compiled once, run on the DBAPI cursor, its
+# steps serialized here and bound as text (rules.store.hot_rows)
+_INSERT = Prepared(insert(hot_row(explanations)), ("message_id", "steps"))
 _UPSERT: dict[str, Any] = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
 SCAN = 2000  # stored messages looked at, at most, for "the asker's previous message"
 
@@ -38,7 +40,7 @@ class StoredMessage:
 
 def record(conn: Connection, message_id: int, found: list[dict[str, Any]]) -> None:
     """Keep what the engine did with stored message ``message_id`` (in its transaction)."""
-    _INSERT.run(conn, {"message_id": message_id, "steps": found})
+    _INSERT.run(conn, {"message_id": message_id, "steps": json_text(found)})
 
 
 def keep_filters(conn: Connection, key: str, text: str, now: datetime) -> None:

@@ -17,14 +17,17 @@ from rules.clock import aware
 from rules.command import MessageCommand, Severity
 from rules.expr import wildcard
 from rules.store.db import Prepared, PreparedInsert
+from rules.store.hot_rows import hot_row, json_text
 from rules.store.tables import base as schema
 
 # Statements built once, and the three on every inbound message (claim the once-only key,
 # insert, attach) compiled once and run on the DBAPI cursor: SQLAlchemy's execute path cost
-# about 90 us per statement on SQLite, more than SQLite itself (bench/webhook.py).
+# about 90 us per statement on SQLite, more than SQLite itself (bench/webhook.py). The
+# message row binds as the engine's hot rows do (rules.store.hot_rows): its tags serialized
+# here, its times converted once per instant (a request's messages share received_at).
 _MESSAGE_KEYS = ("received_at", "date", "entity", "type", "source", "severity", "message",
                  "tags", "path", "processed")
-_INSERT_MESSAGE = PreparedInsert(schema.messages, _MESSAGE_KEYS)
+_INSERT_MESSAGE = PreparedInsert(hot_row(schema.messages), _MESSAGE_KEYS)
 _INSERT_KEY = insert(schema.processed_keys)
 _ATTACH_KEY = Prepared(schema.processed_keys.update()
                        .where(schema.processed_keys.c.key == bindparam("k"))
@@ -43,7 +46,7 @@ def insert_message(
         "source": command.source,
         "severity": int(command.severity) if command.severity is not None else None,
         "message": command.message,
-        "tags": command.tags,
+        "tags": json_text(command.tags),
         "path": path,
         "processed": processed,
     }

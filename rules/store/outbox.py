@@ -18,12 +18,12 @@ from rules.command import format_iso_date
 from rules.notification import Notification
 from rules.store import Database
 from rules.store.db import Prepared, PreparedInsert
-from rules.store.engine_state import hot_row, json_text
+from rules.store.hot_rows import hot_row, json_text
 from rules.store.tables.engine import outbox, outbox_attempts
 
 ACTIVE = ("pending", "sending")
 FINISHED = ("delivered", "cancelled", "silenced", "response")
-# The outbox row as its hot INSERT binds it (rules.store.engine_state.hot_row): the target
+# The outbox row as its hot INSERT binds it (rules.store.hot_rows.hot_row): the target
 # serialized by write (json_text), the times converted once per instant (a command's row
 # repeats its now three times).
 _ROW = hot_row(outbox)

@@ -1,5 +1,5 @@
 """The window row's UPDATE binds its JSON values as text serialized in the store
-(rules.store.engine_state.json_text): what it writes reads back as the typed INSERT's values,
+(rules.store.hot_rows.json_text): what it writes reads back as the typed INSERT's values,
 and on SQLite it is the very text SQLAlchemy's JSON type would have written."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from rules.store import Database
+from rules.store import Database, hot_rows
 from rules.store import engine_state as rows
 from rules.store.tables.engine import rule_windows
 
@@ -29,7 +29,7 @@ def _state(**json_values: Any) -> dict[str, Any]:
     {"entity": "é\u2028\"q\"", "tags": {"a": "1"}, "n": [1, None, False], "date": "2024"},
 ])
 def test_json_text_is_json_dumps(value: Any) -> None:
-    assert rows.json_text(value) == json.dumps(value)
+    assert hot_rows.json_text(value) == json.dumps(value)
 
 
 def test_an_updated_window_reads_back_as_written(db: Database) -> None:
@@ -70,7 +70,7 @@ def test_instant_converts_each_value_as_the_time_type_does() -> None:
 
     dialect = sqlite.dialect()
     plain = Time.dialect_impl(dialect).bind_processor(dialect)
-    remembering = rows.Instant().bind_processor(dialect)
+    remembering = hot_rows.Instant().bind_processor(dialect)
     assert plain is not None and remembering is not None
     a, b, c = NOW, NOW.replace(microsecond=5), datetime(2024, 5, 1, 12, 0)  # c: naive
     for value in (a, a, b, a, c, b, b, None, a, c):
@@ -98,10 +98,12 @@ def test_hot_rows_send_the_same_sql_on_sqlite() -> None:
     from sqlalchemy import insert
     from sqlalchemy.dialects import sqlite
 
+    from rules.store.tables.base import messages
+    from rules.store.tables.conversation import explanations
     from rules.store.tables.engine import alerts, outbox
 
-    for source in (rule_windows, alerts, outbox):
-        hot = rows.hot_row(source)
+    for source in (rule_windows, alerts, outbox, messages, explanations):
+        hot = hot_rows.hot_row(source)
         assert str(insert(hot).compile(dialect=sqlite.dialect())) == str(
             insert(source).compile(dialect=sqlite.dialect()))
 
