@@ -310,8 +310,11 @@ def _cursor(conn: Connection) -> Any:
     """The DBAPI cursor Prepared statements run on, one per DBAPI connection and kept with it
     (in its pool record's ``info``): making a cursor per statement cost a fifth of a prepared
     INSERT. Kept beside the driver connection it belongs to, so that a reconnected record
-    gets a new one."""
+    gets a new one. Not for an in-memory store: its one connection serves every thread, and
+    a reader's rows must not be replaced by another thread's statement."""
     fairy = conn.connection
+    if isinstance(conn.engine.pool, StaticPool):
+        return fairy.cursor()
     dbapi = fairy.dbapi_connection
     kept = fairy.info.get(CURSOR)
     if kept is None or kept[0] is not dbapi:
