@@ -57,13 +57,13 @@ def save_cursors_durably(db: Database, cursors: Mapping[str, Cursor], now: datet
     without holding the process's other writers back while the disk syncs.
 
     On an SQLite file the rows are committed light (no fsync; the writer lock is held for
-    the write only), then the WAL is checkpointed beside the writers (:func:`checkpoint`):
-    SQLite syncs the WAL before it copies it into the database, which makes the cursors and
-    every earlier commit durable, as the sync of a ``FULL`` commit would. When that
-    checkpoint could not take the whole WAL (another checkpoint was running, or a reader
-    still used old pages), SQLite may not have synced, and the rows are written once more
-    with a ``FULL`` commit. A cursor is therefore never durable before the commits of the
-    messages it counts as handled. Other stores: one ordinary (durable) commit.
+    the write only), then the WAL is checkpointed (:func:`checkpoint`): SQLite syncs the WAL
+    before it copies it into the database, which makes the cursors and every earlier commit
+    durable, as the sync of a ``FULL`` commit would. When the checkpoint could not take the
+    whole WAL (a reader still used old pages, or another process wrote), SQLite may not
+    have synced, and the rows are written once more with a ``FULL`` commit. A cursor is
+    therefore never durable before the commits of the messages it counts as handled.
+    Other stores: one ordinary (durable) commit.
     """
     if not _wal_file(db):
         with db.begin() as conn:
@@ -77,11 +77,24 @@ def save_cursors_durably(db: Database, cursors: Mapping[str, Cursor], now: datet
 
 
 def checkpoint(db: Database) -> bool:
-    """Checkpoint the WAL of an SQLite file without blocking writers (``PASSIVE``, outside
-    :attr:`Database.writing`); True when every frame in the WAL is now in the database
-    (each synced first). False on another store, or when some frames are left."""
+    """Checkpoint the WAL of an SQLite file; True when every frame in it is now in the
+    database (each synced first), False on another store or when some frames are left.
+
+    First beside the writers (``PASSIVE``, outside :attr:`Database.writing`): that pass
+    copies nearly everything while commits go on. The commits made meanwhile are then
+    copied with the writer lock held, a short pass that leaves nothing behind, so that the
+    next commit starts the WAL over instead of letting it grow to the point where a commit
+    checkpoints it itself (:func:`defer_checkpoints`).
+    """
     if not _wal_file(db):
         return False
+    if _passive_checkpoint(db):
+        return True
+    with db.writing:
+        return _passive_checkpoint(db)
+
+
+def _passive_checkpoint(db: Database) -> bool:
     with db.engine.connect() as conn:
         raw = conn.connection.driver_connection
         assert raw is not None

@@ -102,3 +102,17 @@ def test_other_stores_write_the_cursors_in_one_durable_commit() -> None:
             assert [c.room_id for c in cursor_store.load_cursors(conn)] == ["a"]
     finally:
         memory.dispose()
+
+
+def test_frames_written_during_the_checkpoint_are_copied_under_the_writer_lock(
+        file_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    passes: list[bool] = []  # whether the writer lock was held, per pass
+    lock: Any = file_db.writing
+
+    def passive(db: Database) -> bool:
+        passes.append(lock._is_owned())  # noqa: SLF001 - does this thread hold the RLock?
+        return len(passes) == 2  # commits went on during the first pass
+
+    monkeypatch.setattr(cursor_store, "_passive_checkpoint", passive)
+    assert cursor_store.checkpoint(file_db) is True
+    assert passes == [False, True]
