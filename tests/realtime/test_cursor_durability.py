@@ -109,10 +109,15 @@ def test_frames_written_during_the_checkpoint_are_copied_under_the_writer_lock(
     passes: list[bool] = []  # whether the writer lock was held, per pass
     lock: Any = file_db.writing
 
-    def passive(db: Database) -> bool:
+    def passive(db: Database) -> tuple[bool, int]:
         passes.append(lock._is_owned())  # noqa: SLF001 - does this thread hold the RLock?
-        return len(passes) == 2  # commits went on during the first pass
+        return True, 40  # "complete", but commits went on during the pass
 
     monkeypatch.setattr(cursor_store, "_passive_checkpoint", passive)
     assert cursor_store.checkpoint(file_db) is True
     assert passes == [False, True]
+    # an empty WAL (nothing written since it started over): no pass under the lock
+    monkeypatch.setattr(cursor_store, "_passive_checkpoint",
+                        lambda db: (passes.append(lock._is_owned()), (True, 0))[1])  # noqa: SLF001
+    assert cursor_store.checkpoint(file_db) is True
+    assert passes == [False, True, False]
