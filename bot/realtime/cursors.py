@@ -4,6 +4,9 @@ A cursor only moves forward (the newest ``ts`` handled in that room). Writes are
 (:meth:`CursorBook.flush`, called every second or so and when the client stops): a cursor that
 is a little stale only makes the next back-fill fetch a few messages twice, and the once-only
 keys absorb that overlap, so nothing needs a write per message on the hot path.
+
+The flush is also where an SQLite store's WAL is checkpointed (beside the writers, not inside
+a message's commit) and made durable: see :func:`rules.store.cursors.save_cursors_durably`.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ class CursorBook:
         self._gap: dict[str, datetime] | None = None
 
     def load(self) -> None:
+        # from here on the flush checkpoints the WAL, not the commits on the chat path
+        cursor_store.defer_checkpoints(self.db)
         with self.db.connect() as conn:
             rows = cursor_store.load_cursors(conn)
         with self._lock:
@@ -88,18 +93,20 @@ class CursorBook:
         return start - OVERLAP if start is not None else None
 
     def flush(self) -> int:
-        """Write changed cursors; returns how many rows were written."""
+        """Write changed cursors durably; returns how many rows were written. Without any,
+        still checkpoint the WAL (a no-op when the WAL holds nothing new), so that it stays
+        short while this client runs, whoever writes."""
         with self._lock:
             dirty = {room: self._cursors[room] for room in self._dirty}
             self._dirty.clear()
         if not dirty:
+            cursor_store.checkpoint(self.db)
             return 0
         now = self.clock.now()
         try:
-            with self.db.begin() as conn:
-                cursor_store.save_cursors(conn, {
-                    room: cursor_store.Cursor(room, ts, message_id, room_type)
-                    for room, (ts, message_id, room_type) in dirty.items()}, now)
+            cursor_store.save_cursors_durably(self.db, {
+                room: cursor_store.Cursor(room, ts, message_id, room_type)
+                for room, (ts, message_id, room_type) in dirty.items()}, now)
         except Exception:
             with self._lock:
                 self._dirty.update(dirty)  # try again next time

@@ -9,11 +9,12 @@ that commit.
 
 That commit does not wait for the disk (``batch(durable=False)``: no fsync between a message
 and its reply). Rocket.Chat keeps the messages, and the cursors that say how far they were
-handled are written durably (``CursorBook.flush``, at most ``flush_every`` later), and that
-fsync covers the earlier commits too: a crash of the process loses nothing, and a power cut
-before the cursor write makes the back-fill fetch those messages again. Their replies then
-get the same chat ids (derived from the message, ``bot.rest.endpoint.reply_message_id``), so
-a reply already posted is not posted twice.
+handled are made durable at most ``flush_every`` later (``CursorBook.flush``: written light,
+then the WAL is synced and checkpointed beside the writers, which covers the earlier commits
+too; :func:`rules.store.cursors.save_cursors_durably`): a crash of the process loses
+nothing, and a power cut before that makes the back-fill fetch those messages again. Their
+replies then get the same chat ids (derived from the message,
+``bot.rest.endpoint.reply_message_id``), so a reply already posted is not posted twice.
 
 During a back-fill, live messages are **held** and queued after the back-filled ones, so the
 per-room cursors only move forward. A message that cannot be handled (the store is down, say)
