@@ -24,14 +24,11 @@ _JSON_TOKEN = re.compile(r'("token"\s*:\s*)"(?:[^"\\]|\\.?)*+"?')
 _FORM_TOKEN = re.compile(r"(^|&|\?)(token=)[^&]*", re.IGNORECASE)
 
 
-def redact(text: str, settings: AppSettings, secrets: list[str] | None = None) -> str:
-    """``text`` with ``token=`` parameters and every configured secret masked.
-
-    ``secrets``: ``settings.secrets()`` when the caller has it at hand already.
-    """
+def redact(text: str, settings: AppSettings) -> str:
+    """``text`` with ``token=`` parameters and every configured secret masked."""
     if "token=" in text.lower():  # the regex scan costs more than this test
         text = _FORM_TOKEN.sub(lambda m: m.group(1) + m.group(2) + MASK, text)
-    return _mask_secrets(text, settings.secrets() if secrets is None else secrets)
+    return _mask_secrets(text, settings.secrets())
 
 
 def _mask_secrets(text: str, secrets: list[str]) -> str:
@@ -41,8 +38,7 @@ def _mask_secrets(text: str, secrets: list[str]) -> str:
     return text
 
 
-def capture_body(body: bytes, content_type: str | None, settings: AppSettings,
-                 secrets: list[str] | None = None) -> str | None:
+def capture_body(body: bytes, content_type: str | None, settings: AppSettings) -> str | None:
     if not body:
         return None
     text = body.decode("utf-8", "replace")
@@ -51,7 +47,7 @@ def capture_body(body: bytes, content_type: str | None, settings: AppSettings,
         text = _mask_json(text)
     elif mimetype == FORM_TYPE:
         text = _FORM_TOKEN.sub(lambda m: m.group(1) + m.group(2) + MASK, text)
-    text = redact(text, settings, secrets)
+    text = redact(text, settings)
     return text[: settings.webhook.body_capture_bytes]
 
 
@@ -61,11 +57,10 @@ def _mask_json(text: str) -> str:
     return _JSON_TOKEN.sub(lambda m: m.group(1) + json.dumps(MASK), text)
 
 
-def capture_headers(headers: tuple[tuple[str, str], ...], settings: AppSettings,
-                    secrets: list[str] | None = None) -> dict[str, str]:
+def capture_headers(headers: tuple[tuple[str, str], ...], settings: AppSettings
+                    ) -> dict[str, str]:
     kept: dict[str, str] = {}
-    if secrets is None:
-        secrets = settings.secrets()  # once per request, not once per header
+    secrets = settings.secrets()  # once per request, not once per header
     for name, value in headers:
         kept[name] = MASK if _secret_header(name) else _mask_secrets(value, secrets)
     return kept

@@ -61,7 +61,6 @@ class Captured:
     content_type: str | None
     headers: tuple[tuple[str, str], ...]
     settings: AppSettings
-    secrets: list[str]
 
 
 @dataclass
@@ -96,9 +95,8 @@ class Entry:
         captured = self.captured
         if captured is not None:
             fields["body"] = capture_body(captured.body, captured.content_type,
-                                          captured.settings, captured.secrets)
-            fields["headers"] = capture_headers(captured.headers, captured.settings,
-                                                captured.secrets)
+                                          captured.settings)
+            fields["headers"] = capture_headers(captured.headers, captured.settings)
         if self.source is not None:
             fields["command"] = self.source.to_json()
         return fields
@@ -122,13 +120,12 @@ def receive(rest: str) -> tuple[Response, int, dict[str, str]] | Response:
         return jsonify({"error": "use GET or POST"}), 405, {"Allow": "GET, POST"}
     ctx = current_ctx()
     settings = ctx.settings
-    secrets = settings.secrets()
     environ = req.environ
     addr = client_ip(req.remote_addr or "", environ.get("HTTP_X_FORWARDED_FOR"),
                      settings.http.trusted_proxies)
     path_and_query = full_path(req)
     content_type = req.content_type
-    entry = Entry(method=req.method, path=redact(path_and_query, settings, secrets),
+    entry = Entry(method=req.method, path=redact(path_and_query, settings),
                   remote_addr=addr, content_type=content_type, size=req.content_length or 0)
     try:
         auth = ctx.authenticator
@@ -137,7 +134,7 @@ def receive(rest: str) -> tuple[Response, int, dict[str, str]] | Response:
         auth.check_limits(user, addr=addr, path=path_and_query,
                           webhook_path=rest.strip("/").lower())
         raw = _raw_request(req, rest, content_type, entry)
-        entry.captured = Captured(raw.body, content_type, raw.headers, settings, secrets)
+        entry.captured = Captured(raw.body, content_type, raw.headers, settings)
         result = process(ctx, raw, entry, user=user, check_token=True)
     except ApiError as exc:
         result = _failed(entry, exc)
