@@ -143,15 +143,8 @@ class RequestLog:
     def _run(self) -> None:
         while True:
             batch, dropped, stop = self._gather()
-            if dropped:
-                with self._cond:
-                    self._written += dropped
-                    self._cond.notify_all()
             rows = [row for row in map(_made, batch) if row is not None]
-            if len(rows) < len(batch):
-                with self._cond:
-                    self._written += len(batch) - len(rows)
-                    self._cond.notify_all()
+            self._done(dropped + len(batch) - len(rows))  # never to be written
             for start in range(0, len(rows), BATCH):
                 self._write(rows[start:start + BATCH])
             if stop:
@@ -178,9 +171,14 @@ class RequestLog:
             # One bad row must not cost the others: write them one by one.
             for fields in batch:
                 self._insert([fields])
-        with self._cond:
-            self._written += len(batch)
-            self._cond.notify_all()
+        self._done(len(batch))
+
+    def _done(self, count: int) -> None:
+        """``count`` more rows are written (or never will be): wake flush() waiters."""
+        if count:
+            with self._cond:
+                self._written += count
+                self._cond.notify_all()
 
     def _insert(self, batch: list[dict[str, Any]]) -> bool:
         try:
