@@ -39,7 +39,7 @@ class CursorBook:
 
     def load(self) -> None:
         # from here on the flush checkpoints the WAL, not the commits on the chat path
-        cursor_store.defer_checkpoints(self.db)
+        self.db.defer_checkpoints()
         with self.db.connect() as conn:
             rows = cursor_store.load_cursors(conn)
         with self._lock:
@@ -100,7 +100,7 @@ class CursorBook:
             dirty = {room: self._cursors[room] for room in self._dirty}
             self._dirty.clear()
         if not dirty:
-            cursor_store.checkpoint(self.db)
+            self.db.checkpoint()
             return 0
         now = self.clock.now()
         try:

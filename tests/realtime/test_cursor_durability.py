@@ -15,6 +15,7 @@ from bot.realtime.cursors import CursorBook
 from rules.clock import ManualClock
 from rules.store import Database
 from rules.store import cursors as cursor_store
+from rules.store.db import DEFERRED_CHECKPOINT_PAGES
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -41,17 +42,17 @@ def test_a_flush_leaves_the_wal_checkpointed(file_db: Database) -> None:
     book.load()
     book.advance("a", T0, "m1", "d")
     calls: list[bool] = []
-    real = cursor_store.checkpoint
+    real = file_db.checkpoint
 
-    def spy(db: Database) -> bool:
-        calls.append(done := real(db))
+    def spy() -> bool:
+        calls.append(done := real())
         return done
 
-    cursor_store.checkpoint = spy  # type: ignore[assignment]
+    file_db.checkpoint = spy  # type: ignore[method-assign]
     try:
         assert book.flush() == 1
     finally:
-        cursor_store.checkpoint = real  # type: ignore[assignment]
+        del file_db.checkpoint  # the method again
     assert calls == [True]  # the cursor's light commit was synced and copied by it
     frames, done = wal_frames(file_db)
     assert frames == done
@@ -62,7 +63,7 @@ def test_a_flush_leaves_the_wal_checkpointed(file_db: Database) -> None:
 
 def test_an_incomplete_checkpoint_makes_the_flush_write_with_full(
         file_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cursor_store, "checkpoint", lambda db: False)
+    monkeypatch.setattr(file_db, "checkpoint", lambda: False)
     durable: list[bool] = []
     begin = file_db.begin
 
@@ -86,16 +87,16 @@ def test_a_realtime_process_defers_commit_checkpoints(file_db: Database) -> None
 
     assert threshold() == 1000  # SQLite's default until a realtime client starts
     CursorBook(file_db, ManualClock(T0)).load()
-    cursor_store.defer_checkpoints(file_db)  # a second start changes nothing
-    assert threshold() == cursor_store.DEFERRED_CHECKPOINT_PAGES
+    file_db.defer_checkpoints()  # a second start changes nothing
+    assert threshold() == DEFERRED_CHECKPOINT_PAGES
 
 
 def test_other_stores_write_the_cursors_in_one_durable_commit() -> None:
     memory = Database("sqlite://")
     memory.create_schema()
     try:
-        cursor_store.defer_checkpoints(memory)  # nothing to defer
-        assert cursor_store.checkpoint(memory) is False
+        memory.defer_checkpoints()  # nothing to defer
+        assert memory.checkpoint() is False
         cursor_store.save_cursors_durably(memory, {
             "a": cursor_store.Cursor("a", T0, "m1", "d")}, T0)
         with memory.connect() as conn:
@@ -109,15 +110,15 @@ def test_frames_written_during_the_checkpoint_are_copied_under_the_writer_lock(
     passes: list[bool] = []  # whether the writer lock was held, per pass
     lock: Any = file_db.writing
 
-    def passive(db: Database) -> tuple[bool, int]:
+    def passive() -> tuple[bool, int]:
         passes.append(lock._is_owned())  # noqa: SLF001 - does this thread hold the RLock?
         return True, 40  # "complete", but commits went on during the pass
 
-    monkeypatch.setattr(cursor_store, "_passive_checkpoint", passive)
-    assert cursor_store.checkpoint(file_db) is True
+    monkeypatch.setattr(file_db, "_passive_checkpoint", passive)
+    assert file_db.checkpoint() is True
     assert passes == [False, True]
     # an empty WAL (nothing written since it started over): no pass under the lock
-    monkeypatch.setattr(cursor_store, "_passive_checkpoint",
-                        lambda db: (passes.append(lock._is_owned()), (True, 0))[1])  # noqa: SLF001
-    assert cursor_store.checkpoint(file_db) is True
+    monkeypatch.setattr(file_db, "_passive_checkpoint",
+                        lambda: (passes.append(lock._is_owned()), (True, 0))[1])  # noqa: SLF001
+    assert file_db.checkpoint() is True
     assert passes == [False, True, False]
