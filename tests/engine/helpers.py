@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from rules.clock import ManualClock
 from rules.command import MessageCommand, Severity
@@ -118,3 +118,20 @@ def window_rows(db: Database) -> list[Any]:
 def alert_rows(db: Database) -> list[Any]:
     with db.connect() as conn:
         return list(conn.execute(select(alerts).order_by(alerts.c.id)))
+
+
+def statements_of(db: Database, work: Any) -> list[str]:
+    """The first word of each SQL statement ``work()`` sends (transaction control and
+    PRAGMAs left out), prepared statements included."""
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+        if not sql.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA")):
+            seen.append(sql.split()[0].upper())
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        work()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return seen

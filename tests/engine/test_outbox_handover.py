@@ -8,15 +8,13 @@ from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import event
-
 from rules import outbox
 from rules.clock import ManualClock, SystemClock
 from rules.notification import DeliveryError, DeliveryResult, Notification
 from rules.outbox.lanes import split
 from rules.store import Database
 from rules.store import outbox as outbox_store
-from tests.engine.helpers import START, outbox_rows
+from tests.engine.helpers import START, outbox_rows, statements_of
 from tests.engine.test_outbox import SETTINGS, FakeEndpoint, sender
 from tests.realtime.harness import wait_until
 
@@ -29,21 +27,6 @@ def write(db: Database, clock: Any, *, alert_id: int | None = None, room: str | 
     with db.begin() as conn:
         outbox_store.write(conn, note, status="pending", now=clock.now())
     return note
-
-
-def statements_of(db: Database, work: Any) -> list[str]:
-    seen: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
-        if not sql.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA")):
-            seen.append(sql.split()[0].upper())
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        work()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
-    return seen
 
 
 def test_a_handed_row_goes_out_without_a_due_query(db: Database) -> None:

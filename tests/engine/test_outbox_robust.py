@@ -7,7 +7,7 @@ import threading
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from rules import outbox
 from rules.clock import ManualClock
@@ -16,7 +16,7 @@ from rules.outbox import delivery
 from rules.store import Database
 from rules.store import outbox as outbox_store
 from rules.store import outbox_sql as statements
-from tests.engine.helpers import START, outbox_rows
+from tests.engine.helpers import START, outbox_rows, statements_of
 from tests.engine.test_outbox import FakeEndpoint, attempt_outcomes, put, sender
 from tests.realtime.harness import wait_until
 
@@ -174,17 +174,9 @@ def test_one_delivery_costs_four_statements(db: Database) -> None:
     worker = sender(db, clock, FakeEndpoint())
     worker.run_once()  # the stale-claim sweep runs on the first pass; not counted below
     put(db, clock)
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
-        if not sql.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA")):
-            statements.append(sql.split()[0].upper())
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        assert worker.run_once() == 1
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
+    delivered: list[int] = []
+    statements = statements_of(db, lambda: delivered.append(worker.run_once()))
+    assert delivered == [1]
     # due query, claim (UPDATE ... RETURNING), outcome, attempt: no second due query
     assert statements == ["SELECT", "UPDATE", "UPDATE", "INSERT"]
 
