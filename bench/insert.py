@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import base64
 import http.client
+import importlib.util
 import json
 import logging
 import multiprocessing
@@ -43,7 +44,7 @@ from waitress.server import create_server  # noqa: E402
 
 from bot.config import build_settings  # noqa: E402
 from rules.clock import SystemClock  # noqa: E402
-from rules.definitions.model import NotificationSpec, Rule, TriggerSpec, WindowSpec  # noqa: E402
+from rules.definitions.model import Rule  # noqa: E402
 from rules.engine.rule_engine import RuleEngine  # noqa: E402
 from rules.ingest import Ingestor  # noqa: E402
 from rules.store import Database  # noqa: E402
@@ -55,20 +56,14 @@ TEXT = 'Disk alert on ${entity}: "${message}" (${repeat_count})'
 
 
 def make_rules(count: int) -> list[Rule]:
-    """One rule matching source ``app``; the others watch other sources (half by filter)."""
-    spec = NotificationSpec(endpoint="log", open=TriggerSpec(True, TEXT),
-                            repeat=TriggerSpec(True, TEXT))
-    rules = [Rule(name="match", sources=("app",), filter="tags.level = 'error'",
-                  condition="message != 'ok' AND length(message) > 0",
-                  window=WindowSpec(kind="length", count=1), notifications=(spec,))]
-    for i in range(1, count):
-        if i % 2:
-            rules.append(Rule(name=f"other-{i}", sources=(f"src-{i}",), condition="true",
-                              notifications=(spec,)))
-        else:
-            rules.append(Rule(name=f"other-{i}", filter=f"source = 'src-{i}' AND "
-                              "tags.level = 'error'", condition="true", notifications=(spec,)))
-    return rules
+    """bench/rules.py's shapes: one rule matching source ``app`` (errors only), the others
+    watching other sources (half by filter)."""
+    spec = importlib.util.spec_from_file_location("bench_rules", ROOT / "bench" / "rules.py")
+    assert spec is not None and spec.loader is not None
+    shapes = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(shapes)
+    made: list[Rule] = shapes.make_rules(count, text=TEXT, match_filter="tags.level = 'error'")
+    return made
 
 
 def payloads(messages: int, entities: int, per_request: int) -> list[bytes]:

@@ -38,10 +38,14 @@ START = datetime(2026, 3, 1, tzinfo=UTC)
 TEXT = 'User ${tags.alias}/@${tags.user_name} said "${message}" (${repeat_count})'
 
 
-def make_rules(count: int) -> list[Rule]:
-    spec = NotificationSpec(endpoint="log", open=TriggerSpec(True, TEXT),
-                            repeat=TriggerSpec(True, TEXT))
-    matching = Rule(name="match", sources=("app",), filter="tags.bot != 'true'",
+def make_rules(count: int, *, text: str = TEXT,
+               match_filter: str = "tags.bot != 'true'") -> list[Rule]:
+    """One rule matching source ``app`` (``match_filter``, a condition, a ``length(1)``
+    window, open and repeat ``text`` to the log); the others watch other sources, half by
+    ``sources`` and half by filter. bench/insert.py uses the same shapes."""
+    spec = NotificationSpec(endpoint="log", open=TriggerSpec(True, text),
+                            repeat=TriggerSpec(True, text))
+    matching = Rule(name="match", sources=("app",), filter=match_filter,
                     condition="message != 'ok' AND length(message) > 0",
                     window=WindowSpec(kind="length", count=1), notifications=(spec,))
     rules = [matching]
