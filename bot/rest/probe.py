@@ -3,10 +3,12 @@
 ``atsd-bot serve`` runs it once before it starts the realtime client, and logs one line per
 finding, so an operator reads what is missing instead of guessing from a reconnect loop:
 
-- the server does not answer, or is not Rocket.Chat (``/api/info``): a warning; the service
-  starts anyway (the webhook path works, the realtime client keeps retrying);
+- the server does not answer, is not Rocket.Chat (``/api/info``), or answers 429/5xx to the
+  login: :func:`probe_at_start` tries again until the give-up time (30 s after the start
+  began), then raises :class:`bot.errors.StartError` with ``EXIT_UNAVAILABLE`` (4) and one line
+  naming the cause and the fix; an outage after the start is the realtime client's to ride out;
 - Rocket.Chat refuses the bot's credentials: an error; :func:`probe` raises
-  :class:`bot.errors.ChatRejected` and the service refuses to start (fix the configuration);
+  :class:`bot.errors.ChatRejected` at once and the service refuses to start (exit 3);
 - the bot lacks the ``bot`` role or a permission it needs: a warning naming the permission
   and where to grant it.
 
@@ -16,17 +18,21 @@ Plain ``requests`` calls, so that the probe depends on nothing but the server's 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import requests
 
 from bot.config import RocketChatSettings
-from bot.errors import ChatRejected, ChatUnavailable
+from bot.errors import ChatRejected, ChatUnavailable, StartError
+from bot.exit_codes import EXIT_UNAVAILABLE
 
 log = logging.getLogger(__name__)
 
 TIMEOUT = 5.0
+RETRY_SECONDS = 2.0  # between start-up probes of a server that does not answer
 # permission id -> why the bot needs it (Administration > Permissions in Rocket.Chat)
 NEEDED = {
     "view-d-room": "to read its direct messages",
@@ -66,7 +72,7 @@ def probe(settings: RocketChatSettings, session: requests.Session | None = None)
     except requests.RequestException as exc:
         report.warnings.append(f"Rocket.Chat at {settings.url} does not answer "
                                f"({unreachable_reason(exc)}); check rocketchat.url and that "
-                               "Rocket.Chat runs (the realtime client keeps trying)")
+                               "Rocket.Chat runs")
         return report
     if not isinstance(info, dict) or info.get("success") is not True:
         report.warnings.append(f"{settings.url} does not look like Rocket.Chat (/api/info did "
@@ -93,6 +99,40 @@ def probe(settings: RocketChatSettings, session: requests.Session | None = None)
     if granted:
         report.warnings += _missing(granted, set(report.roles))
     return report
+
+
+def probe_at_start(settings: RocketChatSettings, deadline: float, *,
+                   sleep: Callable[[float], None] = time.sleep,
+                   session: requests.Session | None = None) -> ProbeReport:
+    """:func:`probe` until the server answers and takes the bot's login, or until
+    ``deadline`` (``time.monotonic()``): then a ``StartError`` with ``EXIT_UNAVAILABLE``.
+    Refused credentials raise ``ChatRejected`` at once: waiting does not fix them."""
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            report = probe(settings, session)
+            if report.reachable:
+                return report
+            reason = report.warnings[0]
+        except ChatUnavailable as exc:
+            reason = str(exc)
+        except requests.RequestException as exc:
+            reason = (f"Rocket.Chat at {settings.url} stopped answering "
+                      f"({unreachable_reason(exc)})")
+        if time.monotonic() + RETRY_SECONDS > deadline:
+            raise StartError(f"{_cause(reason)}; gave up after {attempt} attempts; start "
+                             "Rocket.Chat or fix rocketchat.url (or remove [rocketchat] to run "
+                             "without the chat side)", EXIT_UNAVAILABLE)
+        if attempt == 1:
+            log.warning("%s; trying again for up to %.0f s", reason,
+                        max(0.0, deadline - time.monotonic()))
+        sleep(RETRY_SECONDS)
+
+
+def _cause(reason: str) -> str:
+    """A probe finding without its own advice (the give-up line says what to change)."""
+    return reason.split("; check rocketchat.url", 1)[0]
 
 
 def unreachable_reason(exc: BaseException) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 
 from bot.config import Settings
 from bot.config.sections import room_budget
-from bot.errors import ChatRejected, ConfigError
+from bot.errors import ConfigError
 from bot.exit_codes import EXIT_LEASE_LOST
 from bot.service import lease
 from bot.service.health import HealthState
@@ -43,10 +43,15 @@ from rules.store.service_values import UI_SECRET_KEY, kept_value
 log = logging.getLogger(__name__)
 
 DRAIN_SECONDS = 5.0
+# serve gives up on a Rocket.Chat that does not answer (or take the bot's login) this long
+# after its start began, with exit code 4; a later outage is the realtime client's to ride out
+CHAT_START_SECONDS = 30.0
 STOP_JOIN_SECONDS = 2.0
 
 
 class Runtime:
+    chat_start_seconds = CHAT_START_SECONDS  # tests set a shorter one on their instance
+
     def __init__(self, settings: Settings, *, clock: Clock | None = None,
                  ui_secret: str | None = None) -> None:
         self.settings = settings
@@ -85,6 +90,7 @@ class Runtime:
 
     def start(self) -> None:
         s = self.settings
+        self._began = time.monotonic()
         self.db = db = open_store(s.database)  # StartError: one line and an exit code
         self.health.db = db
         if not self.ui_secret:  # kept, so a restart or another instance keeps UI sessions
@@ -255,19 +261,16 @@ class Runtime:
                  self.base_url, self.base_url, http.threads)
 
     def _probe_chat(self) -> None:
-        from bot.rest.probe import probe
+        """Rocket.Chat must answer and take the bot's login before the start goes on:
+        ``StartError`` (exit 4) when it does not within ``chat_start_seconds`` of the start,
+        ``ChatRejected`` (exit 3) at once when it refuses the bot (bot/rest/probe.py)."""
+        from bot.rest.probe import probe_at_start
 
         rc = self.settings.rocketchat
         assert rc is not None
-        try:
-            report = probe(rc)
-        except ChatRejected:
-            raise
-        except Exception as exc:  # the probe informs; only refused credentials stop us
-            log.warning("Rocket.Chat probe failed: %s", exc)
-        else:
-            for number, line in enumerate(report.lines()):
-                (log.info if number == 0 and report.reachable else log.warning)("%s", line)
+        report = probe_at_start(rc, self._began + self.chat_start_seconds)
+        for number, line in enumerate(report.lines()):
+            (log.info if number == 0 else log.warning)("%s", line)
 
     def _start_realtime(self) -> None:
         rc = self.settings.rocketchat
