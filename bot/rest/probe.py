@@ -1,7 +1,8 @@
 """The start-up probe of the Rocket.Chat server: version, login, the permissions the bot needs.
 
-``atsd-bot serve`` runs it once before it starts the realtime client, and logs one line per
-finding, so an operator reads what is missing instead of guessing from a reconnect loop:
+``atsd-bot serve`` runs it before it starts the realtime client (again while the server does
+not answer), and logs one line per finding, so an operator reads what is missing instead of
+guessing from a reconnect loop:
 
 - the server does not answer, is not Rocket.Chat (``/api/info``), or answers 429/5xx to the
   login: :func:`probe_at_start` tries again until the give-up time (30 s after the start
@@ -10,7 +11,8 @@ finding, so an operator reads what is missing instead of guessing from a reconne
 - Rocket.Chat refuses the bot's credentials: an error; :func:`probe` raises
   :class:`bot.errors.ChatRejected` at once and the service refuses to start (exit 3);
 - the bot lacks the ``bot`` role or a permission it needs: a warning naming the permission
-  and where to grant it.
+  and where to grant it (the start itself needs only the login; replies and rooms that need
+  the permission fail later, each with its own line).
 
 Plain ``requests`` calls, so that the probe depends on nothing but the server's REST API.
 """
@@ -152,7 +154,8 @@ def unreachable_reason(exc: BaseException) -> str:
 def _not_now(answer: requests.Response, url: str, what: str) -> None:
     """A rate-limited (429) or failing (5xx) server has not refused the credentials: after a
     few quick restarts Rocket.Chat rate-limits the login, and exiting with "refused" (code 3)
-    would stop a supervised service for good. The caller logs it and starts anyway."""
+    would stop a supervised service for good. The start tries again (:func:`probe_at_start`);
+    ``config check`` reports it."""
     if answer.status_code == 429 or answer.status_code >= 500:
         raise ChatUnavailable(f"Rocket.Chat at {url} answered {answer.status_code} to {what}; "
                               "credentials not checked now")
