@@ -197,7 +197,10 @@ class Reader:
             self.talk()
         elif block.lang == "text" and self.base:
             for line in block.body.splitlines():
-                wait_for(lambda: line in self.log.read_text(), 30, f"{line!r} in serve's log")
+                self.logged(line)
+
+    def logged(self, line: str) -> None:
+        wait_for(lambda: line in self.log.read_text(), 30, f"{line!r} in serve's log")
 
     def talk(self) -> None:
         """Step 7: a user sends ``help`` in a direct message; the page shows the answer."""
