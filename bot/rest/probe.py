@@ -5,8 +5,8 @@ not answer), and logs one line per finding, so an operator reads what is missing
 guessing from a reconnect loop:
 
 - the server does not answer, is not Rocket.Chat (``/api/info``), or answers 429/5xx to the
-  login: :func:`probe_at_start` tries again until the give-up time (30 s after the start
-  began), then raises :class:`bot.errors.StartError` with ``EXIT_UNAVAILABLE`` (4) and one line
+  login: :func:`probe_at_start` tries again until the give-up time (so that
+  ``serve`` exits within 30 s of its start), then raises :class:`bot.errors.StartError` with ``EXIT_UNAVAILABLE`` (4) and one line
   naming the cause and the fix; an outage after the start is the realtime client's to ride out;
 - Rocket.Chat refuses the bot's credentials: an error; :func:`probe` raises
   :class:`bot.errors.ChatRejected` at once and the service refuses to start (exit 3);
@@ -65,12 +65,14 @@ class ProbeReport:
         return [head, *self.warnings, *self.unchecked]
 
 
-def probe(settings: RocketChatSettings, session: requests.Session | None = None) -> ProbeReport:
-    """Check the server; raises ``ChatRejected`` when the credentials are refused."""
+def probe(settings: RocketChatSettings, session: requests.Session | None = None, *,
+          timeout: float = TIMEOUT) -> ProbeReport:
+    """Check the server (``timeout`` per request); raises ``ChatRejected`` when the
+    credentials are refused."""
     http = session or requests.Session()
     report = ProbeReport(url=settings.url)
     try:
-        info = _json(http.get(f"{settings.url}/api/info", timeout=TIMEOUT))
+        info = _json(http.get(f"{settings.url}/api/info", timeout=timeout))
     except requests.RequestException as exc:
         report.warnings.append(f"Rocket.Chat at {settings.url} does not answer "
                                f"({unreachable_reason(exc)}); check rocketchat.url and that "
@@ -82,8 +84,8 @@ def probe(settings: RocketChatSettings, session: requests.Session | None = None)
         return report
     report.reachable = True
     report.version = str(info.get("version") or "") or None
-    headers = _login(http, settings)
-    me_answer = http.get(f"{settings.url}/api/v1/me", headers=headers, timeout=TIMEOUT)
+    headers = _login(http, settings, timeout)
+    me_answer = http.get(f"{settings.url}/api/v1/me", headers=headers, timeout=timeout)
     _not_now(me_answer, settings.url, "me")
     me = _json(me_answer)
     if not isinstance(me, dict) or not me.get("_id"):
@@ -92,7 +94,7 @@ def probe(settings: RocketChatSettings, session: requests.Session | None = None)
     report.user_id = str(me["_id"])
     report.username = me.get("username")
     report.roles = tuple(str(r) for r in me.get("roles") or ())
-    granted = _granted(http, settings.url, headers, report)
+    granted = _granted(http, settings.url, headers, report, timeout)
     many = granted.get("send-many-messages", set()) & set(report.roles)
     if "bot" not in report.roles and not many:
         report.warnings.append(f"user {report.username} has neither the 'bot' role nor the "
@@ -108,12 +110,15 @@ def probe_at_start(settings: RocketChatSettings, deadline: float, *,
                    session: requests.Session | None = None) -> ProbeReport:
     """:func:`probe` until the server answers and takes the bot's login, or until
     ``deadline`` (``time.monotonic()``): then a ``StartError`` with ``EXIT_UNAVAILABLE``.
-    Refused credentials raise ``ChatRejected`` at once: waiting does not fix them."""
+    Refused credentials raise ``ChatRejected`` at once: waiting does not fix them. A request
+    waits no longer than the time left, so a server that does not answer at all (packets
+    dropped) is given up on by the deadline too."""
     attempt = 0
     while True:
         attempt += 1
+        left = max(deadline - time.monotonic(), RETRY_SECONDS)
         try:
-            report = probe(settings, session)
+            report = probe(settings, session, timeout=min(TIMEOUT, left))
             if report.reachable:
                 return report
             reason = report.warnings[0]
@@ -161,11 +166,12 @@ def _not_now(answer: requests.Response, url: str, what: str) -> None:
                               "credentials not checked now")
 
 
-def _login(http: requests.Session, settings: RocketChatSettings) -> dict[str, str]:
+def _login(http: requests.Session, settings: RocketChatSettings,
+           timeout: float) -> dict[str, str]:
     if settings.token and settings.user_id:
         return {"X-User-Id": settings.user_id, "X-Auth-Token": settings.token}
     body = {"username": settings.user, "password": settings.password}
-    answer = http.post(f"{settings.url}/api/v1/login", json=body, timeout=TIMEOUT)
+    answer = http.post(f"{settings.url}/api/v1/login", json=body, timeout=timeout)
     _not_now(answer, settings.url, "login")
     data = _json(answer)
     inner = data.get("data") if isinstance(data, dict) else None
@@ -176,10 +182,11 @@ def _login(http: requests.Session, settings: RocketChatSettings) -> dict[str, st
 
 
 def _granted(http: requests.Session, url: str, headers: dict[str, str],
-             report: ProbeReport) -> dict[str, set[str]]:
+             report: ProbeReport, timeout: float) -> dict[str, set[str]]:
     """Permission id -> the roles holding it; empty (and noted) when it cannot be read."""
     try:
-        answer = http.get(f"{url}/api/v1/permissions.listAll", headers=headers, timeout=TIMEOUT)
+        answer = http.get(f"{url}/api/v1/permissions.listAll", headers=headers,
+                          timeout=timeout)
     except requests.RequestException:
         report.unchecked.append("could not read the server's permissions; not checked")
         return {}

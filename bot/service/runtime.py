@@ -44,8 +44,9 @@ log = logging.getLogger(__name__)
 
 DRAIN_SECONDS = 5.0
 # serve gives up on a Rocket.Chat that does not answer (or take the bot's login) this long
-# after its start began, with exit code 4; a later outage is the realtime client's to ride out
-CHAT_START_SECONDS = 30.0
+# after the runtime's start began, with exit code 4: within 30 s of the process's start, its
+# imports and configuration included. A later outage is the realtime client's to ride out.
+CHAT_START_SECONDS = 28.0
 STOP_JOIN_SECONDS = 2.0
 
 

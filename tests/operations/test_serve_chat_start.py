@@ -1,7 +1,8 @@
 """``serve`` and Rocket.Chat at start: tried again while it does not answer, given up with exit
 4 (one line) after ``Runtime.chat_start_seconds``; refused credentials are exit 3 at once.
 
-The give-up time is 30 s in service; these tests set a short one on their runtime.
+In service the process gives up within 30 s of its start; these tests set a short give-up
+time on their runtime.
 """
 
 from __future__ import annotations
@@ -53,8 +54,9 @@ def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(importlib.import_module("bot.rest.probe"), "RETRY_SECONDS", 0.2)
 
 
-def test_the_give_up_time_is_30_seconds() -> None:
-    assert CHAT_START_SECONDS == 30.0 and Runtime.chat_start_seconds == CHAT_START_SECONDS
+def test_the_give_up_time_leaves_the_process_start_inside_30_seconds() -> None:
+    assert 25.0 <= CHAT_START_SECONDS <= 28.0
+    assert Runtime.chat_start_seconds == CHAT_START_SECONDS
 
 
 def test_an_unreachable_rocketchat_is_given_up_with_exit_4(
