@@ -5,9 +5,10 @@ not answer), and logs one line per finding, so an operator reads what is missing
 guessing from a reconnect loop:
 
 - the server does not answer, is not Rocket.Chat (``/api/info``), or answers 429/5xx to the
-  login: :func:`probe_at_start` tries again until the give-up time (so that
-  ``serve`` exits within 30 s of its start), then raises :class:`bot.errors.StartError` with ``EXIT_UNAVAILABLE`` (4) and one line
-  naming the cause and the fix; an outage after the start is the realtime client's to ride out;
+  login: :func:`probe_at_start` tries again until the give-up time (so that ``serve`` exits
+  within 30 s of its start), then raises :class:`bot.errors.StartError` with
+  ``EXIT_UNAVAILABLE`` (4) and one line naming the cause and the fix; an outage after the
+  start is the realtime client's to ride out;
 - Rocket.Chat refuses the bot's credentials: an error; :func:`probe` raises
   :class:`bot.errors.ChatRejected` at once and the service refuses to start (exit 3);
 - the bot lacks the ``bot`` role or a permission it needs: a warning naming the permission
