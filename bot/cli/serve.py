@@ -34,7 +34,7 @@ from typing import Any
 
 from bot.cli.common import add_command, add_config_option, fail
 from bot.config import Settings, config_path, load_settings, read_config
-from bot.errors import ChatRejected, ConfigError, StartError
+from bot.errors import ChatRejected, ConfigError, StartCancelled, StartError
 from bot.exit_codes import (
     EXIT_ADDRESS,
     EXIT_DATABASE,
@@ -117,6 +117,10 @@ def _start(runtime: Any, settings: Settings, debug: bool) -> int | None:
         return None
     except Exception as exc:  # each kind becomes one line and its code below
         failure = exc
+    if isinstance(failure, StartCancelled):
+        runtime.stop(drain_seconds=0)
+        log.info("%s", failure)
+        return failure.exit_code
     if isinstance(failure, StartError):
         code, line = failure.exit_code, str(failure)
     elif isinstance(failure, ChatRejected):
@@ -184,6 +188,7 @@ def _install_signals(stop: threading.Event, runtime: Any, path: Path | None) -> 
     def on_stop(signum: int, _frame: Any) -> None:
         log.info("received %s", signal.Signals(signum).name)
         stop.set()
+        runtime.cancel_start()  # a start still waiting for the database or Rocket.Chat ends
 
     def reload() -> None:
         runtime.reload(lambda: load_settings(path))

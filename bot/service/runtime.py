@@ -18,8 +18,8 @@ from typing import Any
 
 from bot.config import Settings
 from bot.config.sections import room_budget
-from bot.errors import ConfigError
-from bot.exit_codes import EXIT_LEASE_LOST
+from bot.errors import ConfigError, StartCancelled
+from bot.exit_codes import EXIT_LEASE_LOST, EXIT_OK
 from bot.service import lease
 from bot.service.health import HealthState
 from bot.service.http_server import HttpServer
@@ -86,13 +86,17 @@ class Runtime:
         self._threads: list[threading.Thread] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopped = False
+        self._began = 0.0  # time.monotonic() when start() began: the chat give-up counts from it
+        # set by a stop signal during start(): the waits for the database and Rocket.Chat end
+        self._start_cancelled = threading.Event()
 
     # -- start --------------------------------------------------------------------------
 
     def start(self) -> None:
         s = self.settings
         self._began = time.monotonic()
-        self.db = db = open_store(s.database)  # StartError: one line and an exit code
+        # StartError: one line and an exit code
+        self.db = db = open_store(s.database, sleep=self._wait_at_start)
         self.health.db = db
         if not self.ui_secret:  # kept, so a restart or another instance keeps UI sessions
             self.ui_secret = kept_value(db, UI_SECRET_KEY, lambda: secrets.token_urlsafe(32))
@@ -269,9 +273,19 @@ class Runtime:
 
         rc = self.settings.rocketchat
         assert rc is not None
-        report = probe_at_start(rc, self._began + self.chat_start_seconds)
+        report = probe_at_start(rc, self._began + self.chat_start_seconds,
+                                sleep=self._wait_at_start)
         for number, line in enumerate(report.lines()):
             (log.info if number == 0 else log.warning)("%s", line)
+
+    def cancel_start(self) -> None:
+        """A stop signal during :meth:`start`: its waits for the database or Rocket.Chat end
+        with :class:`StartCancelled` instead of running to their give-up time."""
+        self._start_cancelled.set()
+
+    def _wait_at_start(self, seconds: float) -> None:
+        if self._start_cancelled.wait(seconds):
+            raise StartCancelled("stopped before the start finished", EXIT_OK)
 
     def _start_realtime(self) -> None:
         rc = self.settings.rocketchat

@@ -19,7 +19,7 @@ import pytest
 
 from bot.cli.serve import _start
 from bot.config import Settings, build_settings
-from bot.exit_codes import EXIT_REJECTED, EXIT_UNAVAILABLE
+from bot.exit_codes import EXIT_OK, EXIT_REJECTED, EXIT_UNAVAILABLE
 from bot.service.runtime import CHAT_START_SECONDS, Runtime
 from tests.rocketchat_server import Simulator
 
@@ -111,3 +111,30 @@ def test_refused_credentials_are_exit_3_without_waiting(
     assert time.monotonic() - started < runtime.chat_start_seconds / 3
     assert "refused the login of atsd_bot; check rocketchat.user and rocketchat.password" \
         in caplog.text
+
+
+def test_a_stop_signal_ends_the_wait_for_rocketchat_at_once(
+        tmp_path: Path, runtimes: list[Runtime], caplog: pytest.LogCaptureFixture) -> None:
+    settings = _settings(tmp_path, {"url": f"http://127.0.0.1:{_closed_port()}"})
+    runtime = Runtime(settings)
+    runtimes.append(runtime)
+    waits: list[float] = []
+
+    def stop_during_the_wait(record: logging.LogRecord) -> bool:
+        if "trying again for up to" in record.getMessage():
+            waits.append(time.monotonic())
+            runtime.cancel_start()  # what serve's SIGTERM handler does
+        return True
+
+    handler = logging.getLogger("bot.rest.probe")
+    handler.addFilter(stop_during_the_wait)
+    try:
+        with caplog.at_level(logging.INFO):
+            code = _start(runtime, settings, debug=False)
+    finally:
+        handler.removeFilter(stop_during_the_wait)
+    assert code == EXIT_OK
+    assert waits and time.monotonic() - waits[0] < runtime.chat_start_seconds / 3
+    assert "stopped before the start finished" in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert runtime._stopped
