@@ -43,7 +43,7 @@ def test_one_message_per_alert_repeats_in_its_thread_resolved_with_its_duration(
     alert_id = stage.runner.engine.open_alerts()[0]["id"]
     assert ack["msg"] == f"@{BOT} ack {alert_id}" and ack["msg_in_chat_window"] is True
     assert silence["msg"] == f"@{BOT} silence rule=chat_disk entity=rocket.chat 1h"
-    assert link["url"] == f"https://atsd.example/ui/alerts#alert-{alert_id}"
+    assert link["url"] == f"https://atsd.example/ui/alerts/{alert_id}"
     stage.wait_reactions(root["_id"], ":rotating_light:")
     stage.say("alice", "disk 95% on db1")
     assert stage.wait_thread(root["_id"], 1) == [f"again: @{BOT} disk 95% on db1"]
