@@ -141,6 +141,18 @@ def test_the_first_alert_id_stands_for_the_reopened_alert(rig: Rig) -> None:
     assert rig.engine.open_alerts()[0]["id"] == post.alert_id
 
 
+def test_the_first_alert_id_resolves_the_reopened_alert(rig: Rig) -> None:
+    [first] = send(rig)
+    send(rig, "ok")
+    rig.advance(1)
+    post, _ = send(rig)
+    assert rig.engine.resolve(first.alert_id, by="@alice", reason="done")
+    assert rig.engine.open_alerts() == []
+    note_row = rows(rig)[-2]
+    assert note_row.text.startswith(f"#{post.alert_id} resolved by @alice after ")
+    assert not rig.engine.resolve(first.alert_id, by="@alice")  # nothing open any more
+
+
 def test_a_storm_folds_into_one_summary(db: Database) -> None:
     rig = make_rig(db, [thread_rule()])
     rig.engine.stories.budget = RoomBudget(count=2, seconds=60)
