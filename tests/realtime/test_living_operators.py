@@ -1,7 +1,7 @@
 """Operators acting on a living alert message from outside the chat, on each inbound path:
 acknowledge and resolve through the API and through the web UI's forms each post a note in the
 alert message's thread (who, why) and edit the message; the message's Open button leads to
-the alert's web UI page."""
+the alert's web UI page, and its Silence 1h button makes a silence."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ from urllib.parse import urlsplit
 import pytest
 from flask.testing import FlaskClient
 
+from rules.silences import facts_of
 from rules.store import Database
 from tests.api_rules.conftest import basic
 from tests.realtime.conftest import World
+from tests.realtime.harness import wait_until
 from tests.realtime.living_stage import BOT, OPS_PASSWORD, OPS_USER, Stage, staged
 from tests.ui.conftest import csrf_of
 
@@ -96,3 +98,21 @@ def test_the_open_button_leads_to_the_alert_page_and_its_forms_act(stage: Stage)
     # still reachable from history, with who and why
     html = client.get(path).get_data(as_text=True)
     assert f"by {who}: fixed it" in html and "Alert History" in html
+
+
+def test_the_silence_button_makes_a_silence_for_an_hour(stage: Stage) -> None:
+    root, alert_id = _open(stage)
+    clicked = stage.sim.click("boss", root["_id"], "Silence 1h")
+    assert clicked is not None
+    assert clicked["msg"] == f"@{BOT} silence rule=chat_disk entity=rocket.chat 1h"
+    engine = stage.runner.engine
+    [silence] = wait_until(lambda: engine.list_silences(), what="the silence")
+    assert silence.describe() == "rule=chat_disk entity=rocket.chat"
+    assert silence.author == "@boss" and silence.room_id == stage.room
+    assert (silence.ends_at - silence.starts_at).total_seconds() == 3600
+    assert engine.silence_covering(facts_of(engine.open_alerts()[0]),
+                                   engine.clock.now()).id == silence.id
+    # the click's answer is in the room; the click never reached the rules
+    stage.settle()
+    assert [r.message for r in stage.runner.commands()] == [f"@{BOT} disk 91% on db1"]
+    assert alert_id == engine.open_alerts()[0]["id"]
