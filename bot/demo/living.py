@@ -4,9 +4,9 @@ After the seed exchange, a monitoring system (the demo, as the ``monitor`` webho
 reports ``db1 /var`` 97 % full: the ``disk_full`` rule (``conversation: thread``) opens an
 alert and the bot posts one message in ``#ops`` with buttons. A second report repeats it (into
 the message's thread), alice clicks **Acknowledge** (the button posts ``@atsd_bot ack N`` as
-her), and a few seconds later a report below 90 % resolves it. The act prints the room and the thread as a user
-would see them: the message edited to say who acknowledged it and how long it lasted, its
-state reaction, the buttons, and the thread's replies.
+her), and a few seconds later a report below 90 % resolves it. The act prints the room and the
+thread as a user would see them: the message edited to say who acknowledged it and how long
+it lasted, its state reaction, the buttons, and the thread's replies.
 """
 
 from __future__ import annotations

@@ -23,9 +23,10 @@ from rules.store.messages import row_to_command
 from rules.store.tables import base as schema
 from rules.store.tables import engine as es
 
-__all__ = ["PAGE", "MessageSearch", "alert_detail", "alert_history", "attempts", "counts", "like_pattern",
-           "messages", "notifications", "open_alert_counts", "open_alerts", "outbox_counts",
-           "outbox_counts_by_status", "recent_commands", "rule_errors", "windows"]
+__all__ = ["PAGE", "MessageSearch", "alert_detail", "alert_history", "attempts", "counts",
+           "like_pattern", "messages", "notifications", "open_alert_counts", "open_alerts",
+           "outbox_counts", "outbox_counts_by_status", "recent_commands", "rule_errors",
+           "windows"]
 
 PAGE = 100
 

@@ -15,10 +15,10 @@ import pytest
 from bot.rest import living as living_chat
 from rules.living import RoomBudget
 from rules.store import Database
+from tests.api_rules.conftest import basic
 from tests.realtime.conftest import World
 from tests.realtime.harness import wait_until
 from tests.realtime.living_stage import BOT, OPS_PASSWORD, OPS_USER, Stage, staged
-from tests.api_rules.conftest import basic
 from tests.ui.conftest import csrf_of
 
 PATHS = ["realtime", "webhook"]
