@@ -39,7 +39,6 @@ from sqlalchemy import Connection
 from rules.clock import aware
 from rules.living.text import (
     ACKNOWLEDGED,
-    FLAPPING_FROM,
     OPEN,
     REACTIONS,
     RESOLVED,
@@ -76,10 +75,6 @@ class Told:
     notes: list[Notification]
     folded_into: str | None = None
     reopen: int = 0
-
-    @property
-    def flapping(self) -> bool:
-        return self.reopen >= FLAPPING_FROM
 
 
 @dataclass(frozen=True, slots=True)
