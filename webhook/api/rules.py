@@ -131,7 +131,7 @@ def _alert_items(body: Any, extra: set[str], shape: str) -> list[tuple[int, dict
         unknown = sorted(set(item) - known)
         if unknown:
             raise bad_request(f"item {index}: unknown field {unknown[0]!r}; known: "
-                              f"{', '.join(sorted(known, key=lambda k: k != 'id'))}")
+                              f"{', '.join(sorted(known, key=lambda k: (k != 'id', k)))}")
         alert_id, reason = item.get("id"), item.get("reason", "")
         if isinstance(alert_id, bool) or not isinstance(alert_id, int):
             raise bad_request(f"item {index}: 'id' must be an integer alert id")
