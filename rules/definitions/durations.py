@@ -113,37 +113,43 @@ def format_span(span: timedelta) -> str:
 
 
 def parse_duration(value: object) -> float:
-    """Seconds for a rule file's duration: the one syntax (:func:`parse_span`), or ``0``.
+    """Seconds of a duration a person wrote (rule file, configuration, CLI): the one syntax
+    (:func:`parse_span`), or ``0`` (off; zero needs no unit).
 
-    A number (what ATSD XML import computes from ``intervalCount`` and ``intervalUnit``, or a
-    YAML number) is taken as seconds here; the YAML reader warns about a bare number
-    (:func:`bare_number`) so that a rule file never gets a unit silently.
+    A bare number is refused with the syntax, whether YAML or TOML typed it as a number
+    (``delay_open: 30``) or as text (``"30"``): guessing its unit is what the one syntax ends.
     """
     if isinstance(value, bool) or value is None:
-        raise ValueError(f"expected a duration like {SYNTAX}, got {show(value)}")
+        raise DurationError(f"expected a duration like {SYNTAX}, got {show(value)}")
+    if _zero(value):
+        return 0.0
     if isinstance(value, (int, float)):
-        seconds = float(value)
-    elif isinstance(value, str) and bare_number(value):
-        seconds = float(value.strip())
-    else:
-        try:
-            seconds = parse_span(value, allow_zero=True).total_seconds()  # type: ignore[arg-type]
-        except DurationError as exc:
-            raise ValueError(str(exc)) from None
+        raise DurationError(f"a bare number ({show(value)}) has no unit: write {SYNTAX}")
+    if not isinstance(value, str):
+        raise DurationError(f"expected a duration like {SYNTAX}, got {show(value)}")
+    return seconds_in_range(parse_span(value, allow_zero=True).total_seconds(), value)
+
+
+def seconds_in_range(seconds: float, value: object) -> float:
+    """``seconds`` if it is 0 to :data:`MAX_DURATION`; for a count the code computed (ATSD
+    XML's ``intervalCount`` times its ``intervalUnit``), not a number a person wrote."""
     if not 0 <= seconds <= MAX_DURATION:  # also false for NaN
-        raise ValueError(f"must be 0 to {int(MAX_DURATION)} seconds (366 days), got {show(value)}")
+        raise DurationError(f"must be 0 to {int(MAX_DURATION)} seconds (366 days), "
+                            f"got {show(value)}")
     return seconds
 
 
-def bare_number(value: object) -> bool:
-    """A number without a unit (``30``, ``"30"``, ``2.5``), zero aside: zero needs no unit."""
-    if isinstance(value, bool):
-        return False
+def duration_text(seconds: float) -> str:
+    """Seconds written back in the one syntax: ``1h30m``, or ``1.5 second`` for a fraction."""
+    if seconds == int(seconds):
+        return format_span(timedelta(seconds=seconds))
+    return f"{number_text(seconds)} second"
+
+
+def _zero(value: object) -> bool:
     if isinstance(value, (int, float)):
-        return value != 0
-    if isinstance(value, str) and re.fullmatch(r"\s*\d+(?:\.\d+)?\s*", value):
-        return float(value) != 0
-    return False
+        return value == 0
+    return isinstance(value, str) and re.fullmatch(r"\s*0+(?:\.0+)?\s*", value) is not None
 
 
 def parse_window(text: object) -> WindowSpec:

@@ -26,7 +26,12 @@ from rules.definitions.atsd_xml.vocabulary import (
     RULE_ELEMENTS,
     TRIGGER_TAGS,
 )
-from rules.definitions.durations import ATSD_UNIT_SECONDS, parse_duration, parse_window
+from rules.definitions.durations import (
+    ATSD_UNIT_SECONDS,
+    parse_duration,
+    parse_window,
+    seconds_in_range,
+)
 from rules.definitions.issues import RuleIssue, show
 from rules.definitions.model import (
     REOPEN_WITHIN_SECONDS,
@@ -100,7 +105,7 @@ def _interval_seconds(parent: ET.Element, tag: str) -> float:
         raise _Invalid(tag, f"expected intervalCount >= 0 and intervalUnit one of "
                        f"{', '.join(ATSD_UNIT_SECONDS)}, got {show(count)} {show(unit)}")
     try:
-        return parse_duration(float(count) * ATSD_UNIT_SECONDS[unit.upper()])
+        return seconds_in_range(float(count) * ATSD_UNIT_SECONDS[unit.upper()], count)
     except ValueError as exc:
         raise _Invalid(tag, str(exc)) from None
 
@@ -164,7 +169,8 @@ def _conversation(rule: ET.Element) -> dict[str, Any]:
                        f"conversation: expected flat or thread, got {show(kind)}")
     conversation: Conversation = "thread" if kind == "thread" else "flat"
     try:
-        reopen = parse_duration(extras.get("reopen_within") or REOPEN_WITHIN_SECONDS)
+        written = extras.get("reopen_within")
+        reopen = parse_duration(written) if written else REOPEN_WITHIN_SECONDS
     except ValueError as exc:
         raise _Invalid("webNotification.firstWebConfigParameters",
                        f"reopen_within: {exc}") from None

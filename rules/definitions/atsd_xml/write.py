@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET  # building only; nothing is parsed here
 from collections.abc import Sequence
 
 from rules.definitions.atsd_xml.vocabulary import TRIGGER_TAGS
-from rules.definitions.durations import ATSD_UNIT_SECONDS, number_text
+from rules.definitions.durations import ATSD_UNIT_SECONDS, duration_text, number_text
 from rules.definitions.model import REOPEN_WITHIN_SECONDS, TRIGGERS, NotificationSpec, Rule
 
 
@@ -100,7 +100,7 @@ def _conversation_extras(rule: Rule) -> dict[str, str]:
         return {}
     extras: dict[str, str] = {"conversation": rule.conversation}
     if rule.reopen_within_seconds != REOPEN_WITHIN_SECONDS:
-        extras["reopen_within"] = number_text(rule.reopen_within_seconds)
+        extras["reopen_within"] = duration_text(rule.reopen_within_seconds)
     return extras
 
 
@@ -120,8 +120,8 @@ def _notification_element(rule_name: str, spec: NotificationSpec,
     if spec.name:
         _add(element, "name", spec.name)
     _add(element, "webNotificationConfigName", spec.endpoint)
-    extras = {"room": spec.room or "",
-              "delay_open": number_text(spec.delay_open_seconds) if spec.delay_open_seconds else "",
+    delay = duration_text(spec.delay_open_seconds) if spec.delay_open_seconds else ""
+    extras = {"room": spec.room or "", "delay_open": delay,
               "sync_reply": "true" if spec.sync_reply else "", **conversation}
     for trigger in TRIGGERS:
         prefix = TRIGGER_TAGS[trigger]
