@@ -51,9 +51,10 @@ def split_silence(args: list[str]) -> tuple[list[Matcher], timedelta, str]:
             span = parse_span(duration, maximum=MAX_SILENCE)
         except DurationError as exc:
             raise Usage(str(exc)) from None
-        if _starts_with_duration(rest):
+        second = _second_duration(rest)
+        if second:
             raise Usage(f"write the duration as one word, like `1h30m`, not "
-                        f"`{code(duration, 20)} {code(rest[0], 20)}`; the comment follows it")
+                        f"`{code(duration, 20)} {code(second, 20)}`; the comment follows it")
         try:
             matchers = parse_words(args[:index])
         except MatcherError as exc:
@@ -77,16 +78,16 @@ def _duration_at(args: list[str], index: int) -> int | None:
     raise Usage(f"`{code(word, 20)}` has no unit: write {SYNTAX}")
 
 
-def _starts_with_duration(words: list[str]) -> bool:
-    """Whether the comment would start with a valid duration (``1h 30m``: a second part)."""
+def _second_duration(words: list[str]) -> str | None:
+    """The duration the comment would start with (``30m`` of ``1h 30m``), or None."""
     text = _duration_words(words) if words else None
     if text is None:
-        return False
+        return None
     try:
         parse_span(text)
     except DurationError:
-        return False
-    return True
+        return None
+    return text
 
 
 def _duration_words(words: list[str]) -> str | None:
