@@ -1,10 +1,11 @@
 """Durations (``"90s"``, ``"1h30m"``, ``"5 minute"``) and windows (``length(N)``, ``time(N unit)``).
 
-**One duration syntax everywhere** (chat commands, rule files, the CLI, the API):
-:func:`parse_span` reads ``90s``, ``15m``, ``2h``, ``1h30m``, ``2d``, ``1w`` and ATSD's
-``"2 hour"`` / ``"30 minute"`` forms, and refuses a bare number with the syntax (a number has
-no unit, and guessing one is how ``30`` came to mean 30 minutes). :func:`format_span` writes a
-duration back in the compact form.
+**One duration syntax everywhere** (chat commands, rule files, the CLI, the API, the
+configuration): :func:`parse_span` reads ``90s``, ``15m``, ``2h``, ``1h30m``, ``2d``, ``1w``
+and ATSD's ``"2 hour"`` / ``"30 minute"`` forms, and refuses a bare number with the syntax
+(a number has no unit, and guessing one is how ``30`` came to mean 30 minutes).
+:func:`format_span` writes a duration back in the compact form; :func:`parse_duration` is the
+same for rule files and the configuration, which YAML and TOML may hand over as numbers.
 
 Shared by the YAML format and ATSD XML import; each parser raises ``ValueError`` (a
 :class:`DurationError` for durations) with a message fit for a
