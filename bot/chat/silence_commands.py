@@ -36,7 +36,8 @@ from rules.silences import MAX_COMMENT, Matcher, MatcherError, facts_of, matches
 
 _NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
 _WORD = re.compile(r"^[A-Za-z]+$")
-_ATTEMPT = re.compile(r"^\d+(?:\.\d+)?[A-Za-z]+$")  # 2h, 1h30m, 2y, 2hours: meant as a duration
+# digits then letters, repeated: 2h, 1h30m, 2y, 2hours, 1.5h: meant as a duration
+_ATTEMPT = re.compile(r"^\d+(?:\.\d+)?[A-Za-z]+(?:\d+[A-Za-z]+)*$")
 
 
 def split_silence(args: list[str]) -> tuple[list[Matcher], timedelta, str]:
