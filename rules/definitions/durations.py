@@ -59,6 +59,8 @@ def parse_span(text: str, *, maximum: timedelta | None = None,
 
     ``maximum`` bounds it (inclusive); zero is refused unless ``allow_zero``.
     """
+    if isinstance(text, (int, float)) and not isinstance(text, bool):  # JSON's 7200
+        raise DurationError(f"a bare number ({show(text)}) has no unit: write {SYNTAX}")
     if not isinstance(text, str):
         raise DurationError(f"expected a duration like {SYNTAX}, got {show(text)}")
     raw = text.strip()

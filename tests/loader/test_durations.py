@@ -41,6 +41,11 @@ def test_refuses_with_the_syntax(text: str, says: str) -> None:
     assert says in str(caught.value)
 
 
+def test_a_json_number_is_a_bare_number_too() -> None:
+    with pytest.raises(DurationError, match=r"^a bare number \(7200\) has no unit: write 90s"):
+        parse_span(7200)  # type: ignore[arg-type]
+
+
 def test_limit_and_zero() -> None:
     assert parse_span("90d", maximum=MAX_SILENCE) == MAX_SILENCE
     with pytest.raises(DurationError, match="longer than the limit of 90d"):
