@@ -247,7 +247,8 @@ def room_budget(value: str) -> tuple[int, float]:
     count, slash, interval = value.partition("/")
     shape = ("expected COUNT/DURATION like \"10/1m\" (new alert messages per room within a "
              f"duration), got {value!r}")
-    if not slash or not count.strip().isdigit():
+    count = count.strip()
+    if not slash or not (count.isascii() and count.isdigit()):
         raise ConfigError(f"rocketchat.room_budget: {shape}")
     try:
         seconds = parse_duration(interval.strip())
@@ -255,7 +256,7 @@ def room_budget(value: str) -> tuple[int, float]:
         raise ConfigError(f"rocketchat.room_budget: {exc}; {shape}") from None
     if seconds <= 0:
         raise ConfigError(f"rocketchat.room_budget: the duration must be longer than 0; {shape}")
-    return int(count.strip()), seconds
+    return int(count), seconds
 
 
 def _endpoints(t: Mapping[str, Any], rc: RocketChatSettings | None) -> dict[str, EndpointSettings]:

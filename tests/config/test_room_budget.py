@@ -20,7 +20,8 @@ def test_the_default_and_a_written_budget() -> None:
     assert room_budget("0/1m") == (0, 60.0)
 
 
-@pytest.mark.parametrize("value", ["10", "10/60", "x/1m", "-1/1m", "10/0s", "10/soon"])
+@pytest.mark.parametrize("value", ["10", "10/60", "x/1m", "-1/1m", "10/0s", "10/soon",
+                                   "²/1m", "/1m"])
 def test_a_bad_budget_is_one_error_naming_the_key(value: str) -> None:
     with pytest.raises(ConfigError) as caught:
         build_settings({"rocketchat": {**RC, "room_budget": value}})
