@@ -7,5 +7,5 @@ Both inbound paths hand a :class:`~rules.command.MessageCommand` to
 the service: see docs/architecture.md.
 """
 
-__all__ = ["clock", "command", "definitions", "engine", "errors", "expr", "ingest",
+__all__ = ["chat_text", "clock", "command", "definitions", "engine", "errors", "expr", "ingest",
            "message_keys", "notification", "outbox", "silences", "store"]

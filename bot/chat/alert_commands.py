@@ -82,7 +82,7 @@ def show_alert(kit: Kit, request: Request) -> Answer:
     lines.append(_ack_line(live, row))
     if row.get("close_time"):
         who = f" by {row['closed_by']}" if row.get("closed_by") else ""
-        note = f": {short(row['close_note'], 200)}" if row.get("close_note") else ""
+        note = f": `{code(row['close_note'], 200)}`" if row.get("close_note") else ""
         lines.append(f"closed {format_iso_date(row['close_time'])}{who}{note}")
     if live:
         silence = kit.engine.silence_covering(facts_of(live), now, request.conn)
@@ -110,7 +110,7 @@ def _ack_line(live: dict[str, Any] | None, row: dict[str, Any]) -> str:
         took = f" (taken back by {row['ack_by']})" if row.get("ack_by") else ""
         return "not acknowledged" + took
     who = f" by {row['ack_by']}" if row.get("ack_by") else ""
-    why = f": {short(row['ack_reason'], 200)}" if row.get("ack_reason") else ""
+    why = f": `{code(row['ack_reason'], 200)}`" if row.get("ack_reason") else ""
     return f"acknowledged{who}{why}"
 
 
@@ -120,7 +120,7 @@ def ack(kit: Kit, request: Request) -> Answer:
     if not kit.engine.acknowledge(alert_id, True, by=request.asker, reason=reason or None,
                                   conn=request.conn):
         raise Refused(f"no alert #{alert_id} (see `alerts`)")
-    why = f": {code(reason, 200)}" if reason else ""
+    why = f": `{code(reason, 200)}`" if reason else ""
     return Answer(f"alert #{alert_id} acknowledged by {request.asker}{why}")
 
 
@@ -136,7 +136,7 @@ def resolve(kit: Kit, request: Request) -> Answer:
     reason = reason_of(request.args[1:])
     if not kit.engine.resolve(alert_id, by=request.asker, reason=reason, conn=request.conn):
         raise Refused(f"no alert #{alert_id} (see `alerts`)")
-    why = f": {code(reason, 200)}" if reason else ""
+    why = f": `{code(reason, 200)}`" if reason else ""
     return Answer(f"alert #{alert_id} resolved by {request.asker}{why}. It is in the history "
                   "now; its window starts again from CANCEL.")
 

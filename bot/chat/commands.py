@@ -12,8 +12,9 @@ Decisions:
 - Arguments that do not fit raise :class:`Usage`; the answer starts with ``usage:`` and shows
   the command's syntax and an example, plus one line on what was wrong.
 - Alert and silence ids are positive integers, written ``N`` or ``#N``; anything else is a
-  usage error. Texts a user wrote are shown back only inside code spans, cut short, with
-  backticks removed, so an answer never turns a user's markup into the bot's.
+  usage error. Texts a user wrote (comments, reasons, matchers) are shown back only inside
+  code spans, cut short, with backticks removed, so an answer never turns a user's markup
+  into the bot's (``@all``, ``*bold*``, links).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from bot.config import RocketChatSettings
+from rules.chat_text import plain
 from rules.clock import Clock
 from rules.engine.rule_engine import RuleEngine
 from rules.message_keys import ChatInput
@@ -106,9 +108,9 @@ class Command:
 
 
 def code(text: Any, limit: int = 60) -> str:
-    """A user's text, safe to put inside a code span: backticks gone, cut at ``limit``."""
-    clean = " ".join(str(text).replace("`", "'").split())
-    return clean if len(clean) <= limit else clean[: limit - 1] + "…"
+    """A user's text, safe to put inside a code span: backticks gone, cut at ``limit``
+    (:func:`rules.chat_text.plain`; :func:`rules.chat_text.code_span` adds the backticks)."""
+    return plain(text, limit)
 
 
 def parse_id(word: str, what: str) -> int:
@@ -128,7 +130,7 @@ def reason_of(args: list[str], limit: int = 500) -> str:
 
 def help_text(table: Mapping[str, Command], admin_hint: str) -> str:
     lines = ["I answer these commands in a direct message, or when a message starts with a "
-             "mention of me:"]
+             "mention of me or with the outgoing integration's trigger word:"]
     for command in table.values():
         star = " *" if command.admin else ""
         lines.append(f"• `{command.syntax}`: {command.about}{star}")

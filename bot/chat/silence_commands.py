@@ -4,10 +4,17 @@
 Decisions:
 
 - The arguments of ``silence`` are read left to right: matchers until the first word that
-  is a duration (``2h``, ``1h30m``, or the two words ``2 hour``), then the comment. A bare
-  number where the duration should be is a usage error naming the syntax.
-- A silence made in a room (and thread) tells that room when it ends. ``unsilence`` run in
-  that same room and thread answers with that note only: one message, not two.
+  is a duration or tries to be one, then the comment. A duration is one word (``2h``,
+  ``1h30m``) or a number and a unit word (``2 hour``). A word like ``2y`` or ``2x`` (digits
+  then letters) is a duration attempt: an unknown unit is a usage error naming it, never a
+  rule matcher; a number followed by a word that is no unit (``2 parsecs``) likewise. A bare
+  number is a usage error naming the syntax. ``1h 30m`` is not the syntax (write ``1h30m``)
+  and is refused, rather than taking ``30m`` as the start of the comment. (A rule whose name
+  looks like a duration, ``2fa``, is written ``rule=2fa``.)
+- Comments and matchers are shown back in code spans (:mod:`rules.chat_text`): an
+  ``@all`` in a comment (from chat, the web UI or the API) never notifies a room.
+- A silence made in a room tells that room when it ends. ``unsilence`` run in that room
+  answers with that note only, in the thread it was asked in: one message, not two.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import re
 from datetime import timedelta
 
 from bot.chat.commands import MAX_ANSWER, Answer, Kit, Refused, Request, Usage, code, parse_id
+from rules.chat_text import code_span
 from rules.command import format_iso_date
 from rules.definitions.durations import (
     MAX_SILENCE,
@@ -27,31 +35,68 @@ from rules.definitions.durations import (
 from rules.silences import MAX_COMMENT, Matcher, MatcherError, facts_of, matches_all, parse_words
 
 _NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
-_UNIT_WORD = re.compile(r"^(?:s|sec|second|m|min|minute|h|hour|d|day|w|week)s?$", re.IGNORECASE)
-_COMPACT = re.compile(r"^(?:\d{1,9}[wdhms])+$", re.IGNORECASE)
+_WORD = re.compile(r"^[A-Za-z]+$")
+# digits then letters, repeated: 2h, 1h30m, 2y, 2hours, 1.5h: meant as a duration
+_ATTEMPT = re.compile(r"^\d+(?:\.\d+)?[A-Za-z]+(?:\d+[A-Za-z]+)*$")
 
 
-def split_silence(args: list[str]) -> tuple[list[Matcher], str, str]:
-    """``silence`` arguments as (matchers, duration text, comment); :class:`Usage` naming
-    what is wrong."""
-    for index, word in enumerate(args):
-        if _COMPACT.match(word):
-            duration, rest = word, args[index + 1:]
-        elif _NUMBER.match(word):
-            if index + 1 < len(args) and _UNIT_WORD.match(args[index + 1]):
-                duration, rest = f"{word} {args[index + 1]}", args[index + 2:]
-            else:
-                raise Usage(f"`{code(word, 20)}` has no unit: write {SYNTAX}")
-        else:
+def split_silence(args: list[str]) -> tuple[list[Matcher], timedelta, str]:
+    """``silence`` arguments as (matchers, duration, comment); :class:`Usage` naming what is
+    wrong."""
+    for index in range(len(args)):
+        taken = _duration_at(args, index)
+        if taken is None:
             continue
+        duration, rest = " ".join(args[index:index + taken]), args[index + taken:]
+        try:
+            span = parse_span(duration, maximum=MAX_SILENCE)
+        except DurationError as exc:
+            raise Usage(str(exc)) from None
+        second = _second_duration(rest)
+        if second:
+            raise Usage(f"write the duration as one word, like `1h30m`, not "
+                        f"`{code(duration, 20)} {code(second, 20)}`; the comment follows it")
         try:
             matchers = parse_words(args[:index])
         except MatcherError as exc:
             raise Usage(str(exc)) from None
-        return matchers, duration, " ".join(rest).strip()
+        return matchers, span, " ".join(rest).strip()
     if not args:
         raise Usage("give matchers and a duration")
     raise Usage(f"no duration: end the matchers with one, like {SYNTAX}")
+
+
+def _duration_at(args: list[str], index: int) -> int | None:
+    """How many words from ``index`` try to be a duration (1 or 2), None when that word does
+    not; a bare number with no word after it is a :class:`Usage`."""
+    word = args[index]
+    if _ATTEMPT.match(word):
+        return 1
+    if not _NUMBER.match(word):
+        return None
+    if index + 1 < len(args) and _WORD.match(args[index + 1]):
+        return 2  # "2 hour", or "2 parsecs" for parse_span to name the unknown unit
+    raise Usage(f"`{code(word, 20)}` has no unit: write {SYNTAX}")
+
+
+def _second_duration(words: list[str]) -> str | None:
+    """The duration the comment would start with (``30m`` of ``1h 30m``), or None."""
+    text = _duration_words(words) if words else None
+    if text is None:
+        return None
+    try:
+        parse_span(text)
+    except DurationError:
+        return None
+    return text
+
+
+def _duration_words(words: list[str]) -> str | None:
+    if _ATTEMPT.match(words[0]):
+        return words[0]
+    if _NUMBER.match(words[0]) and len(words) > 1 and _WORD.match(words[1]):
+        return f"{words[0]} {words[1]}"
+    return None
 
 
 def left(span: timedelta) -> str:
@@ -63,11 +108,7 @@ def left(span: timedelta) -> str:
 
 
 def silence(kit: Kit, request: Request) -> Answer:
-    matchers, duration, comment = split_silence(request.args)
-    try:
-        span = parse_span(duration, maximum=MAX_SILENCE)
-    except DurationError as exc:
-        raise Usage(str(exc)) from None
+    matchers, span, comment = split_silence(request.args)
     if len(comment) > MAX_COMMENT:
         raise Usage(f"the comment is longer than {MAX_COMMENT} characters")
     message = request.message
@@ -79,8 +120,8 @@ def silence(kit: Kit, request: Request) -> Answer:
     plural = "s" if len(covered) != 1 else ""
     matching = (f"matches {len(covered)} open alert{plural} ({ids})" if covered
                 else "matches no open alert now")
-    about = f" ({code(comment, 120)})" if comment else ""
-    return Answer(f"silence #{made.id}: `{code(made.describe(), 200)}`{about}, {matching}; "
+    about = f" ({code_span(comment, 120)})" if comment else ""
+    return Answer(f"silence #{made.id}: {code_span(made.describe(), 200)}{about}, {matching}; "
                   f"until {format_iso_date(made.ends_at)} ({format_span(span)}). "
                   f"`unsilence {made.id}` ends it sooner.")
 
@@ -94,8 +135,8 @@ def list_silences(kit: Kit, request: Request) -> Answer:
         return Answer("No active silences.")
     lines = [f"{len(active)} active silence(s):"]
     for made in active[:30]:
-        about = f" ({code(made.comment, 80)})" if made.comment else ""
-        lines.append(f"• #{made.id} `{code(made.describe(), 120)}` by {made.author}{about}, "
+        about = f" ({code_span(made.comment, 80)})" if made.comment else ""
+        lines.append(f"• #{made.id} {code_span(made.describe(), 120)} by {made.author}{about}, "
                      f"expires {format_iso_date(made.ends_at)} "
                      f"(in {left(made.ends_at - now)})")
     return Answer("\n".join(lines)[:MAX_ANSWER])
@@ -105,14 +146,15 @@ def unsilence(kit: Kit, request: Request) -> Answer:
     if len(request.args) != 1:
         raise Usage("give exactly one silence id")
     silence_id = parse_id(request.args[0], "a silence")
-    ended, note = kit.engine.expire_silence(silence_id, by=request.asker, conn=request.conn)
+    message = request.message
+    ended, note = kit.engine.expire_silence(silence_id, by=request.asker, conn=request.conn,
+                                            asked_in=(message.room_id, message.tmid))
     if ended is None:
         known = kit.engine.silence(silence_id, request.conn)
         if known is None:
             raise Refused(f"no silence #{silence_id}")
         raise Refused(f"silence #{silence_id} already ended {format_iso_date(known.ends_at)}")
-    message = request.message
-    if note is not None and ended.room_id == message.room_id and ended.tmid == message.tmid:
-        return Answer(None)  # the end note, posted here, is the answer
+    if note is not None and ended.room_id == message.room_id:
+        return Answer(None)  # the end note, posted in this thread, is the answer
     where = " (its room is told)" if note is not None else ""
-    return Answer(f"silence #{silence_id} ended{where}: `{code(ended.describe(), 200)}`")
+    return Answer(f"silence #{silence_id} ended{where}: {code_span(ended.describe(), 200)}")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -246,16 +245,18 @@ def _room_budget(t: Mapping[str, Any]) -> str:
 def room_budget(value: str) -> tuple[int, float]:
     """``10/1m``: (10, 60.0); ``0/1m`` turns the budget off."""
     count, slash, interval = value.partition("/")
+    shape = ("expected COUNT/DURATION like \"10/1m\" (new alert messages per room within a "
+             f"duration), got {value!r}")
+    count = count.strip()
+    if not slash or not (count.isascii() and count.isdigit()):
+        raise ConfigError(f"rocketchat.room_budget: {shape}")
     try:
-        seconds = parse_duration(interval.strip()) if re.search("[a-z]", interval, re.I) \
-            else -1.0
-        number = int(count.strip())
-    except ValueError:
-        seconds, number = -1.0, -1
-    if not slash or number < 0 or seconds <= 0:
-        raise ConfigError(f"rocketchat.room_budget: expected COUNT/DURATION like \"10/1m\" "
-                          f"(new alert messages per room within a duration), got {value!r}")
-    return number, seconds
+        seconds = parse_duration(interval.strip())
+    except ValueError as exc:
+        raise ConfigError(f"rocketchat.room_budget: {exc}; {shape}") from None
+    if seconds <= 0:
+        raise ConfigError(f"rocketchat.room_budget: the duration must be longer than 0; {shape}")
+    return int(count), seconds
 
 
 def _endpoints(t: Mapping[str, Any], rc: RocketChatSettings | None) -> dict[str, EndpointSettings]:

@@ -1,10 +1,11 @@
 """Durations (``"90s"``, ``"1h30m"``, ``"5 minute"``) and windows (``length(N)``, ``time(N unit)``).
 
-**One duration syntax everywhere** (chat commands, rule files, the CLI, the API):
-:func:`parse_span` reads ``90s``, ``15m``, ``2h``, ``1h30m``, ``2d``, ``1w`` and ATSD's
-``"2 hour"`` / ``"30 minute"`` forms, and refuses a bare number with the syntax (a number has
-no unit, and guessing one is how ``30`` came to mean 30 minutes). :func:`format_span` writes a
-duration back in the compact form.
+**One duration syntax everywhere** (chat commands, rule files, the CLI, the API, the
+configuration): :func:`parse_span` reads ``90s``, ``15m``, ``2h``, ``1h30m``, ``2d``, ``1w``
+and ATSD's ``"2 hour"`` / ``"30 minute"`` forms, and refuses a bare number with the syntax
+(a number has no unit, and guessing one is how ``30`` came to mean 30 minutes).
+:func:`format_span` writes a duration back in the compact form; :func:`parse_duration` is the
+same for rule files and the configuration, which YAML and TOML may hand over as numbers.
 
 Shared by the YAML format and ATSD XML import; each parser raises ``ValueError`` (a
 :class:`DurationError` for durations) with a message fit for a
@@ -58,6 +59,8 @@ def parse_span(text: str, *, maximum: timedelta | None = None,
 
     ``maximum`` bounds it (inclusive); zero is refused unless ``allow_zero``.
     """
+    if isinstance(text, (int, float)) and not isinstance(text, bool):  # JSON's 7200
+        raise DurationError(f"a bare number ({show(text)}) has no unit: write {SYNTAX}")
     if not isinstance(text, str):
         raise DurationError(f"expected a duration like {SYNTAX}, got {show(text)}")
     raw = text.strip()
@@ -113,37 +116,43 @@ def format_span(span: timedelta) -> str:
 
 
 def parse_duration(value: object) -> float:
-    """Seconds for a rule file's duration: the one syntax (:func:`parse_span`), or ``0``.
+    """Seconds of a duration a person wrote (rule file, configuration, CLI): the one syntax
+    (:func:`parse_span`), or ``0`` (off; zero needs no unit).
 
-    A number (what ATSD XML import computes from ``intervalCount`` and ``intervalUnit``, or a
-    YAML number) is taken as seconds here; the YAML reader warns about a bare number
-    (:func:`bare_number`) so that a rule file never gets a unit silently.
+    A bare number is refused with the syntax, whether YAML or TOML typed it as a number
+    (``delay_open: 30``) or as text (``"30"``): guessing its unit is what the one syntax ends.
     """
     if isinstance(value, bool) or value is None:
-        raise ValueError(f"expected a duration like {SYNTAX}, got {show(value)}")
+        raise DurationError(f"expected a duration like {SYNTAX}, got {show(value)}")
+    if _zero(value):
+        return 0.0
     if isinstance(value, (int, float)):
-        seconds = float(value)
-    elif isinstance(value, str) and bare_number(value):
-        seconds = float(value.strip())
-    else:
-        try:
-            seconds = parse_span(value, allow_zero=True).total_seconds()  # type: ignore[arg-type]
-        except DurationError as exc:
-            raise ValueError(str(exc)) from None
+        raise DurationError(f"a bare number ({show(value)}) has no unit: write {SYNTAX}")
+    if not isinstance(value, str):
+        raise DurationError(f"expected a duration like {SYNTAX}, got {show(value)}")
+    return seconds_in_range(parse_span(value, allow_zero=True).total_seconds(), value)
+
+
+def seconds_in_range(seconds: float, value: object) -> float:
+    """``seconds`` if it is 0 to :data:`MAX_DURATION`; for a count the code computed (ATSD
+    XML's ``intervalCount`` times its ``intervalUnit``), not a number a person wrote."""
     if not 0 <= seconds <= MAX_DURATION:  # also false for NaN
-        raise ValueError(f"must be 0 to {int(MAX_DURATION)} seconds (366 days), got {show(value)}")
+        raise DurationError(f"must be 0 to {int(MAX_DURATION)} seconds (366 days), "
+                            f"got {show(value)}")
     return seconds
 
 
-def bare_number(value: object) -> bool:
-    """A number without a unit (``30``, ``"30"``, ``2.5``), zero aside: zero needs no unit."""
-    if isinstance(value, bool):
-        return False
+def duration_text(seconds: float) -> str:
+    """Seconds written back in the one syntax: ``1h30m``, or ``1.5 second`` for a fraction."""
+    if seconds == int(seconds):
+        return format_span(timedelta(seconds=seconds))
+    return f"{number_text(seconds)} second"
+
+
+def _zero(value: object) -> bool:
     if isinstance(value, (int, float)):
-        return value != 0
-    if isinstance(value, str) and re.fullmatch(r"\s*\d+(?:\.\d+)?\s*", value):
-        return float(value) != 0
-    return False
+        return value == 0
+    return isinstance(value, str) and re.fullmatch(r"\s*0+(?:\.0+)?\s*", value) is not None
 
 
 def parse_window(text: object) -> WindowSpec:

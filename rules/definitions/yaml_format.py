@@ -8,25 +8,20 @@ Decisions:
 - YAML's booleans are not names: ``name: off`` is refused with a hint to quote it, while a
   number (``name: 404``, ``room: 123``) means its text.
 - ``condition: true`` is the expression ``true``; an empty condition is ``true`` as well.
+- Durations take the one syntax (``30s``); a bare number (``delay_open: 30``) is an error
+  naming the field, as everywhere else: no silent unit, not even seconds. ``0`` is off.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import timedelta
 from typing import Any, Literal
 
 import yaml
 
 from rules.command import Severity
-from rules.definitions.durations import (
-    SYNTAX,
-    bare_number,
-    format_span,
-    parse_duration,
-    parse_window,
-)
+from rules.definitions.durations import parse_duration, parse_window
 from rules.definitions.issues import RuleIssue, errors_of, show
 from rules.definitions.model import (
     CONVERSATIONS,
@@ -99,17 +94,10 @@ class _Reader:
     def duration(self, key: str) -> float:
         value = self.data.get(key, 0)
         try:
-            seconds = parse_duration(value)
+            return parse_duration(value)
         except ValueError as exc:
             self.fail(key, str(exc))
             return 0.0
-        if bare_number(value):
-            # kept for rule files written before the one duration syntax, but never silently
-            self.issues.append(RuleIssue(
-                self.origin, self.rule, self.prefix + key,
-                f"a bare number ({show(value)}) is read as seconds; write "
-                f"{format_span(timedelta(seconds=seconds))} ({SYNTAX})", level="warning"))
-        return seconds
 
 
 def parse_yaml(data: bytes | str, origin: str) -> tuple[list[Rule], list[RuleIssue]]:
@@ -170,7 +158,7 @@ def _yaml_rule(entry: Any, index: int, origin: str) -> tuple[Rule | None, list[R
         reopen_within_seconds=(r.duration("reopen_within") if "reopen_within" in entry
                                else REOPEN_WITHIN_SECONDS),
     )
-    # a warning (a bare number read as seconds) keeps the rule; only an error drops it
+    # a warning keeps the rule; only an error drops it
     return (None if errors_of(r.issues) else rule), r.issues
 
 

@@ -12,7 +12,8 @@ Decisions:
   silence's id; the alert itself opens, repeats and cancels as usual.
 - The end of a silence (expiry, ``unsilence``, the UI, the API) is told once, in the room and
   thread it was made in, as an outbox row (rule ``chat``, trigger ``note``) written in the
-  transaction that marks the end told. A silence made in the web UI or the API has no room:
+  transaction that marks the end told. An ``unsilence`` run in that room gets the note as its
+  answer, in the thread it was asked in. A silence made in the web UI or the API has no room:
   its end is only visible on the Silences page.
 """
 
@@ -97,17 +98,25 @@ class SilenceViews(EngineState):
             return made
         return self._within(conn, work)
 
-    def expire_silence(self, silence_id: int, *, by: str, conn: Connection | None = None
+    def expire_silence(self, silence_id: int, *, by: str, conn: Connection | None = None,
+                       asked_in: tuple[str, str | None] | None = None
                        ) -> tuple[Silence | None, Notification | None]:
         """End silence ``silence_id`` now; the ended silence (None when there was no active
-        one) and the note written to its room (None when it has no room)."""
+        one) and the note written to its room (None when it has no room).
+
+        ``asked_in``: the (room, thread) of the ``unsilence`` that ends it. In the silence's
+        own room the note goes to that thread, as the command's one answer (spec: "its reply
+        is that note")."""
         def work(c: Connection | None) -> tuple[Silence | None, Notification | None]:
             if c is None:
                 return None, None
             now = self.clock.now()
             ended = silence_rows.expire(c, silence_id, now, by)
             self._forget_silences()
-            return ended, self._tell_end(c, ended, now) if ended is not None else None
+            if ended is None:
+                return None, None
+            tmid = asked_in[1] if asked_in and asked_in[0] == ended.room_id else ended.tmid
+            return ended, self._tell_end(c, ended, now, tmid=tmid)
         return self._within(conn, work)
 
     def silence(self, silence_id: int, conn: Connection | None = None) -> Silence | None:
@@ -152,13 +161,15 @@ class SilenceViews(EngineState):
             assert conn is not None
             at = self.clock.now()
             notes = [n for s in silence_rows.ended_untold(conn, at)
-                     if (n := self._tell_end(conn, s, at)) is not None]
+                     if (n := self._tell_end(conn, s, at, s.tmid)) is not None]
             self._reload_silences(conn, at)
             return notes
         return self._run(work)
 
-    def _tell_end(self, conn: Connection, ended: Silence, now: datetime) -> Notification | None:
+    def _tell_end(self, conn: Connection, ended: Silence, now: datetime,
+                  tmid: str | None) -> Notification | None:
+        """The end note, in the silence's room, in thread ``tmid``."""
         if not silence_rows.mark_told(conn, ended.id, now) or not ended.room_id:
             return None
-        return chat_row(conn, ended.end_note(), room_id=ended.room_id, tmid=ended.tmid,
+        return chat_row(conn, ended.end_note(), room_id=ended.room_id, tmid=tmid,
                         trigger="note", now=now)

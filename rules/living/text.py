@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from rules.chat_text import code_span
 from rules.clock import aware
 
 OPEN, ACKNOWLEDGED, RESOLVED = "open", "acknowledged", "resolved"
@@ -81,8 +82,7 @@ def reopen_words(reopen: int) -> str | None:
 
 
 def _clip(text: str | None) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= MAX_REASON else text[:MAX_REASON - 1] + "…"
+    return code_span(text or "", MAX_REASON)  # a reason is a person's text: never live markup
 
 
 def ack_words(acknowledged: bool, by: str | None, reason: str | None) -> str:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from rules.chat_text import code_span
 from rules.command import format_iso_date
 from rules.definitions.durations import format_span
 from rules.silences.matchers import AlertFacts, Matcher, describe, matches_all, to_mapping
@@ -51,9 +52,11 @@ class Silence:
         }
 
     def end_note(self) -> str:
-        """What the creating room is told when the silence ends (expiry or ``unsilence``)."""
+        """What the creating room is told when the silence ends (expiry or ``unsilence``).
+        The comment may come from the web UI or the API: shown in a code span, so its
+        ``@all`` or markup stays text."""
         how = (f"ended by {self.expired_by}" if self.expired_by
                else f"expired after {format_span(self.ends_at - self.starts_at)}")
-        about = f" ({self.comment})" if self.comment else ""
-        return (f"silence #{self.id} {how}: `{self.describe()}`{about}. "
+        about = f" ({code_span(self.comment, 120)})" if self.comment else ""
+        return (f"silence #{self.id} {how}: {code_span(self.describe(), 200)}{about}. "
                 "Matching alerts notify again.")

@@ -53,6 +53,7 @@ def test_a_held_notification_names_its_silence(any_service: Service) -> None:
     ({"matchers": {}, "duration": "1h"}, "no matchers"),
     ({"matchers": {"colour": "red"}, "duration": "1h"}, "unknown matcher field 'colour'"),
     ({"matchers": {"entity": "db1"}, "duration": "30"}, "has no unit"),
+    ({"matchers": {"entity": "db1"}, "duration": 7200}, "a bare number (7200) has no unit"),
     ({"matchers": {"entity": "db1"}, "duration": "91d"}, "longer than the limit of 90d"),
     ({"matchers": {"entity": "db1"}}, "expected a duration like 90s"),
     ({"matchers": "entity=db1", "duration": "1h"}, "expected an object"),

@@ -56,16 +56,16 @@ def test_alerts_alert_ack_unack_resolve(rig: DeskRig) -> None:
         rig.one("alerts rule=disk*")
     assert rig.one("alerts entity=nothing") == "No open alerts match."
     assert rig.one(f"ack #{alert_id} swapping", user="boss") == (
-        f"alert #{alert_id} acknowledged by @boss: swapping")
+        f"alert #{alert_id} acknowledged by @boss: `swapping`")
     detail = rig.one(f"alert {alert_id}")
-    assert "acknowledged by @boss: swapping" in detail and "last message: disk full on db1" \
+    assert "acknowledged by @boss: `swapping`" in detail and "last message: disk full on db1" \
         in detail and "not silenced" in detail
     assert "(acknowledged)" in rig.one("alerts")
     assert "no longer acknowledged" in rig.one(f"unack {alert_id}", user="carol")  # by role
     assert rig.one(f"resolve {alert_id} fixed", user="boss").startswith(
-        f"alert #{alert_id} resolved by @boss: fixed")
+        f"alert #{alert_id} resolved by @boss: `fixed`")
     assert rig.one("alerts").startswith("1 open alert(s)")  # echo's alert is still open
-    assert "closed" in rig.one(f"alert {alert_id}") and "by @boss: fixed" in rig.one(
+    assert "closed" in rig.one(f"alert {alert_id}") and "by @boss: `fixed`" in rig.one(
         f"alert {alert_id}")
 
 
@@ -89,13 +89,13 @@ def test_refusals_name_the_setting(rig: DeskRig) -> None:
 def test_silence_silences_unsilence(rig: DeskRig) -> None:
     alert_id = open_alert(rig)
     made = rig.one("silence entity=rocket.chat 2h checking the disks", user="boss")
-    assert made.startswith("silence #1: `entity=rocket.chat` (checking the disks), "
+    assert made.startswith("silence #1: `entity=rocket.chat` (`checking the disks`), "
                            "matches 2 open alerts")
     assert "until 2026-01-02T05:04:05.000Z (2h)" in made
     assert "silenced by #1" in rig.one("alerts")
     assert rig.ask("more disk trouble", room="ops", direct=False) == []  # held
     listed = rig.one("silences")
-    assert "#1 `entity=rocket.chat` by @boss (checking the disks)" in listed
+    assert "#1 `entity=rocket.chat` by @boss (`checking the disks`)" in listed
     assert rig.one("silence disk-full 2 hours", user="boss").startswith(
         "silence #2: `rule=disk-full`")
     # unsilence in the silence's own room: the end note is the answer, one message
@@ -106,6 +106,22 @@ def test_silence_silences_unsilence(rig: DeskRig) -> None:
     assert any(a.startswith("silence #2 ended by @boss") for a in answers)
     assert rig.one("silences") == "No active silences."
     assert alert_id
+
+
+def test_unsilence_in_the_silences_room_is_one_message_in_the_askers_thread(
+        rig: DeskRig) -> None:
+    """Spec section 3: when ``unsilence`` runs in the room the silence was made in, its reply
+    is the end note: one message, in the thread the command came from."""
+    rig.one("@atsd_bot silence entity=db1 1h", user="boss", room="ops", direct=False,
+            tmid="T1")
+    rig.one("@atsd_bot silence entity=db2 1h", user="boss", room="ops", direct=False)
+    before = len(rig.rest.sent)
+    assert rig.one("@atsd_bot unsilence 1", user="boss", room="ops", direct=False,
+                   tmid="T2").startswith("silence #1 ended by @boss: `entity=db1`")
+    assert rig.one("@atsd_bot unsilence 2", user="boss", room="ops", direct=False,
+                   tmid="T3").startswith("silence #2 ended by @boss: `entity=db2`")
+    assert [(m["rid"], m.get("tmid")) for m in rig.rest.sent[before:]] == [
+        ("ops", "T2"), ("ops", "T3")]
 
 
 @pytest.mark.parametrize(("text", "starts"), [
@@ -119,7 +135,10 @@ def test_silence_silences_unsilence(rig: DeskRig) -> None:
     ("silence disk-full", "usage: `silence MATCHERS DURATION [COMMENT...]`"),
     ("silence disk-full 30", "usage: `silence MATCHERS"),
     ("silence 2h", "usage: `silence MATCHERS"), ("silence colour=red 1h", "usage: `silence"),
-    ("silence entity=db1 91d", "usage: `silence"), ("silence entity=db1 2 parsecs", "usage"),
+    ("silence entity=db1 91d", "usage: `silence"),
+    ("silence entity=db1 2 parsecs", "usage: `silence"),
+    ("silence entity=db1 2y", "usage: `silence"), ("silence entity=db1 2x 1h", "usage: `silence"),
+    ("silence entity=db1 1h 30m x", "usage: `silence"), ("silence entity=db1 0h", "usage:"),
     ("silences now", "usage: `silences`"), ("rules x", "usage: `rules`"),
     ("test", "usage: `test RULE MESSAGE...`"), ("test nosuch hi", "no rule named `nosuch`"),
     ("why a b", "usage: `why [MESSAGE_ID]`"), ("why ??", "usage: `why"),
@@ -134,6 +153,16 @@ def test_bad_input_gets_one_clear_answer_and_changes_nothing(rig: DeskRig, text:
 
 
 def test_usage_lines_name_what_was_wrong(rig: DeskRig) -> None:
+    # a word of digits and letters, or a number and a word, is a duration: its unit is named
+    assert rig.one("silence entity=db1 2 parsecs", user="boss").endswith(
+        "unknown unit 'parsecs' in '2 parsecs': write 90s, 15m, 2h, 1h30m, 2d, 1w or "
+        "'30 minute'")
+    assert rig.one("silence entity=db1 2y", user="boss").endswith(
+        "unknown unit 'y' in '2y': write 90s, 15m, 2h, 1h30m, 2d, 1w or '30 minute'")
+    assert "unknown unit 'x' in '2x'" in rig.one("silence entity=db1 2x 1h", user="boss")
+    assert rig.one("silence entity=db1 1h 30m x", user="boss").endswith(
+        "write the duration as one word, like `1h30m`, not `1h 30m`; the comment follows it")
+    assert "not `2 hour 30 minute`" in rig.one("silence entity=db1 2 hour 30 minute", user="boss")
     assert rig.one("silence disk-full 30", user="boss").endswith(
         "`30` has no unit: write 90s, 15m, 2h, 1h30m, 2d, 1w or '30 minute'")
     assert rig.one("silence entity=db1 91d", user="boss").endswith(
@@ -143,9 +172,41 @@ def test_usage_lines_name_what_was_wrong(rig: DeskRig) -> None:
         "no matchers: give at least one, e.g. entity=db1 or a rule name")
 
 
+def test_a_comment_may_start_with_a_number_that_is_no_duration(rig: DeskRig) -> None:
+    made = rig.one("silence entity=db1 1h 3 disks failed", user="boss")
+    assert made.startswith("silence #1: `entity=db1` (`3 disks failed`), matches no open")
+    assert "(`2nd try`)" in rig.one("silence entity=db2 2 hours 2nd try", user="boss")
+    assert [s.comment for s in rig.engine.list_silences()] == ["2nd try", "3 disks failed"]
+
+
+MARKUP = "@all look *bold* <b>x</b> `code` [link](http://evil.example) Žluť 🐴"
+
+
+def test_user_text_comes_back_in_code_spans_only(rig: DeskRig) -> None:
+    """A comment or reason with mentions, markup or backticks is shown as text: inside one
+    code span that it cannot close (spec: conversation, section 1; issue item 6)."""
+    alert_id = open_alert(rig)
+    made = rig.one(f"silence entity=rocket.chat 1h {MARKUP}", user="boss")
+    span = "`@all look *bold* <b>x</b> 'code' [link](http://evil.example) Žluť 🐴`"
+    assert f"({span})" in made
+    assert f"by @boss ({span})" in rig.one("silences")
+    assert rig.one(f"ack {alert_id} {MARKUP}", user="boss") == (
+        f"alert #{alert_id} acknowledged by @boss: {span}")
+    assert f"acknowledged by @boss: {span}" in rig.one(f"alert {alert_id}")
+    assert rig.one(f"resolve {alert_id} {MARKUP}", user="boss").startswith(
+        f"alert #{alert_id} resolved by @boss: {span}.")
+    ended = rig.one("unsilence 1", user="boss")
+    assert ended.startswith(f"silence #1 ended by @boss: `entity=rocket.chat` ({span}).")
+    for answer in (made, ended):  # outside the spans: no mention, no markup of the user's
+        outside = "".join(answer.split("`")[::2])
+        assert "@all" not in outside and "*bold*" not in outside and "<b>" not in outside
+    long = rig.one("silence entity=db9 1h " + "é" * 400, user="boss")
+    assert "(`" + "é" * 119 + "…`)" in long
+
+
 def test_unicode_long_arguments_and_markup(rig: DeskRig) -> None:
     answer = rig.one("silence entity=Žluťoučký-kůň 1h 🐴 příliš", user="boss")
-    assert answer.startswith("silence #1: `entity=Žluťoučký-kůň` (🐴 příliš)")
+    assert answer.startswith("silence #1: `entity=Žluťoučký-kůň` (`🐴 příliš`)")
     long = rig.one("silence " + "x" * 20000 + " 1h", user="boss")
     assert long.startswith("usage:") and len(long) < 400
     marked = rig.one("test nosuch `*bold*` <b>hi</b>", user="boss")

@@ -35,6 +35,12 @@ RC = {"url": "http://rc.example:3000/", "user_id": "u1", "token": "t-secret"}
     ({"retention": {"messages": "soon"}}, "retention.messages: invalid duration 'soon': write "
                                           "90s, 15m, 2h, 1h30m, 2d, 1w or '30 minute'; or "
                                           "\"forever\""),
+    ({"retention": {"messages": "3600"}}, "retention.messages: a bare number ('3600') has no "
+                                          "unit: write 90s, 15m, 2h, 1h30m, 2d, 1w or "
+                                          "'30 minute'; or \"forever\""),
+    ({"retention": {"alerts": 7200}}, "retention.alerts: a bare number (7200) has no unit: "
+                                      "write 90s, 15m, 2h, 1h30m, 2d, 1w or '30 minute'; or "
+                                      "\"forever\""),
     ({"retention": {"alerts": "5m"}}, "retention.alerts: '5m' is less than an hour; give a "
                                       "duration like \"30d\" or \"forever\""),
     ({"retention": {"logs": "1d"}}, "retention.logs: unknown key; known: alerts, messages, "

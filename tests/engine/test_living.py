@@ -84,11 +84,11 @@ def test_ack_and_unack_post_a_note_and_edit(rig: Rig) -> None:
     assert rig.engine.acknowledge(opened.alert_id, True, by="@alice", reason="looking")
     note_row, edit_row = rows(rig)[-2:]
     assert (note_row.trigger, note_row.text, note_row.target) == (
-        "ack", f"#{opened.alert_id} acknowledged by @alice: looking",
+        "ack", f"#{opened.alert_id} acknowledged by @alice: `looking`",
         {"room_id": "ops", "tmid": root})
     assert edit_row.target["action"] == "edit" and edit_row.target["note"] is False
     shown = view(rig, root)
-    assert shown.text == "open db1 bad\n— acknowledged by @alice: looking"
+    assert shown.text == "open db1 bad\n— acknowledged by @alice: `looking`"
     assert (shown.reaction, shown.stale) == (":eyes:", (":rotating_light:",))
     assert rig.engine.acknowledge(opened.alert_id, False, by="@bob")
     shown = view(rig, root)
@@ -102,7 +102,7 @@ def test_resolved_after_an_ack_keeps_who_acknowledged(rig: Rig) -> None:
     rig.advance(30)
     send(rig, "ok")
     assert view(rig, chat_message_id(opened.id)).text == (
-        "open db1 bad\n— acknowledged by @alice: looking · resolved after 30s")
+        "open db1 bad\n— acknowledged by @alice: `looking` · resolved after 30s")
 
 
 def test_a_window_reopening_soon_continues_its_message(rig: Rig) -> None:
@@ -218,10 +218,10 @@ def test_resolved_by_hand_a_note_and_an_edit(rig: Rig) -> None:
     assert rig.engine.resolve(opened.alert_id, by="@boss", reason="swapped the disk")
     note_row, edit_row = rows(rig)[-2:]
     assert (note_row.trigger, note_row.text) == (
-        "resolve", f"#{opened.alert_id} resolved by @boss after 30s: swapped the disk")
+        "resolve", f"#{opened.alert_id} resolved by @boss after 30s: `swapped the disk`")
     assert edit_row.target["action"] == "edit" and edit_row.target["note"] is False
     shown = view(rig, chat_message_id(opened.id))
-    assert shown.text == "open db1 bad\n— resolved by @boss after 30s: swapped the disk"
+    assert shown.text == "open db1 bad\n— resolved by @boss after 30s: `swapped the disk`"
     assert shown.reaction == ":white_check_mark:"
     # the window starts again: the next bad message is a new alert, reopening the message
     rig.advance(5)

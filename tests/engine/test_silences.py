@@ -50,7 +50,7 @@ def test_an_ended_silence_is_told_once_in_its_room(db: Database) -> None:
     rig.advance(2)
     [note] = rig.engine.tick()
     assert note.target == {"room_id": "ROOM1", "tmid": "T1"} and note.trigger == "note"
-    assert note.text.startswith(f"silence #{made.id} expired after 10m: `rule=r1` (deploy)")
+    assert note.text.startswith(f"silence #{made.id} expired after 10m: `rule=r1` (`deploy`)")
     rig.advance(60)
     assert rig.engine.tick() == []
     again = rig.restart()
@@ -125,3 +125,24 @@ def test_version_1_store_is_upgraded(tmp_path) -> None:  # type: ignore[no-untyp
         conn.execute(text("SELECT silence_id FROM outbox"))
         conn.execute(text("SELECT ack_by FROM alerts"))
     new.dispose()
+
+
+def test_unsilence_in_the_silences_room_moves_the_note_to_the_askers_thread(
+        db: Database) -> None:
+    rig = make_rig(db, [rule()])
+    first = silence(rig, "r1", room_id="ROOM1", tmid="T1")
+    second = silence(rig, "r1", room_id="ROOM1", tmid="T1")
+    _, here = rig.engine.expire_silence(first.id, by="@carol", asked_in=("ROOM1", None))
+    _, elsewhere = rig.engine.expire_silence(second.id, by="@carol", asked_in=("DM", "T9"))
+    assert here is not None and here.target == {"room_id": "ROOM1", "tmid": None}
+    assert elsewhere is not None and elsewhere.target == {"room_id": "ROOM1", "tmid": "T1"}
+
+
+def test_an_end_note_shows_an_api_comment_as_text(db: Database) -> None:
+    """A comment from the web UI or the API reaches the room only inside a code span."""
+    rig = make_rig(db, [rule()])
+    made = silence(rig, "r1", comment="@all `look` *now*\n<b>x</b>", room_id="ROOM1")
+    _, note = rig.engine.expire_silence(made.id, by="ops (API)")
+    assert note is not None
+    assert note.text == (f"silence #{made.id} ended by ops (API): `rule=r1` "
+                         "(`@all 'look' *now* <b>x</b>`). Matching alerts notify again.")

@@ -113,6 +113,9 @@ def test_malformed_xml_names_line_and_column() -> None:
     ("<name>r</name><webNotification><firstWebConfigParameters><key>delay_open</key><value>"
      "1e400</value></firstWebConfigParameters></webNotification>",
      "webNotification.firstWebConfigParameters", "delay_open"),
+    ("<name>r</name><webNotification><firstWebConfigParameters><key>delay_open</key><value>"
+     "30</value></firstWebConfigParameters></webNotification>",
+     "webNotification.firstWebConfigParameters", "delay_open: a bare number ('30') has no unit"),
 ])
 def test_invalid_element_is_an_error_naming_rule_and_element(body: str, element: str,
                                                              words: str) -> None:
@@ -167,7 +170,9 @@ def test_native_rule_round_trips_through_xml() -> None:
             NotificationSpec(endpoint="log", repeat_every=RepeatSpec(kind="events", every=3)),
         ),
     )
-    again, issues = parse_xml(export_xml([rule]), "x.xml", endpoints=ENDPOINTS)
+    written = export_xml([rule])
+    assert "<value>30s</value>" in written  # in the one duration syntax, never bare seconds
+    again, issues = parse_xml(written, "x.xml", endpoints=ENDPOINTS)
     assert issues == []
     assert stripped(again) == [rule]
 

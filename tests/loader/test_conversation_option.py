@@ -58,21 +58,20 @@ def test_an_atsd_export_without_the_keys_is_flat() -> None:
     assert (again.conversation, again.reopen_within_seconds) == ("flat", 600.0)
 
 
-def test_a_bare_number_is_read_as_seconds_with_the_rule_files_warning() -> None:
+def test_a_bare_number_is_refused_as_in_rule_files() -> None:
     rule = Rule(name="disk", conversation="thread", reopen_within_seconds=120.0,
                 notifications=(NotificationSpec(endpoint="rocketchat", delay_open_seconds=30,
                                                 open=TriggerSpec(True, "open")),))
-    xml = export_xml([rule]).replace("<value>2m</value>", "<value>120</value>") \
-        .replace("<value>30s</value>", "<value>30</value>")
-    (again,), issues = parse_xml(xml, "x.xml", endpoints=ENDPOINTS)
+    exported = export_xml([rule])
+    assert "<value>2m</value>" in exported and "<value>30s</value>" in exported
+    (again,), _ = parse_xml(exported, "x.xml", endpoints=ENDPOINTS)
     assert (again.reopen_within_seconds, again.notifications[0].delay_open_seconds) == (120, 30)
-    assert errors_of(issues) == []
-    words = sorted(i.message for i in issues)
-    assert [i.level for i in issues] == ["warning", "warning"]
-    assert words[0].startswith("delay_open: a bare number ('30') is read as seconds; write 30s")
-    assert words[1].startswith("reopen_within: a bare number ('120') is read as seconds; "
-                               "write 2m")
-    # and the YAML reader says the same of a bare reopen_within
-    (_,), yaml_issues = load("rules:\n  - name: a\n    condition: 'true'\n    reopen_within: 120\n")
-    assert [i.level for i in yaml_issues] == ["warning"]
-    assert "a bare number (120) is read as seconds; write 2m" in yaml_issues[0].message
+    bare = exported.replace("<value>2m</value>", "<value>120</value>")
+    rules, issues = parse_xml(bare, "x.xml", endpoints=ENDPOINTS)
+    assert rules == []
+    [error] = errors_of(issues)
+    assert "reopen_within" in error.message and "120" in error.message
+    # and the YAML reader refuses a bare reopen_within the same way
+    rules, yaml_issues = load("rules:\n  - name: a\n    condition: 'true'\n"
+                              "    reopen_within: 120\n")
+    assert rules == [] and [i.level for i in yaml_issues] == ["error"]

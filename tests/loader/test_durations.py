@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from rules.definitions.durations import (
     MAX_SILENCE,
     DurationError,
-    bare_number,
+    duration_text,
     format_span,
     parse_duration,
     parse_span,
@@ -41,6 +41,11 @@ def test_refuses_with_the_syntax(text: str, says: str) -> None:
     assert says in str(caught.value)
 
 
+def test_a_json_number_is_a_bare_number_too() -> None:
+    with pytest.raises(DurationError, match=r"^a bare number \(7200\) has no unit: write 90s"):
+        parse_span(7200)  # type: ignore[arg-type]
+
+
 def test_limit_and_zero() -> None:
     assert parse_span("90d", maximum=MAX_SILENCE) == MAX_SILENCE
     with pytest.raises(DurationError, match="longer than the limit of 90d"):
@@ -48,10 +53,22 @@ def test_limit_and_zero() -> None:
     assert parse_span("0s", allow_zero=True) == timedelta(0)
 
 
-def test_rule_files_keep_numbers_as_seconds_but_flag_them() -> None:
-    assert parse_duration("1h30m") == 5400 and parse_duration(30) == 30
-    assert bare_number(30) and bare_number("30") and not bare_number(0)
-    assert not bare_number("30s") and not bare_number(True)
+def test_rule_files_and_config_refuse_bare_numbers_too() -> None:
+    """No exception: YAML's and TOML's numbers (``delay_open: 30``, ``messages = 7200``) and
+    number strings get the same error as chat; zero alone needs no unit (it is off)."""
+    assert parse_duration("1h30m") == 5400 and parse_duration("2 hour") == 7200
+    assert parse_duration(0) == 0 and parse_duration("0") == 0 and parse_duration("0s") == 0
+    for value in (30, 2.5, "30", " 3600 ", "7200.0"):
+        with pytest.raises(DurationError) as caught:
+            parse_duration(value)
+        assert str(caught.value).startswith("a bare number (") and \
+            "has no unit: write 90s, 15m, 2h, 1h30m, 2d, 1w or '30 minute'" in str(caught.value)
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (30, "30s"), (5400, "1h30m"), (600, "10m"), (1.5, "1.5 second"), (86400, "1d")])
+def test_duration_text_reads_back(seconds: float, text: str) -> None:
+    assert duration_text(seconds) == text and parse_duration(text) == seconds
 
 
 spans = st.integers(min_value=1, max_value=400 * 86400).map(lambda s: timedelta(seconds=s))
@@ -89,3 +106,12 @@ def test_any_text_is_a_span_or_one_clear_error(text: str) -> None:
         assert message and "\n" not in message
     else:
         assert timedelta(0) < span <= MAX_SILENCE
+
+
+@fuzz(300)
+@given(st.one_of(st.integers(min_value=1, max_value=10**12),
+                 st.floats(min_value=0.001, max_value=1e9, allow_nan=False),
+                 st.integers(min_value=1, max_value=10**9).map(str)))
+def test_parse_duration_never_takes_a_bare_number(number: object) -> None:
+    with pytest.raises(DurationError, match="no unit"):
+        parse_duration(number)

@@ -111,6 +111,10 @@ def test_seed_rule_loads_and_replies_on_open_and_repeat() -> None:
         ("enabled: maybe", "enabled", "true or false"),
         ("group_by_tags: some", "group_by_tags", "none, all or a list"),
         ("time_offset: 5 parsec", "time_offset", "unknown unit"),
+        ("time_offset: 60", "time_offset", "a bare number (60) has no unit: write 90s"),
+        ("reopen_within: '600'", "reopen_within", "a bare number ('600') has no unit"),
+        ("notifications: [{endpoint: log, delay_open: 30}]", "notifications[0].delay_open",
+         "a bare number (30) has no unit: write 90s, 15m, 2h, 1h30m, 2d, 1w or '30 minute'"),
         ("metric: cpu_busy", "metric", "expected message"),
         ("notifications: [{endpoint: pager, open: hi}]", "notifications[0].endpoint",
          "unknown endpoint 'pager'"),
@@ -229,14 +233,14 @@ def test_filter_sees_only_command_fields() -> None:
 
 
 @pytest.mark.parametrize(("value", "seconds"), [
-    (0, 0.0), (30, 30.0), ("45", 45.0), ("30 second", 30.0), ("5 minutes", 300.0),
-    ("1h", 3600.0), ("2 DAY", 172800.0), (1.5, 1.5),
+    (0, 0.0), ("0", 0.0), ("45s", 45.0), ("30 second", 30.0), ("5 minutes", 300.0),
+    ("1h", 3600.0), ("2 DAY", 172800.0), ("1.5 second", 1.5),
 ])
 def test_durations(value: object, seconds: float) -> None:
     assert parse_duration(value) == seconds
 
 
-@pytest.mark.parametrize("value", [-1, True, None, "soon", "5 parsec", "1.2.3 s",
+@pytest.mark.parametrize("value", [-1, True, None, "soon", "5 parsec", "1.2.3 s", 30, "45", 1.5,
                                    float("nan"), float("inf"), 1e300, "367 day", [1]])
 def test_bad_durations(value: object) -> None:
     with pytest.raises(ValueError):

@@ -45,3 +45,18 @@ def test_prune_without_a_database_creates_none(run: Run, tmp_path: Path) -> None
     assert not (tmp_path / "atsd.db").exists()
     bad = run("prune", "--config", str(_config(tmp_path)), "--older-than", "soon")
     assert bad.returncode == 2 and bad.stderr.startswith("atsd-bot: --older-than: ")
+
+
+def test_a_bare_number_is_refused_on_the_command_line_and_in_the_config(
+        run: Run, tmp_path: Path) -> None:
+    """Spec: one duration syntax, a bare number refused with it (no silent seconds)."""
+    syntax = "has no unit: write 90s, 15m, 2h, 1h30m, 2d, 1w or '30 minute'"
+    bare = run("prune", "--config", str(_config(tmp_path)), "--older-than", "3600")
+    assert bare.returncode == 2
+    assert bare.stderr == f"atsd-bot: --older-than: a bare number ('3600') {syntax}\n"
+    config = tmp_path / "bare.toml"
+    config.write_text('[database]\nurl = "sqlite:///atsd.db"\n[retention]\nmessages = 7200\n')
+    refused = run("prune", "--config", str(config))
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1
+    assert f"retention.messages: a bare number (7200) {syntax}" in refused.stderr
+    assert not (tmp_path / "atsd.db").exists()

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from bot.config import build_settings
+from rules.definitions.yaml_format import parse_yaml
 from rules.store import Database
 from rules.store.tables.base import processed_keys
 from rules.store.tables.engine import outbox
@@ -91,9 +92,13 @@ def provision(world: World, url: str, *extra: str) -> dict[str, str]:
     return config
 
 
-def start_bot(world: World, db: Database, mode: str, *integration: str
-              ) -> tuple[Bot, Callable[[], None]]:
-    runner = BotRunner(db, world.token_settings(admins=("boss",)))
+def start_bot(world: World, db: Database, mode: str, *integration: str,
+              rules: str | None = None) -> tuple[Bot, Callable[[], None]]:
+    """The bot on ``mode``'s paths, with the seed rule, or the rules of the YAML ``rules``."""
+    runner = BotRunner(db, world.token_settings(admins=("boss",)), rules=rules is None)
+    if rules is not None:
+        loaded, issues = parse_yaml(rules, "filtered.yml")
+        assert issues == [] and runner.engine.load(loaded) == []
     stops: list[Callable[[], None]] = [runner.stop]
     if mode in ("webhook", "both"):
         holder: dict[str, Any] = {}
@@ -130,8 +135,8 @@ def test_the_demo_commands_get_one_answer_and_no_echo(bot: Bot) -> None:
     assert bot.one("boss", boss_dm, "ack abc").startswith("usage: `ack ID [REASON...]`")
     assert bot.one("alice", dm, "ack 1").startswith("Sorry @alice, `ack` is for bot admins")
     made = bot.one("boss", boss_dm, "silence entity=db1 1h checking")
-    assert made.startswith("silence #1: `entity=db1` (checking), matches no open alert now")
-    assert "#1 `entity=db1` by @boss (checking)" in bot.one("alice", dm, "silences")
+    assert made.startswith("silence #1: `entity=db1` (`checking`), matches no open alert now")
+    assert "#1 `entity=db1` by @boss (`checking`)" in bot.one("alice", dm, "silences")
     echo = bot.one("alice", dm, "hello rules")
     assert echo == 'User /@alice said "hello rules"'  # not a command: the seed rule answers
     why = bot.one("alice", dm, "why")
@@ -173,5 +178,42 @@ def test_trigger_word_and_mention_in_a_channel(world: World, sqlite_db: Database
         assert bot.one("alice", room["_id"], "!bot status").startswith("Up 0d")
         assert bot.one("alice", room["_id"], "@atsd_bot help").startswith("I answer")
         assert bot.one("alice", room["_id"], "!bot hello") == 'User /@alice said "!bot hello"'
+    finally:
+        stop()
+
+
+FILTERED = """
+rules:
+  - name: disk_full
+    source: rocket.chat
+    filter: "tags.bot != 'true' AND message LIKE '*disk*'"
+    notifications:
+      - {endpoint: rocketchat, open: 'disk alarm: ${message}', repeat: 'again: ${message}'}
+  - name: errors
+    source: rocket.chat
+    filter: "message LIKE '*error*'"
+    notifications: [{endpoint: rocketchat, open: 'error: ${message}'}]
+"""
+
+
+@pytest.mark.parametrize("mode", PATHS)
+def test_why_names_the_rule_and_the_filter_part_that_stopped_a_message(
+        world: World, sqlite_db: Database, mode: str) -> None:
+    """The issue's "done when": a message no rule answered; ``why`` in chat says which rule
+    saw it and which part of its filter was false."""
+    bot, stop = start_bot(world, sqlite_db, mode, rules=FILTERED)
+    try:
+        dm = world.dm
+        assert bot.one("alice", dm, "the disk is full") == "disk alarm: the disk is full"
+        quiet = world.sim.post_message("alice", dm, "the cpu is hot")
+        bot.settle(quiet["_id"])
+        assert [m["msg"] for m in world.bot_replies(dm)] == ["disk alarm: the disk is full"]
+        why = bot.one("alice", dm, "why")
+        assert why.startswith("message #2 via ") and '"the cpu is hot"' in why
+        lines = why.splitlines()
+        assert "• `disk_full`: filtered out: message LIKE '*disk*' is false" in lines
+        assert "• `errors`: filtered out: message LIKE '*error*' is false" in lines
+        assert [r.message for r in bot.runner.commands()] == ["the disk is full",
+                                                              "the cpu is hot"]
     finally:
         stop()

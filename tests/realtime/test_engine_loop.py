@@ -110,7 +110,7 @@ def test_commands_against_the_engine(loop: Loop) -> None:
     loop.say(f"ack {alert_id}", mid="m3")
     assert last(loop).startswith("Sorry @alice") and "[rocketchat] admins" in last(loop)
     loop.say(f"ack {alert_id} on it", user="boss", mid="m4")
-    assert last(loop) == f"alert #{alert_id} acknowledged by @boss: on it"
+    assert last(loop) == f"alert #{alert_id} acknowledged by @boss: `on it`"
     assert loop.engine.open_alerts()[0]["acknowledged"] is True
     loop.say("rules", mid="m5")
     assert "`rocketchat_reply`" in last(loop)

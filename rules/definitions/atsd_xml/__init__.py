@@ -22,7 +22,8 @@ Decisions (written in README "Rules" too):
 - ``repeat-interval``: type ALL -> every repeat; COUNT -> every ``intervalCount`` events;
   INTERVAL/TIME -> at most every ``intervalCount`` ``intervalUnit`` (in whole minutes).
 - atsd-bot settings ATSD has no element for travel as parameters of ``firstWebConfigParameters``
-  (``room``, ``delay_open`` in seconds, ``sync_reply``), which ATSD keeps as free key/values.
+  (``room``, ``delay_open`` as a duration like ``30s``, ``sync_reply``), which ATSD keeps as
+  free key/values; a bare number there is refused, as in YAML (no silent seconds).
   Rule ``type``/``source`` lists are written into ``<filter>`` (ATSD has no such fields).
 - ATSD elements atsd-bot has no use for (alert logger messages, scripts, derived commands,
   screenshots...) are skipped quietly, with a warning when one of them is switched on;

@@ -13,7 +13,6 @@ import math
 import xml.etree.ElementTree as ET  # for ParseError and the Element type; parsing is defusedxml
 from collections.abc import Collection
 from dataclasses import replace
-from datetime import timedelta
 from typing import Any, Literal
 
 from defusedxml import DefusedXmlException
@@ -29,11 +28,9 @@ from rules.definitions.atsd_xml.vocabulary import (
 )
 from rules.definitions.durations import (
     ATSD_UNIT_SECONDS,
-    SYNTAX,
-    bare_number,
-    format_span,
     parse_duration,
     parse_window,
+    seconds_in_range,
 )
 from rules.definitions.issues import RuleIssue, show
 from rules.definitions.model import (
@@ -108,7 +105,7 @@ def _interval_seconds(parent: ET.Element, tag: str) -> float:
         raise _Invalid(tag, f"expected intervalCount >= 0 and intervalUnit one of "
                        f"{', '.join(ATSD_UNIT_SECONDS)}, got {show(count)} {show(unit)}")
     try:
-        return parse_duration(float(count) * ATSD_UNIT_SECONDS[unit.upper()])
+        return seconds_in_range(float(count) * ATSD_UNIT_SECONDS[unit.upper()], count)
     except ValueError as exc:
         raise _Invalid(tag, str(exc)) from None
 
@@ -123,7 +120,6 @@ def _rule(element: ET.Element, index: int, origin: str,
         rule = _build(element, name, origin, endpoints)
     except _Invalid as exc:
         return None, issues + [RuleIssue(origin, name, exc.element, str(exc))]
-    issues += _bare_durations(element, origin, name)
     if rule.metric != "message" and rule.metric not in TIMER_METRICS and rule.enabled:
         issues.append(RuleIssue(origin, name, "metric", f"series metric {show(rule.metric)}: "
                                 "atsd-bot receives only message commands; imported disabled",
@@ -173,26 +169,12 @@ def _conversation(rule: ET.Element) -> dict[str, Any]:
                        f"conversation: expected flat or thread, got {show(kind)}")
     conversation: Conversation = "thread" if kind == "thread" else "flat"
     try:
-        reopen = parse_duration(extras.get("reopen_within") or REOPEN_WITHIN_SECONDS)
+        written = extras.get("reopen_within")
+        reopen = parse_duration(written) if written else REOPEN_WITHIN_SECONDS
     except ValueError as exc:
         raise _Invalid("webNotification.firstWebConfigParameters",
                        f"reopen_within: {exc}") from None
     return {"conversation": conversation, "reopen_within_seconds": reopen}
-
-
-def _bare_durations(rule: ET.Element, origin: str, name: str) -> list[RuleIssue]:
-    """A warning per ``reopen_within`` / ``delay_open`` written as a bare number, as the
-    YAML reader gives: read as seconds (older exports wrote them so), never silently."""
-    issues = []
-    for index, notification in enumerate(rule.findall("webNotification")):
-        for key, value in _parameters(notification, "first").items():
-            if key in ("reopen_within", "delay_open") and bare_number(value):
-                span = format_span(timedelta(seconds=float(value)))
-                issues.append(RuleIssue(
-                    origin, name, f"webNotification[{index}].firstWebConfigParameters",
-                    f"{key}: a bare number ({show(value)}) is read as seconds; write {span} "
-                    f"({SYNTAX})", level="warning"))
-    return issues
 
 
 def _grouping(element: ET.Element) -> Literal["none", "all"] | tuple[str, ...]:
