@@ -27,6 +27,7 @@ from sqlalchemy import Connection
 from bot.config import RocketChatSettings
 from rules.clock import Clock
 from rules.engine.rule_engine import RuleEngine
+from rules.errors import AtsdBotError
 from rules.message_keys import ChatInput
 
 MAX_ANSWER = 4000  # characters: Rocket.Chat's default message limit is 5000
@@ -42,7 +43,7 @@ class Answer:
     outcome: str = "ok"  # ok | refused | usage | error (a metrics label)
 
 
-class Usage(Exception):
+class Usage(AtsdBotError):
     """The arguments do not fit the command; ``detail`` says what was wrong."""
 
     def __init__(self, detail: str = "") -> None:
@@ -50,7 +51,7 @@ class Usage(Exception):
         self.detail = detail
 
 
-class Refused(Exception):
+class Refused(AtsdBotError):
     """A clear one-line answer that changes nothing (unknown id, another room, ...)."""
 
 
