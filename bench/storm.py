@@ -57,7 +57,7 @@ RULE = """rules:
         cancel: '${{entity}} back'
 """
 BUDGET = 10
-RESOLVED = re.compile(r"— (\d+) resolved|— all resolved")
+RESOLVED = re.compile(r"^(\d+) of \d+ resolved$|^all resolved$", re.MULTILINE)
 
 
 def config(directory: Path, sim: Simulator, room: str, port: int) -> Path:

@@ -38,9 +38,14 @@ class StartError(AtsdBotError):
         self.exit_code = exit_code
 
 
+class StartCancelled(StartError):
+    """A stop signal arrived while a command was still starting (waiting for the database or
+    Rocket.Chat): not a failure; the command stops with ``exit_code``."""
+
+
 class DemoError(AtsdBotError):
     """A step of the demo failed; the text says which and where the logs are."""
 
 
 __all__ = ["AtsdBotError", "ChatRejected", "ChatUnavailable", "ConfigError", "DemoError",
-           "ProtocolError", "StartError", "UsageError"]
+           "ProtocolError", "StartCancelled", "StartError", "UsageError"]

@@ -7,7 +7,8 @@ code   name                        meaning
 1      ``EXIT_FAILED``             problems found (``config check``, ``rules validate``), or an
                                    unexpected error (``--debug`` shows its traceback)
 2      ``EXIT_USAGE``              bad arguments, input or configuration: the line names the fix
-3      ``EXIT_REJECTED``           Rocket.Chat refused (credentials, permission, validation)
+3      ``EXIT_REJECTED``           Rocket.Chat (or atsd-bot, for ``setup check``) refused
+                                   (credentials, permission, validation)
 4      ``EXIT_UNAVAILABLE``        Rocket.Chat (or atsd-bot, for ``setup check``) cannot be
                                    reached
 5      ``EXIT_CONFLICT``           provisioning: the user or integration exists with other values
@@ -46,7 +47,8 @@ MEANINGS: dict[int, str] = {
     EXIT_OK: "done",
     EXIT_FAILED: "problems found, or an unexpected error",
     EXIT_USAGE: "bad arguments, input or configuration (the line names the fix)",
-    EXIT_REJECTED: "Rocket.Chat refused (credentials, permission, validation)",
+    EXIT_REJECTED: "Rocket.Chat (or atsd-bot, for setup check) refused (credentials, "
+                   "permission, validation)",
     EXIT_UNAVAILABLE: "Rocket.Chat (or atsd-bot, for setup check) cannot be reached",
     EXIT_CONFLICT: "the user or integration exists with other values",
     EXIT_NOT_SEEN: "the test message never arrived",

@@ -57,8 +57,9 @@ from scripts.common import run as run_script
 CLOCK_SLACK = timedelta(seconds=1)
 
 
-def make_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
-    p = parser("atsd-bot-check-integration",
+def make_parser(environ: Mapping[str, str] | None = None,
+                prog: str = "atsd-bot-check-integration") -> argparse.ArgumentParser:
+    p = parser(prog,
                "Post a probe DM to the bot and verify it reaches atsd-bot.", environ,
                examples=["atsd-bot setup check --server https://chat.example.com "
                          "--admin-user admin --bot-username atsd_bot --atsd-url "
@@ -74,7 +75,8 @@ def make_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentPa
              help="auto: report realtime if it runs; require: fail without it; off: skip")
     p.option("--wait", type=float, default=30.0, metavar="SECONDS",
              help="how long to wait for the probe")
-    p.option("--poll-interval", type=float, default=0.1, metavar="SECONDS")
+    p.option("--poll-interval", type=float, default=0.1, metavar="SECONDS",
+             help="how often to ask atsd-bot whether the probe arrived")
     return p
 
 
@@ -256,8 +258,9 @@ def _not_seen(missing: list[str], paths: Mapping[str, Any], args: argparse.Names
                      for name in missing)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    return run_script(provision, make_parser, argv)
+def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
+    """The script; ``prog`` names it when reached as ``atsd-bot setup …``."""
+    return run_script(provision, make_parser, argv, prog)
 
 
 if __name__ == "__main__":

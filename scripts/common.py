@@ -7,12 +7,15 @@ Conventions (all three scripts):
   ``ps`` shows them. A flag on the command line wins over the environment.
 * Exactly one JSON document goes to stdout (the machine-readable result); human progress goes
   to stderr. A failure prints one line ``error: <what is wrong>; <what to do>`` to stderr and
-  exits non-zero, never with a traceback.
+  exits non-zero, never with a traceback. Reached as ``atsd-bot setup ACTION`` (``prog``), the
+  usage and ``--help`` name that command and the line starts ``atsd-bot:`` as every
+  ``atsd-bot`` command's does.
 
-Exit codes: 0 done, 2 bad arguments, 3 Rocket.Chat refused (credentials, permission,
-validation, two-factor), 4 Rocket.Chat unreachable or not Rocket.Chat, 5 a conflict the admin
-must resolve (a username taken by a non-bot user, duplicate integrations), 6 the self-test did
-not see its probe arrive, 1 anything unexpected.
+Exit codes: 0 done, 2 bad arguments, 3 refused by Rocket.Chat (credentials, permission,
+validation, two-factor) or, for the self-test, by atsd-bot (the API user, the integration's
+request), 4 Rocket.Chat (or, for the self-test, atsd-bot) unreachable or not what it should
+be, 5 a conflict the admin must resolve (a username taken by a non-bot user, duplicate
+integrations), 6 the self-test did not see its probe arrive, 1 anything unexpected.
 """
 
 from __future__ import annotations
@@ -90,7 +93,14 @@ class EnvArgumentParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         """One line instead of argparse's usage block; exit code 2."""
-        self.exit(EXIT_USAGE, f"error: {message}; see {self.prog} --help\n")
+        self.exit(EXIT_USAGE, f"{line_start(self.prog)}error: {message}; see {self.prog} "
+                              "--help\n")
+
+
+def line_start(prog: str) -> str:
+    """What a failure line starts with: ``atsd-bot: `` when reached as ``atsd-bot setup …``
+    (as every atsd-bot command's line does); nothing for the scripts' own names."""
+    return "atsd-bot: " if prog.startswith("atsd-bot ") else ""
 
 
 def _default_text(kwargs: Mapping[str, Any]) -> str:
@@ -183,26 +193,29 @@ def emit(document: Mapping[str, Any]) -> None:
 
 
 def run(body: Callable[[argparse.Namespace], Mapping[str, Any]],
-        make_parser: Callable[[], argparse.ArgumentParser],
-        argv: Sequence[str] | None) -> int:
-    """Parse ``argv``, run ``body``, print its result; map every failure to one line + code."""
+        make_parser: Callable[..., argparse.ArgumentParser],
+        argv: Sequence[str] | None, prog: str | None = None) -> int:
+    """Parse ``argv``, run ``body``, print its result; map every failure to one line + code.
+    ``prog`` names the command when it is not the script's own name (``atsd-bot setup …``)."""
     try:
-        args = make_parser().parse_args(argv)
+        parser = make_parser(prog=prog) if prog else make_parser()
+        args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse already printed its one line (or --help)
         return int(exc.code or 0) if not isinstance(exc.code, str) else EXIT_USAGE
+    start = line_start(prog or "")
     try:
         document = _with_logout(body, args)
     except ProvisionError as exc:
-        return _fail(str(exc), exc.exit_code)
+        return _fail(start, str(exc), exc.exit_code)
     except ChatRejected as exc:
-        return _fail(str(exc), EXIT_REJECTED)
+        return _fail(start, str(exc), EXIT_REJECTED)
     except ChatUnavailable as exc:
-        return _fail(str(exc), EXIT_UNAVAILABLE)
+        return _fail(start, str(exc), EXIT_UNAVAILABLE)
     except KeyboardInterrupt:
-        return _fail("interrupted; re-run the same command to finish", 130)
+        return _fail(start, "interrupted; re-run the same command to finish", 130)
     except Exception as exc:  # noqa: BLE001 - the promise is: one line, never a traceback
-        return _fail(f"unexpected {type(exc).__name__}: {exc}; re-run with the same arguments "
-                     "or report this", EXIT_INTERNAL)
+        return _fail(start, f"unexpected {type(exc).__name__}: {exc}; re-run with the same "
+                            "arguments or report this", EXIT_INTERNAL)
     emit(document)
     return EXIT_OK
 
@@ -220,6 +233,6 @@ def _with_logout(body: Callable[[argparse.Namespace], Mapping[str, Any]],
                 progress("note: could not log the admin session out; it expires on its own")
 
 
-def _fail(message: str, code: int) -> int:
-    print(f"error: {message}", file=sys.stderr, flush=True)
+def _fail(start: str, message: str, code: int) -> int:
+    print(f"{start}error: {message}", file=sys.stderr, flush=True)
     return code

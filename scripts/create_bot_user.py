@@ -48,8 +48,9 @@ DEFAULT_NAME = "ATSD Bot"
 CREATE_ONLY = {"sendWelcomeEmail": False, "joinDefaultChannels": False}
 
 
-def make_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
-    p = parser("atsd-bot-create-user", "Create or update the atsd-bot user in Rocket.Chat.",
+def make_parser(environ: Mapping[str, str] | None = None,
+                prog: str = "atsd-bot-create-user") -> argparse.ArgumentParser:
+    p = parser(prog, "Create or update the atsd-bot user in Rocket.Chat.",
                environ,
                examples=["ATSD_BOT_PROVISION_ADMIN_PASSWORD=... atsd-bot setup bot-user "
                          "--server https://chat.example.com --admin-user admin "
@@ -236,8 +237,9 @@ def _logout(client: RestClient) -> None:
         say("note: could not log the bot's check session out; it expires on its own")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    return run_script(provision, make_parser, argv)
+def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
+    """The script; ``prog`` names it when reached as ``atsd-bot setup …``."""
+    return run_script(provision, make_parser, argv, prog)
 
 
 if __name__ == "__main__":

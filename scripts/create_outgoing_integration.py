@@ -86,8 +86,9 @@ class Script {
 """
 
 
-def make_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
-    p = parser("atsd-bot-create-integration",
+def make_parser(environ: Mapping[str, str] | None = None,
+                prog: str = "atsd-bot-create-integration") -> argparse.ArgumentParser:
+    p = parser(prog,
                "Create or update the outgoing webhook from Rocket.Chat to atsd-bot.", environ,
                examples=["ATSD_BOT_PROVISION_ADMIN_PASSWORD=... atsd-bot setup integration "
                          "--server https://chat.example.com --admin-user admin "
@@ -231,8 +232,9 @@ def config_lines(user: str, password: str, token: str) -> dict[str, str]:
     }
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    return run_script(provision, make_parser, argv)
+def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
+    """The script; ``prog`` names it when reached as ``atsd-bot setup …``."""
+    return run_script(provision, make_parser, argv, prog)
 
 
 if __name__ == "__main__":

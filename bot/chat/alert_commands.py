@@ -21,6 +21,7 @@ from bot.chat.commands import (
     reason_of,
 )
 from bot.chat.replies import age, short
+from bot.rest.living import alert_page_url
 from rules.command import format_iso_date, parse_iso_date
 from rules.silences import MatcherError, facts_of, matches_all, parse_words
 
@@ -88,7 +89,7 @@ def show_alert(kit: Kit, request: Request) -> Answer:
         lines.append(f"silenced by #{silence.id} (`{silence.describe()}`) until "
                      f"{format_iso_date(silence.ends_at)}" if silence else "not silenced")
     if kit.public_url:
-        lines.append(f"{kit.public_url.rstrip('/')}/ui/alerts")
+        lines.append(alert_page_url(kit.public_url, alert_id))
     return Answer("\n".join(lines)[:MAX_ANSWER])
 
 

@@ -33,14 +33,18 @@ class Check:
     name: str
     detail: str = ""  # ok: what was found
     problem: str = ""  # what is wrong; how to fix it
+    warning: str = ""  # worth fixing, but a start does not need it (it is not a problem)
 
     @property
     def ok(self) -> bool:
         return not self.problem
 
     def line(self) -> str:
-        return f"ok       {self.name}: {self.detail}" if self.ok \
-            else f"problem  {self.name}: {self.problem}"
+        if self.problem:
+            return f"problem  {self.name}: {self.problem}"
+        if self.warning:
+            return f"warning  {self.name}: {self.warning}"
+        return f"ok       {self.name}: {self.detail}"
 
 
 def run_checks(path: Path | None, environ: Mapping[str, str] | None = None) -> Iterator[Check]:
@@ -61,7 +65,7 @@ def run_checks(path: Path | None, environ: Mapping[str, str] | None = None) -> I
         yield Check("settings", problem=f"{exc}; fix it, then check again")
         return
     for warning in loaded.warnings:
-        yield Check("environment", problem=f"{warning}; remove it or correct its name")
+        yield Check("environment", warning=f"{warning}; remove it or correct its name")
     settings = loaded.settings
     yield Check("settings", "every section, key and type")
     yield _users(settings)
@@ -86,8 +90,10 @@ def _rules(settings: Settings) -> Iterator[Check]:
                                base_dir=settings.base_dir)
     errors = errors_of(issues)
     for issue in errors[:MAX_RULE_PROBLEMS]:
-        yield Check("rules", problem=f"{issue}; fix the file, or check it with atsd-bot rules "
-                                     "validate")
+        # a path that is not there names its own fix (create it, or fix rules.paths)
+        fix = "" if " not found" in issue.message and not issue.rule \
+            else "; fix the file, or check it with atsd-bot rules validate"
+        yield Check("rules", problem=f"{issue}{fix}")
     if len(errors) > MAX_RULE_PROBLEMS:
         yield Check("rules", problem=f"{len(errors) - MAX_RULE_PROBLEMS} more rule errors; "
                                      "see atsd-bot rules validate")

@@ -1,14 +1,17 @@
 """``atsd-bot config check`` and ``atsd-bot config show``.
 
-- ``check``: everything a start needs (bot/cli/checks.py), one line per check, ``ok`` or the
-  problem and its fix; creates nothing. Exit 0 all good, 1 problems found, 2 usage.
+- ``check``: everything a start needs (bot/cli/checks.py), one line per check, ``ok``, a
+  ``warning`` (e.g. an unknown ``ATSD_BOT_`` variable; not a problem) or the problem and its
+  fix; creates nothing. Exit 0 all good, 1 problems found, 2 usage.
 - ``show``: the effective configuration (file, environment, defaults), one ``key = value``
-  line per key with where the value came from; secrets are masked.
+  line per key with where the value came from; secrets are masked. Warnings (an unknown
+  ``ATSD_BOT_`` variable) go to standard error.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 from bot.cli.checks import run_checks
 from bot.cli.common import add_command, add_config_option
@@ -51,16 +54,20 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def check(args: argparse.Namespace) -> int:
-    problems = 0
+    problems = warnings = 0
     for result in run_checks(config_path(args.config)):
         print(result.line(), flush=True)
         problems += not result.ok
-    print(f"{problems} problem(s) found" if problems else "all checks passed")
+        warnings += bool(result.ok and result.warning)
+    noted = f" ({warnings} warning(s))" if warnings else ""
+    print(f"{problems} problem(s) found{noted}" if problems else f"all checks passed{noted}")
     return EXIT_FAILED if problems else EXIT_OK
 
 
 def show(args: argparse.Namespace) -> int:
     loaded = read_config(config_path(args.config))
+    for warning in loaded.warnings:  # on stderr: standard output stays the listing
+        print(f"atsd-bot: warning: {warning}", file=sys.stderr)
     found = rows(loaded)
     width = max(len(f"{r.key} = {r.value}") for r in found)
     for row in found:

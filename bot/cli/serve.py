@@ -16,8 +16,10 @@ store and goes out at the next start). ``SIGHUP`` reads the configuration again 
 what may change while running (bot/service/reload.py), then reloads the rules.
 
 A failure at start is one line and an exit code (bot/exit_codes.py): 2 configuration, 3
-Rocket.Chat refused the bot, 7 the listen address, 8 the database (given up on within 30 s),
-9 the lease was lost to another instance, 10 a path that cannot be written.
+Rocket.Chat refused the bot, 4 Rocket.Chat did not answer or take the login within 30 s of the
+start (tried again meanwhile; an outage after the start is ridden out), 7 the listen address
+(a host that does not resolve is found before the database is opened), 8 the database (given
+up on within 30 s), 9 the lease was lost to another instance, 10 a path that cannot be written.
 """
 
 from __future__ import annotations
@@ -25,13 +27,14 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import socket
 import threading
 from pathlib import Path
 from typing import Any
 
 from bot.cli.common import add_command, add_config_option, fail
 from bot.config import Settings, config_path, load_settings, read_config
-from bot.errors import ChatRejected, ConfigError, StartError
+from bot.errors import ChatRejected, ConfigError, StartCancelled, StartError
 from bot.exit_codes import (
     EXIT_ADDRESS,
     EXIT_DATABASE,
@@ -40,6 +43,7 @@ from bot.exit_codes import (
     EXIT_OK,
     EXIT_PATH,
     EXIT_REJECTED,
+    EXIT_UNAVAILABLE,
     EXIT_USAGE,
 )
 from bot.service.log_setup import FORMATS, LEVELS, RedactingFilter, configure_logging
@@ -55,8 +59,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
                     "it; SIGHUP reloads the configuration and the rules.",
         examples=["atsd-bot serve --config /etc/atsd-bot/atsd-bot.toml",
                   "ATSD_BOT_CONFIG=atsd-bot.toml atsd-bot serve --log-format json"],
-        codes=(EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REJECTED, EXIT_ADDRESS, EXIT_DATABASE,
-               EXIT_LEASE_LOST, EXIT_PATH))
+        codes=(EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REJECTED, EXIT_UNAVAILABLE, EXIT_ADDRESS,
+               EXIT_DATABASE, EXIT_LEASE_LOST, EXIT_PATH))
     add_config_option(parser)
     parser.add_argument("--log-format", choices=FORMATS, default="text",
                         help="text for people, json (one object per line) for log shippers")
@@ -75,6 +79,10 @@ def serve(args: argparse.Namespace) -> int:
     redactor = configure_logging(args.log_format, args.log_level, settings.secrets())
     for warning in loaded.warnings:
         log.warning("%s", warning)
+    unresolved = _unresolved_host(settings)
+    if unresolved is not None:  # before the store: a failed start leaves no database behind
+        log.error("%s", unresolved)
+        return EXIT_ADDRESS
     from bot.service.runtime import Runtime  # here: 'atsd-bot --help' need not load the engine
 
     runtime = Runtime(settings)
@@ -109,6 +117,10 @@ def _start(runtime: Any, settings: Settings, debug: bool) -> int | None:
         return None
     except Exception as exc:  # each kind becomes one line and its code below
         failure = exc
+    if isinstance(failure, StartCancelled):
+        runtime.stop(drain_seconds=0)
+        log.info("%s", failure)
+        return failure.exit_code
     if isinstance(failure, StartError):
         code, line = failure.exit_code, str(failure)
     elif isinstance(failure, ChatRejected):
@@ -124,6 +136,19 @@ def _start(runtime: Any, settings: Settings, debug: bool) -> int | None:
     runtime.stop(drain_seconds=0)
     log.error("%s", line)
     return code
+
+
+def _unresolved_host(settings: Settings) -> str | None:
+    """The one line for an ``[http] host`` that does not resolve, else None."""
+    http = settings.http
+    try:
+        socket.getaddrinfo(http.host, http.port, type=socket.SOCK_STREAM,
+                           flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as exc:
+        from bot.service.http_server import listen_error
+
+        return str(listen_error(http, socket.gaierror(str(exc))))
+    return None
 
 
 def advice(runtime: Any) -> list[str]:
@@ -163,6 +188,7 @@ def _install_signals(stop: threading.Event, runtime: Any, path: Path | None) -> 
     def on_stop(signum: int, _frame: Any) -> None:
         log.info("received %s", signal.Signals(signum).name)
         stop.set()
+        runtime.cancel_start()  # a start still waiting for the database or Rocket.Chat ends
 
     def reload() -> None:
         runtime.reload(lambda: load_settings(path))

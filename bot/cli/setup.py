@@ -3,7 +3,8 @@
 Each action is the provisioning script of the same job (the ``scripts/`` modules, also
 installed as ``atsd-bot-create-user``, ``atsd-bot-create-integration`` and
 ``atsd-bot-check-integration``), given the rest of the command line as it is; its options,
-``ATSD_BOT_PROVISION_*`` variables, output (one JSON document) and exit codes are the script's.
+``ATSD_BOT_PROVISION_*`` variables, output (one JSON document) and exit codes are the script's;
+its usage, ``--help`` and failure lines name ``atsd-bot setup ACTION`` and start ``atsd-bot:``.
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ def delegate(action: str, argv: Sequence[str]) -> int:
     """Run the script of ``action`` with ``argv``; its exit code."""
     from scripts import check_integration, create_bot_user, create_outgoing_integration
 
-    mains: dict[str, Callable[[Sequence[str]], int]] = {
+    mains: dict[str, Callable[..., int]] = {
         "bot-user": create_bot_user.main, "integration": create_outgoing_integration.main,
         "check": check_integration.main}
-    return mains[action](list(argv))
+    # usage, --help and failure lines name 'atsd-bot setup ACTION', not the script
+    return mains[action](list(argv), prog=f"atsd-bot setup {action}")

@@ -4,13 +4,14 @@ After the seed exchange, a monitoring system (the demo, as the ``monitor`` webho
 reports ``db1 /var`` 97 % full: the ``disk_full`` rule (``conversation: thread``) opens an
 alert and the bot posts one message in ``#ops`` with buttons. A second report repeats it (into
 the message's thread), alice clicks **Acknowledge** (the button posts ``@atsd_bot ack N`` as
-her), and a report below 90 % resolves it. The act prints the room and the thread as a user
-would see them: the message edited to say who acknowledged it and how long it lasted, its
-state reaction, the buttons, and the thread's replies.
+her), and a few seconds later a report below 90 % resolves it. The act prints the room and the
+thread as a user would see them: the message edited to say who acknowledged it and how long
+it lasted, its state reaction, the buttons, and the thread's replies.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +25,7 @@ CHANNEL = "ops"
 MONITOR = "monitor"
 STEP_TIMEOUT = 30.0
 POLL = 0.2
+LASTS = 3.0  # seconds from the alert message to the report that resolves it
 RULE = """# Written by 'atsd-bot demo run': the disk rule of examples/rules/disk-full.yml, posting
 # into the demo's #ops channel as a living message (conversation: thread).
 rules:
@@ -85,6 +87,7 @@ class LivingAct:
         self.out(f"▶ the living alert message, in #{CHANNEL}:")
         self._report(97, "a monitoring webhook reports db1 /var at 97 %")
         root = self._wait("the alert message", lambda: self._roots()[:1])[0]
+        opened = time.monotonic()
         self.out(f"  🤖 @{self.bot} posts one message: {root['msg']}  "
                  f"[{'] ['.join(self._labels(root))}]")
         self._report(98, "the next report: still 98 %")
@@ -92,6 +95,11 @@ class LivingAct:
         self.out(f"  👆 @{self.user} clicks Acknowledge")
         self._click(root["_id"], "Acknowledge")
         self._wait("the edit", lambda: "acknowledged" in self._message(root["_id"])["msg"])
+        # a real alert lasts a while: let this one last a few seconds, so that the message
+        # does not read "resolved after 0s"
+        left = opened + LASTS - time.monotonic()
+        self.out(f"  ⏳ the disk stays full for {LASTS:g} s")
+        threading.Event().wait(max(0.0, left))
         self._report(42, "a report below 90 %: 42 %")
         final = self._wait("the resolution",
                            lambda: "resolved" in self._message(root["_id"])["msg"]

@@ -3,7 +3,9 @@
 For each room the bot is in (``rooms.get``) and each room it has a cursor for, ask
 ``chat.syncMessages`` for everything changed since the room's cursor (a room never seen starts
 at the newest cursor of any room, so a DM opened while the bot was away is covered; with no
-cursor at all, on the very first start, nothing is fetched). Servers without
+cursor at all, on the very first start, nothing is fetched and each room's cursor starts at
+its last message, or now, written at once: a restart then back-fills the downtime even if the
+first run stopped before its first cursor flush). Servers without
 ``chat.syncMessages`` get ``channels.history`` / ``groups.history`` / ``im.history`` instead.
 Rooms whose last message (``lm``) is older than the start are skipped without a call. The
 overlap with what was already handled is dropped by the once-only keys.
@@ -40,6 +42,10 @@ class Backfiller:
             info = self.rooms.learn_room(room)
             if info is not None:
                 last_message[info.id] = ejson_date(room.get("lm"))
+        if self.cursors.watermark() is None:  # the very first start: nothing to replay
+            now = self.cursors.clock.now()
+            self.cursors.begin({room: newest or now for room, newest in last_message.items()})
+            return []
         room_ids = set(last_message) | set(self.cursors.rooms())
         found: list[dict[str, Any]] = []
         for room_id in sorted(room_ids):

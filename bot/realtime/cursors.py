@@ -12,6 +12,7 @@ a message's commit) and made durable: see :func:`rules.store.cursors.save_cursor
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from rules.clock import Clock, SystemClock
@@ -65,6 +66,17 @@ class CursorBook:
                 return
             self._cursors[room_id] = (ts, message_id, room_type or (current and current[2]))
             self._dirty.add(room_id)
+
+    def begin(self, rooms: Mapping[str, datetime]) -> None:
+        """The very first start: each room's cursor starts at ``rooms[room]`` (what was there
+        before is history, not replayed), written at once so that a restart back-fills what
+        was posted while the bot was down even if it stopped before its first flush."""
+        with self._lock:
+            for room_id, ts in rooms.items():
+                if room_id not in self._cursors:
+                    self._cursors[room_id] = (ts, None, None)
+                    self._dirty.add(room_id)
+        self.flush()
 
     def get(self, room_id: str) -> datetime | None:
         with self._lock:

@@ -6,7 +6,8 @@ wrote (see there for what each holds):
 - an alert message is posted with ``attachments[].actions``: ``Acknowledge`` and
   ``Silence 1h`` are ``msg_in_chat_window`` buttons whose ``msg`` is the command addressed to
   the bot (``@atsd_bot ack 42``), so a click is an ordinary chat command on either inbound
-  path; ``Open`` links to the web UI when ``[http] public_url`` is set;
+  path; ``Open`` links to the alert's web UI page (:func:`alert_page_url`) when
+  ``[http] public_url`` is set;
 - an ``edit`` row brings the message up to date as the store has it *now*
   (:class:`rules.living.MessageView`): ``chat.update`` with the text, then the state reaction
   (``chat.react`` with an explicit ``shouldReact``: the new one added first, then the bot's
@@ -72,8 +73,13 @@ def button_actions(spec: Mapping[str, Any], bot_name: str | None,
                _chat_button("Silence 1h", f"{silence} {SILENCE_FOR}")]
     if public_url:
         actions.append({"type": "button", "text": "Open",
-                        "url": f"{public_url.rstrip('/')}/ui/alerts#alert-{alert_id}"})
+                        "url": alert_page_url(public_url, alert_id)})
     return actions
+
+
+def alert_page_url(public_url: str, alert_id: Any) -> str:
+    """The web UI's page of one alert (open or closed): ``{public_url}/ui/alerts/{id}``."""
+    return f"{public_url.rstrip('/')}/ui/alerts/{alert_id}"
 
 
 def _chat_button(label: str, msg: str) -> dict[str, Any]:

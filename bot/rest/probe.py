@@ -1,14 +1,19 @@
 """The start-up probe of the Rocket.Chat server: version, login, the permissions the bot needs.
 
-``atsd-bot serve`` runs it once before it starts the realtime client, and logs one line per
-finding, so an operator reads what is missing instead of guessing from a reconnect loop:
+``atsd-bot serve`` runs it before it starts the realtime client (again while the server does
+not answer), and logs one line per finding, so an operator reads what is missing instead of
+guessing from a reconnect loop:
 
-- the server does not answer, or is not Rocket.Chat (``/api/info``): a warning; the service
-  starts anyway (the webhook path works, the realtime client keeps retrying);
+- the server does not answer, is not Rocket.Chat (``/api/info``), or answers 429/5xx to the
+  login: :func:`probe_at_start` tries again until the give-up time (so that ``serve`` exits
+  within 30 s of its start), then raises :class:`bot.errors.StartError` with
+  ``EXIT_UNAVAILABLE`` (4) and one line naming the cause and the fix; an outage after the
+  start is the realtime client's to ride out;
 - Rocket.Chat refuses the bot's credentials: an error; :func:`probe` raises
-  :class:`bot.errors.ChatRejected` and the service refuses to start (fix the configuration);
+  :class:`bot.errors.ChatRejected` at once and the service refuses to start (exit 3);
 - the bot lacks the ``bot`` role or a permission it needs: a warning naming the permission
-  and where to grant it.
+  and where to grant it (the start itself needs only the login; replies and rooms that need
+  the permission fail later, each with its own line).
 
 Plain ``requests`` calls, so that the probe depends on nothing but the server's REST API.
 """
@@ -16,17 +21,21 @@ Plain ``requests`` calls, so that the probe depends on nothing but the server's 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import requests
 
 from bot.config import RocketChatSettings
-from bot.errors import ChatRejected, ChatUnavailable
+from bot.errors import ChatRejected, ChatUnavailable, StartError
+from bot.exit_codes import EXIT_UNAVAILABLE
 
 log = logging.getLogger(__name__)
 
 TIMEOUT = 5.0
+RETRY_SECONDS = 2.0  # between start-up probes of a server that does not answer
 # permission id -> why the bot needs it (Administration > Permissions in Rocket.Chat)
 NEEDED = {
     "view-d-room": "to read its direct messages",
@@ -57,16 +66,18 @@ class ProbeReport:
         return [head, *self.warnings, *self.unchecked]
 
 
-def probe(settings: RocketChatSettings, session: requests.Session | None = None) -> ProbeReport:
-    """Check the server; raises ``ChatRejected`` when the credentials are refused."""
+def probe(settings: RocketChatSettings, session: requests.Session | None = None, *,
+          timeout: float = TIMEOUT) -> ProbeReport:
+    """Check the server (``timeout`` per request); raises ``ChatRejected`` when the
+    credentials are refused."""
     http = session or requests.Session()
     report = ProbeReport(url=settings.url)
     try:
-        info = _json(http.get(f"{settings.url}/api/info", timeout=TIMEOUT))
+        info = _json(http.get(f"{settings.url}/api/info", timeout=timeout))
     except requests.RequestException as exc:
         report.warnings.append(f"Rocket.Chat at {settings.url} does not answer "
                                f"({unreachable_reason(exc)}); check rocketchat.url and that "
-                               "Rocket.Chat runs (the realtime client keeps trying)")
+                               "Rocket.Chat runs")
         return report
     if not isinstance(info, dict) or info.get("success") is not True:
         report.warnings.append(f"{settings.url} does not look like Rocket.Chat (/api/info did "
@@ -74,8 +85,8 @@ def probe(settings: RocketChatSettings, session: requests.Session | None = None)
         return report
     report.reachable = True
     report.version = str(info.get("version") or "") or None
-    headers = _login(http, settings)
-    me_answer = http.get(f"{settings.url}/api/v1/me", headers=headers, timeout=TIMEOUT)
+    headers = _login(http, settings, timeout)
+    me_answer = http.get(f"{settings.url}/api/v1/me", headers=headers, timeout=timeout)
     _not_now(me_answer, settings.url, "me")
     me = _json(me_answer)
     if not isinstance(me, dict) or not me.get("_id"):
@@ -84,7 +95,7 @@ def probe(settings: RocketChatSettings, session: requests.Session | None = None)
     report.user_id = str(me["_id"])
     report.username = me.get("username")
     report.roles = tuple(str(r) for r in me.get("roles") or ())
-    granted = _granted(http, settings.url, headers, report)
+    granted = _granted(http, settings.url, headers, report, timeout)
     many = granted.get("send-many-messages", set()) & set(report.roles)
     if "bot" not in report.roles and not many:
         report.warnings.append(f"user {report.username} has neither the 'bot' role nor the "
@@ -93,6 +104,43 @@ def probe(settings: RocketChatSettings, session: requests.Session | None = None)
     if granted:
         report.warnings += _missing(granted, set(report.roles))
     return report
+
+
+def probe_at_start(settings: RocketChatSettings, deadline: float, *,
+                   sleep: Callable[[float], None] = time.sleep,
+                   session: requests.Session | None = None) -> ProbeReport:
+    """:func:`probe` until the server answers and takes the bot's login, or until
+    ``deadline`` (``time.monotonic()``): then a ``StartError`` with ``EXIT_UNAVAILABLE``.
+    Refused credentials raise ``ChatRejected`` at once: waiting does not fix them. A request
+    waits no longer than the time left, so a server that does not answer at all (packets
+    dropped) is given up on by the deadline too."""
+    attempt = 0
+    while True:
+        attempt += 1
+        left = max(deadline - time.monotonic(), RETRY_SECONDS)
+        try:
+            report = probe(settings, session, timeout=min(TIMEOUT, left))
+            if report.reachable:
+                return report
+            reason = report.warnings[0]
+        except ChatUnavailable as exc:
+            reason = str(exc)
+        except requests.RequestException as exc:
+            reason = (f"Rocket.Chat at {settings.url} stopped answering "
+                      f"({unreachable_reason(exc)})")
+        if time.monotonic() + RETRY_SECONDS > deadline:
+            raise StartError(f"{_cause(reason)}; gave up after {attempt} attempts; start "
+                             "Rocket.Chat or fix rocketchat.url (or remove [rocketchat] to run "
+                             "without the chat side)", EXIT_UNAVAILABLE)
+        if attempt == 1:
+            log.warning("%s; trying again for up to %.0f s", reason,
+                        max(0.0, deadline - time.monotonic()))
+        sleep(RETRY_SECONDS)
+
+
+def _cause(reason: str) -> str:
+    """A probe finding without its own advice (the give-up line says what to change)."""
+    return reason.split("; check rocketchat.url", 1)[0]
 
 
 def unreachable_reason(exc: BaseException) -> str:
@@ -112,17 +160,19 @@ def unreachable_reason(exc: BaseException) -> str:
 def _not_now(answer: requests.Response, url: str, what: str) -> None:
     """A rate-limited (429) or failing (5xx) server has not refused the credentials: after a
     few quick restarts Rocket.Chat rate-limits the login, and exiting with "refused" (code 3)
-    would stop a supervised service for good. The caller logs it and starts anyway."""
+    would stop a supervised service for good. The start tries again (:func:`probe_at_start`);
+    ``config check`` reports it."""
     if answer.status_code == 429 or answer.status_code >= 500:
         raise ChatUnavailable(f"Rocket.Chat at {url} answered {answer.status_code} to {what}; "
                               "credentials not checked now")
 
 
-def _login(http: requests.Session, settings: RocketChatSettings) -> dict[str, str]:
+def _login(http: requests.Session, settings: RocketChatSettings,
+           timeout: float) -> dict[str, str]:
     if settings.token and settings.user_id:
         return {"X-User-Id": settings.user_id, "X-Auth-Token": settings.token}
     body = {"username": settings.user, "password": settings.password}
-    answer = http.post(f"{settings.url}/api/v1/login", json=body, timeout=TIMEOUT)
+    answer = http.post(f"{settings.url}/api/v1/login", json=body, timeout=timeout)
     _not_now(answer, settings.url, "login")
     data = _json(answer)
     inner = data.get("data") if isinstance(data, dict) else None
@@ -133,10 +183,11 @@ def _login(http: requests.Session, settings: RocketChatSettings) -> dict[str, st
 
 
 def _granted(http: requests.Session, url: str, headers: dict[str, str],
-             report: ProbeReport) -> dict[str, set[str]]:
+             report: ProbeReport, timeout: float) -> dict[str, set[str]]:
     """Permission id -> the roles holding it; empty (and noted) when it cannot be read."""
     try:
-        answer = http.get(f"{url}/api/v1/permissions.listAll", headers=headers, timeout=TIMEOUT)
+        answer = http.get(f"{url}/api/v1/permissions.listAll", headers=headers,
+                          timeout=timeout)
     except requests.RequestException:
         report.unchecked.append("could not read the server's permissions; not checked")
         return {}

@@ -18,8 +18,8 @@ from typing import Any
 
 from bot.config import Settings
 from bot.config.sections import room_budget
-from bot.errors import ChatRejected, ConfigError
-from bot.exit_codes import EXIT_LEASE_LOST
+from bot.errors import ConfigError, StartCancelled
+from bot.exit_codes import EXIT_LEASE_LOST, EXIT_OK
 from bot.service import lease
 from bot.service.health import HealthState
 from bot.service.http_server import HttpServer
@@ -43,10 +43,16 @@ from rules.store.service_values import UI_SECRET_KEY, kept_value
 log = logging.getLogger(__name__)
 
 DRAIN_SECONDS = 5.0
+# serve gives up on a Rocket.Chat that does not answer (or take the bot's login) this long
+# after the runtime's start began, with exit code 4: within 30 s of the process's start, its
+# imports and configuration included. A later outage is the realtime client's to ride out.
+CHAT_START_SECONDS = 28.0
 STOP_JOIN_SECONDS = 2.0
 
 
 class Runtime:
+    chat_start_seconds = CHAT_START_SECONDS  # tests set a shorter one on their instance
+
     def __init__(self, settings: Settings, *, clock: Clock | None = None,
                  ui_secret: str | None = None) -> None:
         self.settings = settings
@@ -80,12 +86,17 @@ class Runtime:
         self._threads: list[threading.Thread] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopped = False
+        self._began = 0.0  # time.monotonic() when start() began: the chat give-up counts from it
+        # set by a stop signal during start(): the waits for the database and Rocket.Chat end
+        self._start_cancelled = threading.Event()
 
     # -- start --------------------------------------------------------------------------
 
     def start(self) -> None:
         s = self.settings
-        self.db = db = open_store(s.database)  # StartError: one line and an exit code
+        self._began = time.monotonic()
+        # StartError: one line and an exit code
+        self.db = db = open_store(s.database, sleep=self._wait_at_start)
         self.health.db = db
         if not self.ui_secret:  # kept, so a restart or another instance keeps UI sessions
             self.ui_secret = kept_value(db, UI_SECRET_KEY, lambda: secrets.token_urlsafe(32))
@@ -252,19 +263,26 @@ class Runtime:
                  self.base_url, self.base_url, http.threads)
 
     def _probe_chat(self) -> None:
-        from bot.rest.probe import probe
+        """Rocket.Chat must answer and take the bot's login before the start goes on:
+        ``StartError`` (exit 4) when it does not within ``chat_start_seconds`` of the start,
+        ``ChatRejected`` (exit 3) at once when it refuses the bot (bot/rest/probe.py)."""
+        from bot.rest.probe import probe_at_start
 
         rc = self.settings.rocketchat
         assert rc is not None
-        try:
-            report = probe(rc)
-        except ChatRejected:
-            raise
-        except Exception as exc:  # the probe informs; only refused credentials stop us
-            log.warning("Rocket.Chat probe failed: %s", exc)
-        else:
-            for number, line in enumerate(report.lines()):
-                (log.info if number == 0 and report.reachable else log.warning)("%s", line)
+        report = probe_at_start(rc, self._began + self.chat_start_seconds,
+                                sleep=self._wait_at_start)
+        for number, line in enumerate(report.lines()):
+            (log.info if number == 0 else log.warning)("%s", line)
+
+    def cancel_start(self) -> None:
+        """A stop signal during :meth:`start`: its waits for the database or Rocket.Chat end
+        with :class:`StartCancelled` instead of running to their give-up time."""
+        self._start_cancelled.set()
+
+    def _wait_at_start(self, seconds: float) -> None:
+        if self._start_cancelled.wait(seconds):
+            raise StartCancelled("stopped before the start finished", EXIT_OK)
 
     def _start_realtime(self) -> None:
         rc = self.settings.rocketchat

@@ -27,7 +27,7 @@ from rules.definitions.durations import (
     parse_duration,
     parse_window,
 )
-from rules.definitions.issues import RuleIssue, show
+from rules.definitions.issues import RuleIssue, errors_of, show
 from rules.definitions.model import (
     CONVERSATIONS,
     REOPEN_WITHIN_SECONDS,
@@ -170,7 +170,8 @@ def _yaml_rule(entry: Any, index: int, origin: str) -> tuple[Rule | None, list[R
         reopen_within_seconds=(r.duration("reopen_within") if "reopen_within" in entry
                                else REOPEN_WITHIN_SECONDS),
     )
-    return (None if r.issues else rule), r.issues
+    # a warning (a bare number read as seconds) keeps the rule; only an error drops it
+    return (None if errors_of(r.issues) else rule), r.issues
 
 
 def _conversation(r: _Reader) -> Conversation:

@@ -84,11 +84,7 @@ class AlertViews(EngineState):
         the message keep working. A ``thread`` alert gets a note and an edit (rules/living).
         """
         def work(c: Connection | None) -> bool:
-            window = self._window_of_alert(alert_id)
-            if window is None and c is not None:
-                current = self.stories.current_alert(c, alert_id)
-                if current is not None and current != alert_id:
-                    window = self._window_of_alert(current)
+            window = self._open_window(c, alert_id)
             if window is None or window.alert_id is None:
                 return False
             self._touch(window.rule, window.key, window)
@@ -104,9 +100,10 @@ class AlertViews(EngineState):
                 conn: Connection | None = None) -> bool:
         """Close an open alert by hand: it goes to history (``RESOLVED``, who, why) and its
         window starts again from CANCEL; no cancel notification is sent. False when no open
-        alert has that id."""
+        alert has that id. Like :meth:`acknowledge`, the id of an alert whose living message
+        now tells a reopened window's newer alert stands for that one."""
         def work(c: Connection | None) -> bool:
-            window = self._window_of_alert(alert_id)
+            window = self._open_window(c, alert_id)
             if window is None:
                 return False
             self._touch(window.rule, window.key, window)
@@ -139,6 +136,16 @@ class AlertViews(EngineState):
         if row is None and live is None:
             return None
         return {"row": row, "live": live}
+
+    def _open_window(self, conn: Connection | None, alert_id: int) -> Window | None:
+        """The open window of ``alert_id``, or of the alert now living in its message (a
+        reopened window's newer alert, so the first message's buttons and id keep working)."""
+        window = self._window_of_alert(alert_id)
+        if window is None and conn is not None:
+            current = self.stories.current_alert(conn, alert_id)
+            if current is not None and current != alert_id:
+                window = self._window_of_alert(current)
+        return window
 
     def _window_of_alert(self, alert_id: int) -> Window | None:
         for windows in self._windows.values():

@@ -18,6 +18,7 @@ from sqlalchemy import Connection
 from rules.clock import aware
 from rules.command import format_iso_date
 from rules.engine.trace import Step, short
+from rules.living.text import FLAPPING_FROM
 from rules.store import explanations as rows
 
 TEXT_SHOWN = 80
@@ -118,13 +119,28 @@ def _outcome(step: Step, notes: dict[int, dict[str, Any]]) -> RuleOutcome:
     before, _, after = str(step.get("s") or "").partition(">")
     change = (f"{before} → {after} ({step['t']})" if step.get("t")
               else f"no status change ({after or before})")
-    outcome = RuleOutcome(name, "window", f"{window}, {condition}, {change}",
-                          silence_id=step.get("si"))
+    outcome = RuleOutcome(name, "window", f"{window}, {condition}, {change}"
+                          f"{_living(step)}", silence_id=step.get("si"))
     outcome.notifications = [_notification(i, notes.get(i), step.get("si"))
                              for i in step.get("o", ())]
     outcome.notifications += [{"id": None, "status": "not sent", "text": f"not sent: {why}"}
                               for why in step.get("q", ())]
     return outcome
+
+
+def _living(step: Step) -> str:
+    """The living alert message's part (``conversation: thread``): a reopening within
+    ``reopen_within`` (flapping from the third) and a fold into the storm summary."""
+    words = []
+    reopen = int(step.get("flap") or 0)
+    if reopen >= FLAPPING_FROM:
+        words.append(f"reopened {reopen} times (flapping): continues the alert message")
+    elif reopen:
+        times = "once" if reopen == 1 else f"{reopen} times"
+        words.append(f"reopened {times} within reopen_within: continues the alert message")
+    if step.get("fold"):
+        words.append(f"folded by the storm budget into the summary message `{step['fold']}`")
+    return "".join(f", {w}" for w in words)
 
 
 def _notification(outbox_id: int, row: dict[str, Any] | None,

@@ -44,7 +44,7 @@ from rules.engine.windows import (
     window_key,
 )
 from rules.expr import Environment, EvaluationError
-from rules.living import Stories, Subject
+from rules.living import Stories, Subject, Told
 from rules.notification import Notification
 from rules.silences import AlertFacts
 from rules.store import Database, explanations, outbox
@@ -223,8 +223,8 @@ class RuleEngine(RuleLifecycle, AlertViews, SilenceViews):
             note = Notification(rule=rule.name, endpoint=item.endpoint, trigger=item.trigger,
                                 text=item.text, alert_id=window.alert_id, target=item.target,
                                 due_at=due)
-            written = self._living(conn, rule, window, item, note, now)
-            if written is None:
+            told = self._living(conn, rule, window, item, note, now)
+            if told is None:
                 if conn is not None:
                     outbox.write(conn, note, status=item.status, now=now,
                                  silence_id=silence_id if item.status == "silenced" else None)
@@ -233,8 +233,10 @@ class RuleEngine(RuleLifecycle, AlertViews, SilenceViews):
                 written = [note] if item.status != "silenced" else []
                 if step is not None and conn is not None:
                     step.setdefault("o", []).append(note.id)
-            elif step is not None:
-                step.setdefault("o", []).extend(n.id for n in written)
+            else:
+                written = told.notes
+                if step is not None:
+                    _trace_living(step, told)
             index = item.notification.index
             if due is not None and index in window.pending_open:
                 window.pending_open[index] = (note.id, due)
@@ -243,7 +245,7 @@ class RuleEngine(RuleLifecycle, AlertViews, SilenceViews):
         return notes
 
     def _living(self, conn: Connection | None, rule: CompiledRule, window: Window,
-                item: Outgoing, note: Notification, now: datetime) -> list[Notification] | None:
+                item: Outgoing, note: Notification, now: datetime) -> Told | None:
         """A ``thread`` rule's Rocket.Chat notification, written as rows of its alert's living
         message (:mod:`rules.living`); None: written flat."""
         if conn is None or item.status != "pending" or not Stories.applies(
@@ -354,3 +356,13 @@ class RuleEngine(RuleLifecycle, AlertViews, SilenceViews):
     def dry_run(self, rule: Rule, commands: Sequence[MessageCommand]) -> DryRunReport:
         """What ``rule`` would do with ``commands``; sends nothing and touches no state."""
         return dry_run(self, rule, commands)
+
+
+def _trace_living(step: Step, told: Told) -> None:
+    """What the living alert message did with a notification, for ``why``: its rows, the
+    summary it was folded into (``fold``), the reopening it continued (``flap``)."""
+    step.setdefault("o", []).extend(n.id for n in told.notes)
+    if told.folded_into is not None:
+        step["fold"] = told.folded_into
+    if told.reopen:
+        step["flap"] = told.reopen

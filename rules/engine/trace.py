@@ -20,12 +20,14 @@ s     the status change, ``CANCEL>OPEN``; ``t`` the trigger it fired
 o     outbox ids written (their rows tell the delivery state now)
 q     notifications not sent and why (repeat frequency, a delay withdrawn)
 si    the silence that held the notifications
+fold  a ``thread`` rule's open folded by the storm budget: the summary message's chat id
+flap  a ``thread`` rule's open continuing its window's alert message: which reopening
+      within ``reopen_within`` (flapping from the third)
 ====  =================================================================================
 
 A message no rule could see stores one element ``{"none": KEY}``: KEY names the rules' type,
 source and entity filters of that moment, kept once per rule set
 (:func:`rules.store.explanations.keep_filters`), so such a row costs a few bytes.
-Room is left for the living alert message (section 5): ``fold`` (storm budget) and ``flap``.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ engine's transaction, :mod:`rules.living.views` renders a message for the endpoi
 (``bot/rest/endpoint.py``) does that from the outbox rows.
 """
 
-from rules.living.stories import RoomBudget, Stories, Subject
+from rules.living.stories import RoomBudget, Stories, Subject, Told
 from rules.living.views import LivingViews, MessageView
 
-__all__ = ["LivingViews", "MessageView", "RoomBudget", "Stories", "Subject"]
+__all__ = ["LivingViews", "MessageView", "RoomBudget", "Stories", "Subject", "Told"]

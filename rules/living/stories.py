@@ -66,6 +66,18 @@ class RoomBudget:
 
 
 @dataclass(frozen=True, slots=True)
+class Told:
+    """How :meth:`Stories.notify` wrote a notification, for ``why``: its rows, the summary
+    message it was folded into (its chat ``_id``; storm budget), and which reopening of the
+    window's alert message it was (0: none; ``flapping`` from
+    :data:`~rules.living.text.FLAPPING_FROM`)."""
+
+    notes: list[Notification]
+    folded_into: str | None = None
+    reopen: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Subject:
     """The alert a notification is about, as the engine knows it."""
 
@@ -92,7 +104,7 @@ class Stories:
     # -- the engine's triggers ----------------------------------------------------------
 
     def notify(self, conn: Connection, subject: Subject, note: Notification, status: str,
-               now: datetime) -> list[Notification] | None:
+               now: datetime) -> Told | None:
         """Write ``note`` (open, repeat or cancel) the living way; None: write it flat (no
         room to address, or an alert this conversation does not know)."""
         room = note.target.get("room_id")
@@ -103,7 +115,7 @@ class Stories:
         found = rows.alert_rows(conn, note.alert_id, subject.slot)
         if not found:
             return None
-        return [_write(conn, note, status, now, _thread(found[0]))]
+        return Told([_write(conn, note, status, now, _thread(found[0]))])
 
     def cancelled(self, conn: Connection, alert_id: int, now: datetime) -> list[Notification]:
         """The alert's window cancelled: resolved, and its message edited to say so."""
@@ -167,7 +179,7 @@ class Stories:
     # -- open ---------------------------------------------------------------------------
 
     def _open(self, conn: Connection, subject: Subject, note: Notification, room: str,
-              status: str, now: datetime) -> list[Notification]:
+              status: str, now: datetime) -> Told:
         previous = rows.latest_of_window(conn, subject.rule, subject.window_key, subject.slot)
         if previous is not None and _reopens(previous, subject, now):
             message = rows.message_row(conn, previous.message_row)
@@ -187,10 +199,10 @@ class Stories:
                                   message_id=chat_message_id(written.id), outbox_id=written.id,
                                   text=note.text, reacted=[REACTIONS[OPEN]], now=now)
         self._insert(conn, subject, note, row, 0, now)
-        return [written]
+        return Told([written])
 
     def _reopen(self, conn: Connection, subject: Subject, note: Notification, previous: Any,
-                message: Any, status: str, now: datetime) -> list[Notification]:
+                message: Any, status: str, now: datetime) -> Told:
         reopen = int(previous.reopen or 0) + 1
         self._insert(conn, subject, note, int(message.id), reopen, now)
         target = {"room_id": message.room_id, "tmid": message.message_id,
@@ -200,10 +212,11 @@ class Stories:
         joined = rows.alert_rows(conn, note.alert_id or 0, subject.slot)[0]
         out.append(self._edit(conn, joined, "open", words, now, note=message.kind == "alert",
                               state=OPEN))
-        return out
+        folded = message.message_id if message.kind == "summary" else None
+        return Told(out, folded_into=folded, reopen=reopen)
 
     def _fold(self, conn: Connection, subject: Subject, note: Notification, room: str,
-              status: str, now: datetime) -> list[Notification]:
+              status: str, now: datetime) -> Told:
         out: list[Notification] = []
         since = now - timedelta(seconds=self.budget.seconds)
         summary = rows.current_summary(conn, room, note.endpoint, since)
@@ -230,7 +243,7 @@ class Stories:
             joined = rows.alert_rows(conn, note.alert_id or 0, subject.slot)[0]
             out.append(self._edit(conn, joined, "open", f"+ {subject.rule}/{subject.entity}",
                                   now, note=False, state=OPEN))
-        return out
+        return Told(out, folded_into=str(summary.message_id))
 
     def _insert(self, conn: Connection, subject: Subject, note: Notification,
                 message_row: int, reopen: int, now: datetime) -> None:

@@ -8,9 +8,10 @@ Decisions (the contract leaves the wording open):
   ``reopened`` / ``reopened 2 times`` / ``flapping: reopened 3 times``, ``acknowledged by @alice:
   looking`` or ``unacknowledged by @bob``, and ``resolved after 12m 5s`` (``resolved by @alice
   after 3m: fixed`` when resolved by hand). The open text is never rewritten.
-- The summary reads ``+N alerts: rule/entity, rule/entity (resolved), ...``, at most
-  :data:`SUMMARY_LISTED` of them by name (``… and K more``), and ``all resolved`` at the end
-  once every folded alert is.
+- The summary's first line is exactly ``+N alerts: rule/entity, rule/entity, ...`` (N the
+  alerts folded into it; at most :data:`SUMMARY_LISTED` of them by name, then ``… and K
+  more``), so it stays parseable; once any of them is resolved a second line says how many:
+  ``2 of 5 resolved``, then ``all resolved``.
 - Reactions: ``:rotating_light:`` open (also reopened), ``:eyes:`` acknowledged,
   ``:white_check_mark:`` resolved.
 """
@@ -123,17 +124,15 @@ def alert_text(open_text: str, alert: AlertState) -> str:
 
 
 def summary_text(members: list[AlertState], total: int, resolved: int) -> str:
-    """``+N alerts: rule/entity, rule/entity (resolved), …``."""
-    names = []
-    for member in members[:SUMMARY_LISTED]:
-        name = f"{member.rule}/{member.entity}" if member.entity else member.rule
-        mark = {RESOLVED: " (resolved)", ACKNOWLEDGED: " (acknowledged)"}.get(member.state, "")
-        names.append(f"#{member.alert_id} {name}{mark}")
+    """``+N alerts: rule/entity, rule/entity, …``, then ``R of N resolved`` / ``all
+    resolved`` on a line of its own once any is."""
+    names = [f"{m.rule}/{m.entity}" if m.entity else m.rule for m in members[:SUMMARY_LISTED]]
     more = total - len(names)
     listed = ", ".join(names) + (f", … and {more} more" if more > 0 else "")
-    tail = " — all resolved" if total and resolved == total else (
-        f" — {resolved} resolved" if resolved else "")
-    return f"+{total} alerts: {listed}{tail}"
+    head = f"+{total} alerts: {listed}"
+    if total and resolved == total:
+        return f"{head}\nall resolved"
+    return f"{head}\n{resolved} of {total} resolved" if resolved else head
 
 
 def summary_state(total: int, resolved: int) -> str:

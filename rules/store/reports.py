@@ -18,13 +18,15 @@ from sqlalchemy import Connection, desc, func, select
 from rules.clock import aware
 from rules.command import MessageCommand
 from rules.expr.wildcard import match
+from rules.store import alert_messages
 from rules.store.messages import row_to_command
 from rules.store.tables import base as schema
 from rules.store.tables import engine as es
 
-__all__ = ["PAGE", "MessageSearch", "alert_history", "attempts", "counts", "like_pattern",
-           "messages", "notifications", "open_alert_counts", "open_alerts", "outbox_counts",
-           "outbox_counts_by_status", "recent_commands", "rule_errors", "windows"]
+__all__ = ["PAGE", "MessageSearch", "alert_detail", "alert_history", "attempts", "counts",
+           "like_pattern", "messages", "notifications", "open_alert_counts", "open_alerts",
+           "outbox_counts", "outbox_counts_by_status", "recent_commands", "rule_errors",
+           "windows"]
 
 PAGE = 100
 
@@ -195,6 +197,26 @@ def alert_history(conn: Connection, limit: int = PAGE, rule: str = "",
     if entity:
         query = query.where(table.c.entity.like(like_pattern(entity.lower()), escape="\\"))
     return _rows(conn, query.order_by(desc(table.c.close_time)).limit(limit))
+
+
+def alert_detail(conn: Connection, alert_id: int, limit: int = PAGE) -> dict[str, Any] | None:
+    """One alert, open or closed, for its page: ``alert`` (the alerts row), ``window`` (its
+    live window's row while open: repeats and last text, else None), ``living`` (where its
+    living message is: one row per Rocket.Chat slot, with the message's kind, room and
+    ``_id``), ``notifications`` (its outbox rows, oldest first, at most ``limit``). None for
+    an unknown id."""
+    alert = _rows(conn, select(es.alerts).where(es.alerts.c.id == alert_id))
+    if not alert:
+        return None
+    window = _rows(conn, select(es.rule_windows).where(es.rule_windows.c.alert_id == alert_id)
+                   .limit(1))
+    notes = _rows(conn, select(es.outbox).where(es.outbox.c.alert_id == alert_id)
+                  .order_by(es.outbox.c.id).limit(limit))
+    living = [{key: aware(value) if isinstance(value, datetime) else value
+               for key, value in row._mapping.items()}
+              for row in alert_messages.alert_rows(conn, alert_id)]
+    return {"alert": alert[0], "window": window[0] if window else None, "living": living,
+            "notifications": notes}
 
 
 def windows(conn: Connection, limit: int = PAGE, rule: str = "") -> list[dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""ATSD's alert paths: query, update (acknowledge) and history, with their exact fields."""
+"""ATSD's alert paths: query, update (acknowledge) and history, with their exact fields; and
+beyond ATSD, resolve."""
 
 from __future__ import annotations
 
@@ -145,6 +146,52 @@ def test_bad_update_is_400_and_changes_nothing(service: Service, body: object,
     assert same["acknowledged"] is False
 
 
+def test_update_carries_a_reason(service: Service) -> None:
+    service.say("hello")
+    (alert,) = service.post("/api/v1/alerts/query", [{"entity": "*", **RANGE}]).get_json()
+    body = [{"id": alert["id"], "acknowledged": True, "reason": "  on   it "}]
+    assert service.post("/api/v1/alerts/update", body).get_json()["updated"] == [alert["id"]]
+    row = service.engine.alert_detail(alert["id"])["row"]
+    assert (row["ack_by"], row["ack_reason"]) == ("api (API)", "on it")
+
+
+def test_resolve_closes_alerts_with_who_and_why(any_service: Service) -> None:
+    service = any_service
+    service.say("hello")
+    (alert,) = service.post("/api/v1/alerts/query", [{"entity": "*", **RANGE}]).get_json()
+    response = service.post("/api/v1/alerts/resolve",
+                            [{"id": alert["id"], "reason": "disk swapped"}, {"id": 999}])
+    assert response.status_code == 200
+    assert response.get_json() == {"resolved": [alert["id"]], "unknown": [999]}
+    assert service.post("/api/v1/alerts/query", [{"entity": "*", **RANGE}]).get_json() == []
+    (record,) = service.post("/api/v1/alerts/history/query",
+                             [{"entity": "*", **RANGE}]).get_json()
+    assert record["rule"] == alert["rule"]
+    row = service.engine.alert_detail(alert["id"])["row"]
+    assert (row["close_reason"], row["closed_by"], row["close_note"]) == (
+        "RESOLVED", "api (API)", "disk swapped")
+    # resolved already: unknown now
+    assert service.post("/api/v1/alerts/resolve", [{"id": alert["id"]}]).get_json() == {
+        "resolved": [], "unknown": [alert["id"]]}
+
+
+@pytest.mark.parametrize(("body", "words"), [
+    ({"id": 1}, "JSON array"),
+    ([{"id": "1"}], "'id' must be an integer"),
+    ([{"id": 1, "reason": 5}], "'reason' must be a string"),
+    ([{"id": 1, "reason": "x" * 501}], "longer than 500"),
+    ([{"id": 1, "acknowledged": True}], "unknown field 'acknowledged'"),
+])
+def test_bad_resolve_is_400_and_changes_nothing(service: Service, body: object,
+                                                words: str) -> None:
+    service.say("hello")
+    (alert,) = service.post("/api/v1/alerts/query", [{"entity": "*", **RANGE}]).get_json()
+    payload = [{"id": alert["id"]}, *body] if isinstance(body, list) else body
+    response = service.post("/api/v1/alerts/resolve", payload)
+    assert response.status_code == 400 and words in response.get_json()["error"]
+    assert len(service.post("/api/v1/alerts/query", [{"entity": "*", **RANGE}]).get_json()) == 1
+
+
 def test_history_of_a_closed_alert(any_service: Service) -> None:
     service = any_service
     service.say("disk full", source="monitor", entity="web01", mount="/var")
@@ -177,5 +224,6 @@ def test_no_engine_is_503(service: Service) -> None:
 
 def test_authentication_and_roles(service: Service) -> None:
     assert service.post("/api/v1/alerts/query", [], headers={}).status_code == 401
+    assert service.post("/api/v1/alerts/resolve", [], headers=HOOK).status_code == 403
     assert service.post("/api/v1/alerts/query", [], headers=HOOK).status_code == 403
     assert service.post("/api/v1/alerts/query", []).get_json() == []

@@ -69,6 +69,13 @@ def test_alerts_alert_ack_unack_resolve(rig: DeskRig) -> None:
         f"alert {alert_id}")
 
 
+def test_alert_links_to_its_web_ui_page(rig: DeskRig) -> None:
+    alert_id = open_alert(rig)
+    assert "/ui/" not in rig.one(f"alert {alert_id}")  # no [http] public_url: no link
+    rig.desk.kit.public_url = "https://atsd.example/"
+    assert rig.one(f"alert {alert_id}").endswith(f"\nhttps://atsd.example/ui/alerts/{alert_id}")
+
+
 def test_refusals_name_the_setting(rig: DeskRig) -> None:
     alert_id = open_alert(rig)
     for text in (f"ack {alert_id}", f"unack {alert_id}", f"resolve {alert_id}",

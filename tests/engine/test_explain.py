@@ -117,3 +117,41 @@ def test_unknown_pending_and_unrecorded(db: Database) -> None:
     assert why(db, pending.message_id).state == "explained"
     json = why(db, pending.message_id).to_json()
     assert json["rules"][0]["rule"] == "r1" and json["lines"][0].startswith("message #")
+
+
+def test_folded_by_the_storm_budget(db: Database) -> None:
+    from rules.living import RoomBudget
+    from rules.notification import chat_message_id
+
+    rig = make_rig(db, [rule("disk", conversation="thread", notifications=(note("rocketchat"),))])
+    rig.engine.stories.budget = RoomBudget(count=1, seconds=60)  # room_budget = "1/1m"
+    room = {"channel_id": "ops"}
+    first = rig.send("bad", entity="db1", tags=room)
+    own = why(db, first.message_id).rules[0]
+    assert "folded" not in own.detail and "reopened" not in own.detail
+    second = rig.send("bad", entity="db2", tags=room)
+    head = second.notifications[0]
+    [outcome] = why(db, second.message_id).rules
+    assert outcome.detail.endswith(
+        "CANCEL → OPEN (open), folded by the storm budget into the summary message "
+        f"`{chat_message_id(head.id)}`")
+    # the summary's post and the folded open, both in the log
+    assert [n["trigger"] for n in outcome.notifications] == ["open", "open"]
+
+
+def test_reopened_and_flapping(db: Database) -> None:
+    rig = make_rig(db, [rule("disk", conversation="thread", notifications=(note("rocketchat"),))])
+    room = {"channel_id": "ops"}
+    rig.send("bad", entity="db1", tags=room)
+    found = []
+    for _ in range(3):
+        rig.advance(10)
+        rig.send("ok", entity="db1", tags=room)
+        rig.advance(10)
+        found.append(why(db, rig.send("bad", entity="db1", tags=room).message_id))
+    assert [f.rules[0].detail.split("(open), ")[1] for f in found] == [
+        "reopened once within reopen_within: continues the alert message",
+        "reopened 2 times within reopen_within: continues the alert message",
+        "reopened 3 times (flapping): continues the alert message"]
+    assert found[2].lines()[1].endswith("reopened 3 times (flapping): continues the alert message")
+    assert found[2].to_json()["rules"][0]["detail"] == found[2].rules[0].detail

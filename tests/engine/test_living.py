@@ -141,6 +141,18 @@ def test_the_first_alert_id_stands_for_the_reopened_alert(rig: Rig) -> None:
     assert rig.engine.open_alerts()[0]["id"] == post.alert_id
 
 
+def test_the_first_alert_id_resolves_the_reopened_alert(rig: Rig) -> None:
+    [first] = send(rig)
+    send(rig, "ok")
+    rig.advance(1)
+    post, _ = send(rig)
+    assert rig.engine.resolve(first.alert_id, by="@alice", reason="done")
+    assert rig.engine.open_alerts() == []
+    note_row = rows(rig)[-2]
+    assert note_row.text.startswith(f"#{post.alert_id} resolved by @alice after ")
+    assert not rig.engine.resolve(first.alert_id, by="@alice")  # nothing open any more
+
+
 def test_a_storm_folds_into_one_summary(db: Database) -> None:
     rig = make_rig(db, [thread_rule()])
     rig.engine.stories.budget = RoomBudget(count=2, seconds=60)
@@ -153,13 +165,13 @@ def test_a_storm_folds_into_one_summary(db: Database) -> None:
     for joined in posts[3:]:
         post, edit = joined
         assert post.target["tmid"] == summary and edit.target["msg_id"] == summary
-    ids = [first_folded.alert_id] + [p[0].alert_id for p in posts[3:]]
-    assert view(rig, summary).text == (
-        f"+3 alerts: #{ids[0]} disk/db2, #{ids[1]} disk/db3, #{ids[2]} disk/db4")
+    assert view(rig, summary).text == "+3 alerts: disk/db2, disk/db3, disk/db4"
+    send(rig, "ok", entity="db3")
+    assert view(rig, summary).text == "+3 alerts: disk/db2, disk/db3, disk/db4\n1 of 3 resolved"
     for i in range(5):
         send(rig, "ok", entity=f"db{i}")
     shown = view(rig, summary)
-    assert shown.text.endswith("(resolved) — all resolved")
+    assert shown.text == "+3 alerts: disk/db2, disk/db3, disk/db4\nall resolved"
     assert shown.reaction == ":white_check_mark:"
     rig.advance(61)
     [fresh] = send(rig, entity="db9")

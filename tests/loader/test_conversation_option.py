@@ -45,6 +45,8 @@ def test_thread_round_trips_through_atsd_xml_as_extra_keys() -> None:
                                                 open=TriggerSpec(True, "open")),))
     xml = export_xml([rule])
     assert "<key>conversation</key>" in xml and "<value>thread</value>" in xml
+    # a duration in the one syntax, as a rule file writes it, never bare seconds
+    assert "<key>reopen_within</key><value>2m</value>" in xml.replace("\n", "").replace(" ", "")
     (again,), issues = parse_xml(xml, "x.xml", endpoints=ENDPOINTS)
     assert issues == []
     assert (again.conversation, again.reopen_within_seconds) == ("thread", 120.0)
@@ -54,3 +56,23 @@ def test_an_atsd_export_without_the_keys_is_flat() -> None:
     rule = Rule(name="plain", notifications=(NotificationSpec(endpoint="rocketchat"),))
     (again,), _ = parse_xml(export_xml([rule]), "x.xml", endpoints=ENDPOINTS)
     assert (again.conversation, again.reopen_within_seconds) == ("flat", 600.0)
+
+
+def test_a_bare_number_is_read_as_seconds_with_the_rule_files_warning() -> None:
+    rule = Rule(name="disk", conversation="thread", reopen_within_seconds=120.0,
+                notifications=(NotificationSpec(endpoint="rocketchat", delay_open_seconds=30,
+                                                open=TriggerSpec(True, "open")),))
+    xml = export_xml([rule]).replace("<value>2m</value>", "<value>120</value>") \
+        .replace("<value>30s</value>", "<value>30</value>")
+    (again,), issues = parse_xml(xml, "x.xml", endpoints=ENDPOINTS)
+    assert (again.reopen_within_seconds, again.notifications[0].delay_open_seconds) == (120, 30)
+    assert errors_of(issues) == []
+    words = sorted(i.message for i in issues)
+    assert [i.level for i in issues] == ["warning", "warning"]
+    assert words[0].startswith("delay_open: a bare number ('30') is read as seconds; write 30s")
+    assert words[1].startswith("reopen_within: a bare number ('120') is read as seconds; "
+                               "write 2m")
+    # and the YAML reader says the same of a bare reopen_within
+    (_,), yaml_issues = load("rules:\n  - name: a\n    condition: 'true'\n    reopen_within: 120\n")
+    assert [i.level for i in yaml_issues] == ["warning"]
+    assert "a bare number (120) is read as seconds; write 2m" in yaml_issues[0].message

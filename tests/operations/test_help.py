@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -11,7 +13,7 @@ import pytest
 from bot.__main__ import build_parser
 from bot.exit_codes import MEANINGS
 from scripts import check_integration, create_bot_user, create_outgoing_integration
-from tests.operations.conftest import Run
+from tests.operations.conftest import CLEAN_ENV, ROOT, Run
 
 Named = tuple[str, argparse.ArgumentParser]
 
@@ -27,9 +29,10 @@ def _parsers(parser: argparse.ArgumentParser, name: str) -> Iterator[Named]:
 def _all() -> list[Named]:
     found = [p for p in _parsers(build_parser(), "atsd-bot") if p[0] != "atsd-bot"]
     found = [p for p in found if not p[0].startswith("atsd-bot setup ")]  # the scripts', below
-    found += [("atsd-bot setup bot-user", create_bot_user.make_parser({})),
-              ("atsd-bot setup integration", create_outgoing_integration.make_parser({})),
-              ("atsd-bot setup check", check_integration.make_parser({}))]
+    found += [(f"atsd-bot setup {action}", script.make_parser({}, prog=f"atsd-bot setup {action}"))
+              for action, script in (("bot-user", create_bot_user),
+                                     ("integration", create_outgoing_integration),
+                                     ("check", check_integration))]
     return found
 
 
@@ -57,7 +60,41 @@ def test_the_codes_mean_one_thing_each() -> None:
 def test_setup_hands_the_command_line_to_the_script(run: Run) -> None:
     done = run("setup", "bot-user", "--help")
     assert done.returncode == 0 and "--bot-username" in done.stdout
+    assert done.stdout.startswith("usage: atsd-bot setup bot-user [-h]")
     missing = run("setup", "integration")
-    assert missing.returncode == 2 and missing.stderr.startswith("error: ")
+    assert missing.returncode == 2
+    assert missing.stderr.startswith("atsd-bot: error: the following arguments are required")
+    assert missing.stderr.endswith("; see atsd-bot setup integration --help\n")
+    assert "atsd-bot-create-integration" not in missing.stderr
     listed = run("setup", "--help")
     assert all(action in listed.stdout for action in ("bot-user", "integration", "check"))
+
+
+@pytest.mark.parametrize("action,script", [("bot-user", "create_bot_user"),
+                                           ("integration", "create_outgoing_integration"),
+                                           ("check", "check_integration")])
+def test_setup_names_itself_and_the_scripts_keep_their_names(run: Run, action: str,
+                                                             script: str) -> None:
+    via_setup = run("setup", action, "--help")
+    assert via_setup.stdout.startswith(f"usage: atsd-bot setup {action} [-h]")
+    own = {"create_bot_user": "atsd-bot-create-user",
+           "create_outgoing_integration": "atsd-bot-create-integration",
+           "check_integration": "atsd-bot-check-integration"}[script]
+    alone = _script(script, "--help")
+    assert alone.stdout.startswith(f"usage: {own} [-h]"), alone.stderr
+    bare = _script(script)
+    assert bare.returncode == 2 and bare.stderr.startswith("error: ")
+    assert bare.stderr.endswith(f"; see {own} --help\n")
+
+
+def _script(module: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", f"scripts.{module}", *args], cwd=ROOT,
+                          env={**CLEAN_ENV, "PYTHONPATH": str(ROOT)}, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_setup_failures_start_like_every_atsd_bot_line(run: Run) -> None:
+    down = run("setup", "bot-user", "--server", "http://127.0.0.1:9", "--admin-user", "a",
+               "--bot-username", "atsd_bot", env={"ATSD_BOT_PROVISION_ADMIN_PASSWORD": "pw-1"})
+    assert down.returncode == 4
+    assert down.stderr.startswith("atsd-bot: error: cannot connect to http://127.0.0.1:9")

@@ -107,12 +107,32 @@ def test_config_check_names_each_problem_and_its_fix(run: Run, tmp_path: Path) -
                    env={"ATSD_BOT_HTTP_PROT": "1"})
     assert done.returncode == 1, done.stdout + done.stderr
     problems = [line for line in done.stdout.splitlines() if line.startswith("problem")]
-    assert any("ATSD_BOT_HTTP_PROT: not a setting" in p for p in problems)
+    assert "warning  environment: ATSD_BOT_HTTP_PROT: not a setting" in done.stdout
     assert any("no [[users]]" in p for p in problems)
-    assert any(f"{tmp_path / 'missing.d'}: file or folder not found" in p for p in problems)
+    missing = [p for p in problems if f"{tmp_path / 'missing.d'}: file or folder not found" in p]
+    assert len(missing) == 1 and missing[0].endswith(
+        "create it or fix the path (rules.paths is relative to the configuration file)")
     assert any(f"127.0.0.1:{port}" in p and "the port is taken" in p for p in problems)
-    assert done.stdout.splitlines()[-1] == f"{len(problems)} problem(s) found"
+    assert done.stdout.splitlines()[-1] == f"{len(problems)} problem(s) found (1 warning(s))"
     assert not (tmp_path / "db").exists()
+
+
+def test_an_unknown_variable_is_a_warning_not_a_problem(run: Run, tmp_path: Path) -> None:
+    (tmp_path / "rules.d").mkdir()
+    (tmp_path / "rules.d" / "r.yml").write_text(
+        "rules:\n  - name: r\n    window: length(1)\n    condition: 'true'\n")
+    config = _config(tmp_path, '[rules]\npaths = ["rules.d"]\n[[users]]\nname = "ops"\n'
+                               'password = "ops-pass-1"\nroles = ["admin"]\n')
+    env = {"ATSD_BOT_FOO_BAR": "1"}
+    done = run("config", "check", "--config", str(config), env=env)
+    assert done.returncode == 0, done.stdout
+    assert ("warning  environment: ATSD_BOT_FOO_BAR: not a setting (no such section or key); "
+            "ignored.") in done.stdout
+    assert done.stdout.splitlines()[-1] == "all checks passed (1 warning(s))"
+    shown = run("config", "show", "--config", str(config), env=env)
+    assert shown.returncode == 0
+    assert shown.stderr.startswith("atsd-bot: warning: ATSD_BOT_FOO_BAR: not a setting")
+    assert "ATSD_BOT_FOO_BAR" not in shown.stdout
 
 
 def test_config_check_of_a_bad_file_stops_at_the_key(run: Run, tmp_path: Path) -> None:

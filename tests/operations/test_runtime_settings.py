@@ -1,9 +1,9 @@
-"""In one process: instances share UI sessions through the kept key; a reload's plan."""
+"""In one process: instances share UI sessions (the kept key, or one configured key); a reload's
+plan."""
 
 from __future__ import annotations
 
 import re
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,17 +14,12 @@ import requests
 from bot.config import Settings, build_settings
 from bot.service.reload import plan
 from bot.service.runtime import Runtime
+from tests.rocketchat_server import Simulator
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _settings(tmp_path: Path, **sections: Any) -> Settings:
+def _settings(tmp_path: Path, db: str = "atsd.db", **sections: Any) -> Settings:
     raw = {"http": {"port": 0, "threads": 2},
-           "database": {"url": f"sqlite:///{tmp_path / 'atsd.db'}"},
+           "database": {"url": f"sqlite:///{tmp_path / db}"},
            "users": [{"name": "boss", "password": "boss-pass-1", "roles": ["admin"]}],
            "rules": {"paths": [str(tmp_path)]}, **sections}
     return build_settings(raw, base_dir=tmp_path)
@@ -66,9 +61,32 @@ def test_instances_sharing_the_database_share_ui_sessions(tmp_path: Path,
     assert again.ui_secret == "k" * 32  # the configured key wins
 
 
-def test_a_reload_applies_the_chat_policy_and_keeps_the_connection(
+def test_instances_with_their_own_databases_share_sessions_through_secret_key(
         tmp_path: Path, runtimes: list[Runtime]) -> None:
-    chat = {"url": f"http://127.0.0.1:{_closed_port()}", "user": "atsd_bot",
+    """Two instances, two SQLite databases, one configured [http] secret_key: a login at
+    one is good at the other (the user table is the configuration, the same in both)."""
+    for db in ("one.db", "two.db"):
+        runtime = Runtime(_settings(tmp_path, db=db,
+                                    http={"port": 0, "threads": 2, "secret_key": "s" * 40}))
+        runtimes.append(runtime)
+        runtime.start()
+    first, second = runtimes
+    assert first.db is not None and second.db is not None
+    assert first.db.safe_url() != second.db.safe_url()
+    session = _login(first.base_url)
+    assert "Log out" in session.get(f"{second.base_url}/ui/", timeout=10).text
+    stranger = Runtime(_settings(tmp_path, db="three.db",
+                                 http={"port": 0, "threads": 2, "secret_key": "t" * 40}))
+    runtimes.append(stranger)
+    stranger.start()
+    page = session.get(f"{stranger.base_url}/ui/", timeout=10)
+    assert "Log out" not in page.text  # another key: the cookie is worth nothing there
+
+
+def test_a_reload_applies_the_chat_policy_and_keeps_the_connection(
+        tmp_path: Path, runtimes: list[Runtime], rc_server: Simulator) -> None:
+    rc_server.create_user("atsd_bot", "bot-pass-1", roles=("user", "bot"))
+    chat = {"url": rc_server.url, "user": "atsd_bot",
             "password": "bot-pass-1", "realtime": False, "admins": ["ann"]}
     runtime = Runtime(_settings(tmp_path, rocketchat=chat))
     runtimes.append(runtime)

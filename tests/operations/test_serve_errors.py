@@ -77,6 +77,7 @@ def test_a_listen_host_that_does_not_resolve_is_exit_7(run: Run, tmp_path: Path)
         "cannot listen on no-such-host.invalid:0: the host 'no-such-host.invalid' does not "
         "resolve; set http.host to an address of this machine (127.0.0.1 behind a reverse "
         "proxy)")
+    assert not (tmp_path / "atsd.db").exists()  # found before the store was opened
 
 
 def test_a_database_path_that_cannot_be_written_is_exit_10(run: Run, tmp_path: Path) -> None:

@@ -25,11 +25,14 @@ from rules.living import RoomBudget
 from rules.store import Database, reports
 from tests.realtime.conftest import World
 from tests.realtime.harness import BotRunner, wait_until
+from webhook.api import rules as api_rules
 from webhook.app import create_app
 from webhook.context import AppContext
+from webhook.ui import UiServices, install
 
 BOT = "atsd_bot"
 HOOK_USER, HOOK_PASSWORD = "rc", "rc-hook-pw-1"
+OPS_USER, OPS_PASSWORD = "ops", "ops-admin-pw-1"  # the API and the web UI
 RULES = """
 rules:
   - name: chat_disk
@@ -56,6 +59,7 @@ class Stage:
     room: str
     path: str
     hook_port: int
+    app: Any  # the webhook app, with the API and the web UI (user OPS_USER)
 
     @property
     def sim(self) -> Any:
@@ -127,11 +131,16 @@ def staged(world: World, db: Database, tmp_path: Path, path: str, *,
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     settings = build_settings(tomllib.loads(
-        f'[[users]]\nname = "{HOOK_USER}"\npassword = "{HOOK_PASSWORD}"\nroles = ["webhook"]\n'))
+        f'[[users]]\nname = "{HOOK_USER}"\npassword = "{HOOK_PASSWORD}"\nroles = ["webhook"]\n'
+        f'[[users]]\nname = "{OPS_USER}"\npassword = "{OPS_PASSWORD}"\nroles = ["admin"]\n'))
     ctx = AppContext(settings=settings, db=db, ingestor=runner.ingestor,
                      bot_identity=lambda: runner.bot.listener.bot, engine=runner.engine,
                      chat_commands=runner.bot.commands)
-    holder["app"] = create_app(ctx)
+    holder["app"] = create_app(ctx, [api_rules.bp])
+    install(holder["app"], UiServices(db=db, settings=settings,
+                                      acknowledge=runner.engine.acknowledge,
+                                      resolve=runner.engine.resolve),
+            secret_key="living-stage-only")
     if path in ("webhook", "both"):
         _integration(sim, server.server_port)
     if path == "webhook":
@@ -139,7 +148,7 @@ def staged(world: World, db: Database, tmp_path: Path, path: str, *,
     else:
         runner.start()
     try:
-        yield Stage(world, runner, room, path, server.server_port)
+        yield Stage(world, runner, room, path, server.server_port, holder["app"])
     finally:
         runner.stop()
         server.shutdown()

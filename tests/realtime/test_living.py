@@ -15,9 +15,11 @@ import pytest
 from bot.rest import living as living_chat
 from rules.living import RoomBudget
 from rules.store import Database
+from tests.api_rules.conftest import basic
 from tests.realtime.conftest import World
 from tests.realtime.harness import wait_until
-from tests.realtime.living_stage import BOT, Stage, staged
+from tests.realtime.living_stage import BOT, OPS_PASSWORD, OPS_USER, Stage, staged
+from tests.ui.conftest import csrf_of
 
 PATHS = ["realtime", "webhook"]
 
@@ -43,7 +45,7 @@ def test_one_message_per_alert_repeats_in_its_thread_resolved_with_its_duration(
     alert_id = stage.runner.engine.open_alerts()[0]["id"]
     assert ack["msg"] == f"@{BOT} ack {alert_id}" and ack["msg_in_chat_window"] is True
     assert silence["msg"] == f"@{BOT} silence rule=chat_disk entity=rocket.chat 1h"
-    assert link["url"] == f"https://atsd.example/ui/alerts#alert-{alert_id}"
+    assert link["url"] == f"https://atsd.example/ui/alerts/{alert_id}"
     stage.wait_reactions(root["_id"], ":rotating_light:")
     stage.say("alice", "disk 95% on db1")
     assert stage.wait_thread(root["_id"], 1) == [f"again: @{BOT} disk 95% on db1"]
@@ -143,6 +145,7 @@ def _storm(stage: Stage, users: list[str]) -> None:
     assert sorted(folded) == sorted(f"disk alert from @{u}: @{BOT} disk full on {u}"
                                     for u in users if u not in first)
     stage.wait_text(summary["_id"], "+4 alerts: ")
+    _all_listed_mid_storm(stage, summary["_id"])
     for user in users:
         stage.say(user, "disk fixed")
     stage.wait_text(summary["_id"], "all resolved")
@@ -150,9 +153,34 @@ def _storm(stage: Stage, users: list[str]) -> None:
     for root in own:
         stage.wait_text(root["_id"], "resolved after")
     stage.settle()
-    assert len(stage.roots()) == 3
+    answers = [r for r in stage.roots() if r["msg"].startswith("6 open alert(s)")]
+    assert len(answers) == 1 and len(stage.roots()) == 3 + 1  # and the answer to 'alerts'
     assert len(stage.thread(summary["_id"])) == 8  # 4 opens, 4 cancels
     assert stage.runner.engine.open_alerts() == []
+
+
+def _all_listed_mid_storm(stage: Stage, summary: str) -> None:
+    """Nothing is dropped: before any resolves, every alert, folded or not, is listed by
+    ``alerts`` in chat, the API and the web UI (whose page of a folded one names the
+    summary it lives in)."""
+    ids = sorted(a["id"] for a in stage.runner.engine.open_alerts())
+    assert len(ids) == 6
+    stage.say("boss", "alerts")
+    answer = wait_until(lambda: [m["msg"] for m in stage.sim.messages(stage.room)
+                                 if m["msg"].startswith("6 open alert(s)")],
+                        what="the answer to 'alerts'")[0]
+    assert all(f"#{i} " in answer for i in ids), answer
+    client = stage.app.test_client()
+    found = client.post("/api/v1/alerts/query", headers=basic(OPS_USER, OPS_PASSWORD), json=[
+        {"entity": "*", "endDate": "now", "interval": {"count": 1, "unit": "DAY"}}]).get_json()
+    assert sorted(a["id"] for a in found) == ids
+    page = client.get("/ui/login").get_data(as_text=True)
+    client.post("/ui/login", data={"username": OPS_USER, "password": OPS_PASSWORD,
+                                   "csrf_token": csrf_of(page)})
+    listed = client.get("/ui/alerts").get_data(as_text=True)
+    assert all(f'<tr id="alert-{i}"' in listed for i in ids)
+    folded = [i for i in ids if summary in client.get(f"/ui/alerts/{i}").get_data(as_text=True)]
+    assert len(folded) == 4
 
 
 def test_a_refused_edit_is_noted_in_the_thread(stage: Stage, caplog: pytest.LogCaptureFixture,

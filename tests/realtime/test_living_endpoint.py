@@ -100,7 +100,7 @@ def test_buttons_address_the_bot_and_quote_no_blanks() -> None:
         {"type": "button", "text": "Silence 1h",
          "msg": "@atsd_bot silence rule=disk entity=db?1 1h", "msg_in_chat_window": True,
          "msg_processing_type": "sendMessage"},
-        {"type": "button", "text": "Open", "url": "https://atsd.example/ui/alerts#alert-7"}]
+        {"type": "button", "text": "Open", "url": "https://atsd.example/ui/alerts/7"}]
     assert [a["text"] for a in button_actions({"alert_id": 7, "rule": "r"}, None, None)] == [
         "Acknowledge", "Silence 1h"]
 

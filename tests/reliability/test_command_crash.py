@@ -77,8 +77,8 @@ def test_a_webhook_command_is_answered_once_across_a_crash(
     def answers() -> list[str]:
         return [m["msg"] for m in sim.messages(dm) if m["u"]["username"] == BOT_USER]
 
+    service.start()  # serve starts only once Rocket.Chat has taken the bot's login
     sim.rest_down(600)  # the answer cannot be posted before the crash
-    service.start()
     try:
         assert deliver() == {"status": "command"}  # answered over REST, never in this body
         assert [trigger for trigger, _ in rows(db_url)] == ["reply"]  # waiting in the outbox

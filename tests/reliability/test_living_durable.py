@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 import requests
 
+from rules.store import Database
+from rules.store.cursors import load_cursors
 from tests.reliability.driver import post_until_ok
 from tests.reliability.harness import (
     BOT_USER,
@@ -22,6 +24,7 @@ from tests.reliability.harness import (
     wait_until,
     write_config,
 )  # fmt: skip
+from tests.reliability.test_chat_faults import realtime_up
 from tests.reliability.test_crash import chat_with_channels, db_url  # noqa: F401 - a fixture
 from tests.reliability.test_instances import TAKEOVER_DEADLINE, leader, pg_url  # noqa: F401
 from tests.rocketchat_server.control import Simulator
@@ -88,6 +91,52 @@ def test_the_alert_message_survives_sigkill_between_open_and_cancel(
         service.terminate()
 
 
+def test_the_alert_message_survives_sigkill_on_the_realtime_path(
+        tmp_path: Path, db_url: str, rc_server_factory: Callable[..., Simulator]) -> None:  # noqa: F811
+    """The same on the other inbound path: alice's messages reach the bot over the stream
+    only (no outgoing integration); those posted while the bot is down are backfilled at the
+    restart and continue the same message."""
+    sim, _ = chat_with_channels(rc_server_factory)
+    sim.create_user("alice", "alice-pw-1")
+    room = str(sim.create_channel("living-rt", members=[BOT_USER, "alice"])["_id"])
+    port = free_port()
+    config = write_config(tmp_path, db_url=db_url, sim_url=sim.url, port=port, rule=THREAD_RULE)
+    config.write_text(config.read_text().replace("realtime = false",
+                                                 'realtime = true\nchannel_messages = "all"'))
+    service = ServiceProcess(config, port, tmp_path).start()
+    channel = Channel(sim, room)
+    store = Database(db_url)
+    try:
+        wait_until(lambda: realtime_up(service), 60, "the realtime subscription")
+        first = sim.post_message("alice", room, "m1")
+        [root] = channel.wait("the alert message", lambda: channel.roots())
+        assert root["msg"] == f"open {first['_id']}"
+        # back-fill starts from the room's cursor, flushed about once a second: without one
+        # (a kill in the first second of the very first start) nothing would be fetched
+        wait_until(lambda: _cursor_saved(store, room), 30, "the room's realtime cursor")
+        service.kill()
+        second = sim.post_message("alice", room, "m2")  # while the bot is down
+        service.start()
+        channel.wait("the repeat in the thread", lambda: channel.thread(root["_id"]))
+        service.kill()
+        third = sim.post_message("alice", room, "resolved")  # down again
+        service.start()
+        channel.wait("the edit", lambda: "resolved after" in sim.message(root["_id"])["msg"])
+        channel.wait("the reaction", lambda: sim.message(root["_id"]).get("reactions") == {
+            ":white_check_mark:": {"usernames": [BOT_USER]}})
+        assert len(channel.roots()) == 1
+        assert channel.thread(root["_id"]) == [f"repeat {second['_id']}",
+                                               f"cancel {third['_id']}"]
+    finally:
+        service.terminate()
+        store.dispose()
+
+
+def _cursor_saved(store: Database, room: str) -> bool:
+    with store.connect() as conn:
+        return any(c.room_id == room for c in load_cursors(conn))
+
+
 @pytest.mark.postgres
 def test_a_lease_take_over_continues_the_alert_message(
         tmp_path: Path, pg_url: str, rc_server_factory: Callable[..., Simulator]) -> None:  # noqa: F811
@@ -121,3 +170,48 @@ def test_a_lease_take_over_continues_the_alert_message(
     finally:
         for service in services:
             service.terminate()
+
+
+@pytest.mark.postgres
+def test_a_lease_take_over_continues_the_alert_message_on_the_realtime_path(
+        tmp_path: Path, pg_url: str, rc_server_factory: Callable[..., Simulator]) -> None:  # noqa: F811
+    """Only the lease holder runs the realtime client: the new holder subscribes, back-fills
+    what was posted meanwhile and continues the same message."""
+    sim, _ = chat_with_channels(rc_server_factory)
+    sim.create_user("alice", "alice-pw-1")
+    room = str(sim.create_channel("living-rt", members=[BOT_USER, "alice"])["_id"])
+    services = []
+    for name in ("a", "b"):
+        port = free_port()
+        directory = tmp_path / name
+        directory.mkdir()
+        config = write_config(directory, db_url=pg_url, sim_url=sim.url, port=port,
+                              rule=THREAD_RULE)
+        config.write_text(config.read_text().replace(
+            "realtime = false", 'realtime = true\nchannel_messages = "all"'))
+        services.append(ServiceProcess(config, port, directory, name=name).start())
+    channel = Channel(sim, room)
+    store = Database(pg_url)
+    try:
+        first = wait_until(lambda: leader(services), 30, "one instance to lead")
+        wait_until(lambda: realtime_up(first), 60, "the holder's realtime subscription")
+        opened = sim.post_message("alice", room, "m1")
+        [root] = channel.wait("the alert message", lambda: channel.roots())
+        assert root["msg"] == f"open {opened['_id']}"
+        wait_until(lambda: _cursor_saved(store, room), 30, "the room's realtime cursor")
+        first.kill()
+        second = sim.post_message("alice", room, "m2")  # while nobody holds the lease
+        survivor = wait_until(lambda: leader(services), TAKEOVER_DEADLINE, "a take-over")
+        assert survivor is not first
+        wait_until(lambda: realtime_up(survivor), 60, "the new holder's realtime subscription")
+        third = sim.post_message("alice", room, "resolved")
+        channel.wait("the edit by the new holder",
+                     lambda: "resolved after" in sim.message(root["_id"])["msg"])
+        channel.wait("the thread", lambda: len(channel.thread(root["_id"])) == 2)
+        assert len(channel.roots()) == 1
+        assert channel.thread(root["_id"]) == [f"repeat {second['_id']}",
+                                               f"cancel {third['_id']}"]
+    finally:
+        for service in services:
+            service.terminate()
+        store.dispose()

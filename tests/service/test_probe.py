@@ -6,8 +6,9 @@ import pytest
 import responses
 
 from bot.config import RocketChatSettings
-from bot.errors import ChatRejected
-from bot.rest.probe import probe
+from bot.errors import ChatRejected, StartError
+from bot.exit_codes import EXIT_UNAVAILABLE
+from bot.rest.probe import probe, probe_at_start
 
 URL = "http://chat.test"
 TOKEN = RocketChatSettings(url=URL, user_id="uid1", token="tok-123")
@@ -95,3 +96,29 @@ def test_unreachable_or_not_rocketchat_is_a_warning() -> None:
     assert "does not answer" in probe(TOKEN).lines()[0]
     responses.get(f"{URL}/api/info", body="<html>nginx</html>")
     assert "does not look like Rocket.Chat" in probe(TOKEN).lines()[0]
+
+
+@responses.activate
+def test_at_start_a_server_that_is_not_rocketchat_is_given_up_with_exit_4() -> None:
+    responses.get(f"{URL}/api/info", body="<html>502 Bad Gateway</html>", status=502)
+    naps: list[float] = []
+    with pytest.raises(StartError) as raised:
+        probe_at_start(TOKEN, deadline=0.0, sleep=naps.append)
+    assert raised.value.exit_code == EXIT_UNAVAILABLE and not naps
+    assert str(raised.value) == (
+        f"{URL} does not look like Rocket.Chat (/api/info did not answer success); gave up "
+        "after 1 attempts; start Rocket.Chat or fix rocketchat.url (or remove [rocketchat] to "
+        "run without the chat side)")
+
+
+@responses.activate
+def test_at_start_a_server_error_is_tried_again_and_a_refusal_is_not() -> None:
+    import time
+
+    responses.get(f"{URL}/api/info", json={"version": "7.6.1", "success": True})
+    responses.get(f"{URL}/api/v1/me", status=503, json={"success": False})
+    responses.get(f"{URL}/api/v1/me", status=401, json={"success": False})
+    naps: list[float] = []
+    with pytest.raises(ChatRejected, match="refused the bot's token"):
+        probe_at_start(TOKEN, deadline=time.monotonic() + 60, sleep=naps.append)
+    assert len(naps) == 1  # the 503 was waited out once; the 401 ends it at once

@@ -2,7 +2,8 @@
 
 ATSD-compatible (``spec/api.md``), each a ``POST`` with a JSON array of queries whose results
 are concatenated in order: ``/api/v1/alerts/query`` (open alerts), ``/api/v1/alerts/update``
-(acknowledge), ``/api/v1/alerts/history/query`` (closed alerts). Diagnostics: ``GET
+(acknowledge; beyond ATSD an optional ``reason``), ``/api/v1/alerts/history/query`` (closed
+alerts). Beyond ATSD, ``/api/v1/alerts/resolve`` closes alerts by hand. Diagnostics: ``GET
 /api/v1/rules``, ``/api/v1/rules/windows``, ``/api/v1/rules/errors``,
 ``/api/v1/notifications?limit=N``. All need role ``api`` (or ``admin``).
 
@@ -15,7 +16,8 @@ Decisions where ATSD leaves a choice:
   may be ``now``.
 - Query objects are parsed and checked by :mod:`webhook.api.alert_query` (decisions there).
 - ``/alerts/update`` checks every item before changing anything and answers
-  ``{"updated": [ids], "unknown": [ids]}``.
+  ``{"updated": [ids], "unknown": [ids]}``; ``/alerts/resolve`` likewise answers
+  ``{"resolved": [ids], "unknown": [ids]}`` (unknown: no open alert has that id).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ HISTORY_FIELDS = ("entity", "metric", "rule", "ruleExpression", "ruleFilter", "s
                   "repeatCount", "alert", "window", "type", "date", "alertOpenDate",
                   "alertDuration", "receivedDate")
 MAX_LIMIT = 10_000
+MAX_REASON = 500  # as the web UI's reason field
 
 
 def _engine() -> RuleEngine:
@@ -83,28 +86,62 @@ def alerts_history_query() -> Response:
 @bp.post("/api/v1/alerts/update")
 @require_role("api")
 def alerts_update() -> Response:
-    body = json_body(request)
+    items = _alert_items(json_body(request), {"acknowledged"},
+                         '{"id": N, "acknowledged": true|false, "reason": "..."}')
+    changes: list[tuple[int, bool, str]] = []
+    for index, (alert_id, item, reason) in enumerate(items):
+        ack = item.get("acknowledged", False)
+        if not isinstance(ack, bool):
+            raise bad_request(f"item {index}: 'acknowledged' must be true or false")
+        changes.append((alert_id, ack, reason))
+    engine = _engine()
+    who = _who()  # the living alert message names who acknowledged, and why
+    updated = [i for i, ack, reason in changes
+               if engine.acknowledge(i, ack, by=who, reason=reason or None)]
+    unknown_ids = [i for i, _, _ in changes if i not in updated]
+    return jsonify({"updated": updated, "unknown": unknown_ids})
+
+
+@bp.post("/api/v1/alerts/resolve")
+@require_role("api")
+def alerts_resolve() -> Response:
+    """Beyond ATSD: close open alerts by hand, as ``resolve`` in chat and the web UI do (to
+    history as ``RESOLVED`` with who and why; a ``thread`` alert gets a note and an edit)."""
+    items = _alert_items(json_body(request), set(), '{"id": N, "reason": "..."}')
+    engine = _engine()
+    who = _who()
+    resolved = [i for i, _, reason in items if engine.resolve(i, by=who, reason=reason)]
+    unknown_ids = [i for i, _, _ in items if i not in resolved]
+    return jsonify({"resolved": resolved, "unknown": unknown_ids})
+
+
+def _who() -> str:
+    return f"{g.atsd_user.name} (API)"
+
+
+def _alert_items(body: Any, extra: set[str], shape: str) -> list[tuple[int, dict[str, Any], str]]:
+    """Every item of an alert change checked before anything changes: (id, item, reason)."""
     if not isinstance(body, list):
-        raise bad_request('expected a JSON array of {"id": N, "acknowledged": true|false}')
-    changes: list[tuple[int, bool]] = []
+        raise bad_request(f"expected a JSON array of {shape}")
+    known = {"id", "reason"} | extra
+    found: list[tuple[int, dict[str, Any], str]] = []
     for index, item in enumerate(body):
         if not isinstance(item, dict):
             raise bad_request(f"item {index}: expected an object")
-        unknown = sorted(set(item) - {"id", "acknowledged"})
+        unknown = sorted(set(item) - known)
         if unknown:
-            raise bad_request(f"item {index}: unknown field {unknown[0]!r}; known: id, "
-                              "acknowledged")
-        alert_id, ack = item.get("id"), item.get("acknowledged", False)
+            raise bad_request(f"item {index}: unknown field {unknown[0]!r}; known: "
+                              f"{', '.join(sorted(known, key=lambda k: (k != 'id', k)))}")
+        alert_id, reason = item.get("id"), item.get("reason", "")
         if isinstance(alert_id, bool) or not isinstance(alert_id, int):
             raise bad_request(f"item {index}: 'id' must be an integer alert id")
-        if not isinstance(ack, bool):
-            raise bad_request(f"item {index}: 'acknowledged' must be true or false")
-        changes.append((alert_id, ack))
-    engine = _engine()
-    who = f"{g.atsd_user.name} (API)"  # the living alert message names who acknowledged
-    updated = [i for i, ack in changes if engine.acknowledge(i, ack, by=who)]
-    unknown_ids = [i for i, _ in changes if i not in updated]
-    return jsonify({"updated": updated, "unknown": unknown_ids})
+        if not isinstance(reason, str):
+            raise bad_request(f"item {index}: 'reason' must be a string")
+        reason = " ".join(reason.split())
+        if len(reason) > MAX_REASON:
+            raise bad_request(f"item {index}: 'reason' is longer than {MAX_REASON} characters")
+        found.append((alert_id, item, reason))
+    return found
 
 
 # -- rule diagnostics -------------------------------------------------------------------

@@ -6,8 +6,9 @@ redirect. Templates live in ``webhook/templates/ui/``, the stylesheet and the on
 in ``webhook/static/``.
 
 Pages: login, overview, webhooks (+ detail, Replay), incidents, messages (search), alerts
-(Acknowledge / Unacknowledge), alert history, windows, rules (view, validate, Import, export,
-Dry run), notifications (attempts, Retry now), status. Their data comes from
+(Acknowledge / Unacknowledge / Resolve), one alert (``/ui/alerts/ID``), alert history,
+windows, rules (view, validate, Import, export, Dry run), notifications (attempts, Retry now),
+status. Their data comes from
 ``rules.store.reports`` and ``rules.store.diagnostics``.
 """
 

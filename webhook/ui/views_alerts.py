@@ -1,11 +1,11 @@
-"""Pages: open alerts (Acknowledge / Unacknowledge / Resolve), alert history, windows,
-notifications."""
+"""Pages: open alerts (Acknowledge / Unacknowledge / Resolve), one alert, alert history,
+windows, notifications."""
 
 from __future__ import annotations
 
 import logging
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
 from rules.store import reports
@@ -26,6 +26,41 @@ def alerts() -> str:
             row["silence_id"] = svc.silence_of(row)
     return render_template("ui/alerts.html", rows=rows, can_ack=svc.acknowledge is not None,
                            can_resolve=svc.resolve is not None)
+
+
+@bp.get("/alerts/<int:alert_id>")
+def alert(alert_id: int) -> str:
+    """One alert, open or closed: what it is, who handled it, its living message and its
+    notifications with their delivery state (the chat message's ``Open`` button leads
+    here)."""
+    svc = services()
+    with svc.db.connect() as conn:
+        found = reports.alert_detail(conn, alert_id)
+        tries = reports.attempts(conn, [int(n["id"]) for n in found["notifications"]]
+                                 ) if found else {}
+    if found is None:
+        abort(404, description=f"No alert {alert_id}: the id is unknown (alert history "
+                               f"may have been pruned).")
+    row, window = found["alert"], found["window"]
+    is_open = row.get("close_time") is None
+    secrets = svc.secrets()
+    for note in found["notifications"]:
+        note["text"] = mask_text(note.get("text") or "", secrets)
+        note["last_error"] = mask_text(note.get("last_error") or "", secrets)
+        note["tries"] = tries.get(int(note["id"]), [])
+    if window is not None:  # the live window knows the repeats and last text of an open one
+        row["repeat_count"] = window.get("repeat_count", row.get("repeat_count"))
+        row["last_alert_text"] = window.get("last_text") or row.get("last_alert_text")
+        row["text_value"] = (window.get("last_command") or {}).get("message") \
+            or row.get("text_value")
+    if row.get("open_time") and row.get("close_time"):
+        row["duration"] = _duration((row["close_time"] - row["open_time"]).total_seconds())
+    silence_id = svc.silence_of(row) if is_open and svc.silence_of is not None else None
+    return render_template(
+        "ui/alert.html", a=row, is_open=is_open, living=found["living"],
+        notes=found["notifications"], silence_id=silence_id,
+        can_ack=is_open and svc.acknowledge is not None,
+        can_resolve=is_open and svc.resolve is not None)
 
 
 @bp.post("/alerts/<int:alert_id>/acknowledge")
@@ -51,6 +86,13 @@ def resolve(alert_id: int) -> Response:
             flash(f"Resolved alert {alert_id}.", "ok")
         else:
             flash(f"Alert {alert_id} is not open any more.", "error")
+    return _back(alert_id)
+
+
+def _back(alert_id: int) -> Response:
+    """Back to the page the form was on: the alert's own page or the open alerts."""
+    if request.form.get("back") == "alert":
+        return redirect(url_for("ui.alert", alert_id=alert_id))
     return redirect(url_for("ui.alerts"))
 
 
@@ -73,12 +115,14 @@ def _set_ack(alert_id: int, value: bool) -> Response:
     word = "Acknowledged" if value else "Unacknowledged"
     if _may_change(svc.acknowledge):
         assert svc.acknowledge is not None
-        if svc.acknowledge(alert_id, value, by=f"{session.get('user')} (web UI)"):
+        reason = " ".join(request.form.get("reason", "").split())[:500] if value else ""
+        if svc.acknowledge(alert_id, value, by=f"{session.get('user')} (web UI)",
+                           reason=reason or None):
             log.info("ui: %s: %s alert %d", session.get("user"), word.lower(), alert_id)
             flash(f"{word} alert {alert_id}.", "ok")
         else:
             flash(f"Alert {alert_id} is not open any more.", "error")
-    return redirect(url_for("ui.alerts"))
+    return _back(alert_id)
 
 
 @bp.get("/alerts/history")

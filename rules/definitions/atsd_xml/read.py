@@ -13,6 +13,7 @@ import math
 import xml.etree.ElementTree as ET  # for ParseError and the Element type; parsing is defusedxml
 from collections.abc import Collection
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any, Literal
 
 from defusedxml import DefusedXmlException
@@ -26,7 +27,14 @@ from rules.definitions.atsd_xml.vocabulary import (
     RULE_ELEMENTS,
     TRIGGER_TAGS,
 )
-from rules.definitions.durations import ATSD_UNIT_SECONDS, parse_duration, parse_window
+from rules.definitions.durations import (
+    ATSD_UNIT_SECONDS,
+    SYNTAX,
+    bare_number,
+    format_span,
+    parse_duration,
+    parse_window,
+)
 from rules.definitions.issues import RuleIssue, show
 from rules.definitions.model import (
     REOPEN_WITHIN_SECONDS,
@@ -115,6 +123,7 @@ def _rule(element: ET.Element, index: int, origin: str,
         rule = _build(element, name, origin, endpoints)
     except _Invalid as exc:
         return None, issues + [RuleIssue(origin, name, exc.element, str(exc))]
+    issues += _bare_durations(element, origin, name)
     if rule.metric != "message" and rule.metric not in TIMER_METRICS and rule.enabled:
         issues.append(RuleIssue(origin, name, "metric", f"series metric {show(rule.metric)}: "
                                 "atsd-bot receives only message commands; imported disabled",
@@ -169,6 +178,21 @@ def _conversation(rule: ET.Element) -> dict[str, Any]:
         raise _Invalid("webNotification.firstWebConfigParameters",
                        f"reopen_within: {exc}") from None
     return {"conversation": conversation, "reopen_within_seconds": reopen}
+
+
+def _bare_durations(rule: ET.Element, origin: str, name: str) -> list[RuleIssue]:
+    """A warning per ``reopen_within`` / ``delay_open`` written as a bare number, as the
+    YAML reader gives: read as seconds (older exports wrote them so), never silently."""
+    issues = []
+    for index, notification in enumerate(rule.findall("webNotification")):
+        for key, value in _parameters(notification, "first").items():
+            if key in ("reopen_within", "delay_open") and bare_number(value):
+                span = format_span(timedelta(seconds=float(value)))
+                issues.append(RuleIssue(
+                    origin, name, f"webNotification[{index}].firstWebConfigParameters",
+                    f"{key}: a bare number ({show(value)}) is read as seconds; write {span} "
+                    f"({SYNTAX})", level="warning"))
+    return issues
 
 
 def _grouping(element: ET.Element) -> Literal["none", "all"] | tuple[str, ...]:

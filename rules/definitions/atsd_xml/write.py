@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET  # building only; nothing is parsed here
 from collections.abc import Sequence
+from datetime import timedelta
 
 from rules.definitions.atsd_xml.vocabulary import TRIGGER_TAGS
-from rules.definitions.durations import ATSD_UNIT_SECONDS, number_text
+from rules.definitions.durations import ATSD_UNIT_SECONDS, format_span, number_text
 from rules.definitions.model import REOPEN_WITHIN_SECONDS, TRIGGERS, NotificationSpec, Rule
 
 
@@ -100,8 +101,16 @@ def _conversation_extras(rule: Rule) -> dict[str, str]:
         return {}
     extras: dict[str, str] = {"conversation": rule.conversation}
     if rule.reopen_within_seconds != REOPEN_WITHIN_SECONDS:
-        extras["reopen_within"] = number_text(rule.reopen_within_seconds)
+        extras["reopen_within"] = span_text(rule.reopen_within_seconds)
     return extras
+
+
+def span_text(seconds: float) -> str:
+    """A duration option in the one syntax (``2m``, ``1h30m``), which the reader takes back
+    without the bare-number warning; a fraction of a second stays a number of seconds."""
+    if float(seconds).is_integer():
+        return format_span(timedelta(seconds=seconds))
+    return number_text(seconds)
 
 
 def _notification_element(rule_name: str, spec: NotificationSpec,
@@ -121,7 +130,7 @@ def _notification_element(rule_name: str, spec: NotificationSpec,
         _add(element, "name", spec.name)
     _add(element, "webNotificationConfigName", spec.endpoint)
     extras = {"room": spec.room or "",
-              "delay_open": number_text(spec.delay_open_seconds) if spec.delay_open_seconds else "",
+              "delay_open": span_text(spec.delay_open_seconds) if spec.delay_open_seconds else "",
               "sync_reply": "true" if spec.sync_reply else "", **conversation}
     for trigger in TRIGGERS:
         prefix = TRIGGER_TAGS[trigger]
