@@ -12,8 +12,15 @@ The tree (each error's text is meant for a person and says what to change)::
     ├── ProtocolError        bot/errors.py: the server spoke a protocol we did not expect
     ├── StartError           bot/errors.py: the database, listen address or a path is unusable
     ├── ApiError             webhook/errors.py: an HTTP request to the data API is wrong
+    ├── Usage, Refused       bot/chat/commands.py: a chat command's arguments do not fit; a
+    │                        clear refusal that changes nothing
     ├── DeliveryError        rules/notification.py: one delivery attempt failed
     ├── SchemaError          rules/store/db.py: the database's schema is newer than the code
+    ├── RuleFault            rules/engine/compiled.py: a rule's first fault when compiling it
+    ├── DurationError        rules/definitions/durations.py: a duration that does not fit
+    │                        (also a ValueError)
+    ├── MatcherError         rules/silences/matchers.py: a silence matcher that cannot be read
+    │                        (also a ValueError)
     └── ExpressionError, EvaluationError   rules/expr/errors.py: rule syntax vs evaluation
 """
 

@@ -48,6 +48,7 @@ from bot.exit_codes import (
     EXIT_USAGE,
 )
 from bot.rest.client import RestClient, iso_ms
+from rules.clock import aware
 from scripts.common import ProvisionError, admin_client, checked_url, parser, require_bot_user
 from scripts.common import progress as say
 from scripts.common import run as run_script
@@ -218,7 +219,7 @@ def _parse_iso(value: Any) -> datetime | None:
         moment = datetime.fromisoformat(str(value))
     except ValueError:
         return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware(moment)
 
 
 def _ms_since(started: float) -> float:

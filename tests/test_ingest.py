@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import func, select
 
 from rules.command import MessageCommand
-from rules.ingest import Accepted, Ingestor
+from rules.ingest import CHAT_COMMAND, Accepted, Ingestor
+from rules.notification import Notification
 from rules.store import Database
 from rules.store.tables import base as schema
 
@@ -150,6 +151,33 @@ def test_once_runs_a_chat_command_once_with_its_claim(db: Database) -> None:
     copy = ingestor.accept(MessageCommand(entity="rocket.chat"), path="webhook",
                            dedupe_key="rc:c1")
     assert copy.duplicate and count_messages(db) == 0
+
+
+def test_once_runs_the_hooks_with_the_answer_rows_and_marks_a_second_copy(
+        db: Database) -> None:
+    ingestor = Ingestor(db)
+    seen: list[tuple[str, str, bool, list[str]]] = []
+    ingestor.hooks.append(lambda result, path, _s: seen.append(
+        (result.kind, path, result.duplicate, [n.text for n in result.notifications])))
+    answer = Notification(rule="chat", endpoint="rocketchat", trigger="reply", text="hi")
+    ran: list[str] = []
+
+    def work(_conn: object) -> str:
+        ran.append("ran")
+        return "ok"
+
+    assert ingestor.once("rc:h1", path="realtime", work=work,
+                         notifications=lambda result: [answer] if result == "ok" else []) == "ok"
+    assert ingestor.once("rc:h1", path="webhook", work=work) is None
+    assert seen == [(CHAT_COMMAND, "realtime", False, ["hi"]),
+                    (CHAT_COMMAND, "webhook", True, [])]
+    with pytest.raises(RuntimeError):  # a failed command runs no hook: nothing committed
+        ingestor.once("rc:h2", path="realtime", work=_fail)
+    assert len(seen) == 2 and ran == ["ran"]
+
+
+def _fail(_conn: object) -> str:
+    raise RuntimeError("the command failed")
 
 
 def test_once_still_answers_a_message_the_other_path_sent_to_the_rules(db: Database) -> None:

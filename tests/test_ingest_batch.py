@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import event
 
 from rules.command import MessageCommand
-from rules.ingest import Ingestor
+from rules.ingest import STORED, Ingestor
 from rules.ingest.accepted import Accepted
 from rules.store import Database
 from tests.test_ingest import ExplodingEngine, RecordingEngine, count_messages
@@ -141,7 +141,8 @@ def test_pending_commands_are_processed_in_batches_and_their_notes_handed_on(
     owner = Ingestor(db, engine)
     owner.max_batch = 10
     handed: list[int] = []
-    owner.pending_hooks.append(lambda notes: handed.append(len(notes)))
+    owner.hooks.append(lambda result, path, _s: handed.append(len(result.notifications))
+                       if (result.kind, path) == (STORED, "pending") else None)
     assert commits_of(db, lambda: owner.process_pending()) == 3
     assert [m for m, _ in engine.seen] == [f"m{i}" for i in range(30)]  # in id order
     assert handed == [10, 10, 10]

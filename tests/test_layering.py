@@ -89,6 +89,20 @@ def test_a_submodule_importing_a_sibling_does_not_loop_through_its_own_package(
     assert layering.circles(layering.import_graph(_modules(root))) == []
 
 
+def test_sql_run_or_built_outside_an_import_is_found(tmp_path: Path) -> None:
+    root = _tree(tmp_path, {"rules/outbox/delivery.py": (
+        "import sqlalchemy as alc\nfrom rules.store import outbox_sql as sql\n"
+        "def claim(db):\n"
+        "    with db.connect() as conn:\n"
+        "        conn.execute(sql.DUE)\n"
+        "        conn.exec_driver_sql('SELECT 1')\n"
+        "    return alc.text('x'), sa.select, sqlalchemy.func\n")})
+    (module,) = _modules(root).values()
+    assert sorted(layering.sql_uses(module)) == [
+        (".exec_driver_sql()", 6), (".execute()", 5), ("alc.text", 7), ("sa.select", 7),
+        ("sqlalchemy.func", 7)]
+
+
 def test_the_shipped_tree_keeps_its_shape() -> None:
     # The same report as `python -m tests.layering`: a new import that breaks a layer, a
     # circle, SQL outside rules/store or a crowded folder fails here with its file and line.

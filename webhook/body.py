@@ -16,6 +16,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
+from rules.clock import aware
 from rules.command import parse_iso_date
 from webhook.errors import ApiError, bad_request
 
@@ -314,6 +315,4 @@ def parse_pattern(value: str, pattern: str) -> datetime:
     except re.error as exc:  # whatever strptime cannot compile is the pattern's fault
         raise bad_request(f"datetimePattern {pattern!r}: not a usable pattern ({exc.msg})"
                           ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    return aware(parsed).astimezone(UTC)

@@ -217,7 +217,7 @@ def process(ctx: AppContext, raw: RawRequest, entry: Entry, *, user: UserSetting
     entry.message_id, entry.status = accepted.message_id, 200
     if accepted.duplicate:
         entry.outcome = "duplicate"
-        body = ({**_duplicate_echo(command, accepted.command), "duplicate": True}
+        body = ({**_duplicate_echo(command, accepted.command or command), "duplicate": True}
                 if parsed.debug else {"status": "duplicate"})
         return Result(200, body)
     entry.outcome = "stored"

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from bot.config import RocketChatSettings
 from bot.errors import ChatRejected, ChatUnavailable
+from rules.clock import Clock, SystemClock
 
 log = logging.getLogger(__name__)
 
@@ -23,9 +23,11 @@ class UsersApi(Protocol):
 
 
 class AdminCheck:
-    def __init__(self, settings: RocketChatSettings, rest: Callable[[], UsersApi]) -> None:
+    def __init__(self, settings: RocketChatSettings, rest: Callable[[], UsersApi],
+                 clock: Clock | None = None) -> None:
         self.settings = settings
         self._rest = rest
+        self.clock = clock or SystemClock()  # how old a user's cached roles are
         self._roles: dict[str, tuple[float, frozenset[str]]] = {}
         self._lock = threading.Lock()
 
@@ -37,7 +39,7 @@ class AdminCheck:
         return bool(wanted and user_id and wanted & self.roles_of(user_id))
 
     def roles_of(self, user_id: str) -> frozenset[str]:
-        now = time.monotonic()
+        now = self.clock.monotonic()
         with self._lock:
             cached = self._roles.get(user_id)
             if cached is not None and now - cached[0] < ROLE_CACHE_SECONDS:

@@ -29,6 +29,7 @@ from bot.config import RocketChatSettings
 from rules.chat_text import plain
 from rules.clock import Clock
 from rules.engine.rule_engine import RuleEngine
+from rules.errors import AtsdBotError
 from rules.message_keys import ChatInput
 
 MAX_ANSWER = 4000  # characters: Rocket.Chat's default message limit is 5000
@@ -44,7 +45,7 @@ class Answer:
     outcome: str = "ok"  # ok | refused | usage | error (a metrics label)
 
 
-class Usage(Exception):
+class Usage(AtsdBotError):
     """The arguments do not fit the command; ``detail`` says what was wrong."""
 
     def __init__(self, detail: str = "") -> None:
@@ -52,7 +53,7 @@ class Usage(Exception):
         self.detail = detail
 
 
-class Refused(Exception):
+class Refused(AtsdBotError):
     """A clear one-line answer that changes nothing (unknown id, another room, ...)."""
 
 

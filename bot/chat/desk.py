@@ -12,8 +12,9 @@ leading mention, or the webhook's trigger word) whose first word names a command
    commands) makes its change in that same transaction; one that only looks is answered
    just before, on a connection of its own (on SQLite a second connection inside the
    transaction would wait for the transaction's own write lock);
-3. wakes the sender, which posts the answer through the Rocket.Chat endpoint (a stable
-   ``_id`` per row: a resend after a crash is a no-op).
+3. names the answer's row to ``once``, whose hooks (after the commit) hand it to the sender,
+   which posts it through the Rocket.Chat endpoint (a stable ``_id`` per row: a resend after
+   a crash is a no-op).
 
 So the answer goes out exactly once whichever path saw the message first, and a crash
 between receipt and answer neither loses it (a webhook that got no ``200`` is retried by
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from functools import partial
 
 from sqlalchemy import Connection
 
@@ -36,6 +38,7 @@ from bot.rest import metrics
 from rules.engine.silencing import chat_row
 from rules.ingest import Ingestor
 from rules.message_keys import ChatInput, addressed_text
+from rules.notification import Notification
 
 log = logging.getLogger(__name__)
 
@@ -46,15 +49,13 @@ class CommandDesk:
     def __init__(self, ingestor: Ingestor, kit: Kit, *,
                  is_admin: Callable[[str | None, str | None], bool],
                  bot_username: Callable[[], str | None],
-                 table: Mapping[str, Command] = COMMANDS,
-                 wake: Callable[[], None] | None = None) -> None:
+                 table: Mapping[str, Command] = COMMANDS) -> None:
         self.ingestor = ingestor
         self.kit = kit
         self.kit.commands = table
         self.is_admin = is_admin
         self.bot_username = bot_username
         self.table = table
-        self.wake = wake
 
     def recognise(self, message: ChatInput) -> tuple[Command, str] | None:
         """The command and the addressed text, or None when this is no command."""
@@ -74,27 +75,26 @@ class CommandDesk:
         def request(conn: Connection) -> Request:
             return Request(message, command.name, text.split()[1:], text, conn, admin)
 
+        posted: list[Notification] = []  # the answer's row, which once's hooks hand over
+        once = partial(self.ingestor.once, message.key, path=path,
+                       notifications=lambda _answer: posted)
         try:
             if command.admin:  # a change: made in the transaction that claims the message
-                answer = self.ingestor.once(
-                    message.key, path=path, work=lambda conn: self._change(conn, request(conn)))
+                answer = once(work=lambda conn: self._change(conn, request(conn), posted))
             else:  # a look: answered first (it may read what it likes), then claimed
                 with self.ingestor.db.connect() as conn:
                     looked = self._run(command, request(conn))
-                answer = self.ingestor.once(
-                    message.key, path=path, work=lambda conn: self._posted(conn, message, looked))
+                answer = once(work=lambda conn: self._posted(conn, message, looked, posted))
         except Exception as exc:  # a failing command must answer, not vanish
             log.exception("chat command %s failed", command.name)
             answer = self._failed(message, command, path, exc)
-        if answer is None:
-            metrics.DUPLICATES_DROPPED.labels(path=path).inc()
+        if answer is None:  # answered before (counted by the ingest hook)
             return "duplicate"
         metrics.CHAT_COMMANDS.labels(command=command.name, outcome=answer.outcome).inc()
-        if self.wake is not None:
-            self.wake()
         return "command"
 
-    def _change(self, conn: Connection, request: Request) -> Answer:
+    def _change(self, conn: Connection, request: Request,
+                posted: list[Notification]) -> Answer:
         command = self.table[request.name]
         if not request.admin:
             answer = Answer(f"Sorry {request.asker}, `{command.name}` is for bot admins: "
@@ -104,11 +104,12 @@ class CommandDesk:
                             "the lease); try again in a few seconds.", "refused")
         else:
             answer = self._run(command, request)
-        return self._posted(conn, request.message, answer)
+        return self._posted(conn, request.message, answer, posted)
 
-    def _posted(self, conn: Connection, message: ChatInput, answer: Answer) -> Answer:
+    def _posted(self, conn: Connection, message: ChatInput, answer: Answer,
+                posted: list[Notification]) -> Answer:
         if answer.text is not None:
-            self._post(conn, message, answer.text)
+            posted.append(self._post(conn, message, answer.text))
         return answer
 
     def _run(self, command: Command, request: Request) -> Answer:
@@ -120,20 +121,22 @@ class CommandDesk:
         except Refused as exc:
             return Answer(str(exc), "refused")
 
-    def _post(self, conn: Connection, message: ChatInput, text: str) -> None:
-        chat_row(conn, text, room_id=message.room_id, tmid=message.tmid, trigger="reply",
+    def _post(self, conn: Connection, message: ChatInput, text: str) -> Notification:
+        return chat_row(conn, text, room_id=message.room_id, tmid=message.tmid, trigger="reply",
                  now=self.kit.clock.now())
 
     def _failed(self, message: ChatInput, command: Command, path: str,
                 exc: Exception) -> Answer | None:
         text = f"Sorry, `{command.name}` failed: {type(exc).__name__}. It changed nothing."
+        posted: list[Notification] = []
 
         def work(conn: Connection) -> Answer:
-            self._post(conn, message, text)
+            posted.append(self._post(conn, message, text))
             return Answer(text, "error")
 
         try:
-            return self.ingestor.once(message.key, path=path, work=work)
+            return self.ingestor.once(message.key, path=path, work=work,
+                                      notifications=lambda _answer: posted)
         except Exception:  # the store itself fails: the message is retried or back-filled
             log.exception("chat command %s: not even the apology could be stored",
                           command.name)

@@ -32,6 +32,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +41,7 @@ from bot.rest import metrics
 from bot.rest.ejson import ejson_date
 from rules.clock import Clock, SystemClock
 from rules.command import MessageCommand, format_iso_date
-from rules.ingest import Accepted, Ingestor
+from rules.ingest import Accepted, IngestBatch, Ingestor
 from rules.message_keys import (
     BotIdentity,
     ChatCommands,
@@ -243,12 +244,11 @@ class ChatListener:
                 self._remember(key)
                 return Outcome(answered)
         command = to_command(msg, room, self.clock.now())
+        # counted (commands made, duplicates) by the ingest hook, the one place for both
         accepted = self.ingestor.accept(command, path="realtime", dedupe_key=key)
         self._remember(key)
         if accepted.duplicate:
-            metrics.DUPLICATES_DROPPED.labels(path=path).inc()
             return Outcome("duplicate", accepted=accepted)
-        metrics.COMMANDS_MADE.labels(path="realtime").inc()
         return Outcome("stored", accepted=accepted)
 
     def _seen(self, key: str) -> bool:
@@ -268,6 +268,11 @@ class ChatListener:
         with self._recent_lock:
             for key in keys:
                 self._recent.pop(key, None)
+
+    def batch(self, *, durable: bool = True) -> AbstractContextManager[IngestBatch]:
+        """The messages handled inside the block commit together
+        (:meth:`rules.ingest.Ingestor.batch`: see there for ``durable``)."""
+        return self.ingestor.batch(durable=durable)
 
     def handle_many(self, messages: Iterable[dict[str, Any]], *,
                     path: str = "backfill") -> list[Outcome]:

@@ -16,7 +16,8 @@ from bot.errors import StartError, UsageError
 from bot.exit_codes import EXIT_DATABASE, EXIT_FAILED, EXIT_OK, EXIT_PATH, EXIT_USAGE
 from bot.service.retention import cutoffs, run_prune
 from bot.service.store_open import describe, open_store
-from rules.command import format_iso_date, utcnow
+from rules.clock import Clock, SystemClock
+from rules.command import format_iso_date
 from rules.definitions.durations import parse_duration
 from rules.store.inspect import store_state
 
@@ -41,7 +42,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.set_defaults(handler=prune_command)
 
 
-def prune_command(args: argparse.Namespace) -> int:
+def prune_command(args: argparse.Namespace, clock: Clock | None = None) -> int:
     settings = read_config(config_path(args.config)).settings
     older_than = _age(args.older_than)
     try:
@@ -55,7 +56,7 @@ def prune_command(args: argparse.Namespace) -> int:
         raise StartError(f"the database's schema version {state.version} is newer than this "
                          f"atsd-bot's ({state.current}); run the newer atsd-bot", EXIT_DATABASE)
     db = open_store(settings.database, create=False, give_up_after=0)
-    now = utcnow()
+    now = (clock or SystemClock()).now()  # the command line's clock: the system's
     try:
         removed = run_prune(db, settings.retention, now, older_than=older_than,
                             dry_run=args.dry_run)

@@ -29,6 +29,7 @@ from typing import Any, TextIO
 from bot.cli.common import add_command, add_config_option
 from bot.cli.rules_input import UsageError, parse_commands, replay_commands
 from bot.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from rules.clock import SystemClock
 from rules.command import MessageCommand
 from rules.definitions.loader import RuleIssue, errors_of, load_file, load_rules
 from rules.definitions.model import Rule
@@ -214,7 +215,7 @@ def cmd_test(args: argparse.Namespace, out: TextIO) -> int:
     else:
         db_url = settings.database.url
         _stored_messages_exist(db_url, configured)
-        commands = replay_commands(db_url, args.replay, args.limit)
+        commands = replay_commands(db_url, args.replay, args.limit, SystemClock().now())
     names = set(settings.endpoints)
     if not configured:  # nothing is sent: let the rule's own endpoint names stand
         names |= {n.endpoint for rule in chosen for n in rule.notifications}

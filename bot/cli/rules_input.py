@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.errors import UsageError
-from rules.command import MessageCommand, parse_iso_date, utcnow
+from rules.command import MessageCommand, parse_iso_date
 from rules.definitions.durations import parse_span
 
 
@@ -59,11 +59,12 @@ def parse_since(text: str, now: datetime) -> datetime:
                          f"duration: {exc}") from None
 
 
-def replay_commands(db_url: str, since_text: str, limit: int) -> list[MessageCommand]:
+def replay_commands(db_url: str, since_text: str, limit: int,
+                    now: datetime) -> list[MessageCommand]:
     from rules.store import Database
     from rules.store.messages import messages_since
 
-    since = parse_since(since_text, utcnow())
+    since = parse_since(since_text, now)
     db = Database(db_url)
     try:
         with db.connect() as conn:

@@ -116,7 +116,7 @@ class MessagePipeline:
                     if isinstance(msg, dict) and msg.get("_id")]
         current: dict[str, Any] = {}
         try:
-            with self.listener.ingestor.batch(durable=False):
+            with self.listener.batch(durable=False):
                 for kind, msg, meta in messages:
                     current = msg
                     self.listener.handle(msg, meta,

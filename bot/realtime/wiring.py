@@ -114,7 +114,7 @@ def build_realtime_bot(settings: RocketChatSettings, ingestor: Ingestor, *,
         status = store_status(ingestor.db, started or time.monotonic(), client.status.as_dict)
         kit = Kit(engine=engine, settings=settings, clock=clock or SystemClock(), status=status,
                   public_url=public_url)
-        commands = CommandDesk(ingestor, kit, is_admin=AdminCheck(settings, rest),
+        commands = CommandDesk(ingestor, kit, is_admin=AdminCheck(settings, rest, clock),
                                bot_username=bot_name)
         listener.commands = commands
     living = LivingChat(rest, LivingViews(ingestor.db), bot_name=bot_name,

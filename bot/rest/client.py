@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 from bot.rest.errors import RestRejected, RestUnavailable, retry_after
 from bot.rest.session import DEFAULT_TIMEOUT, RestSession
+from rules.clock import aware
 
 __all__ = ["DEFAULT_TIMEOUT", "RestClient", "RestRejected", "RestUnavailable", "iso_ms",
            "retry_after"]
@@ -30,9 +31,7 @@ __all__ = ["DEFAULT_TIMEOUT", "RestClient", "RestRejected", "RestUnavailable", "
 
 def iso_ms(moment: datetime) -> str:
     """``2026-01-02T03:04:05.678Z``: the date format Rocket.Chat's REST API reads and writes."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    text = moment.astimezone(UTC).isoformat(timespec="milliseconds")
+    text = aware(moment).astimezone(UTC).isoformat(timespec="milliseconds")
     return text.replace("+00:00", "Z")
 
 

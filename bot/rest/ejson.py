@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from rules.clock import aware
+
 
 def ejson_date(value: Any) -> datetime | None:
     """Read a date as it comes over DDP (``{"$date": ms}``) or REST (ISO string) or as ms."""
@@ -20,9 +22,9 @@ def ejson_date(value: Any) -> datetime | None:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return aware(parsed)
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
+        return aware(value)
     return None
 
 

@@ -15,8 +15,8 @@ messages: the webhook server listens and the database answers. A realtime connec
 down is listed under ``degraded`` but keeps ``ok``: messages still arrive through the outgoing
 webhook and replies still go out over REST, so a load balancer must not take the instance
 out. Otherwise ``status`` is ``starting``, ``stopping`` or ``unavailable`` and the code is
-``503``. The route itself is ``webhook/app.py``'s; it reads :meth:`HealthState.report`
-from ``AppContext.extras["health"]``.
+``503``. The route itself is ``webhook/app.py``'s; it calls ``AppContext.health``, which the
+service sets to :meth:`HealthState.report`.
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@ Three kinds of figures:
 
 - counted as they happen, here: HTTP requests and their latency (a WSGI middleware around the
   whole app), commands accepted and duplicates per inbound path and the latency of
-  ``Ingestor.accept`` (:func:`accept_observer`, an ingest hook);
+  ``Ingestor.accept`` (:func:`accept_observer`, an ingest hook, which also counts the chat
+  side's ``atsdbot_commands_made_total`` / ``atsdbot_duplicates_dropped_total`` for what
+  reached the ingestor);
 - read from the store at scrape time (:class:`StoreCollector`): open alerts by acknowledged
   flag, closed alerts by final status, notifications by result, outbox depth. Reading the store
   means every instance reports the same truth and a restart does not reset them;
@@ -28,7 +30,8 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import Connection
 
-from rules.ingest import Accepted, IngestHook
+from bot.rest import metrics as chat_metrics
+from rules.ingest import CHAT_COMMAND, MESSAGE, Accepted, IngestHook
 from rules.store import Database, reports
 
 log = logging.getLogger(__name__)
@@ -108,14 +111,33 @@ class StoreCollector(Collector):
             log.warning("metrics: the store did not answer: %s", exc)
 
 
+CHAT_PATHS = ("realtime",)  # message commands the chat adapter made (bot.chat.messages)
+
+
 def accept_observer(metrics: ServiceMetrics) -> IngestHook:
-    """An ingest hook counting commands and duplicates and timing each ``accept``."""
+    """An ingest hook: the one place that counts what reached the ingestor.
+
+    Message commands and duplicates per path, and the time of each ``accept``
+    (``atsdbot_ingest_*``); for the chat adapter's path the same events under the chat names
+    too (``atsdbot_commands_made_total``, ``atsdbot_duplicates_dropped_total``), and a chat
+    command answered before as a dropped duplicate (either path). The chat adapter counts only
+    what never reaches the ingestor (messages in, ignored, copies it remembers)."""
     def observe(result: Accepted, path: str, seconds: float) -> None:
+        if result.kind == CHAT_COMMAND:
+            if result.duplicate:
+                chat_metrics.DUPLICATES_DROPPED.labels(path=path).inc()
+            return
+        if result.kind != MESSAGE:
+            return  # stored commands run later: counted when they were accepted
         metrics.accept_latency.labels(path).observe(seconds)
         if result.duplicate:
             metrics.duplicates.labels(path).inc()
+            if path in CHAT_PATHS:
+                chat_metrics.DUPLICATES_DROPPED.labels(path=path).inc()
         else:
             metrics.commands.labels(path).inc()
+            if path in CHAT_PATHS:
+                chat_metrics.COMMANDS_MADE.labels(path=path).inc()
     return observe
 
 

@@ -124,10 +124,7 @@ class Runtime:
         self.sender_loop = SenderLoop(self.sender)
         ingestor.hooks.append(wake_on_notifications(self.sender_loop.wake))
         if self.chat is not None and self.chat.commands is not None:
-            # a chat command's answer is an outbox row: out at once, like a notification
-            self.chat.commands.wake = self.sender_loop.wake
             self.chat.commands.kit.public_url = getattr(s.http, "public_url", None)
-        ingestor.pending_hooks.append(self.sender_loop.wake)
         self.health.outbox_status = self._outbox_status
         self.scheduler = EngineScheduler(
             engine, self.clock, wake=self.sender_loop.wake, also=[ingestor.process_pending],

@@ -140,14 +140,12 @@ def _step(step: Any) -> dict[str, Any]:
 
 
 def versions(db: Database) -> dict[str, str]:
-    import sqlalchemy
-
     return {
         "atsd-bot": __version__,
         "Python": platform.python_version(),
         "Flask": _dist_version("flask"),
         "waitress": _dist_version("waitress"),
-        "SQLAlchemy": sqlalchemy.__version__,
+        "SQLAlchemy": _dist_version("sqlalchemy"),
         "database": db.dialect,
     }
 

@@ -27,7 +27,7 @@ from rules.definitions.model import (
     WindowSpec,
 )
 from rules.definitions.rule_check import check_rule
-from rules.definitions.rule_set import ImportResult, ReloadResult, RuleSet, install_sighup
+from rules.definitions.rule_set import ImportResult, ReloadResult, RuleSet
 from rules.definitions.yaml_format import parse_yaml
 
 __all__ = [
@@ -45,7 +45,6 @@ __all__ = [
     "check_rule",
     "errors_of",
     "export_xml",
-    "install_sighup",
     "load_bytes",
     "load_file",
     "load_rules",

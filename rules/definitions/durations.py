@@ -19,6 +19,7 @@ from datetime import timedelta
 
 from rules.definitions.issues import show
 from rules.definitions.model import WindowSpec
+from rules.errors import AtsdBotError
 
 MAX_LENGTH_WINDOW = 100_000  # commands kept per window
 MAX_TIME_WINDOW = 30 * 86400.0  # seconds
@@ -49,7 +50,7 @@ def _unit(word: str) -> str:
     return name
 
 
-class DurationError(ValueError):
+class DurationError(AtsdBotError, ValueError):
     """A duration that does not fit :data:`SYNTAX`, or is out of range; the text says which."""
 
 

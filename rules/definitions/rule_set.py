@@ -7,7 +7,8 @@ atomically). A reload never makes things worse:
 - a file that can no longer be read or parsed keeps all the rules it had;
 - an unexpected failure (of the loader or the engine) keeps the whole previous set.
 
-Used at start, on ``SIGHUP`` (:func:`install_sighup`) and after an import
+Used at start, on ``SIGHUP`` (``atsd-bot serve`` handles the signal: bot/cli/serve.py and
+bot/service/reload.py) and after an import
 (:meth:`RuleSet.import_file`, called by ``atsd-bot rules import`` and the UI), which
 validates a file, refuses it when it has errors or clashes with existing rule names, and
 writes it into the first rule folder.
@@ -18,7 +19,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import signal
 import tempfile
 import threading
 from collections.abc import Collection, Sequence
@@ -220,13 +220,3 @@ def _write_atomically(target: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def install_sighup(ruleset: RuleSet) -> None:
-    """Reload ``ruleset`` on SIGHUP (main thread only). The reload runs in its own thread:
-    a signal handler must return quickly and must not take locks the interrupted code holds."""
-
-    def handler(_signum: int, _frame: Any) -> None:
-        threading.Thread(target=ruleset.reload, name="rules-reload", daemon=True).start()
-
-    signal.signal(signal.SIGHUP, handler)

@@ -23,6 +23,7 @@ from rules.command import MessageCommand, Severity, format_iso_date
 from rules.definitions.durations import format_span
 from rules.definitions.model import TRIGGERS, NotificationSpec, Rule, Trigger
 from rules.engine.index import conjuncts, index_values
+from rules.errors import AtsdBotError
 from rules.expr import EvaluationError, Expression, ExpressionError, compile_expression, wildcard
 from rules.expr.template import Template, compile_template
 
@@ -153,7 +154,7 @@ def compile_rules(
     return compiled, errors
 
 
-class RuleFault(Exception):
+class RuleFault(AtsdBotError):
     """Raised by :func:`compile_rule` on a rule's first fault; ``error`` says which and why."""
 
     def __init__(self, rule: Rule, where: str, message: str) -> None:

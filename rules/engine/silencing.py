@@ -19,7 +19,6 @@ Decisions:
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -65,7 +64,8 @@ class SilenceViews(EngineState):
         return None
 
     def _active_silences(self, conn: Connection | None, now: datetime) -> list[Silence]:
-        if self._silence_cache is None or time.monotonic() - self._silence_read > REFRESH_SECONDS:
+        if self._silence_cache is None or \
+                self.clock.monotonic() - self._silence_read > REFRESH_SECONDS:
             if conn is not None:
                 self._reload_silences(conn, now)
             elif self.db is not None and self.persist:
@@ -76,7 +76,7 @@ class SilenceViews(EngineState):
     def _reload_silences(self, conn: Connection, now: datetime) -> None:
         self._silence_cache = silence_rows.active(conn, now)
         self._next_end = silence_rows.next_end(conn)
-        self._silence_read = time.monotonic()
+        self._silence_read = self.clock.monotonic()
 
     def _forget_silences(self) -> None:
         self._silence_cache = None
@@ -148,7 +148,7 @@ class SilenceViews(EngineState):
         if self.db is None or not self.persist:
             return []
         now = self.clock.now()
-        fresh = time.monotonic() - self._silence_read <= REFRESH_SECONDS
+        fresh = self.clock.monotonic() - self._silence_read <= REFRESH_SECONDS
         if fresh and self._silence_cache is not None and (
                 self._next_end is None or self._next_end > now):
             return []

@@ -5,9 +5,17 @@ once-only key of a chat command); :mod:`~rules.ingest.accepted` holds what it an
 hook type; :mod:`~rules.ingest.batch` one thread's commands in one transaction.
 """
 
-from rules.ingest.accepted import Accepted, CommandEngine, IngestHook, wake_on_notifications
+from rules.ingest.accepted import (
+    CHAT_COMMAND,
+    MESSAGE,
+    STORED,
+    Accepted,
+    CommandEngine,
+    IngestHook,
+    wake_on_notifications,
+)
 from rules.ingest.batch import IngestBatch
 from rules.ingest.ingestor import Ingestor
 
-__all__ = ["Accepted", "CommandEngine", "IngestBatch", "IngestHook", "Ingestor",
-           "wake_on_notifications"]
+__all__ = ["CHAT_COMMAND", "MESSAGE", "STORED", "Accepted", "CommandEngine", "IngestBatch",
+           "IngestHook", "Ingestor", "wake_on_notifications"]

@@ -15,7 +15,13 @@ from sqlalchemy import Connection
 from rules.command import MessageCommand
 from rules.notification import Notification
 
-__all__ = ["Accepted", "CommandEngine", "IngestHook", "wake_on_notifications"]
+__all__ = ["CHAT_COMMAND", "MESSAGE", "STORED", "Accepted", "CommandEngine", "IngestHook",
+           "wake_on_notifications"]
+
+# What an Accepted stands for (its ``kind``):
+MESSAGE = "message"  # a message command through Ingestor.accept
+CHAT_COMMAND = "chat command"  # a chat command answered through Ingestor.once
+STORED = "stored"  # stored commands run later by Ingestor.process_pending (one per batch)
 
 
 class CommandEngine(Protocol):
@@ -37,23 +43,36 @@ class CommandEngine(Protocol):
 
 @dataclass(slots=True)
 class Accepted:
-    """What happened to one inbound message."""
+    """What happened to one inbound message (``kind`` :data:`MESSAGE`), to one chat command
+    (:data:`CHAT_COMMAND`: no ``command``; ``duplicate`` when it was answered before) or to a
+    batch of stored commands the engine ran later (:data:`STORED`: no ``command``).
 
-    command: MessageCommand
+    ``notifications`` are the outbox rows the commit wrote that the sender may take at once.
+    """
+
+    command: MessageCommand | None
     message_id: int | None = None
     duplicate: bool = False
     processed: bool = False
     notifications: list[Notification] = field(default_factory=list)
+    kind: str = MESSAGE
 
 
 IngestHook = Callable[[Accepted, str, float], None]
-"""Called after each accepted command: the result, the inbound path, seconds ``accept`` took."""
+"""Called after each commit of the ingestor: the result, the inbound path (``pending`` for
+:data:`STORED`), the seconds it took."""
 
 
 def wake_on_notifications(wake: Callable[[Sequence[Notification]], None]) -> IngestHook:
-    """A hook that hands a command's new notifications to ``wake`` (the sender loop's) right
-    after their commit, so the sender delivers those rows without looking for them."""
+    """A hook that hands a commit's new notifications to ``wake`` (the sender loop's) right
+    after it, so the sender delivers those rows without looking for them.
+
+    An answered chat command also wakes it without rows: a change it made through the engine
+    may have written rows it does not list (a living message's note and edit), which the
+    sender then finds with its due query at once."""
     def hook(result: Accepted, _path: str, _seconds: float) -> None:
         if result.notifications:
             wake(result.notifications)
+        if result.kind == CHAT_COMMAND and not result.duplicate:
+            wake(())
     return hook

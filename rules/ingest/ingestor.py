@@ -9,12 +9,12 @@ A thread with several commands at hand (the realtime pipeline's hop, the insert 
 request) opens :meth:`Ingestor.batch`: its commands
 share one transaction and one fsync, and are acknowledged only after that commit.
 
-What else must happen after a command is accepted (metrics, waking the sender loop) is a
-*hook*: a callable ``(Accepted, path, seconds)`` the ingestor calls after the commit, so the
-adapters and the composition root add behaviour without subclassing the ingestor. A chat
-command is not a message command: it runs through :meth:`Ingestor.once`, which claims its
-once-only key and commits the command's changes and answer with the claim, through the same
-lock and store.
+What else must happen after a commit (metrics, waking the sender loop) is a *hook*: a
+callable ``(Accepted, path, seconds)`` the ingestor calls after each commit (of an accepted
+command, of a chat command, of stored commands run later), so the adapters and the composition
+root add behaviour without subclassing the ingestor. A chat command is not a message command:
+it runs through :meth:`Ingestor.once`, which claims its once-only key and commits the
+command's changes and answer with the claim, through the same lock and store.
 
 An instance that does not run the engine (another instance holds the lease) only stores the
 command with ``processed = false``; the engine owner picks such rows up in id order.
@@ -33,7 +33,7 @@ from sqlalchemy import Connection
 
 from rules.clock import Clock, SystemClock
 from rules.command import MessageCommand
-from rules.ingest.accepted import Accepted, CommandEngine, IngestHook
+from rules.ingest.accepted import CHAT_COMMAND, STORED, Accepted, CommandEngine, IngestHook
 from rules.ingest.batch import IngestBatch
 from rules.notification import Notification
 from rules.store import Database
@@ -95,9 +95,6 @@ class Ingestor:
         # transaction, so an instance that lost its lease stores but does not process.
         self.fence: Callable[[Connection], bool] | None = None
         self._local = threading.local()  # the thread's open IngestBatch, if any
-        # called with the notifications that process_pending made, after each commit (the
-        # sender loop's wake), as the hooks are after each accepted command
-        self.pending_hooks: list[Callable[[list[Notification]], None]] = []
 
     @property
     def write_lock(self) -> threading.RLock:
@@ -168,7 +165,8 @@ class Ingestor:
         self._local.batch = None
         batch.flush()
 
-    def once(self, key: str, *, path: str, work: Callable[[Connection], T]) -> T | None:
+    def once(self, key: str, *, path: str, work: Callable[[Connection], T],
+             notifications: Callable[[T], Sequence[Notification]] | None = None) -> T | None:
         """Run a chat command once: claim its key and run ``work`` in one transaction.
 
         The command's own key (``cmd:`` + ``key``) decides, because the other path may have
@@ -181,26 +179,37 @@ class Ingestor:
         retry or the other path runs it again) and after it, the answer is in the outbox and
         goes out after the restart. None when the key was claimed before (no second answer).
         Engine changes made through the connection are finished with ``after_commit`` /
-        ``after_rollback``, as :meth:`accept` does.
+        ``after_rollback``, as :meth:`accept` does. After the commit the hooks run with an
+        :class:`Accepted` of kind ``CHAT_COMMAND`` (``duplicate`` when the key was claimed
+        before) carrying ``notifications(result)``: the answer's rows, which the sender takes
+        at once.
         """
         open_batch: IngestBatch | None = getattr(self._local, "batch", None)
         if open_batch is not None:
             open_batch.flush()  # what came before the command is committed first
+        started = time.perf_counter()
         now = self.clock.now()
         with self._lock:
             try:
                 with self.db.begin_kept() as conn:
-                    if not message_store.claim_key(conn, "cmd:" + key, path=path, now=now):
-                        return None
-                    message_store.claim_key(conn, key, path=path, now=now)
-                    result = work(conn)
+                    claimed = message_store.claim_key(conn, "cmd:" + key, path=path, now=now)
+                    if claimed:
+                        message_store.claim_key(conn, key, path=path, now=now)
+                        result = work(conn)
             except BaseException:
                 if self.engine is not None:
                     self.engine.after_rollback()
                 raise
-            if self.engine is not None:
+            if claimed and self.engine is not None:
                 self.engine.after_commit()
-            return result
+        if not claimed:
+            self.run_hooks(Accepted(None, duplicate=True, kind=CHAT_COMMAND), path,
+                           time.perf_counter() - started)
+            return None
+        notes = list(notifications(result)) if notifications is not None else []
+        self.run_hooks(Accepted(None, processed=True, notifications=notes, kind=CHAT_COMMAND),
+                       path, time.perf_counter() - started)
+        return result
 
     def run_hooks(self, result: Accepted, path: str, seconds: float) -> None:
         for hook in self.hooks:
@@ -290,8 +299,9 @@ class Ingestor:
         behind, or from before a crash. Up to ``max_batch`` of them share one transaction
         (one commit for the lot); each is claimed with a conditional UPDATE inside it, so no
         command is processed twice even when two instances overlap. The lock is let go
-        between batches, so new commands get stored meanwhile. The notifications made go to
-        :attr:`pending_hooks` after each commit. Returns how many were processed.
+        between batches, so new commands get stored meanwhile. After each commit the hooks run
+        with an :class:`Accepted` of kind ``STORED`` (path ``pending``) carrying the
+        notifications made. Returns how many were processed.
         """
         if self.engine is None or not self.runs_engine:
             return 0
@@ -300,15 +310,13 @@ class Ingestor:
         done = 0
         for start in range(0, len(ids), self.max_batch):
             chunk = ids[start:start + self.max_batch]
+            started = time.perf_counter()
             with self._lock:
                 processed, notes = self._process_stored(chunk)
             done += processed
             if notes:
-                for hook in self.pending_hooks:
-                    try:
-                        hook(notes)
-                    except Exception:  # the commands are processed: a hook must not undo it
-                        log.exception("pending hook %r failed", hook)
+                self.run_hooks(Accepted(None, processed=True, notifications=notes, kind=STORED),
+                               "pending", time.perf_counter() - started)
             if processed < len(chunk):
                 break  # the fence refused: another instance runs the engine now
         return done

@@ -10,7 +10,8 @@ and alerts side by side, :mod:`rules.outbox.lanes`), and every attempt is record
 backoff with jitter, or the endpoint's ``retry_after``), or after ``max_attempts`` marked
 ``failed`` with the error, where the diagnostics API shows it and
 :meth:`OutboxSender.retry_now` can revive it. The loop that drives rounds is in
-:mod:`rules.outbox.loop`, the SQL in :mod:`rules.store.outbox_sql`.
+:mod:`rules.outbox.loop`; the SQL, and the functions that run it, in
+:mod:`rules.store.outbox_sql`.
 """
 
 from __future__ import annotations
@@ -23,13 +24,13 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from rules.clock import Clock
+from rules.clock import Clock, aware
 from rules.notification import DeliveryError, Endpoint, Notification
 from rules.outbox.lanes import LaneRunner, split
 from rules.outbox.outcome import Outcome
 from rules.store import Database
 from rules.store import outbox_sql as sql
-from rules.store.outbox import aware, row_to_notification
+from rules.store.outbox import row_to_notification
 
 log = logging.getLogger(__name__)
 
@@ -125,26 +126,20 @@ class OutboxSender:
     def seconds_to_next_due(self) -> float | None:
         """Seconds until the earliest pending row comes due (0 when one is due now), or None
         when no row is pending: how long the loop may sleep without a wake-up."""
-        with self.db.connect() as conn:
-            found = conn.execute(sql.NEXT_DUE).scalar()
-        when = aware(found)
+        when = sql.next_due(self.db)
         if when is None:
             return None
         return max(0.0, (when - self.clock.now()).total_seconds())
 
     def retry_now(self, outbox_id: int) -> bool:
         """Send a failed (or backing-off) row at the next pass, with a fresh set of attempts."""
-        with self.db.begin() as conn:
-            return bool(conn.execute(
-                sql.RETRY, {"oid": outbox_id, "now": self.clock.now()}).rowcount)
+        return sql.retry(self.db, outbox_id, self.clock.now())
 
     def _release_stale(self, now: datetime) -> None:
-        with self.db.begin() as conn:
-            conn.execute(sql.RELEASE_STALE, {"before": now - self.claim_timeout})
+        sql.release_stale(self.db, now - self.claim_timeout)
 
     def _due(self, now: datetime) -> list[Any]:
-        with self.db.connect() as conn:
-            return list(conn.execute(sql.DUE, {"now": now, "limit": self.batch}))
+        return sql.due_rows(self.db, now, self.batch)
 
     def _claim(self, row_id: int, now: datetime) -> Any:
         """Claim one row (None when another sender has it)."""
@@ -153,31 +148,16 @@ class OutboxSender:
 
     def _claim_rows(self, ids: list[int], now: datetime) -> list[Any]:
         """Claim the rows still pending among ``ids``; the claimed rows in id order."""
-        params = {"ids": ids, "me": self.instance, "at": now}
-        with sql.light_transaction(self.db) as conn:
-            if conn.dialect.update_returning:
-                rows = list(conn.execute(sql.CLAIM_RETURNING, params))
-            else:  # an old SQLite: claim, then read what this claim got
-                conn.execute(sql.CLAIM, params)
-                rows = list(conn.execute(sql.CLAIMED, params))
-        return sorted(rows, key=lambda row: int(row.id))
+        return sql.claim(self.db, ids, self.instance, now)
 
     def _claim_handed(self, notes: list[Notification], now: datetime) -> list[Any]:
         """Claim handed rows that are due and not held behind an earlier active row of their
         alert (the due query checks that for the others); the claimed rows in id order,
         rebuilt from the notifications (they were just written: nothing to read back)."""
-        ids = [int(n.id or 0) for n in notes]
-        params = {"ids": ids, "me": self.instance, "at": now}
-        with sql.light_transaction(self.db) as conn:
-            if not conn.dialect.update_returning:  # an old SQLite: claim, then read
-                conn.execute(sql.CLAIM_HANDED, params)
-                return sorted(conn.execute(sql.CLAIMED, params), key=lambda r: int(r.id))
-            if len(ids) == 1:
-                got = sql.CLAIM_ONE.run(conn, {"oid": ids[0], "at": now,
-                                               "me": self.instance}).fetchall()
-            else:
-                got = list(conn.execute(sql.CLAIM_HANDED_RETURNING, params))
-        attempts = {int(row[0]): int(row[1]) for row in got}
+        attempts = sql.claim_handed(self.db, [int(n.id or 0) for n in notes], self.instance,
+                                    now)
+        if isinstance(attempts, list):  # an old SQLite: the claimed rows, read back
+            return attempts
         return [HandedRow(note, attempts[int(note.id or 0)]) for note in notes
                 if int(note.id or 0) in attempts]
 
@@ -214,8 +194,7 @@ class OutboxSender:
 
     def _release(self, ids: set[int]) -> None:
         try:
-            with self.db.begin() as conn:
-                conn.execute(sql.RELEASE, {"ids": sorted(ids), "me": self.instance})
+            sql.release(self.db, sorted(ids), self.instance)
         except Exception:  # the store is away: keep them and try again at the next pass
             log.exception("outbox: %d claim(s) could not be released; retried next pass",
                           len(ids))
@@ -272,9 +251,8 @@ class OutboxSender:
         row); only rows still claimed by this instance change."""
         if not outcomes:
             return
-        with sql.light_transaction(self.db) as conn:
-            sql.FINISH.run_many(conn, [o.finish(self.instance) for o in outcomes])
-            sql.INSERT_ATTEMPT.run_many(conn, [o.attempt() for o in outcomes])
+        sql.record(self.db, [o.finish(self.instance) for o in outcomes],
+                   [o.attempt() for o in outcomes])
 
 
 class HandedRow:

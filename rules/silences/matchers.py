@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rules.command import Severity
+from rules.errors import AtsdBotError
 from rules.expr import wildcard
 
 FIELDS = ("rule", "entity", "severity", "tags.K")
@@ -35,7 +36,7 @@ _TAG_NAME = re.compile(r"^[^\s=<>!`]{1,128}$")  # tag names are lower-cased, els
 _BARE = re.compile(r"^[^\s=<>!]+$")
 
 
-class MatcherError(ValueError):
+class MatcherError(AtsdBotError, ValueError):
     """A matcher that cannot be read; the text is meant for the person who wrote it."""
 
 

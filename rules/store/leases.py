@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Connection, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from rules.clock import aware
 from rules.store.tables import base as schema
 
 
@@ -68,8 +69,7 @@ def current(conn: Connection, name: str) -> LeaseState | None:
     row = conn.execute(select(schema.leases).where(schema.leases.c.name == name)).first()
     if row is None:
         return None
-    expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
-    return LeaseState(row.name, row.holder, int(row.epoch), expires)
+    return LeaseState(row.name, row.holder, int(row.epoch), aware(row.expires_at))
 
 
 def still_held(conn: Connection, name: str, holder: str, epoch: int, *,

@@ -1,18 +1,22 @@
-"""The sender's SQL, built once, and the light (not fsync'd) transaction its bookkeeping uses.
+"""The sender's SQL, built once, the functions that run it, and the light (not fsync'd)
+transaction its bookkeeping uses.
 
 Claims (of due rows found by a query, or of rows just written and handed over in memory),
 releases (one round's, or stale ones), outcomes, attempts, the next due time and an
-operator's retry.
+operator's retry: :mod:`rules.outbox.delivery` calls the functions at the end of this module
+(:func:`due_rows`, :func:`claim`, :func:`claim_handed`, :func:`release`, :func:`record`, ...)
+and never runs a statement itself.
 
 SQLAlchemy compiles each statement once per dialect and caches it, so building them at import
-keeps the delivery path to parameter binding. :mod:`rules.outbox.delivery` looks them up as
-attributes of this module (``sql.RELEASE``), which is also what a test patches.
+keeps the delivery path to parameter binding. The functions look the statements up as
+module attributes when they run (``RELEASE``), which is also what a test patches.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -29,6 +33,7 @@ from sqlalchemy import (
     update,
 )
 
+from rules.clock import aware
 from rules.store import Database
 from rules.store.db import Prepared
 from rules.store.tables.engine import outbox, outbox_attempts
@@ -134,3 +139,79 @@ def light_transaction(db: Database) -> Iterator[Connection]:
     """
     with db.begin_light() as conn:
         yield conn
+
+
+# -- what the sender runs ------------------------------------------------------------------
+
+
+def due_rows(db: Database, now: datetime, limit: int) -> list[Any]:
+    """Up to ``limit`` due rows in id order (id, alert_id, endpoint, ``held``)."""
+    with db.connect() as conn:
+        return list(conn.execute(DUE, {"now": now, "limit": limit}))
+
+
+def claim(db: Database, ids: list[int], me: str, at: datetime) -> list[Any]:
+    """Claim for ``me`` the rows still pending among ``ids``; the claimed rows in id order."""
+    params = {"ids": ids, "me": me, "at": at}
+    with light_transaction(db) as conn:
+        if conn.dialect.update_returning:
+            rows = list(conn.execute(CLAIM_RETURNING, params))
+        else:  # an old SQLite: claim, then read what this claim got
+            conn.execute(CLAIM, params)
+            rows = list(conn.execute(CLAIMED, params))
+    return sorted(rows, key=lambda row: int(row.id))
+
+
+def claim_handed(db: Database, ids: list[int], me: str,
+                 at: datetime) -> dict[int, int] | list[Any]:
+    """Claim for ``me`` the handed rows among ``ids`` that are due and not held behind an
+    earlier active row of their alert outside ``ids``.
+
+    Returns the attempts so far of each claimed id (the caller has the rest of the row: it
+    just wrote it), or, on a dialect without ``UPDATE ... RETURNING`` (an old SQLite), the
+    claimed rows read back, in id order.
+    """
+    params = {"ids": ids, "me": me, "at": at}
+    with light_transaction(db) as conn:
+        if not conn.dialect.update_returning:
+            conn.execute(CLAIM_HANDED, params)
+            return sorted(conn.execute(CLAIMED, params), key=lambda r: int(r.id))
+        if len(ids) == 1:
+            got = CLAIM_ONE.run(conn, {"oid": ids[0], "at": at, "me": me}).fetchall()
+        else:
+            got = list(conn.execute(CLAIM_HANDED_RETURNING, params))
+    return {int(row[0]): int(row[1]) for row in got}
+
+
+def release(db: Database, ids: Sequence[int], me: str) -> None:
+    """Put ``me``'s claims on ``ids`` back to pending (a round that did not finish them)."""
+    with db.begin() as conn:
+        conn.execute(RELEASE, {"ids": sorted(ids), "me": me})
+
+
+def release_stale(db: Database, before: datetime) -> None:
+    """Claims older than ``before`` (of a sender that died mid-send) back to pending."""
+    with db.begin() as conn:
+        conn.execute(RELEASE_STALE, {"before": before})
+
+
+def record(db: Database, finished: list[dict[str, Any]], attempts: list[dict[str, Any]]
+           ) -> None:
+    """A round's outcomes (:data:`FINISH` parameters) and attempts, in one light
+    transaction."""
+    with light_transaction(db) as conn:
+        FINISH.run_many(conn, finished)
+        INSERT_ATTEMPT.run_many(conn, attempts)
+
+
+def next_due(db: Database) -> datetime | None:
+    """When the earliest pending row comes due; None when no row is pending."""
+    with db.connect() as conn:
+        return aware(conn.execute(NEXT_DUE).scalar())
+
+
+def retry(db: Database, outbox_id: int, now: datetime) -> bool:
+    """An operator's retry: the failed (or backing-off) row is due ``now`` with fresh
+    attempts; False when no such row is failed or pending."""
+    with db.begin() as conn:
+        return bool(conn.execute(RETRY, {"oid": outbox_id, "now": now}).rowcount)

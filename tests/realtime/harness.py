@@ -63,11 +63,9 @@ class BotRunner:
                                    delivery or DeliverySettings(backoff_seconds=0.05,
                                                                 max_backoff_seconds=0.5))
         self.sender_loop = SenderLoop(self.sender, interval=0.05)
+        # chat command answers are outbox rows too: the same hook hands them over
         self.ingestor.hooks.append(wake_on_notifications(
             self._send_inline if inline_send else lambda notes: self.sender_loop.wake(notes)))
-        if self.bot.commands is not None:  # chat command answers are outbox rows too
-            self.bot.commands.wake = (self.sender.run_once if inline_send
-                                      else lambda: self.sender_loop.wake())
         self.loop = asyncio.new_event_loop()
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, daemon=True, name="bot-under-test")
@@ -75,7 +73,10 @@ class BotRunner:
     def _send_inline(self, notes: Sequence[Notification]) -> None:
         # Deliver from the worker thread right after the commit: one thread hop less. The
         # sender thread still runs for retries; claims keep the two from sending a row twice.
-        self.sender.deliver_handed(notes)
+        if notes:
+            self.sender.deliver_handed(notes)
+        else:  # rows not listed (a chat command's change): what is due
+            self.sender.run_once()
 
     @property
     def client(self) -> Any:

@@ -20,6 +20,7 @@ from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from rules.clock import aware
 from rules.command import Severity
 from rules.store.reports import PAGE
 from webhook.ui.security import CSRF_FIELD, csrf_token, guard
@@ -37,7 +38,7 @@ def time_tag(value: datetime | str | None) -> Markup:
         return Markup("")
     if isinstance(value, str):
         return Markup('<time datetime="{0}">{0}</time>').format(value)
-    utc = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+    utc = aware(value).astimezone(UTC)
     iso = utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
     return Markup('<time datetime="{}">{}</time>').format(
         iso, utc.strftime("%Y-%m-%d %H:%M:%S UTC"))

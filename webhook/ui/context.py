@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from rules.command import MessageCommand, utcnow
+from rules.clock import SystemClock
+from rules.command import MessageCommand
 from rules.silences import Matcher, Silence
 from rules.store import Database
 from webhook.settings import AppSettings
@@ -67,8 +68,8 @@ class UiServices:
     silence_of: Callable[[Mapping[str, Any]], int | None] | None = None
     # (silence id, who) -> the ended silence, None when it was not active
     expire_silence: Callable[[int, str], Silence | None] | None = None
-    # the engine's clock (a test's may stand still)
-    now: Callable[[], datetime] = utcnow
+    # the engine's clock (a test's may stand still); the service sets it
+    now: Callable[[], datetime] = field(default_factory=lambda: SystemClock().now)
     versions: Mapping[str, str] = field(default_factory=dict)
     extra_secrets: Sequence[str] = ()
     # failed logins per (address, user name); in memory, per app

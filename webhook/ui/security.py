@@ -21,7 +21,6 @@ from typing import Any
 
 from flask import abort, g, redirect, request, session, url_for
 
-from rules.command import utcnow
 from rules.store import diagnostics
 from webhook.ui.context import services
 
@@ -103,7 +102,7 @@ def record_incident(username: str, reason: str) -> None:
         with svc.db.begin() as conn:
             # the shared writer: it makes any text storable and keeps the newest N rows
             diagnostics.record_incident(
-                conn, at=utcnow(), remote_addr=request.remote_addr or "", path=request.path,
+                conn, at=svc.now(), remote_addr=request.remote_addr or "", path=request.path,
                 user=username[:256] or None, reason=f"web UI login: {reason}",
                 keep=svc.settings.webhook.request_log_size)
     except Exception as exc:  # the login answer must not depend on the log being writable

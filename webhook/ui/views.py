@@ -9,7 +9,7 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
-from rules.command import parse_iso_date, utcnow
+from rules.command import parse_iso_date
 from rules.store import diagnostics, reports
 from webhook.ui.blueprint import bp, limit_arg, text_arg
 from webhook.ui.context import UiServices, services
@@ -42,7 +42,7 @@ def login() -> Any:
             session.clear()  # a fresh session on login: no fixation
             session["user"] = username
             session["csrf"] = csrf
-            session["login_at"] = utcnow().isoformat()
+            session["login_at"] = services().now().isoformat()
             log.info("ui: %s logged in from %s", username, request.remote_addr)
             return redirect(safe_next(request.args.get("next")))
         record_incident(username, reason)
@@ -154,7 +154,7 @@ def messages() -> str:
         error = str(exc)
     last = args.get("last", "24h")
     if start is None and LAST.get(last, 0):
-        start = utcnow() - timedelta(seconds=LAST[last])
+        start = svc.now() - timedelta(seconds=LAST[last])
     search = reports.MessageSearch(
         type=text_arg("type"), source=text_arg("source"), entity=text_arg("entity"),
         tag=text_arg("tag"), text=text_arg("text"), start=start, end=end, limit=limit_arg())
