@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from rules.chat_text import code_span
+from rules.chat_text import mention_free
 from rules.clock import aware
 
 OPEN, ACKNOWLEDGED, RESOLVED = "open", "acknowledged", "resolved"
@@ -82,7 +82,9 @@ def reopen_words(reopen: int) -> str | None:
 
 
 def _clip(text: str | None) -> str:
-    return code_span(text or "", MAX_REASON)  # a reason is a person's text: never live markup
+    # a reason is a person's text: shown as written (the contract's `acknowledged by @alice:
+    # looking`), but a mention in it notifies nobody
+    return mention_free(text or "", MAX_REASON)
 
 
 def ack_words(acknowledged: bool, by: str | None, reason: str | None) -> str:

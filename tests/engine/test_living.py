@@ -84,11 +84,11 @@ def test_ack_and_unack_post_a_note_and_edit(rig: Rig) -> None:
     assert rig.engine.acknowledge(opened.alert_id, True, by="@alice", reason="looking")
     note_row, edit_row = rows(rig)[-2:]
     assert (note_row.trigger, note_row.text, note_row.target) == (
-        "ack", f"#{opened.alert_id} acknowledged by @alice: `looking`",
+        "ack", f"#{opened.alert_id} acknowledged by @alice: looking",
         {"room_id": "ops", "tmid": root})
     assert edit_row.target["action"] == "edit" and edit_row.target["note"] is False
     shown = view(rig, root)
-    assert shown.text == "open db1 bad\n— acknowledged by @alice: `looking`"
+    assert shown.text == "open db1 bad\n— acknowledged by @alice: looking"
     assert (shown.reaction, shown.stale) == (":eyes:", (":rotating_light:",))
     assert rig.engine.acknowledge(opened.alert_id, False, by="@bob")
     shown = view(rig, root)
@@ -102,7 +102,7 @@ def test_resolved_after_an_ack_keeps_who_acknowledged(rig: Rig) -> None:
     rig.advance(30)
     send(rig, "ok")
     assert view(rig, chat_message_id(opened.id)).text == (
-        "open db1 bad\n— acknowledged by @alice: `looking` · resolved after 30s")
+        "open db1 bad\n— acknowledged by @alice: looking · resolved after 30s")
 
 
 def test_a_window_reopening_soon_continues_its_message(rig: Rig) -> None:
@@ -218,12 +218,24 @@ def test_resolved_by_hand_a_note_and_an_edit(rig: Rig) -> None:
     assert rig.engine.resolve(opened.alert_id, by="@boss", reason="swapped the disk")
     note_row, edit_row = rows(rig)[-2:]
     assert (note_row.trigger, note_row.text) == (
-        "resolve", f"#{opened.alert_id} resolved by @boss after 30s: `swapped the disk`")
+        "resolve", f"#{opened.alert_id} resolved by @boss after 30s: swapped the disk")
     assert edit_row.target["action"] == "edit" and edit_row.target["note"] is False
     shown = view(rig, chat_message_id(opened.id))
-    assert shown.text == "open db1 bad\n— resolved by @boss after 30s: `swapped the disk`"
+    assert shown.text == "open db1 bad\n— resolved by @boss after 30s: swapped the disk"
     assert shown.reaction == ":white_check_mark:"
     # the window starts again: the next bad message is a new alert, reopening the message
     rig.advance(5)
     post, edit = send(rig)
     assert post.target["tmid"] == chat_message_id(opened.id) and edit.text == "reopened"
+
+
+def test_a_mention_in_a_reason_notifies_nobody() -> None:
+    from rules.chat_text import mention_free
+    from rules.living.text import ack_words
+
+    words = ack_words(True, "@alice", "paging @all and @bob.smith, mail a@b")
+    assert words.startswith("acknowledged by @alice: paging @")
+    assert "@all" not in words and "@bob.smith" not in words
+    assert words.replace("\u2060", "") == "acknowledged by @alice: paging @all and " \
+                                          "@bob.smith, mail a@b"
+    assert mention_free("x" * 100, 10) == "x" * 9 + "…"
