@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from bot.config import Settings, build_settings
+from bot.service.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parents[2]
 # the caller's ATSD_BOT_* variables would leak into what is tested
@@ -34,3 +38,22 @@ def run(tmp_path: Path) -> Run:
         return atsd_bot(*args, cwd=work, **kwargs)  # type: ignore[arg-type]
 
     return runner
+
+
+def runtime_settings(tmp_path: Path, db: str = "atsd.db", **sections: Any) -> Settings:
+    """Settings for a :class:`Runtime` in this process: an ephemeral port, SQLite under
+    ``tmp_path``, one admin user (boss), ``sections`` on top."""
+    raw = {"http": {"port": 0, "threads": 2},
+           "database": {"url": f"sqlite:///{tmp_path / db}"},
+           "users": [{"name": "boss", "password": "boss-pass-1", "roles": ["admin"]}],
+           "rules": {"paths": [str(tmp_path)]}, **sections}
+    return build_settings(raw, base_dir=tmp_path)
+
+
+@pytest.fixture
+def runtimes() -> Iterator[list[Runtime]]:
+    """The runtimes a test appends here are stopped after it."""
+    started: list[Runtime] = []
+    yield started
+    for runtime in started:
+        runtime.stop(drain_seconds=0)

@@ -4,33 +4,14 @@ plan."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import pytest
 import requests
 
-from bot.config import Settings, build_settings
 from bot.service.reload import plan
 from bot.service.runtime import Runtime
+from tests.operations.conftest import runtime_settings
 from tests.rocketchat_server import Simulator
-
-
-def _settings(tmp_path: Path, db: str = "atsd.db", **sections: Any) -> Settings:
-    raw = {"http": {"port": 0, "threads": 2},
-           "database": {"url": f"sqlite:///{tmp_path / db}"},
-           "users": [{"name": "boss", "password": "boss-pass-1", "roles": ["admin"]}],
-           "rules": {"paths": [str(tmp_path)]}, **sections}
-    return build_settings(raw, base_dir=tmp_path)
-
-
-@pytest.fixture
-def runtimes() -> Iterator[list[Runtime]]:
-    started: list[Runtime] = []
-    yield started
-    for runtime in started:
-        runtime.stop(drain_seconds=0)
 
 
 def _login(base: str) -> requests.Session:
@@ -47,7 +28,7 @@ def _login(base: str) -> requests.Session:
 def test_instances_sharing_the_database_share_ui_sessions(tmp_path: Path,
                                                           runtimes: list[Runtime]) -> None:
     for _ in range(2):
-        runtime = Runtime(_settings(tmp_path))
+        runtime = Runtime(runtime_settings(tmp_path))
         runtimes.append(runtime)
         runtime.start()
     first, second = runtimes
@@ -55,7 +36,7 @@ def test_instances_sharing_the_database_share_ui_sessions(tmp_path: Path,
     session = _login(first.base_url)
     page = session.get(f"{second.base_url}/ui/", timeout=10)
     assert "Log out" in page.text  # the cookie signed by one instance is good at the other
-    again = Runtime(_settings(tmp_path, http={"port": 0, "secret_key": "k" * 32}))
+    again = Runtime(runtime_settings(tmp_path, http={"port": 0, "secret_key": "k" * 32}))
     runtimes.append(again)
     again.start()
     assert again.ui_secret == "k" * 32  # the configured key wins
@@ -66,7 +47,7 @@ def test_instances_with_their_own_databases_share_sessions_through_secret_key(
     """Two instances, two SQLite databases, one configured [http] secret_key: a login at
     one is good at the other (the user table is the configuration, the same in both)."""
     for db in ("one.db", "two.db"):
-        runtime = Runtime(_settings(tmp_path, db=db,
+        runtime = Runtime(runtime_settings(tmp_path, db=db,
                                     http={"port": 0, "threads": 2, "secret_key": "s" * 40}))
         runtimes.append(runtime)
         runtime.start()
@@ -75,7 +56,7 @@ def test_instances_with_their_own_databases_share_sessions_through_secret_key(
     assert first.db.safe_url() != second.db.safe_url()
     session = _login(first.base_url)
     assert "Log out" in session.get(f"{second.base_url}/ui/", timeout=10).text
-    stranger = Runtime(_settings(tmp_path, db="three.db",
+    stranger = Runtime(runtime_settings(tmp_path, db="three.db",
                                  http={"port": 0, "threads": 2, "secret_key": "t" * 40}))
     runtimes.append(stranger)
     stranger.start()
@@ -88,12 +69,12 @@ def test_a_reload_applies_the_chat_policy_and_keeps_the_connection(
     rc_server.create_user("atsd_bot", "bot-pass-1", roles=("user", "bot"))
     chat = {"url": rc_server.url, "user": "atsd_bot",
             "password": "bot-pass-1", "realtime": False, "admins": ["ann"]}
-    runtime = Runtime(_settings(tmp_path, rocketchat=chat))
+    runtime = Runtime(runtime_settings(tmp_path, rocketchat=chat))
     runtimes.append(runtime)
     runtime.start()
     changed = {**chat, "url": "http://elsewhere:3000", "admins": ["ann", "bob"],
                "channel_messages": "all"}
-    new = _settings(tmp_path, rocketchat=changed,
+    new = runtime_settings(tmp_path, rocketchat=changed,
                     endpoints={"oncall": {"kind": "http", "url": "http://hooks.test/x"}})
     assert runtime.reload(lambda: new)
     assert runtime.chat.listener.settings.channel_messages == "all"
@@ -104,8 +85,8 @@ def test_a_reload_applies_the_chat_policy_and_keeps_the_connection(
 
 
 def test_the_plan_names_restart_keys_and_keeps_them(tmp_path: Path) -> None:
-    running = _settings(tmp_path)
-    new = _settings(tmp_path, http={"port": 9999, "threads": 2,
+    running = runtime_settings(tmp_path)
+    new = runtime_settings(tmp_path, http={"port": 9999, "threads": 2,
                                     "public_url": "https://bot.example.com"},
                     database={"url": "sqlite:///elsewhere.db"}, delivery={"max_attempts": 9},
                     webhook={"tokens": {"rocket.chat": "new-token-1"}})
@@ -118,8 +99,8 @@ def test_the_plan_names_restart_keys_and_keeps_them(tmp_path: Path) -> None:
 
 
 def test_adding_the_chat_side_needs_a_restart(tmp_path: Path) -> None:
-    running = _settings(tmp_path)
-    new = _settings(tmp_path, rocketchat={"url": "http://rc:3000", "user": "b",
+    running = runtime_settings(tmp_path)
+    new = runtime_settings(tmp_path, rocketchat={"url": "http://rc:3000", "user": "b",
                                           "password": "p-123456"})
     change = plan(running, new)
     assert change.effective.rocketchat is None

@@ -11,16 +11,16 @@ import importlib
 import logging
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.cli.serve import _start
-from bot.config import Settings, build_settings
+from bot.config import Settings
 from bot.exit_codes import EXIT_OK, EXIT_REJECTED, EXIT_UNAVAILABLE
 from bot.service.runtime import CHAT_START_SECONDS, Runtime
+from tests.operations.conftest import runtime_settings
 from tests.rocketchat_server import Simulator
 
 
@@ -31,21 +31,8 @@ def _closed_port() -> int:
 
 
 def _settings(tmp_path: Path, chat: dict[str, Any]) -> Settings:
-    raw = {"http": {"port": 0, "threads": 2},
-           "database": {"url": f"sqlite:///{tmp_path / 'atsd.db'}"},
-           "users": [{"name": "boss", "password": "boss-pass-1", "roles": ["admin"]}],
-           "rules": {"paths": [str(tmp_path)]},
-           "rocketchat": {"user": "atsd_bot", "password": "bot-pass-1", "realtime": False,
-                          **chat}}
-    return build_settings(raw, base_dir=tmp_path)
-
-
-@pytest.fixture
-def runtimes() -> Iterator[list[Runtime]]:
-    started: list[Runtime] = []
-    yield started
-    for runtime in started:
-        runtime.stop(drain_seconds=0)
+    return runtime_settings(tmp_path, rocketchat={
+        "user": "atsd_bot", "password": "bot-pass-1", "realtime": False, **chat})
 
 
 @pytest.fixture
