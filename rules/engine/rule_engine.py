@@ -30,7 +30,7 @@ from rules.engine.dryrun import DryRunReport, dry_run
 from rules.engine.fields import alert_severity, command_fields, window_fields
 from rules.engine.index import RuleIndex
 from rules.engine.lifecycle import RuleLifecycle
-from rules.engine.silencing import SilenceViews
+from rules.engine.silencing import SilenceViews, first_covering
 from rules.engine.state import close_alert, delete_window, open_alert, save_window
 from rules.engine.status import Status, transition
 from rules.engine.trace import Step, Trace, short
@@ -189,10 +189,11 @@ class RuleEngine(RuleLifecycle, AlertViews, SilenceViews):
                 command: MessageCommand, env: Environment, now: datetime,
                 step: Step | None = None) -> list[Notification]:
         silence = None
-        if self._active_silences(conn, now):  # usually none: no facts to build
+        active = self._active_silences(conn, now)
+        if active:  # usually none: no facts to build
             facts = AlertFacts(rule=rule.name, entity=window.entity, severity=window.severity,
                                tags=command.tags)
-            silence = self.silence_covering(facts, now, conn)
+            silence = first_covering(active, facts, now)
 
         def cancel_held(outbox_id: int | None) -> bool:
             if conn is None or outbox_id is None:

@@ -58,10 +58,7 @@ class SilenceViews(EngineState):
     def silence_covering(self, facts: AlertFacts, now: datetime,
                          conn: Connection | None = None) -> Silence | None:
         """The first active silence whose matchers all hold for ``facts``, or None."""
-        for silence in self._active_silences(conn, now):
-            if silence.covers(facts, now):
-                return silence
-        return None
+        return first_covering(self._active_silences(conn, now), facts, now)
 
     def _active_silences(self, conn: Connection | None, now: datetime) -> list[Silence]:
         if self._silence_cache is None or \
@@ -173,3 +170,9 @@ class SilenceViews(EngineState):
             return None
         return chat_row(conn, ended.end_note(), room_id=ended.room_id, tmid=tmid,
                         trigger="note", now=now)
+
+
+def first_covering(silences: Sequence[Silence], facts: AlertFacts,
+                   now: datetime) -> Silence | None:
+    """The first of ``silences`` whose matchers all hold for ``facts`` at ``now``, or None."""
+    return next((silence for silence in silences if silence.covers(facts, now)), None)
