@@ -4,11 +4,12 @@
 not answer), and logs one line per finding, so an operator reads what is missing instead of
 guessing from a reconnect loop:
 
-- the server does not answer, is not Rocket.Chat (``/api/info``), or answers 429/5xx to the
-  login: :func:`probe_at_start` tries again until the give-up time (so that ``serve`` exits
-  within 30 s of its start), then raises :class:`bot.errors.StartError` with
-  ``EXIT_UNAVAILABLE`` (4) and one line naming the cause and the fix; an outage after the
-  start is the realtime client's to ride out;
+- the server does not answer or is not Rocket.Chat (``/api/info``): :func:`probe_at_start`
+  tries again until the give-up time (so that ``serve`` exits within 30 s of its start), then
+  raises :class:`bot.errors.StartError` with ``EXIT_UNAVAILABLE`` (4) and one line naming the
+  cause and the fix; an outage after the start is the realtime client's to ride out;
+- it answers but rate-limits (429) or fails (5xx) the login until the give-up time: the start
+  goes on with a warning (the server is there and refused nothing);
 - Rocket.Chat refuses the bot's credentials: an error; :func:`probe` raises
   :class:`bot.errors.ChatRejected` at once and the service refuses to start (exit 3);
 - the bot lacks the ``bot`` role or a permission it needs: a warning naming the permission
@@ -61,6 +62,8 @@ class ProbeReport:
     def lines(self) -> list[str]:
         if not self.reachable:
             return self.warnings
+        if self.username is None and self.user_id is None:  # answered, login not checked
+            return [f"Rocket.Chat at {self.url} answers", *self.warnings, *self.unchecked]
         head = (f"Rocket.Chat {self.version or '(version unknown)'} at {self.url}: logged in as "
                 f"{self.username or self.user_id} (roles: {', '.join(self.roles) or 'none'})")
         return [head, *self.warnings, *self.unchecked]
@@ -110,11 +113,16 @@ def probe_at_start(settings: RocketChatSettings, deadline: float, *,
                    sleep: Callable[[float], None] = time.sleep,
                    session: requests.Session | None = None) -> ProbeReport:
     """:func:`probe` until the server answers and takes the bot's login, or until
-    ``deadline`` (``time.monotonic()``): then a ``StartError`` with ``EXIT_UNAVAILABLE``.
-    Refused credentials raise ``ChatRejected`` at once: waiting does not fix them. A request
-    waits no longer than the time left, so a server that does not answer at all (packets
-    dropped) is given up on by the deadline too."""
+    ``deadline`` (``time.monotonic()``): then a ``StartError`` with ``EXIT_UNAVAILABLE`` when
+    the server never answered as Rocket.Chat. One that did answer but kept rate-limiting (429)
+    or failing (5xx) the login is there and has refused nothing: the start goes on with that
+    as a warning (a supervised service restarted a few times in a row meets Rocket.Chat's login
+    rate limit; exiting would keep its webhook path down too), and the realtime client logs in
+    when the server lets it. Refused credentials raise ``ChatRejected`` at once: waiting does
+    not fix them. A request waits no longer than the time left, so a server that does not
+    answer at all (packets dropped) is given up on by the deadline too."""
     attempt = 0
+    answered = False  # Rocket.Chat's /api/info answered: the server is there
     while True:
         attempt += 1
         left = max(deadline - time.monotonic(), RETRY_SECONDS)
@@ -123,11 +131,15 @@ def probe_at_start(settings: RocketChatSettings, deadline: float, *,
             if report.reachable:
                 return report
             reason = report.warnings[0]
-        except ChatUnavailable as exc:
-            reason = str(exc)
+        except ChatUnavailable as exc:  # raised only after /api/info answered
+            reason, answered = str(exc), True
         except requests.RequestException as exc:
             reason = (f"Rocket.Chat at {settings.url} stopped answering "
                       f"({unreachable_reason(exc)})")
+        if time.monotonic() + RETRY_SECONDS > deadline and answered:
+            return ProbeReport(url=settings.url, reachable=True, unchecked=[
+                f"{reason}; tried {attempt} times; starting anyway: the realtime client "
+                "and the outbox log in when Rocket.Chat lets them"])
         if time.monotonic() + RETRY_SECONDS > deadline:
             raise StartError(f"{_cause(reason)}; gave up after {attempt} attempts; start "
                              "Rocket.Chat or fix rocketchat.url (or remove [rocketchat] to run "

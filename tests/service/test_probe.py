@@ -122,3 +122,19 @@ def test_at_start_a_server_error_is_tried_again_and_a_refusal_is_not() -> None:
     with pytest.raises(ChatRejected, match="refused the bot's token"):
         probe_at_start(TOKEN, deadline=time.monotonic() + 60, sleep=naps.append)
     assert len(naps) == 1  # the 503 was waited out once; the 401 ends it at once
+
+
+@responses.activate
+def test_at_start_a_login_rate_limited_to_the_end_starts_with_a_warning() -> None:
+    # a few restarts in a row meet Rocket.Chat's login rate limit: the server is there and
+    # has refused nothing, so the start goes on (its webhook path must not stay down)
+    _info()
+    responses.get(f"{URL}/api/v1/me", status=429, json={"success": False})
+    naps: list[float] = []
+    report = probe_at_start(TOKEN, deadline=0.0, sleep=naps.append)
+    assert report.reachable and not naps
+    assert report.lines() == [
+        f"Rocket.Chat at {URL} answers",
+        f"Rocket.Chat at {URL} answered 429 to me; credentials not checked now; tried 1 times; "
+        "starting anyway: the realtime client and the outbox log in when Rocket.Chat lets "
+        "them"]
