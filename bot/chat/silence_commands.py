@@ -43,9 +43,11 @@ _ATTEMPT = re.compile(r"^\d+(?:\.\d+)?[A-Za-z]+(?:\d+[A-Za-z]+)*$")
 def split_silence(args: list[str]) -> tuple[list[Matcher], timedelta, str]:
     """``silence`` arguments as (matchers, duration, comment); :class:`Usage` naming what is
     wrong."""
-    for index in range(len(args)):
-        taken = _duration_at(args, index)
-        if taken is None:
+    for index, word in enumerate(args):
+        taken = _attempt_length(args, index)
+        if not taken and _NUMBER.match(word):
+            raise Usage(f"`{code(word, 20)}` has no unit: write {SYNTAX}")
+        if not taken:
             continue
         duration, rest = " ".join(args[index:index + taken]), args[index + taken:]
         try:
@@ -66,37 +68,27 @@ def split_silence(args: list[str]) -> tuple[list[Matcher], timedelta, str]:
     raise Usage(f"no duration: end the matchers with one, like {SYNTAX}")
 
 
-def _duration_at(args: list[str], index: int) -> int | None:
-    """How many words from ``index`` try to be a duration (1 or 2), None when that word does
-    not; a bare number with no word after it is a :class:`Usage`."""
-    word = args[index]
-    if _ATTEMPT.match(word):
+def _attempt_length(words: list[str], index: int) -> int:
+    """How many words from ``index`` try to be a duration: 1 (``2h``, ``2y``), 2 (``2 hour``,
+    or ``2 parsecs`` for :func:`parse_span` to name the unknown unit), 0 when none does."""
+    if _ATTEMPT.match(words[index]):
         return 1
-    if not _NUMBER.match(word):
-        return None
-    if index + 1 < len(args) and _WORD.match(args[index + 1]):
-        return 2  # "2 hour", or "2 parsecs" for parse_span to name the unknown unit
-    raise Usage(f"`{code(word, 20)}` has no unit: write {SYNTAX}")
+    if _NUMBER.match(words[index]) and index + 1 < len(words) and _WORD.match(words[index + 1]):
+        return 2
+    return 0
 
 
 def _second_duration(words: list[str]) -> str | None:
     """The duration the comment would start with (``30m`` of ``1h 30m``), or None."""
-    text = _duration_words(words) if words else None
-    if text is None:
+    taken = _attempt_length(words, 0) if words else 0
+    if not taken:
         return None
+    text = " ".join(words[:taken])
     try:
         parse_span(text)
     except DurationError:
         return None
     return text
-
-
-def _duration_words(words: list[str]) -> str | None:
-    if _ATTEMPT.match(words[0]):
-        return words[0]
-    if _NUMBER.match(words[0]) and len(words) > 1 and _WORD.match(words[1]):
-        return f"{words[0]} {words[1]}"
-    return None
 
 
 def left(span: timedelta) -> str:
