@@ -28,6 +28,7 @@ from sqlalchemy import Connection
 from bot.config import RocketChatSettings
 from rules.chat_text import plain
 from rules.clock import Clock
+from rules.engine import MAX_REASON
 from rules.engine.rule_engine import RuleEngine
 from rules.errors import AtsdBotError
 from rules.message_keys import ChatInput
@@ -122,7 +123,7 @@ def parse_id(word: str, what: str) -> int:
     return int(digits)
 
 
-def reason_of(args: list[str], limit: int = 500) -> str:
+def reason_of(args: list[str], limit: int = MAX_REASON) -> str:
     reason = " ".join(args).strip()
     if len(reason) > limit:
         raise Usage(f"the reason is longer than {limit} characters")

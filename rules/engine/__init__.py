@@ -22,6 +22,7 @@ The submodules import one another directly, never this package, so that these re
 close no import circle.
 """
 
+from rules.engine.alerts import MAX_REASON
 from rules.engine.compiled import (
     CompiledRule,
     RuleFault,
@@ -37,6 +38,7 @@ from rules.engine.status import Status, transition
 from rules.engine.windows import Window
 
 __all__ = [
+    "MAX_REASON",
     "CompiledRule",
     "DryRunReport",
     "EngineScheduler",

@@ -22,6 +22,9 @@ from rules.living import Stories
 from rules.store import outbox
 from rules.store.engine_state import alert_row, history, recent_rule_errors
 
+# characters of an acknowledge or resolve reason, however it is given (chat, web UI, API)
+MAX_REASON = 500
+
 
 def _iso(value: datetime | None) -> str | None:
     return format_iso_date(value) if value is not None else None

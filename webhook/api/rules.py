@@ -29,6 +29,7 @@ from flask import Blueprint, Response, g, jsonify, request
 
 from rules.command import format_iso_date
 from rules.definitions.model import NotificationSpec, Rule
+from rules.engine import MAX_REASON
 from rules.engine.rule_engine import RuleEngine
 from rules.silences import facts_of
 from rules.store import outbox as outbox_store
@@ -44,7 +45,6 @@ HISTORY_FIELDS = ("entity", "metric", "rule", "ruleExpression", "ruleFilter", "s
                   "repeatCount", "alert", "window", "type", "date", "alertOpenDate",
                   "alertDuration", "receivedDate")
 MAX_LIMIT = 10_000
-MAX_REASON = 500  # as the web UI's reason field
 
 
 def _engine() -> RuleEngine:

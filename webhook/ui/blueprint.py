@@ -22,6 +22,7 @@ from werkzeug.wrappers import Response
 
 from rules.clock import aware
 from rules.command import Severity
+from rules.engine import MAX_REASON
 from rules.store.reports import PAGE
 from webhook.ui.security import CSRF_FIELD, csrf_token, guard
 
@@ -74,6 +75,7 @@ def _template_globals() -> dict[str, Any]:
             CSRF_FIELD, csrf_token()),
         "ui_user": getattr(g, "ui_user", None),
         "esc": escape,
+        "max_reason": MAX_REASON,  # the reason fields' maxlength, as chat and the API allow
     }
 
 

@@ -8,6 +8,7 @@ import logging
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
+from rules.engine import MAX_REASON
 from rules.store import reports
 from webhook.ui.blueprint import bp, limit_arg, text_arg
 from webhook.ui.context import services
@@ -78,7 +79,7 @@ def resolve(alert_id: int) -> Response:
     """Close an open alert by hand, with an optional reason (kept in history and, for a
     ``thread`` rule, noted in the alert message's thread)."""
     svc = services()
-    reason = " ".join(request.form.get("reason", "").split())[:500]
+    reason = _reason()
     if _may_change(svc.resolve):
         assert svc.resolve is not None
         if svc.resolve(alert_id, by=f"{session.get('user')} (web UI)", reason=reason):
@@ -87,6 +88,12 @@ def resolve(alert_id: int) -> Response:
         else:
             flash(f"Alert {alert_id} is not open any more.", "error")
     return _back(alert_id)
+
+
+def _reason() -> str:
+    """The form's reason on one line; the field's maxlength is MAX_REASON, so a longer one
+    comes only from a hand-made request and is cut there."""
+    return " ".join(request.form.get("reason", "").split())[:MAX_REASON]
 
 
 def _back(alert_id: int) -> Response:
@@ -115,7 +122,7 @@ def _set_ack(alert_id: int, value: bool) -> Response:
     word = "Acknowledged" if value else "Unacknowledged"
     if _may_change(svc.acknowledge):
         assert svc.acknowledge is not None
-        reason = " ".join(request.form.get("reason", "").split())[:500] if value else ""
+        reason = _reason() if value else ""
         if svc.acknowledge(alert_id, value, by=f"{session.get('user')} (web UI)",
                            reason=reason or None):
             log.info("ui: %s: %s alert %d", session.get("user"), word.lower(), alert_id)
