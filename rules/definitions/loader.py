@@ -74,6 +74,12 @@ def load_rules(
     return kept, issues + dup_issues
 
 
+def _not_found(origin: str, what: str) -> RuleIssue:
+    """A rule path that is not there; the text names the fix (``config check`` adds none)."""
+    return RuleIssue(origin, "", "", f"{what} not found; create it or fix the path "
+                     "(rules.paths is relative to the configuration file)")
+
+
 def load_file(
     path: str | Path, *, endpoints: Collection[str] | None = None
 ) -> tuple[list[Rule], list[RuleIssue]]:
@@ -82,8 +88,7 @@ def load_file(
     origin = str(path)
     if not file.exists():
         what = "file" if file.suffix.lower() in RULE_SUFFIXES else "file or folder"
-        return [], [RuleIssue(origin, "", "", f"{what} not found; create it or fix the path "
-                              "(rules.paths is relative to the configuration file)")]
+        return [], [_not_found(origin, what)]
     if file.suffix.lower() not in RULE_SUFFIXES:
         return [], [RuleIssue(origin, "", "", "not a rule file: expected .yml, .yaml or .xml")]
     try:
@@ -92,8 +97,8 @@ def load_file(
             return [], [RuleIssue(origin, "", "", f"file is {size} bytes; the limit is "
                                   f"{MAX_FILE_BYTES}")]
         data = file.read_bytes()
-    except FileNotFoundError:
-        return [], [RuleIssue(origin, "", "", "file not found")]
+    except FileNotFoundError:  # removed since the check above
+        return [], [_not_found(origin, "file")]
     except OSError as exc:
         return [], [RuleIssue(origin, "", "", f"cannot read: {exc.strerror or exc}")]
     if file.suffix.lower() == ".xml":
