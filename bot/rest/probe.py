@@ -136,11 +136,11 @@ def probe_at_start(settings: RocketChatSettings, deadline: float, *,
         except requests.RequestException as exc:
             reason = (f"Rocket.Chat at {settings.url} stopped answering "
                       f"({unreachable_reason(exc)})")
-        if time.monotonic() + RETRY_SECONDS > deadline and answered:
-            return ProbeReport(url=settings.url, reachable=True, unchecked=[
-                f"{reason}; tried {attempt} times; starting anyway: the realtime client "
-                "and the outbox log in when Rocket.Chat lets them"])
         if time.monotonic() + RETRY_SECONDS > deadline:
+            if answered:
+                return ProbeReport(url=settings.url, reachable=True, unchecked=[
+                    f"{reason}; tried {attempt} times; starting anyway: the realtime client "
+                    "and the outbox log in when Rocket.Chat lets them"])
             raise StartError(f"{_cause(reason)}; gave up after {attempt} attempts; start "
                              "Rocket.Chat or fix rocketchat.url (or remove [rocketchat] to run "
                              "without the chat side)", EXIT_UNAVAILABLE)
