@@ -7,12 +7,12 @@ import threading
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 
 from rules.command import MessageCommand
 from rules.ingest import STORED, Ingestor
 from rules.ingest.accepted import Accepted
 from rules.store import Database
+from tests.engine.helpers import listening
 from tests.test_ingest import ExplodingEngine, RecordingEngine, count_messages
 
 
@@ -22,11 +22,8 @@ def commits_of(db: Database, work: Any) -> int:
     def count(_conn: Any) -> None:
         seen[0] += 1
 
-    event.listen(db.engine, "commit", count)
-    try:
+    with listening(db, "commit", count):
         work()
-    finally:
-        event.remove(db.engine, "commit", count)
     return seen[0]
 
 

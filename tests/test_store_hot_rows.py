@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import bindparam, event, insert, select, text
+from sqlalchemy import bindparam, insert, select, text
 
 from rules.command import MessageCommand, Severity
 from rules.store import Database
@@ -14,6 +14,7 @@ from rules.store import explanations as explain
 from rules.store import messages as store
 from rules.store.db import Prepared
 from rules.store.tables import base as schema
+from tests.engine.helpers import listening
 
 NOW = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
 COMMAND = MessageCommand(entity="host-é", type="webhook", source="app",
@@ -71,10 +72,7 @@ def test_prepared_statements_share_a_cursor_and_are_announced(db: Database) -> N
         message_id = store.insert_message(conn, COMMAND, path="api", received_at=NOW)
         first = one_key.run(conn, {"i": message_id})
         assert first.fetchall() == [(COMMAND.entity,)]
-        event.listen(db.engine, "before_cursor_execute", count)
-        try:
+        with listening(db, "before_cursor_execute", count):
             again = one_key.run(conn, {"i": message_id})
             assert again is first and again.fetchall() == [(COMMAND.entity,)]
-        finally:
-            event.remove(db.engine, "before_cursor_execute", count)
     assert len(seen) == 1 and "messages" in seen[0]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -129,9 +131,16 @@ def statements_of(db: Database, work: Any) -> list[str]:
         if not sql.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA")):
             seen.append(sql.split()[0].upper())
 
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with listening(db, "before_cursor_execute", count):
         work()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
     return seen
+
+
+@contextmanager
+def listening(db: Database, name: str, handler: Callable[..., None]) -> Iterator[None]:
+    """``handler`` is called on the engine's event ``name`` inside the block, not after."""
+    event.listen(db.engine, name, handler)
+    try:
+        yield
+    finally:
+        event.remove(db.engine, name, handler)

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from rules.store import Database
-from tests.engine.helpers import cmd, make_rig, outbox_rows, rule, window_rows
+from tests.engine.helpers import cmd, listening, make_rig, outbox_rows, rule, window_rows
 
 
 def test_rollback_restores_windows_and_alerts(db: Database) -> None:
@@ -57,8 +57,6 @@ def test_ticks_and_commands_from_two_threads_do_not_deadlock(sqlite_db: Database
 
 
 def test_an_idle_tick_opens_no_transaction(sqlite_db: Database) -> None:
-    from sqlalchemy import event
-
     rig = make_rig(sqlite_db, [rule(window="time(1 minute)", condition="count() >= 1")])
     rig.send("bad")
     begun: list[object] = []
@@ -66,16 +64,13 @@ def test_an_idle_tick_opens_no_transaction(sqlite_db: Database) -> None:
     def on_begin(conn: object) -> None:
         begun.append(conn)
 
-    event.listen(sqlite_db.engine, "begin", on_begin)
-    try:
+    with listening(sqlite_db, "begin", on_begin):
         assert rig.engine.tick() == [] and begun == []  # nothing has left the window yet
         rig.advance(61)
         rig.engine.tick()
         # the window's change, and a read of the silences: by the engine's clock (the rig's)
         # their copy is 61 s old, older than REFRESH_SECONDS
         assert len(begun) == 2
-    finally:
-        event.remove(sqlite_db.engine, "begin", on_begin)
     assert rig.engine.windows()[0]["count"] == 0
 
 

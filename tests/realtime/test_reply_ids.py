@@ -6,13 +6,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import event
-
 from bot.rest.endpoint import outbox_message_id, reply_message_id
 from rules.command import MessageCommand
 from rules.ingest import Ingestor
 from rules.notification import Notification
 from rules.store import Database
+from tests.engine.helpers import listening
 
 METEOR_ID = re.compile(r"^[0-9A-Za-z]{17}$")
 
@@ -51,11 +50,8 @@ def synchronous_at_commit(db: Database, work: Any) -> list[int]:
         raw = conn.connection.driver_connection
         seen.append(int(raw.execute("PRAGMA synchronous").fetchone()[0]))
 
-    event.listen(db.engine, "commit", record)
-    try:
+    with listening(db, "commit", record):
         work()
-    finally:
-        event.remove(db.engine, "commit", record)
     return seen
 
 
