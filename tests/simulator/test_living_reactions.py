@@ -116,6 +116,7 @@ def test_a_reaction_is_re_emitted_and_never_fires_a_webhook(
         ddp.sub("stream-room-messages", "GENERAL", False)
         sent = sim.post_message("alice", "#general", "alert")
         assert ddp.changed("stream-room-messages", "GENERAL")["fields"]["args"][0]["msg"] == "alert"
+        sim.wait_for(lambda: len(receiver.hits) == 1)  # so that calls below come after it
         react(sim, "bot", sent["_id"], "eyes")
         again = ddp.changed("stream-room-messages", "GENERAL")["fields"]["args"][0]
         assert again["_id"] == sent["_id"] and "editedAt" not in again
