@@ -49,6 +49,11 @@ def main(argv: list[str] | None = None) -> int:
         rest_rate_limit=None if args.no_rest_rate_limit else SimulatorOptions.rest_rate_limit,
         enforce_password_fallback=not args.no_password_fallback,
     )
+    # Handlers first: a caller may send SIGTERM as soon as it reads the line below, and the
+    # default action would end the process without saving the state file.
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
     began = time.perf_counter()
     try:
         simulator = Simulator(options).start()
@@ -58,9 +63,6 @@ def main(argv: list[str] | None = None) -> int:
     took = (time.perf_counter() - began) * 1000
     print(f"Rocket.Chat simulator listening on {simulator.url} (websocket {simulator.ws_url}) "
           f"started in {took:.0f} ms", flush=True)  # fmt: skip
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
     stop.wait()
     simulator.stop()
     return 0
