@@ -31,7 +31,7 @@ from rules.engine.fields import alert_severity, command_fields, window_fields
 from rules.engine.index import RuleIndex
 from rules.engine.lifecycle import RuleLifecycle
 from rules.engine.silencing import SilenceViews, first_covering
-from rules.engine.state import close_alert, delete_window, open_alert, save_window
+from rules.engine.state import close_alert, open_alert
 from rules.engine.status import Status, transition
 from rules.engine.trace import Step, Trace, short
 from rules.engine.triggers import Outgoing, decide
@@ -259,8 +259,8 @@ class RuleEngine(RuleLifecycle, AlertViews, SilenceViews):
 
     def _save(self, conn: Connection | None, rule: CompiledRule, window: Window,
               now: datetime) -> None:
-        if conn is not None:
-            save_window(conn, window, rule.fingerprint, now)
+        if conn is not None:  # written before the commit (rules.engine.txn)
+            self._unsave(conn, window, rule.fingerprint, now)
 
     def environment(self, conn: Connection | None, fields: Mapping[str, Any], now: datetime,
                     window: Window | None = None) -> Environment:
@@ -344,8 +344,7 @@ class RuleEngine(RuleLifecycle, AlertViews, SilenceViews):
                 evaluated = True
             if not window.entries and window.status is Status.CANCEL:
                 # nothing left to remember: an empty, cancelled time window costs nothing
-                if conn is not None:
-                    delete_window(conn, window)
+                self._delete(conn, window)
                 del self._windows[rule.name][window.key]
                 return notes
         if not evaluated:

@@ -43,15 +43,31 @@ def _window_values(window: Window, now: datetime) -> dict[str, Any]:
         "last_command": last,
         "entries": _entries_value(window),
         "counters": {
-            "repeat": {str(k): format_iso_date(v) for k, v in window.last_repeat_sent.items()},
-            "pending": {str(k): [i, format_iso_date(d)] for k, (i, d) in
+            "repeat": {str(k): _iso(v) for k, v in window.last_repeat_sent.items()},
+            "pending": {str(k): [i, _iso(d)] for k, (i, d) in
                         window.pending_open.items()} if window.pending_open else {},
-            "times": [format_iso_date(t) if t else None for t in
+            "times": [_iso(t) if t else None for t in
                       (window.repeat_time, window.cancel_time, window.add_time)],
             "before": window.before_status.value,
         },
         "updated_at": now,
     }
+
+
+# the newest instant formatted and its text, replaced whole (a race costs a conversion only)
+_last_iso: tuple[datetime | None, str] = (None, "")
+
+
+def _iso(value: datetime) -> str:
+    """``format_iso_date``, remembering the last instant: a window's times are mostly the
+    command's ``now`` (repeat, add and repeat-sent times), the same object each."""
+    global _last_iso
+    last = _last_iso
+    if last[0] is value:
+        return last[1]
+    text = format_iso_date(value)
+    _last_iso = (value, text)
+    return text
 
 
 def _entries_value(window: Window) -> Any:
@@ -60,18 +76,28 @@ def _entries_value(window: Window) -> Any:
         # A big time window is rebuilt from the message store at restore instead: writing
         # thousands of entries on every command would make the hot path O(window size).
         return {"replay": True, "count": len(entries)}
-    return [[format_iso_date(d), m] for d, m in entries]
+    return [[_iso(d), m] for d, m in entries]
 
 
 def save_window(conn: Connection, window: Window, fingerprint: str, now: datetime) -> None:
     """Write ``window``: an UPDATE of its row, or an INSERT for a window new to the store."""
-    values = _window_values(window, now)
-    if window.db_id is not None:
-        rows.update_window(conn, window.db_id, values)
-        return
-    window.db_id = rows.insert_window(conn, {
-        "rule": window.rule, "key": window.key, "fingerprint": fingerprint,
-        "entity": window.entity, "tags": window.tags, **values})
+    save_windows(conn, [(window, fingerprint)], now)
+
+
+def save_windows(conn: Connection, windows: list[tuple[Window, str]], now: datetime) -> None:
+    """Write each (window, its rule's fingerprint): the windows the store has in one batch
+    of UPDATEs, a window new to the store by an INSERT (its ``db_id`` is set)."""
+    updates: list[tuple[int, dict[str, Any]]] = []
+    for window, fingerprint in windows:
+        values = _window_values(window, now)
+        if window.db_id is not None:
+            updates.append((window.db_id, values))
+            continue
+        window.db_id = rows.insert_window(conn, {
+            "rule": window.rule, "key": window.key, "fingerprint": fingerprint,
+            "entity": window.entity, "tags": window.tags, **values})
+    if updates:
+        rows.update_windows(conn, updates)
 
 
 def delete_window(conn: Connection, window: Window) -> None:

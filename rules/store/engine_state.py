@@ -66,10 +66,22 @@ _INSERT_ALERT = PreparedInsert(_ALERT_ROW, ALERT_KEYS)
 
 def update_window(conn: Connection, window_id: int, values: Mapping[str, Any]) -> None:
     """Write the state columns (:data:`WINDOW_KEYS`) of the window row ``window_id``."""
-    row = {"wid": window_id, **values}
-    for key in WINDOW_JSON_KEYS:
-        row[key] = json_text(row[key])
-    _UPDATE_WINDOW.run(conn, row)
+    update_windows(conn, [(window_id, values)])
+
+
+def update_windows(conn: Connection, changes: list[tuple[int, Mapping[str, Any]]]) -> None:
+    """Write the state columns of several window rows, (row id, values) each, in one
+    ``executemany``."""
+    rows = []
+    for window_id, values in changes:
+        row = {"wid": window_id, **values}
+        for key in WINDOW_JSON_KEYS:
+            row[key] = json_text(row[key])
+        rows.append(row)
+    if len(rows) == 1:
+        _UPDATE_WINDOW.run(conn, rows[0])
+    else:
+        _UPDATE_WINDOW.run_many(conn, rows)
 
 
 def insert_window(conn: Connection, values: Mapping[str, Any]) -> int:
