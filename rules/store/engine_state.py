@@ -8,7 +8,7 @@ turning a window into a row and back is the engine's business (:mod:`rules.engin
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -69,7 +69,7 @@ def update_window(conn: Connection, window_id: int, values: Mapping[str, Any]) -
     update_windows(conn, [(window_id, values)])
 
 
-def update_windows(conn: Connection, changes: list[tuple[int, Mapping[str, Any]]]) -> None:
+def update_windows(conn: Connection, changes: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
     """Write the state columns of several window rows, (row id, values) each, in one
     ``executemany``."""
     rows = []
