@@ -25,7 +25,7 @@ from sqlalchemy import (
 from rules.clock import aware
 from rules.command import MessageCommand, Severity, format_iso_date
 from rules.store.db import Prepared, PreparedInsert
-from rules.store.hot_rows import hot_row, json_text
+from rules.store.hot_rows import as_json_text, hot_row, json_text
 from rules.store.messages import row_to_command
 from rules.store.tables.base import messages
 from rules.store.tables.engine import alerts, rule_errors, rule_windows
@@ -76,7 +76,7 @@ def update_windows(conn: Connection, changes: Sequence[tuple[int, Mapping[str, A
     for window_id, values in changes:
         row = {"wid": window_id, **values}
         for key in WINDOW_JSON_KEYS:
-            row[key] = json_text(row[key])
+            row[key] = as_json_text(row[key])
         rows.append(row)
     if len(rows) == 1:
         _UPDATE_WINDOW.run(conn, rows[0])
@@ -90,7 +90,7 @@ def insert_window(conn: Connection, values: Mapping[str, Any]) -> int:
     _DELETE_WINDOW_AT.run(conn, {"rule": values["rule"], "key": values["key"]})
     row = dict(values)
     for key in ("tags", *WINDOW_JSON_KEYS):
-        row[key] = json_text(row[key])
+        row[key] = as_json_text(row[key])
     return _INSERT_WINDOW.run(conn, row)
 
 

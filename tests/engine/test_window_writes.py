@@ -105,3 +105,37 @@ def test_a_commit_on_another_connection_leaves_the_rows_to_their_own(db: Databas
         assert rig.engine._unsaved  # noqa: SLF001 - still waiting for its own commit
     rig.engine.after_commit()
     assert [row.entity for row in window_rows(db)] == ["e1"]
+
+
+@pytest.mark.parametrize("shape", ["new", "open", "held", "cancelled"])
+def test_the_counters_text_is_the_json_of_the_counters(shape: str) -> None:
+    from datetime import timedelta
+
+    from rules.command import format_iso_date
+    from rules.engine.state import _counters  # noqa: PLC2701 - what is compared
+    from rules.engine.status import Status
+    from rules.engine.windows import Window
+    from rules.store.hot_rows import json_text
+    from tests.engine.helpers import START
+
+    later = START + timedelta(seconds=1, microseconds=1500)
+    window = Window("r", "k", "e", {})
+    if shape != "new":
+        window.status, window.before_status = Status.REPEAT, Status.OPEN
+        window.repeat_time, window.add_time = later, later
+        window.last_repeat_sent = {0: START, 3: later}
+    if shape == "held":
+        window.pending_open = {0: (12, later), 2: (None, START)}
+    if shape == "cancelled":
+        window.before_status, window.cancel_time = Status.REPEAT, later
+
+    def iso(t: Any) -> Any:
+        return format_iso_date(t) if t else None
+
+    expected = {
+        "repeat": {str(k): iso(v) for k, v in window.last_repeat_sent.items()},
+        "pending": {str(k): [i, iso(d)] for k, (i, d) in window.pending_open.items()},
+        "times": [iso(t) for t in (window.repeat_time, window.cancel_time, window.add_time)],
+        "before": window.before_status.value,
+    }
+    assert _counters(window) == json_text(expected)
