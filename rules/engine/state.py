@@ -20,7 +20,7 @@ from rules.command import MessageCommand, Severity, format_iso_date, parse_iso_d
 from rules.engine.status import Status
 from rules.engine.windows import Window
 from rules.store import engine_state as rows
-from rules.store.hot_rows import RawJSON
+from rules.store.hot_rows import RawJSON, remembering
 
 MAX_STORED_ENTRIES = 200  # time-window entries kept in the window row; more: replay at restore
 
@@ -66,20 +66,10 @@ def _counters(window: Window) -> RawJSON:
                    f'"before": "{window.before_status.value}"}}')
 
 
-# the newest instant formatted and its text, replaced whole (a race costs a conversion only)
-_last_iso: tuple[datetime | None, str] = (None, "")
-
-
-def _iso(value: datetime) -> str:
-    """``format_iso_date``, remembering the last instant: a window's times are mostly the
-    command's ``now`` (repeat, add and repeat-sent times), the same object each."""
-    global _last_iso
-    last = _last_iso
-    if last[0] is value:
-        return last[1]
-    text = format_iso_date(value)
-    _last_iso = (value, text)
-    return text
+# a window's times are mostly the command's ``now`` (repeat, add and repeat-sent times) or
+# its alert's open time, the same objects each time: remembered by identity, which costs less
+# than format_iso_date's own table of texts (a hash of the datetime)
+_iso = remembering(format_iso_date)
 
 
 def _entries_value(window: Window) -> Any:
