@@ -139,3 +139,18 @@ def test_the_counters_text_is_the_json_of_the_counters(shape: str) -> None:
         "before": window.before_status.value,
     }
     assert _counters(window) == json_text(expected)
+
+
+def test_a_commit_the_listener_did_not_see_still_gets_the_rows(
+        sqlite_db: Database, caplog: pytest.LogCaptureFixture) -> None:
+    rig = make_rig(sqlite_db, [rule()])
+    other = Database(sqlite_db.url)  # the same file through another SQLAlchemy engine
+    try:
+        with other.begin() as conn:
+            rig.engine.process(conn, cmd("bad"), None)
+        with caplog.at_level("ERROR", logger="rules.engine.txn"):
+            rig.engine.after_commit()  # written now, in a transaction of its own
+    finally:
+        other.dispose()
+    assert "were not written before the commit" in caplog.text
+    assert [(row.entity, row.status) for row in window_rows(sqlite_db)] == [("e1", "OPEN")]
