@@ -14,13 +14,19 @@ messages in the same process: store the row, find the rule in a dict, upsert the
 write the outbox row, one transaction per ``--per-request`` messages, SQLite file with
 ``synchronous = FULL`` (WAL). Prints both, their ratio and the goal (>= 5,000 messages/s).
 
-    .venv/bin/python bench/insert.py [--messages 20000] [--rounds 3]
+**--cpu**: instead, the CPU time atsd-bot spends per message, in this process: the same
+application and requests through Flask's test client, one request at a time, timed with
+``time.process_time`` after a warm-up (the first requests open the windows). Other work on
+the machine moves that far less than the wall-clock rates above.
+
+    .venv/bin/python bench/insert.py [--messages 20000] [--rounds 3] [--cpu]
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import gc
 import http.client
 import importlib.util
 import json
@@ -75,7 +81,8 @@ def payloads(messages: int, entities: int, per_request: int) -> list[bytes]:
             for i in range(0, messages, per_request)]
 
 
-def serve(workdir: Path, rules: int) -> tuple[Any, int, Database]:
+def application(workdir: Path, rules: int) -> tuple[Any, Any, Database]:
+    """The application (Flask) on a fresh store in ``workdir``, its settings and the store."""
     settings = build_settings({
         "users": [{"name": "bench", "password": "bench-pass", "roles": ["api"]}],
         "database": {"url": f"sqlite:///{workdir / 'bench.db'}", "synchronous": "FULL"},
@@ -89,10 +96,37 @@ def serve(workdir: Path, rules: int) -> tuple[Any, int, Database]:
     engine.restore()
     ctx = AppContext(settings=settings, db=db, ingestor=Ingestor(db, engine, clock),
                      clock=clock, engine=engine)
-    server = create_server(create_app(ctx), host="127.0.0.1", port=0,
+    return create_app(ctx), settings, db
+
+
+def serve(workdir: Path, rules: int) -> tuple[Any, int, Database]:
+    app, settings, db = application(workdir, rules)
+    server = create_server(app, host="127.0.0.1", port=0,
                            threads=settings.http.threads, connection_limit=1000)
     threading.Thread(target=server.run, daemon=True).start()
     return server, int(server.effective_port), db
+
+
+def cpu_per_message(args: argparse.Namespace, bodies: list[bytes]) -> float:
+    """CPU microseconds per message through the insert API, one request at a time in this
+    process (Flask's test client); the first fifth of the requests warm up, uncounted."""
+    with tempfile.TemporaryDirectory() as tmp:
+        app, _, db = application(Path(tmp), args.rules)
+        client = app.test_client()
+        warm = max(len(bodies) // 5, 1)
+        headers = {"Content-Type": "application/json", "Authorization": AUTH}
+        started = 0.0
+        for n, body in enumerate(bodies):
+            if n == warm:
+                gc.collect()
+                started = time.process_time()
+            response = client.post("/api/v1/messages/insert", data=body, headers=headers)
+            if response.status_code != 200:
+                raise RuntimeError(f"insert answered {response.status_code}")
+        took = time.process_time() - started
+        db.dispose()
+    counted = sum(len(json.loads(body)) for body in bodies[warm:])
+    return took / counted * 1e6
 
 
 def sender(args: tuple[int, list[bytes]]) -> int:
@@ -189,11 +223,20 @@ def main() -> int:
     parser.add_argument("--senders", type=int, default=4)
     parser.add_argument("--rules", type=int, default=1_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--cpu", action="store_true",
+                        help="CPU time per message in this process instead (see above)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     # a waitress thread may still pull its trigger after the round's server is closed
     logging.getLogger("waitress").setLevel(logging.CRITICAL)
     bodies = payloads(args.messages, args.entities, args.per_request)
+    if args.cpu:
+        cpu = [cpu_per_message(args, bodies) for _ in range(args.rounds)]
+        print(f"{args.messages} messages, {args.entities} entities, {args.per_request} per "
+              f"request, {args.rules} rules; CPU per message through the insert API, one "
+              f"request at a time: {', '.join(f'{c:.1f}' for c in cpu)} us (median "
+              f"{statistics.median(cpu):.1f}); load average {os.getloadavg()[0]:.1f}")
+        return 0
     print(f"{args.messages} messages, {args.entities} entities, {args.per_request} per "
           f"request, {args.senders} senders, {args.rules} rules; SQLite file, synchronous=FULL; "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from rules.command import format_iso_date
-from rules.engine.state import close_alert, delete_window, set_acknowledged
+from rules.engine.state import close_alert, set_acknowledged
 from rules.engine.txn import EngineState
 from rules.engine.windows import Window, describe
 from rules.living import Stories
@@ -118,7 +118,7 @@ class AlertViews(EngineState):
                 for outbox_id, _ in window.pending_open.values():
                     if outbox_id is not None:  # a held open of a resolved alert is not sent
                         outbox.cancel_held(c, outbox_id, now)
-                delete_window(c, window)
+                self._delete(c, window)
             del self._windows[window.rule][window.key]
             return True
         return self._within(conn, work)

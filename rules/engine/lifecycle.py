@@ -75,7 +75,7 @@ class RuleLifecycle(EngineState):
                 for outbox_id, _ in window.pending_open.values():
                     if outbox_id is not None:  # an alert that no longer exists is not announced
                         outbox.cancel_held(conn, outbox_id, now)
-                delete_window(conn, window)
+                self._delete(conn, window)
             del self._windows[name][key]
 
     def rules(self) -> list[Rule]:

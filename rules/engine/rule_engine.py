@@ -31,7 +31,7 @@ from rules.engine.fields import alert_severity, command_fields, window_fields
 from rules.engine.index import RuleIndex
 from rules.engine.lifecycle import RuleLifecycle
 from rules.engine.silencing import SilenceViews, first_covering
-from rules.engine.state import close_alert, delete_window, open_alert, save_window
+from rules.engine.state import close_alert, open_alert
 from rules.engine.status import Status, transition
 from rules.engine.trace import Step, Trace, short
 from rules.engine.triggers import Outgoing, decide
@@ -72,11 +72,14 @@ class RuleEngine(RuleLifecycle, AlertViews, SilenceViews):
     # -- the hot path -------------------------------------------------------------------
 
     def process(self, conn: Connection | None, command: MessageCommand,
-                message_id: int | None) -> list[Notification]:
+                message_id: int | None, cause: str | None = None) -> list[Notification]:
         """Run ``command`` through every rule it can match, inside the caller's transaction.
 
         A stored message (``message_id``) also gets its explanation recorded (what each rule
         that could see it did, :mod:`rules.engine.trace`) in the same transaction.
+        ``cause``: the once-only key of the message, written into the target of each chat
+        notification's row as it is made (what :func:`rules.store.outbox.stamp_cause` would
+        add afterwards with an UPDATE of each row).
         """
         if conn is None and self.persist:
             raise ValueError("a persisting engine needs the caller's connection")
@@ -99,7 +102,7 @@ class RuleEngine(RuleLifecycle, AlertViews, SilenceViews):
                     filter_env = self.environment(conn, command_fields(command), now)
                 if not self._filter(conn, rule, filter_env, command, now, step):
                     continue
-            notes += self._apply(conn, rule, command, message_id, now, step)
+            notes += self._apply(conn, rule, command, message_id, now, step, cause)
         if trace is not None and conn is not None and message_id is not None:
             if not trace.steps:
                 trace.nobody(self._filters_key)
@@ -124,8 +127,8 @@ class RuleEngine(RuleLifecycle, AlertViews, SilenceViews):
         return False
 
     def _apply(self, conn: Connection | None, rule: CompiledRule, command: MessageCommand,
-               message_id: int | None, now: datetime, step: Step | None = None
-               ) -> list[Notification]:
+               message_id: int | None, now: datetime, step: Step | None = None,
+               cause: str | None = None) -> list[Notification]:
         key, entity, tags = window_key(rule.rule, command)
         windows = self._windows.setdefault(rule.name, {})
         window = windows.get(key)
@@ -135,11 +138,11 @@ class RuleEngine(RuleLifecycle, AlertViews, SilenceViews):
         add_command(rule.rule, window, command, message_id, now)
         if step is not None:
             step.update(k=key, n=window.count, w=rule.rule.window.text)
-        return self._evaluate(conn, rule, window, command, now, step)
+        return self._evaluate(conn, rule, window, command, now, step, cause)
 
     def _evaluate(self, conn: Connection | None, rule: CompiledRule, window: Window,
-                  command: MessageCommand, now: datetime, step: Step | None = None
-                  ) -> list[Notification]:
+                  command: MessageCommand, now: datetime, step: Step | None = None,
+                  cause: str | None = None) -> list[Notification]:
         env = self.environment(conn, window_fields(rule, window, command, now), now, window)
         condition: bool | None = True
         if rule.condition is not None:
@@ -157,7 +160,8 @@ class RuleEngine(RuleLifecycle, AlertViews, SilenceViews):
                 window.alert_id = self._open_alert(conn, rule, window, now)
             if trigger is not None:
                 env.fields = window_fields(rule, window, command, now)
-                notes = self._notify(conn, rule, window, trigger, command, env, now, step)
+                notes = self._notify(conn, rule, window, trigger, command, env, now, step,
+                                     cause)
             if trigger == "cancel":
                 if conn is not None:
                     if rule.rule.conversation == "thread" and window.alert_id is not None:
@@ -187,7 +191,7 @@ class RuleEngine(RuleLifecycle, AlertViews, SilenceViews):
 
     def _notify(self, conn: Connection | None, rule: CompiledRule, window: Window, trigger: Any,
                 command: MessageCommand, env: Environment, now: datetime,
-                step: Step | None = None) -> list[Notification]:
+                step: Step | None = None, cause: str | None = None) -> list[Notification]:
         silence = None
         active = self._active_silences(conn, now)
         if active:  # usually none: no facts to build
@@ -206,12 +210,12 @@ class RuleEngine(RuleLifecycle, AlertViews, SilenceViews):
         silence_id = silence.id if silence is not None else None
         if step is not None and silence_id is not None:
             step["si"] = silence_id
-        return self._store(conn, rule, window, items, command, now, silence_id, step)
+        return self._store(conn, rule, window, items, command, now, silence_id, step, cause)
 
     def _store(self, conn: Connection | None, rule: CompiledRule, window: Window,
                items: list[Outgoing], command: MessageCommand, now: datetime,
-               silence_id: int | None = None, step: Step | None = None
-               ) -> list[Notification]:
+               silence_id: int | None = None, step: Step | None = None,
+               cause: str | None = None) -> list[Notification]:
         notes: list[Notification] = []
         for item in items:
             if item.skipped is not None:
@@ -226,6 +230,8 @@ class RuleEngine(RuleLifecycle, AlertViews, SilenceViews):
                                 due_at=due)
             told = self._living(conn, rule, window, item, note, now)
             if told is None:
+                if cause is not None and "room_id" in note.target:
+                    note.target["cause"] = cause
                 if conn is not None:
                     outbox.write(conn, note, status=item.status, now=now,
                                  silence_id=silence_id if item.status == "silenced" else None)
@@ -259,8 +265,8 @@ class RuleEngine(RuleLifecycle, AlertViews, SilenceViews):
 
     def _save(self, conn: Connection | None, rule: CompiledRule, window: Window,
               now: datetime) -> None:
-        if conn is not None:
-            save_window(conn, window, rule.fingerprint, now)
+        if conn is not None:  # written before the commit (rules.engine.txn)
+            self._unsave(conn, window, rule.fingerprint, now)
 
     def environment(self, conn: Connection | None, fields: Mapping[str, Any], now: datetime,
                     window: Window | None = None) -> Environment:
@@ -344,8 +350,7 @@ class RuleEngine(RuleLifecycle, AlertViews, SilenceViews):
                 evaluated = True
             if not window.entries and window.status is Status.CANCEL:
                 # nothing left to remember: an empty, cancelled time window costs nothing
-                if conn is not None:
-                    delete_window(conn, window)
+                self._delete(conn, window)
                 del self._windows[rule.name][window.key]
                 return notes
         if not evaluated:

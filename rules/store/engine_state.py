@@ -8,7 +8,7 @@ turning a window into a row and back is the engine's business (:mod:`rules.engin
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,7 +25,7 @@ from sqlalchemy import (
 from rules.clock import aware
 from rules.command import MessageCommand, Severity, format_iso_date
 from rules.store.db import Prepared, PreparedInsert
-from rules.store.hot_rows import hot_row, json_text
+from rules.store.hot_rows import as_json_text, hot_row, json_text
 from rules.store.messages import row_to_command
 from rules.store.tables.base import messages
 from rules.store.tables.engine import alerts, rule_errors, rule_windows
@@ -66,10 +66,22 @@ _INSERT_ALERT = PreparedInsert(_ALERT_ROW, ALERT_KEYS)
 
 def update_window(conn: Connection, window_id: int, values: Mapping[str, Any]) -> None:
     """Write the state columns (:data:`WINDOW_KEYS`) of the window row ``window_id``."""
-    row = {"wid": window_id, **values}
-    for key in WINDOW_JSON_KEYS:
-        row[key] = json_text(row[key])
-    _UPDATE_WINDOW.run(conn, row)
+    update_windows(conn, [(window_id, values)])
+
+
+def update_windows(conn: Connection, changes: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
+    """Write the state columns of several window rows, (row id, values) each, in one
+    ``executemany``."""
+    rows = []
+    for window_id, values in changes:
+        row = {"wid": window_id, **values}
+        for key in WINDOW_JSON_KEYS:
+            row[key] = as_json_text(row[key])
+        rows.append(row)
+    if len(rows) == 1:
+        _UPDATE_WINDOW.run(conn, rows[0])
+    else:
+        _UPDATE_WINDOW.run_many(conn, rows)
 
 
 def insert_window(conn: Connection, values: Mapping[str, Any]) -> int:
@@ -78,7 +90,7 @@ def insert_window(conn: Connection, values: Mapping[str, Any]) -> int:
     _DELETE_WINDOW_AT.run(conn, {"rule": values["rule"], "key": values["key"]})
     row = dict(values)
     for key in ("tags", *WINDOW_JSON_KEYS):
-        row[key] = json_text(row[key])
+        row[key] = as_json_text(row[key])
     return _INSERT_WINDOW.run(conn, row)
 
 

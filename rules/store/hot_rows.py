@@ -47,13 +47,27 @@ def _json_encoder() -> Callable[[Any], str]:
 json_text = _json_encoder()
 
 
+class RawJSON(str):
+    """JSON text a caller made itself (the :data:`json_text` of its value, character for
+    character), bound as it is: for a value of a fixed shape made once per command, where
+    building the text directly costs a fraction of encoding it (a window's counters)."""
+
+    __slots__ = ()
+
+
+def as_json_text(value: Any) -> str:
+    """:data:`json_text` of ``value``, or ``value`` itself when it is :class:`RawJSON`."""
+    return value if type(value) is RawJSON else json_text(value)
+
+
 class Instant(UserDefinedType[datetime]):
     """A time column's value converted by the column type's own bind processor (``Time``'s
-    for the dialect), which remembers the last two instants it converted.
+    for the dialect), which remembers the instants it converted (:func:`remembering`).
 
     Why: a command writes the same ``now`` into several columns and rows (its outbox row's
-    three times, its window's event and update times), and SQLite's converter formats the text
-    in Python each time. No cast either: PostgreSQL's driver sends a datetime as a timestamp.
+    three times, its window's event and update times, the window's written at the commit,
+    after the other commands' rows), and SQLite's converter formats the text in Python each
+    time. No cast either: PostgreSQL's driver sends a datetime as a timestamp.
     Use the one instance :data:`INSTANT`, so that every column shares what it remembers.
     """
 
@@ -64,24 +78,33 @@ class Instant(UserDefinedType[datetime]):
 
     def bind_processor(self, dialect: Any) -> Callable[[Any], Any] | None:
         convert = Time.dialect_impl(dialect).bind_processor(dialect)
-        return _remembering(convert) if convert is not None else None
+        return remembering(convert) if convert is not None else None
 
 
-def _remembering(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    # (instant, text) pairs, newest first; the pairs are replaced whole, so a race between
-    # threads can only cost a conversion, never pair a text with another instant
-    memo: list[tuple[Any, Any]] = [(None, None), (None, None)]
+REMEMBERED = 1024  # instants remembered per converter, then it starts again
+
+
+def remembering(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``convert`` for values that never change (datetimes), remembering the values it
+    converted by identity: the same object gives the text made the first time.
+
+    By identity, not equality: equal datetimes in different zones make different texts.
+    Each remembered value is kept alive with its text (an id is never reused meanwhile); at
+    :data:`REMEMBERED` values the memo starts over. A race between threads can only cost a
+    conversion (dict operations are atomic), never pair a text with another value.
+    """
+    memo: dict[int, tuple[Any, Any]] = {}
 
     def process(value: Any) -> Any:
         if value is None:
             return None
-        newest, older = memo[0], memo[1]
-        if newest[0] is value:  # the same object: a datetime never changes
-            return newest[1]
-        if older[0] is value:
-            return older[1]
+        found = memo.get(id(value))
+        if found is not None and found[0] is value:
+            return found[1]
         converted = convert(value)
-        memo[1], memo[0] = newest, (value, converted)
+        if len(memo) >= REMEMBERED:
+            memo.clear()
+        memo[id(value)] = (value, converted)
         return converted
 
     return process

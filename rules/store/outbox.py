@@ -46,7 +46,8 @@ def write(conn: Connection, note: Notification, *, status: str, now: datetime,
     note.id = _INSERT.run(conn, {
         "created_at": now, "due_at": due, "next_attempt_at": due, "rule": note.rule,
         "endpoint": note.endpoint, "trigger": note.trigger, "alert_id": note.alert_id,
-        "text": note.text, "target": json_text(note.target), "status": status, "attempts": 0,
+        "text": note.text, "target": json_text(note.target) if note.target else "{}",
+        "status": status, "attempts": 0,
         "delivered_at": now if status == "response" else None, "silence_id": silence_id,
     })
     return note.id
@@ -57,8 +58,11 @@ def stamp_cause(conn: Connection, notes: list[Notification], cause: str) -> None
     of the message that caused it: the Rocket.Chat endpoint derives the reply's chat id from
     it (:func:`bot.rest.endpoint.reply_message_id`), so the same message processed again
     after its transaction was lost makes the same reply id, never one an unrelated reply
-    already has. Only rows already written in ``conn``'s transaction (with an id) change."""
-    stamped = [note for note in notes if note.id is not None and "room_id" in note.target]
+    already has. Only rows already written in ``conn``'s transaction (with an id) change;
+    a row the engine wrote with this cause already (``RuleEngine.process(cause=...)``) is
+    left alone."""
+    stamped = [note for note in notes if note.id is not None and "room_id" in note.target
+               and note.target.get("cause") != cause]
     for note in stamped:
         note.target["cause"] = cause
     if stamped:

@@ -121,3 +121,20 @@ def test_an_alert_reads_back_with_its_tags_and_times(db: Database) -> None:
     assert found is not None
     assert found["tags"] == {"mount": "/é"} and found["open_time"] == NOW
     assert found["received_date"] == NOW and found["close_time"] is None
+
+
+def test_remembering_goes_by_identity_not_equality() -> None:
+    from datetime import timedelta, timezone
+
+    seen: list[datetime] = []
+
+    def convert(value: datetime) -> str:
+        seen.append(value)
+        return value.isoformat()
+
+    remembered = hot_rows.remembering(convert)
+    utc = datetime(2024, 5, 1, 12, tzinfo=UTC)
+    east = utc.astimezone(timezone(timedelta(hours=2)))  # the same instant, equal
+    assert remembered(utc) != remembered(east)
+    assert remembered(utc) == utc.isoformat() and remembered(east) == east.isoformat()
+    assert seen == [utc, east] and remembered(None) is None
