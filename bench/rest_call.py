@@ -4,8 +4,8 @@ The Rocket.Chat simulator runs in this process; the client runs in a child proce
 ``time.process_time`` there counts the client's CPU only (the simulator's is in the parent).
 The child logs in through :class:`bot.rest.client.RestClient` and makes ``--count`` sequential
 ``chat.sendMessage`` calls into one room, each with its own ``_id`` as the outbox sends them;
-then, as floors, the same calls through a bare ``requests.Session().post`` (``trust_env`` off) and a raw
-``http.client`` keep-alive POST (same body, headers and JSON parsing of the answer).
+then, as floors, the same calls through a bare ``requests.Session().post`` (``trust_env`` off)
+and a raw ``http.client`` keep-alive POST (same body, headers and JSON parsing of the answer).
 
     .venv/bin/python bench/rest_call.py [--count 3000] [--repeat 3] [--profile restclient]
                                         [--instructions]
@@ -187,8 +187,7 @@ def instruction_counts(client: list[str]) -> dict[str, float]:
             done = subprocess.run(
                 ["valgrind", "--tool=cachegrind", "--cache-sim=no",
                  "--cachegrind-out-file=/dev/null", sys.executable, *client, str(calls), "1",
-                 "", way], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                check=True)
+                 "", way], capture_output=True, text=True, check=True)
             found = _IREFS.search(done.stderr)
             if found is None:
                 raise RuntimeError(f"no instruction count from valgrind: {done.stderr[-500:]}")

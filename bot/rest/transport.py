@@ -1,4 +1,4 @@
-"""The bot's HTTP transport for Rocket.Chat's REST API: ``requests`` minus per-call work it never needs.
+"""The HTTP transport of the bot's REST calls: ``requests`` minus per-call work it never needs.
 
 A reply goes out as one ``chat.sendMessage`` and the replies of a room one after another, so
 the client's CPU per call bounds a room's burst. With a plain ``requests.Session`` that CPU was
@@ -30,8 +30,9 @@ and its semantics and skip only work whose result is known:
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -94,7 +95,7 @@ class LeanSession(requests.Session):
         prep.url = prepared_url
         prep.headers = CaseInsensitiveDict(self._header_pairs(headers))
         prep.prepare_body({}, None, json)
-        prep.prepare_hooks(self.hooks)  # type: ignore[arg-type]
+        prep.prepare_hooks(self.hooks)
         settings = {"stream": False, "timeout": timeout,
                     "verify": self.verify if verify is None else verify,
                     "cert": self.cert if cert is None else cert,
@@ -130,7 +131,7 @@ class LeanSession(requests.Session):
             pairs = []
             for header in merged.items():
                 if header[1] is not None:
-                    check_header_validity(header)
+                    check_header_validity(cast("tuple[str, str]", header))
                     pairs.append((to_native_string(header[0]), header[1]))
             if key is not None:
                 if len(self._headers) >= HEADER_CACHE_SIZE:
@@ -158,7 +159,7 @@ class LeanSession(requests.Session):
                 r = history.pop()
                 r.history = history
             else:
-                r._next = next(  # type: ignore[attr-defined]
+                r._next = next(
                     self.resolve_redirects(r, prep, yield_requests=True, **settings), None)
         r.content  # noqa: B018 - read the body now (stream=False), as requests does
         return r
@@ -222,7 +223,7 @@ class LeanAdapter(HTTPAdapter):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._pools: dict[tuple[Any, ...], HTTPConnectionPool] = {}
+        self._pools: dict[tuple[Any, ...], Any] = {}  # -> HTTPConnectionPool
         self._pools_lock = threading.Lock()
         self._paths: dict[str, str] = {}  # prepared URL -> the path and query sent
 
@@ -232,24 +233,24 @@ class LeanAdapter(HTTPAdapter):
                                                    "https": LeanHTTPSConnectionPool}
 
     def get_connection_with_tls_context(self, request: PreparedRequest, verify: Any,
-                                        proxies: dict[str, str] | None = None,
+                                        proxies: Mapping[str, str] | None = None,
                                         cert: Any = None) -> HTTPConnectionPool:
         url = str(request.url)
         cut = url.find("/", url.find("//") + 2)
         key = (url if cut < 0 else url[:cut], verify,
                tuple(cert) if isinstance(cert, list) else cert,
-               select_proxy(url, proxies) if proxies else None)
-        pool = self._pools.get(key)
-        if pool is not None and pool.pool is not None:  # None: closed (evicted or cleared)
-            return pool
-        pool = super().get_connection_with_tls_context(request, verify, proxies, cert)
+               select_proxy(url, dict(proxies)) if proxies else None)
+        cached = self._pools.get(key)
+        if cached is not None and cached.pool is not None:  # None: closed (evicted, cleared)
+            return cached
+        pool: Any = super().get_connection_with_tls_context(request, verify, proxies, cert)
         with self._pools_lock:
             if len(self._pools) >= 16:
                 self._pools.clear()
             self._pools[key] = pool
         return pool
 
-    def request_url(self, request: PreparedRequest, proxies: dict[str, str] | None) -> str:
+    def request_url(self, request: PreparedRequest, proxies: Mapping[str, str] | None) -> str:
         if proxies:
             return super().request_url(request, proxies)
         url = str(request.url)  # not proxied: the path and query, computed once per URL
@@ -280,7 +281,7 @@ class LeanAdapter(HTTPAdapter):
         response.reason = resp.reason
         response.url = req.url.decode("utf-8") if isinstance(req.url, bytes) else str(req.url)
         response.request = req
-        response.connection = self  # type: ignore[attr-defined]
+        response.connection = self
         return response
 
     def close(self) -> None:
