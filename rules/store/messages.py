@@ -54,8 +54,7 @@ def insert_keyed_message(
     are the rare case (a re-delivered webhook), and they cost one statement more than before.
     Dialects without a one-statement claim (see :func:`claim_key`) claim first, as before.
     """
-    statement = _CLAIM_KEY.get(conn.dialect.name)
-    if statement is None:
+    if conn.dialect.name not in _CLAIM_KEY:
         if not claim_key(conn, key, path=path, now=received_at):
             return None
         message_id = insert_message(conn, command, path=path, received_at=received_at,
@@ -66,7 +65,7 @@ def insert_keyed_message(
     message_id = insert_message(conn, command, path=path, received_at=received_at,
                                 processed=processed)
     values = {"key": key, "path": path, "first_seen_at": received_at, "message_id": message_id}
-    if statement.run(conn, values).fetchone() is None:
+    if not _claimed(conn, values):
         _DELETE_MESSAGE.run(conn, {"m": message_id})
         return None
     return message_id
@@ -112,16 +111,25 @@ def claim_key(conn: Connection, key: str, *, path: str, now: datetime) -> bool:
     spoil the caller's transaction and costs no savepoint. Other dialects use a savepoint.
     """
     values = {"key": key, "path": path, "first_seen_at": now, "message_id": None}
-    statement = _CLAIM_KEY.get(conn.dialect.name)
-    if statement is not None:
-        # RETURNING rather than rowcount: drivers disagree on rowcount with RETURNING.
-        return statement.run(conn, values).fetchone() is not None
+    if conn.dialect.name in _CLAIM_KEY:
+        return _claimed(conn, values)
     try:
         with conn.begin_nested():
             conn.execute(_INSERT_KEY, values)
     except IntegrityError:
         return False
     return True
+
+
+def _claimed(conn: Connection, values: dict[str, Any]) -> bool:
+    """Run the dialect's one-statement claim (``_CLAIM_KEY``): whether it inserted the key."""
+    if conn.dialect.name == "sqlite":
+        # SQLite's count of changed rows (exact for a plain INSERT) instead of RETURNING:
+        # reading a RETURNING row steps the statement once more, and each step lets the
+        # interpreter lock go, a hand-over to another request's thread under load
+        return int(_CLAIM_KEY["sqlite"].run(conn, values).rowcount) == 1
+    # PostgreSQL: RETURNING rather than rowcount, on which drivers disagree with RETURNING
+    return _CLAIM_KEY[conn.dialect.name].run(conn, values).fetchone() is not None
 
 
 # the claim with the key's message id (None for a chat command's claim, which stores none)
@@ -131,10 +139,9 @@ _CLAIM_KEY: dict[str, Prepared] = {
                            .on_conflict_do_nothing(index_elements=["key"])
                            .returning(schema.processed_keys.c.key), _KEY_KEYS),
 }
-if sqlite3.sqlite_version_info >= (3, 35):  # RETURNING; older SQLite takes the savepoint path
+if sqlite3.sqlite_version_info >= (3, 24):  # ON CONFLICT; older SQLite takes the savepoint path
     _CLAIM_KEY["sqlite"] = Prepared(sqlite_insert(schema.processed_keys)
-                                    .on_conflict_do_nothing(index_elements=["key"])
-                                    .returning(schema.processed_keys.c.key), _KEY_KEYS)
+                                    .on_conflict_do_nothing(index_elements=["key"]), _KEY_KEYS)
 
 
 def key_message_id(conn: Connection, key: str) -> int | None:
