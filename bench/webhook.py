@@ -358,17 +358,31 @@ def main() -> int:
         for kind, port in ports.items():
             drive(port, 1, f"warm-{kind}")
         before = {kind: c.snapshot() for kind, c in counters.items()}
+        # the servers' CPU per request (this process: every server thread; the clients are
+        # other processes): where the ratio's gap is CPU, and how it compares with --cpu
+        server_cpu: dict[str, list[float]] = {kind: [] for kind in ["trivial", *kinds]}
+
+        def timed(kind: str, port: int, run: str) -> tuple[float, int]:
+            started = os.times()
+            rate, bad = drive(port, args.seconds, run)
+            ended = os.times()
+            spent = ended.user + ended.system - started.user - started.system
+            server_cpu[kind].append(spent / max(rate * args.seconds, 1) * 1000)
+            return rate, bad
+
         for n in range(args.rounds):
-            trivial, bad = drive(trivial_port, args.seconds, f"t{n}")
+            trivial, bad = timed("trivial", trivial_port, f"t{n}")
             failed += bad
             line = f"round {n + 1}: trivial {trivial:6.1f} req/s"
             for kind, port in ports.items():
-                real, bad = drive(port, args.seconds, f"{kind}{n}")
+                real, bad = timed(kind, port, f"{kind}{n}")
                 failed += bad
                 ratios[kind].append(real / trivial if trivial else 0.0)
                 line += f"   webhook+{kind} {real:6.1f} req/s ({ratios[kind][-1]:.2f})"
             print(line)
         after = {kind: c.snapshot() for kind, c in counters.items()}
+        print("server CPU per request (median of the rounds): " + ", ".join(
+            f"{kind} {statistics.median(ms):.3f} ms" for kind, ms in server_cpu.items()))
     for kind, found in ratios.items():
         commits = after[kind][0] - before[kind][0]
         stored = after[kind][1] - before[kind][1]
