@@ -125,8 +125,8 @@ def _claimed(conn: Connection, values: dict[str, Any]) -> bool:
     """Run the dialect's one-statement claim (``_CLAIM_KEY``): whether it inserted the key."""
     if conn.dialect.name == "sqlite":
         # SQLite's count of changed rows (exact for a plain INSERT) instead of RETURNING:
-        # reading a RETURNING row steps the statement once more, and each step lets the
-        # interpreter lock go, a hand-over to another request's thread under load
+        # reading a RETURNING row steps the statement once more (SQLite's work, and one
+        # more release of the interpreter lock)
         return int(_CLAIM_KEY["sqlite"].run(conn, values).rowcount) == 1
     # PostgreSQL: RETURNING rather than rowcount, on which drivers disagree with RETURNING
     return _CLAIM_KEY[conn.dialect.name].run(conn, values).fetchone() is not None
