@@ -16,6 +16,16 @@ the two webhook apps in the same alternating rounds.
 
     .venv/bin/python bench/webhook.py [--seconds 3] [--rounds 5] [--connections 16]
         [--threads 4] [--client wrk|python] [--synchronous FULL|NORMAL|OFF] [--engine on|off|both]
+
+``--cpu N`` measures instead the CPU one request costs, independent of the machine's load:
+N requests, one at a time through Flask's test client (no server, no client), each app
+warmed up first; ``time.process_time`` (every thread of the process: the request log's
+writer too) per request, of the trivial endpoint and of the webhook store only and with the
+seed rule. (Their ratio overstates the throughput ratio's room: the server's own CPU per
+request, the same for both, is not in it.) ``--profile FILE`` also writes a
+cProfile of the measured requests (the request thread only) per kind, ``FILE.<kind>``.
+
+    .venv/bin/python bench/webhook.py --cpu 3000 [--engine on|off|both] [--profile FILE]
 """
 
 from __future__ import annotations
@@ -228,6 +238,50 @@ def drop_postgres(admin_url: str, url: str) -> None:
     admin.dispose()
 
 
+def cpu_per_request(kind: str, requests: int, profile: str | None = None) -> float:
+    """Milliseconds of CPU (the whole process) per webhook request, one request at a time
+    through Flask's test client, after a warm-up of a tenth as many (at least 100)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        if kind == "trivial":
+            app, ctx, db = trivial_app(), None, None
+        else:
+            app, _settings, db = real_app(Path(tmp), engine=kind == "engine")
+            ctx = app.extensions["atsd"]
+        headers = {"Authorization": AUTH}
+        test = app.test_client()
+        bodies = [json.dumps({**PAYLOAD, "message_id": f"{kind}-{i}", "text": f"status {i}"})
+                  for i in range(max(requests // 10, 100) + requests)]
+        warm, measured = bodies[:len(bodies) - requests], bodies[len(bodies) - requests:]
+
+        def post(body: str) -> None:
+            response = test.post(PATH, data=body, content_type="application/json",
+                                 headers=headers)
+            assert response.status_code == 200, response.get_data(as_text=True)
+
+        for body in warm:
+            post(body)
+        if ctx is not None:
+            ctx.request_log.flush()
+        profiler = None
+        if profile:
+            import cProfile
+            profiler = cProfile.Profile(time.process_time)
+            profiler.enable()
+        started = time.process_time()
+        for body in measured:
+            post(body)
+        if ctx is not None:
+            ctx.request_log.flush()  # the writer thread's work on these rows counts too
+        spent = time.process_time() - started
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(f"{profile}.{kind}")
+        if ctx is not None:
+            ctx.request_log.close()
+            db.dispose()
+    return spent / requests * 1000
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="per endpoint and round")
@@ -245,6 +299,11 @@ def main() -> int:
     parser.add_argument("--postgres", metavar="ADMIN_URL", default=None,
                         help="store on PostgreSQL: fresh databases made through this URL "
                              "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres)")
+    parser.add_argument("--cpu", type=int, metavar="N", default=0,
+                        help="CPU per request over N requests through Flask's test client "
+                             "instead of the throughput run")
+    parser.add_argument("--profile", metavar="FILE", default=None,
+                        help="with --cpu: cProfile of the measured requests to FILE.<kind>")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     # waitress warns of its queue depth under this load; the request log's thread, and the
@@ -256,6 +315,14 @@ def main() -> int:
     SYNC = args.synchronous
     failed = 0
     kinds = {"on": ["engine"], "off": ["store"], "both": ["engine", "store"]}[args.engine]
+    if args.cpu:
+        trivial = cpu_per_request("trivial", args.cpu)
+        print(f"CPU per request, trivial endpoint: {trivial:.3f} ms")
+        for kind in kinds:
+            ms = cpu_per_request(kind, args.cpu, args.profile)
+            print(f"CPU per request, webhook with {NAMES[kind]}: {ms:.3f} ms, trivial/this "
+                  f"{trivial / ms:.2f} ({args.cpu} requests, SQLite synchronous={SYNC})")
+        return 0
     ratios: dict[str, list[float]] = {kind: [] for kind in kinds}
     counters: dict[str, CommitCounter] = {}
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
@@ -291,17 +358,31 @@ def main() -> int:
         for kind, port in ports.items():
             drive(port, 1, f"warm-{kind}")
         before = {kind: c.snapshot() for kind, c in counters.items()}
+        # the servers' CPU per request (this process: every server thread; the clients are
+        # other processes): where the ratio's gap is CPU, and how it compares with --cpu
+        server_cpu: dict[str, list[float]] = {kind: [] for kind in ["trivial", *kinds]}
+
+        def timed(kind: str, port: int, run: str) -> tuple[float, int]:
+            started = os.times()
+            rate, bad = drive(port, args.seconds, run)
+            ended = os.times()
+            spent = ended.user + ended.system - started.user - started.system
+            server_cpu[kind].append(spent / max(rate * args.seconds, 1) * 1000)
+            return rate, bad
+
         for n in range(args.rounds):
-            trivial, bad = drive(trivial_port, args.seconds, f"t{n}")
+            trivial, bad = timed("trivial", trivial_port, f"t{n}")
             failed += bad
             line = f"round {n + 1}: trivial {trivial:6.1f} req/s"
             for kind, port in ports.items():
-                real, bad = drive(port, args.seconds, f"{kind}{n}")
+                real, bad = timed(kind, port, f"{kind}{n}")
                 failed += bad
                 ratios[kind].append(real / trivial if trivial else 0.0)
                 line += f"   webhook+{kind} {real:6.1f} req/s ({ratios[kind][-1]:.2f})"
             print(line)
         after = {kind: c.snapshot() for kind, c in counters.items()}
+        print("server CPU per request (median of the rounds): " + ", ".join(
+            f"{kind} {statistics.median(ms):.3f} ms" for kind, ms in server_cpu.items()))
     for kind, found in ratios.items():
         commits = after[kind][0] - before[kind][0]
         stored = after[kind][1] - before[kind][1]

@@ -10,6 +10,7 @@ from rules.ingest import CHAT_COMMAND, Accepted, Ingestor
 from rules.notification import Notification
 from rules.store import Database
 from rules.store.tables import base as schema
+from tests.engine.helpers import statements_of
 
 
 def count_messages(db: Database) -> int:
@@ -35,6 +36,25 @@ def test_same_key_is_a_duplicate_returning_the_first_command(db: Database) -> No
     assert second.duplicate and second.message_id == first.message_id
     assert second.command.message == "one"
     assert count_messages(db) == 1
+
+
+def test_a_keyed_message_takes_two_statements_and_a_duplicate_leaves_no_row(
+        db: Database) -> None:
+    ingestor = Ingestor(db)
+    first = statements_of(db, lambda: ingestor.accept(
+        MessageCommand(entity="e1", message="one"), path="webhook", dedupe_key="m1"))
+    assert first == ["INSERT", "INSERT"]  # the message, then its key's claim with its id
+    copy = ingestor.accept(MessageCommand(entity="e1", message="two"), path="webhook",
+                           dedupe_key="m1")
+    assert copy.duplicate and copy.command is not None and copy.command.message == "one"
+    later = ingestor.accept(MessageCommand(entity="e1", message="three"), path="webhook",
+                            dedupe_key="m2")
+    with db.connect() as conn:
+        stored = {row.message: row.id for row in conn.execute(select(schema.messages))}
+        claims = dict(conn.execute(select(schema.processed_keys.c.key,
+                                          schema.processed_keys.c.message_id)).all())
+    assert stored == {"one": copy.message_id, "three": later.message_id}
+    assert claims == {"m1": copy.message_id, "m2": later.message_id}
 
 
 def test_persist_false_stores_nothing(db: Database) -> None:

@@ -253,20 +253,21 @@ class Ingestor:
         persist: bool,
     ) -> Accepted:
         now = self.clock.now()
-        if dedupe_key is not None and not message_store.claim_key(
-            conn, dedupe_key, path=path, now=now
-        ):
-            first_id = message_store.key_message_id(conn, dedupe_key)
-            first = message_store.get_message(conn, first_id) if first_id else None
-            return Accepted(command=first or command, message_id=first_id, duplicate=True)
         run_engine = self._may_run_engine(conn) and not (persist and self._behind(conn))
         message_id: int | None = None
-        if persist:
+        if persist and dedupe_key is not None:
+            # the message and its key's claim in two statements (a duplicate stores nothing)
+            message_id = message_store.insert_keyed_message(
+                conn, command, dedupe_key, path=path, received_at=now, processed=run_engine)
+            if message_id is None:
+                return self._duplicate(conn, command, dedupe_key)
+        elif dedupe_key is not None:
+            if not message_store.claim_key(conn, dedupe_key, path=path, now=now):
+                return self._duplicate(conn, command, dedupe_key)
+        elif persist:
             message_id = message_store.insert_message(
                 conn, command, path=path, received_at=now, processed=run_engine
             )
-            if dedupe_key is not None:
-                message_store.attach_key(conn, dedupe_key, message_id)
         notes: list[Notification] = []
         if run_engine:
             assert self.engine is not None
@@ -277,6 +278,13 @@ class Ingestor:
         return Accepted(
             command=command, message_id=message_id, processed=run_engine, notifications=notes
         )
+
+    @staticmethod
+    def _duplicate(conn: Connection, command: MessageCommand, dedupe_key: str) -> Accepted:
+        """A command whose key was claimed before: the command stored then, if any."""
+        first_id = message_store.key_message_id(conn, dedupe_key)
+        first = message_store.get_message(conn, first_id) if first_id else None
+        return Accepted(command=first or command, message_id=first_id, duplicate=True)
 
     def _may_run_engine(self, conn: Connection) -> bool:
         if self.engine is None or not self.runs_engine:

@@ -20,25 +20,60 @@ from rules.store.db import Prepared, PreparedInsert
 from rules.store.hot_rows import hot_row, json_text
 from rules.store.tables import base as schema
 
-# Statements built once, and the three on every inbound message (claim the once-only key,
-# insert, attach) compiled once and run on the DBAPI cursor: SQLAlchemy's execute path cost
-# about 90 us per statement on SQLite, more than SQLite itself (bench/webhook.py). The
-# message row binds as the engine's hot rows do (rules.store.hot_rows): its tags serialized
-# here, its times converted once per instant (a request's messages share received_at).
+# Statements built once, and the two on every inbound message with a once-only key (insert
+# it, claim the key for it: insert_keyed_message) compiled once and run on the DBAPI cursor:
+# SQLAlchemy's execute path cost about 90 us per statement on SQLite, more than SQLite itself
+# (bench/webhook.py). The message row binds as the engine's hot rows do (rules.store.hot_rows):
+# its tags serialized here, its times converted once per instant (a request's messages share
+# received_at).
 _MESSAGE_KEYS = ("received_at", "date", "entity", "type", "source", "severity", "message",
                  "tags", "path", "processed")
 _INSERT_MESSAGE = PreparedInsert(hot_row(schema.messages), _MESSAGE_KEYS)
 _INSERT_KEY = insert(schema.processed_keys)
-_ATTACH_KEY = Prepared(schema.processed_keys.update()
-                       .where(schema.processed_keys.c.key == bindparam("k"))
-                       .values(message_id=bindparam("m")), ("k", "m"))
+_DELETE_MESSAGE = Prepared(schema.messages.delete()
+                           .where(schema.messages.c.id == bindparam("m")), ("m",))
 
 
 def insert_message(
     conn: Connection, command: MessageCommand, *, path: str, received_at: datetime,
     processed: bool = False,
 ) -> int:
-    values = {
+    return _INSERT_MESSAGE.run(conn, _message_values(command, path, received_at, processed))
+
+
+def insert_keyed_message(
+    conn: Connection, command: MessageCommand, key: str, *, path: str, received_at: datetime,
+    processed: bool = False,
+) -> int | None:
+    """Store ``command`` and claim the once-only ``key`` for it; None, storing nothing, when
+    ``key`` was claimed before (a duplicate).
+
+    Two statements where claiming first took three (claim, insert, then set the claim's
+    message id): the message is inserted first and the key claimed with its id. A duplicate
+    then removes its row again in the same transaction, so nobody ever sees it; duplicates
+    are the rare case (a re-delivered webhook), and they cost one statement more than before.
+    Dialects without a one-statement claim (see :func:`claim_key`) claim first, as before.
+    """
+    if conn.dialect.name not in _CLAIM_KEY:
+        if not claim_key(conn, key, path=path, now=received_at):
+            return None
+        message_id = insert_message(conn, command, path=path, received_at=received_at,
+                                    processed=processed)
+        conn.execute(update(schema.processed_keys).where(schema.processed_keys.c.key == key)
+                     .values(message_id=message_id))
+        return message_id
+    message_id = insert_message(conn, command, path=path, received_at=received_at,
+                                processed=processed)
+    values = {"key": key, "path": path, "first_seen_at": received_at, "message_id": message_id}
+    if not _claimed(conn, values):
+        _DELETE_MESSAGE.run(conn, {"m": message_id})
+        return None
+    return message_id
+
+
+def _message_values(command: MessageCommand, path: str, received_at: datetime,
+                    processed: bool) -> dict[str, Any]:
+    return {
         "received_at": received_at,
         "date": command.date,
         "entity": command.entity,
@@ -50,7 +85,6 @@ def insert_message(
         "path": path,
         "processed": processed,
     }
-    return _INSERT_MESSAGE.run(conn, values)
 
 
 def row_to_command(row: Any) -> MessageCommand:
@@ -76,11 +110,9 @@ def claim_key(conn: Connection, key: str, *, path: str, now: datetime) -> bool:
     ``INSERT ... ON CONFLICT DO NOTHING`` on SQLite and PostgreSQL: a duplicate does not
     spoil the caller's transaction and costs no savepoint. Other dialects use a savepoint.
     """
-    values = {"key": key, "path": path, "first_seen_at": now}
-    statement = _CLAIM_KEY.get(conn.dialect.name)
-    if statement is not None:
-        # RETURNING rather than rowcount: drivers disagree on rowcount with RETURNING.
-        return statement.run(conn, values).fetchone() is not None
+    values = {"key": key, "path": path, "first_seen_at": now, "message_id": None}
+    if conn.dialect.name in _CLAIM_KEY:
+        return _claimed(conn, values)
     try:
         with conn.begin_nested():
             conn.execute(_INSERT_KEY, values)
@@ -89,20 +121,27 @@ def claim_key(conn: Connection, key: str, *, path: str, now: datetime) -> bool:
     return True
 
 
-_KEY_KEYS = ("key", "path", "first_seen_at")
+def _claimed(conn: Connection, values: dict[str, Any]) -> bool:
+    """Run the dialect's one-statement claim (``_CLAIM_KEY``): whether it inserted the key."""
+    if conn.dialect.name == "sqlite":
+        # SQLite's count of changed rows (exact for a plain INSERT) instead of RETURNING:
+        # reading a RETURNING row steps the statement once more (SQLite's work, and one
+        # more release of the interpreter lock)
+        return int(_CLAIM_KEY["sqlite"].run(conn, values).rowcount) == 1
+    # PostgreSQL: RETURNING rather than rowcount, on which drivers disagree with RETURNING
+    return _CLAIM_KEY[conn.dialect.name].run(conn, values).fetchone() is not None
+
+
+# the claim with the key's message id (None for a chat command's claim, which stores none)
+_KEY_KEYS = ("key", "path", "first_seen_at", "message_id")
 _CLAIM_KEY: dict[str, Prepared] = {
     "postgresql": Prepared(postgresql_insert(schema.processed_keys)
                            .on_conflict_do_nothing(index_elements=["key"])
                            .returning(schema.processed_keys.c.key), _KEY_KEYS),
 }
-if sqlite3.sqlite_version_info >= (3, 35):  # RETURNING; older SQLite takes the savepoint path
+if sqlite3.sqlite_version_info >= (3, 24):  # ON CONFLICT; older SQLite takes the savepoint path
     _CLAIM_KEY["sqlite"] = Prepared(sqlite_insert(schema.processed_keys)
-                                    .on_conflict_do_nothing(index_elements=["key"])
-                                    .returning(schema.processed_keys.c.key), _KEY_KEYS)
-
-
-def attach_key(conn: Connection, key: str, message_id: int) -> None:
-    _ATTACH_KEY.run(conn, {"k": key, "m": message_id})
+                                    .on_conflict_do_nothing(index_elements=["key"]), _KEY_KEYS)
 
 
 def key_message_id(conn: Connection, key: str) -> int | None:
