@@ -70,7 +70,7 @@ class RecordingEngine:
         self.commits = 0
         self.rollbacks = 0
 
-    def process(self, conn, command, message_id):  # type: ignore[no-untyped-def,unused-ignore]
+    def process(self, conn, command, message_id, cause=None):  # type: ignore[no-untyped-def,unused-ignore]
         self.seen.append((command.message, message_id))
         return []
 
@@ -105,7 +105,7 @@ def test_fence_refusal_stores_without_processing(db: Database) -> None:
 class ExplodingEngine(RecordingEngine):
     """Fails on one message text, like an engine bug that one command happens to trigger."""
 
-    def process(self, conn, command, message_id):  # type: ignore[no-untyped-def,unused-ignore]
+    def process(self, conn, command, message_id, cause=None):  # type: ignore[no-untyped-def,unused-ignore]
         if command.message == "boom":
             raise RuntimeError("engine bug")
         return super().process(conn, command, message_id)

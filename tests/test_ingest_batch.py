@@ -123,7 +123,7 @@ def test_batches_do_not_nest() -> None:
 class NotingEngine(RecordingEngine):
     """Makes one notification per command (stands in for a rule that replies)."""
 
-    def process(self, conn, command, message_id):  # type: ignore[no-untyped-def,unused-ignore]
+    def process(self, conn, command, message_id, cause=None):  # type: ignore[no-untyped-def,unused-ignore]
         super().process(conn, command, message_id)
         from rules.notification import Notification
         return [Notification(rule="r", endpoint="log", trigger="open", text=command.message)]

@@ -33,7 +33,8 @@ class CommandEngine(Protocol):
     """
 
     def process(
-        self, conn: Connection, command: MessageCommand, message_id: int | None
+        self, conn: Connection, command: MessageCommand, message_id: int | None,
+        cause: str | None = None,
     ) -> list[Notification]: ...
 
     def after_commit(self) -> None: ...

@@ -271,9 +271,10 @@ class Ingestor:
         notes: list[Notification] = []
         if run_engine:
             assert self.engine is not None
-            notes = self.engine.process(conn, command, message_id)
+            # chat replies get an id derived from the message that caused them: the engine
+            # writes the cause with each row; stamp_cause covers an engine that does not
+            notes = self.engine.process(conn, command, message_id, cause=dedupe_key)
             if dedupe_key is not None and notes:
-                # chat replies get an id derived from the message that caused them
                 outbox_store.stamp_cause(conn, notes, dedupe_key)
         return Accepted(
             command=command, message_id=message_id, processed=run_engine, notifications=notes

@@ -26,7 +26,7 @@ class Recorder:
         self.seen: list[str] = []
 
     def process(self, conn: Connection, command: MessageCommand,
-                message_id: int | None) -> list[Notification]:
+                message_id: int | None, cause: str | None = None) -> list[Notification]:
         self.seen.append(command.message)
         return []
 

@@ -72,8 +72,8 @@ class FakeEngine:
 
     seen: list[MessageCommand] = field(default_factory=list)
 
-    def process(self, conn: Connection, command: MessageCommand, message_id: int | None
-                ) -> list[Notification]:
+    def process(self, conn: Connection, command: MessageCommand, message_id: int | None,
+                cause: str | None = None) -> list[Notification]:
         self.seen.append(command)
         if not command.message.startswith("ping"):
             return []
