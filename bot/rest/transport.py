@@ -29,6 +29,7 @@ and its semantics and skip only work whose result is known:
 
 from __future__ import annotations
 
+import http.client
 import threading
 from collections.abc import Mapping
 from datetime import timedelta
@@ -50,6 +51,8 @@ from requests.utils import (
 )
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from bot.rest.response import FastHeadersResponse
 
 # A body up to this size goes out in the same send as the header block (larger ones, uploads,
 # are not worth copying for it).
@@ -172,6 +175,8 @@ class _OneSendMixin:
 
     _pending_body: bytes | None = None
     _joining = False
+    # http.client's response, with the headers read without the email parser
+    response_class: type[http.client.HTTPResponse] = FastHeadersResponse
 
     def request(self, method: str, url: str, body: Any = None, headers: Any = None,
                 **kwargs: Any) -> None:

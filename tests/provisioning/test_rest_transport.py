@@ -14,6 +14,7 @@ import requests
 import responses
 
 from bot.rest.client import RestClient, RestUnavailable
+from bot.rest.response import FastHeadersResponse
 from bot.rest.session import keep_alive_session
 from bot.rest.transport import JOIN_LIMIT, LeanHTTPConnection, LeanSession, lean_session
 
@@ -204,6 +205,9 @@ def test_calls_share_one_kept_alive_connection(http_server: str) -> None:
         answer = session.post(http_server + "/api/v1/chat.sendMessage", json={"n": n},
                               timeout=5)
         assert answer.json()["echo"] == {"n": n}
+        # the answer's headers were read by bot.rest.response, not the email parser
+        assert isinstance(answer.raw._original_response, FastHeadersResponse)
+        assert answer.headers["Content-Type"] == "application/json"
     assert len(set(_Handler.peers)) == 1
 
 
