@@ -78,8 +78,7 @@ class RuleEngine(RuleLifecycle, AlertViews, SilenceViews):
         A stored message (``message_id``) also gets its explanation recorded (what each rule
         that could see it did, :mod:`rules.engine.trace`) in the same transaction.
         ``cause``: the once-only key of the message, written into the target of each chat
-        notification's row as it is made (what :func:`rules.store.outbox.stamp_cause` would
-        add afterwards with an UPDATE of each row).
+        notification's row as it is made (see :class:`rules.ingest.CommandEngine`).
         """
         if conn is None and self.persist:
             raise ValueError("a persisting engine needs the caller's connection")

@@ -86,11 +86,6 @@ def _entries_value(window: Window) -> Any:
 _NO_ENTRIES = RawJSON("[]")
 
 
-def save_window(conn: Connection, window: Window, fingerprint: str, now: datetime) -> None:
-    """Write ``window``: an UPDATE of its row, or an INSERT for a window new to the store."""
-    save_windows(conn, [(window, fingerprint)], now)
-
-
 def save_windows(conn: Connection, windows: list[tuple[Window, str]], now: datetime) -> None:
     """Write each (window, its rule's fingerprint): the windows the store has in one batch
     of UPDATEs, a window new to the store by an INSERT (its ``db_id`` is set)."""

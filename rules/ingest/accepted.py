@@ -29,7 +29,10 @@ class CommandEngine(Protocol):
 
     ``process`` runs inside the caller's transaction and must write its state changes and
     outbox rows through ``conn`` only; in-memory state is made final by ``after_commit`` and
-    thrown away by ``after_rollback``.
+    thrown away by ``after_rollback``. ``cause``, the message's once-only key, goes into the
+    target of each chat row it writes (``target["cause"]``): the reply's chat id derives from
+    it (:func:`bot.rest.endpoint.reply_message_id`), so the same message processed again after
+    its transaction was lost makes the same reply id.
     """
 
     def process(

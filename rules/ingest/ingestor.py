@@ -38,7 +38,6 @@ from rules.ingest.batch import IngestBatch
 from rules.notification import Notification
 from rules.store import Database
 from rules.store import messages as message_store
-from rules.store import outbox as outbox_store
 
 __all__ = ["Ingestor"]
 
@@ -271,11 +270,8 @@ class Ingestor:
         notes: list[Notification] = []
         if run_engine:
             assert self.engine is not None
-            # chat replies get an id derived from the message that caused them: the engine
-            # writes the cause with each row; stamp_cause covers an engine that does not
+            # chat replies get an id derived from the message that caused them
             notes = self.engine.process(conn, command, message_id, cause=dedupe_key)
-            if dedupe_key is not None and notes:
-                outbox_store.stamp_cause(conn, notes, dedupe_key)
         return Accepted(
             command=command, message_id=message_id, processed=run_engine, notifications=notes
         )

@@ -64,11 +64,6 @@ _INSERT_ALERT = PreparedInsert(_ALERT_ROW, ALERT_KEYS)
 # -- windows -----------------------------------------------------------------------------
 
 
-def update_window(conn: Connection, window_id: int, values: Mapping[str, Any]) -> None:
-    """Write the state columns (:data:`WINDOW_KEYS`) of the window row ``window_id``."""
-    update_windows(conn, [(window_id, values)])
-
-
 def update_windows(conn: Connection, changes: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
     """Write the state columns of several window rows, (row id, values) each, in one
     ``executemany``."""

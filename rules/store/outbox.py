@@ -11,13 +11,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, select, update
+from sqlalchemy import Connection, delete, select, update
 
 from rules.clock import aware
 from rules.command import format_iso_date
 from rules.notification import Notification
 from rules.store import Database
-from rules.store.db import Prepared, PreparedInsert
+from rules.store.db import PreparedInsert
 from rules.store.hot_rows import hot_row, json_text
 from rules.store.tables.engine import outbox, outbox_attempts
 
@@ -34,10 +34,6 @@ _INSERT = PreparedInsert(_ROW, (
     "text", "target", "status", "attempts", "delivered_at", "silence_id"))
 
 
-_SET_TARGET = Prepared(update(outbox).where(outbox.c.id == bindparam("oid")),
-                       ("oid", "target"))
-
-
 def write(conn: Connection, note: Notification, *, status: str, now: datetime,
           silence_id: int | None = None) -> int:
     """Store one notification; sets and returns ``note.id``. A ``silenced`` row names the
@@ -51,23 +47,6 @@ def write(conn: Connection, note: Notification, *, status: str, now: datetime,
         "delivered_at": now if status == "response" else None, "silence_id": silence_id,
     })
     return note.id
-
-
-def stamp_cause(conn: Connection, notes: list[Notification], cause: str) -> None:
-    """Record in each chat notification's target (one with a ``room_id``) the once-only key
-    of the message that caused it: the Rocket.Chat endpoint derives the reply's chat id from
-    it (:func:`bot.rest.endpoint.reply_message_id`), so the same message processed again
-    after its transaction was lost makes the same reply id, never one an unrelated reply
-    already has. Only rows already written in ``conn``'s transaction (with an id) change;
-    a row the engine wrote with this cause already (``RuleEngine.process(cause=...)``) is
-    left alone."""
-    stamped = [note for note in notes if note.id is not None and "room_id" in note.target
-               and note.target.get("cause") != cause]
-    for note in stamped:
-        note.target["cause"] = cause
-    if stamped:
-        _SET_TARGET.run_many(conn, [{"oid": note.id, "target": note.target}
-                                    for note in stamped])
 
 
 def cancel_held(conn: Connection, outbox_id: int, now: datetime) -> bool:

@@ -1,17 +1,15 @@
-"""A chat notification's cause (the once-only key of the message that caused it) written with
-its row by the engine: the same target as ``stamp_cause`` gives it later, without the
-UPDATE."""
+"""A chat notification's cause (the once-only key of the message that caused it) is written
+with its row by the engine, in the row's INSERT: no UPDATE of the outbox afterwards."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rules.store import Database
-from rules.store import outbox as outbox_store
 from tests.engine.helpers import cmd, listening, make_rig, note, outbox_rows, rule
 
 
-def test_the_engine_writes_the_cause_and_stamp_cause_leaves_the_row(db: Database) -> None:
+def test_the_engine_writes_the_cause_with_the_row(db: Database) -> None:
     rig = make_rig(db, [rule(notifications=(note("rocketchat"), note("log")))])
     updates: list[str] = []
 
@@ -19,11 +17,9 @@ def test_the_engine_writes_the_cause_and_stamp_cause_leaves_the_row(db: Database
         if sql.lstrip().upper().startswith("UPDATE OUTBOX"):
             updates.append(sql)
 
-    with db.begin() as conn:
+    with db.begin() as conn, listening(db, "before_cursor_execute", count):
         notes = rig.engine.process(conn, cmd("bad", tags={"channel_id": "R1"}), None,
                                    cause="rc:m1")
-        with listening(db, "before_cursor_execute", count):
-            outbox_store.stamp_cause(conn, notes, "rc:m1")
     rig.engine.after_commit()
     assert updates == []
     targets = {row.endpoint: row.target for row in outbox_rows(db)}
@@ -32,10 +28,10 @@ def test_the_engine_writes_the_cause_and_stamp_cause_leaves_the_row(db: Database
     assert [n.target.get("cause") for n in notes] == ["rc:m1", None]
 
 
-def test_without_a_cause_stamp_cause_still_stamps(db: Database) -> None:
+def test_without_a_cause_the_row_has_none(db: Database) -> None:
+    # the endpoint then derives the reply's id from the row id (bot.rest.endpoint)
     rig = make_rig(db, [rule(notifications=(note("rocketchat"),))])
     with db.begin() as conn:
-        notes = rig.engine.process(conn, cmd("bad", tags={"channel_id": "R1"}), None)
-        outbox_store.stamp_cause(conn, notes, "rc:m2")
+        rig.engine.process(conn, cmd("bad", tags={"channel_id": "R1"}), None)
     rig.engine.after_commit()
-    assert [row.target["cause"] for row in outbox_rows(db)] == ["rc:m2"]
+    assert [row.target for row in outbox_rows(db)] == [{"room_id": "R1", "tmid": None}]

@@ -41,7 +41,7 @@ def test_an_updated_window_reads_back_as_written(db: Database) -> None:
     with db.begin() as conn:
         window_id = rows.insert_window(conn, {"rule": "r", "key": "k", "fingerprint": "f",
                                               "entity": "e", "tags": {}, **_state(**first)})
-        rows.update_window(conn, window_id, _state(**later))
+        rows.update_windows(conn, [(window_id, _state(**later))])
     with db.connect() as conn:
         row = conn.execute(select(rule_windows).where(rule_windows.c.id == window_id)).one()
     assert (row.last_command, row.entries, row.counters) == (
@@ -57,7 +57,7 @@ def test_sqlite_stores_the_text_the_json_type_writes(sqlite_db: Database) -> Non
                                               "entity": "e", "tags": {}, **_state(**values)})
         typed = conn.execute(text("SELECT last_command, entries, counters FROM rule_windows "
                                   "WHERE id = :i"), {"i": window_id}).one()
-        rows.update_window(conn, window_id, _state(**values))
+        rows.update_windows(conn, [(window_id, _state(**values))])
         raw = conn.execute(text("SELECT last_command, entries, counters FROM rule_windows "
                                 "WHERE id = :i"), {"i": window_id}).one()
     assert tuple(raw) == tuple(typed)
