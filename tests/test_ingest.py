@@ -9,6 +9,7 @@ from rules.command import MessageCommand
 from rules.ingest import CHAT_COMMAND, Accepted, Ingestor
 from rules.notification import Notification
 from rules.store import Database
+from rules.store import messages as message_store
 from rules.store.tables import base as schema
 from tests.engine.helpers import statements_of
 
@@ -55,6 +56,24 @@ def test_a_keyed_message_takes_two_statements_and_a_duplicate_leaves_no_row(
                                           schema.processed_keys.c.message_id)).all())
     assert stored == {"one": copy.message_id, "three": later.message_id}
     assert claims == {"m1": copy.message_id, "m2": later.message_id}
+
+
+def test_a_store_without_a_one_statement_claim_takes_a_savepoint_the_same_way(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a dialect (or an SQLite before 3.24) without INSERT ... ON CONFLICT DO NOTHING
+    monkeypatch.setattr(message_store, "_CLAIM_KEY", {})
+    ingestor = Ingestor(db)
+    first = ingestor.accept(MessageCommand(entity="e1", message="one"), path="webhook",
+                            dedupe_key="m1")
+    copy = ingestor.accept(MessageCommand(entity="e1", message="two"), path="webhook",
+                           dedupe_key="m1")
+    assert copy.duplicate and copy.command is not None and copy.command.message == "one"
+    with db.connect() as conn:
+        stored = [row.message for row in conn.execute(select(schema.messages))]
+        claims = dict(conn.execute(select(schema.processed_keys.c.key,
+                                          schema.processed_keys.c.message_id)).all())
+    assert stored == ["one"]
+    assert claims == {"m1": first.message_id}
 
 
 def test_persist_false_stores_nothing(db: Database) -> None:

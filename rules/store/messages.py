@@ -52,20 +52,10 @@ def insert_keyed_message(
     message id): the message is inserted first and the key claimed with its id. A duplicate
     then removes its row again in the same transaction, so nobody ever sees it; duplicates
     are the rare case (a re-delivered webhook), and they cost one statement more than before.
-    Dialects without a one-statement claim (see :func:`claim_key`) claim first, as before.
     """
-    if conn.dialect.name not in _CLAIM_KEY:
-        if not claim_key(conn, key, path=path, now=received_at):
-            return None
-        message_id = insert_message(conn, command, path=path, received_at=received_at,
-                                    processed=processed)
-        conn.execute(update(schema.processed_keys).where(schema.processed_keys.c.key == key)
-                     .values(message_id=message_id))
-        return message_id
     message_id = insert_message(conn, command, path=path, received_at=received_at,
                                 processed=processed)
-    values = {"key": key, "path": path, "first_seen_at": received_at, "message_id": message_id}
-    if not _claimed(conn, values):
+    if not claim_key(conn, key, path=path, now=received_at, message_id=message_id):
         _DELETE_MESSAGE.run(conn, {"m": message_id})
         return None
     return message_id
@@ -104,13 +94,15 @@ def get_message(conn: Connection, message_id: int) -> MessageCommand | None:
     return row_to_command(row) if row is not None else None
 
 
-def claim_key(conn: Connection, key: str, *, path: str, now: datetime) -> bool:
-    """Record a once-only key; False when it was already recorded (a duplicate).
+def claim_key(conn: Connection, key: str, *, path: str, now: datetime,
+              message_id: int | None = None) -> bool:
+    """Record a once-only key (for the stored message ``message_id``, if any); False when it
+    was already recorded (a duplicate).
 
     ``INSERT ... ON CONFLICT DO NOTHING`` on SQLite and PostgreSQL: a duplicate does not
     spoil the caller's transaction and costs no savepoint. Other dialects use a savepoint.
     """
-    values = {"key": key, "path": path, "first_seen_at": now, "message_id": None}
+    values = {"key": key, "path": path, "first_seen_at": now, "message_id": message_id}
     if conn.dialect.name in _CLAIM_KEY:
         return _claimed(conn, values)
     try:
